@@ -1,0 +1,18 @@
+# The README's two commands: `make demo` (main job, offline) and `make test` (the whole suite).
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test lint bench
+
+setup:
+	./scripts/bootstrap.sh
+
+demo: setup
+	.venv/bin/omne demo
+
+test: setup
+	.venv/bin/python -m pytest -q -p no:cacheprovider
+
+lint: setup
+	.venv/bin/ruff check .

@@ -1,0 +1,27 @@
+"""Typed settings for every layer of Omne."""
+
+from .documents import DocumentSettings
+from .memory import ChromaMode, ChromaSettings, EmbeddingBackend, EmbeddingSettings, MemorySettings
+from .models import ModelCapabilities, ModelPrice, ModelProvider, ModelRoleSettings, ModelsSettings
+from .settings import REDACTED, OmneSettings, config_file_path, load_settings
+from .web import SearchBackendName, WebSettings
+
+__all__ = [
+    "REDACTED",
+    "ChromaMode",
+    "ChromaSettings",
+    "DocumentSettings",
+    "EmbeddingBackend",
+    "EmbeddingSettings",
+    "MemorySettings",
+    "ModelCapabilities",
+    "ModelPrice",
+    "ModelProvider",
+    "ModelRoleSettings",
+    "ModelsSettings",
+    "OmneSettings",
+    "SearchBackendName",
+    "WebSettings",
+    "config_file_path",
+    "load_settings",
+]

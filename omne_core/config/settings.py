@@ -1,0 +1,99 @@
+"""`OmneSettings`: the one typed settings object, read from init args > env (OMNE_*) > omne.toml > defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .documents import DocumentSettings
+from .memory import ChromaSettings, EmbeddingSettings, MemorySettings
+from .models import ModelPrice, ModelsSettings, default_price_table
+from .web import WebSettings
+
+CONFIG_FILE_ENV = "OMNE_CONFIG"
+DEFAULT_CONFIG_FILE = "omne.toml"
+REDACTED = "**********"
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "omne"
+
+
+def config_file_path() -> Path:
+    """The TOML file settings are read from: $OMNE_CONFIG, else ./omne.toml."""
+    return Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+
+
+class OmneSettings(BaseSettings):
+    """Everything Omne is configured with. Nested env vars use `__`: OMNE_MODELS__MAIN__PROVIDER=openai."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OMNE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    prices: dict[str, ModelPrice] = Field(default_factory=default_price_table)
+
+    # Well-known provider keys, also read from their usual variable names.
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OMNE_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key")
+    )
+    azure_openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OMNE_AZURE_OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "azure_openai_api_key"),
+    )
+    llama_cloud_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OMNE_LLAMA_CLOUD_API_KEY", "LLAMA_CLOUD_API_KEY", "llama_cloud_api_key"),
+    )
+    hf_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OMNE_HF_TOKEN", "HF_TOKEN", "hf_token")
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    # -- derived paths -------------------------------------------------------------------------
+    @property
+    def chroma_path(self) -> Path:
+        return self.chroma.path or self.data_dir / "chroma"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    def redacted(self) -> dict[str, Any]:
+        """A JSON-able dump with every secret replaced by a mask: safe to print or log."""
+        return self.model_dump(mode="json")  # SecretStr serialises as '**********'
+
+
+def load_settings(**overrides: Any) -> OmneSettings:
+    """Read settings now (env and omne.toml are read at call time, not import time)."""
+    return OmneSettings(**overrides)

@@ -1,0 +1,111 @@
+"""The unified memory model: one record type for raw data (L0) and derived conclusions (L1)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryLevel(str, Enum):
+    L0 = "L0"  # raw data as it came in
+    L1 = "L1"  # conclusions derived from L0 (or other L1) records
+
+
+class MemoryKind(str, Enum):
+    # L0: raw data
+    MESSAGE = "message"
+    EVENT = "event"
+    DOCUMENT_CHUNK = "document_chunk"
+    OBSERVATION = "observation"
+    # L1: derived
+    FACT = "fact"
+    PREFERENCE = "preference"
+    INSIGHT = "insight"
+    SUMMARY = "summary"
+    PROFILE = "profile"
+    EXPERIENCE = "experience"
+
+    @property
+    def level(self) -> MemoryLevel:
+        return MemoryLevel.L0 if self in L0_KINDS else MemoryLevel.L1
+
+
+L0_KINDS = frozenset({MemoryKind.MESSAGE, MemoryKind.EVENT, MemoryKind.DOCUMENT_CHUNK, MemoryKind.OBSERVATION})
+L1_KINDS = frozenset(set(MemoryKind) - L0_KINDS)
+
+
+class Modality(str, Enum):
+    TEXT = "text"
+    IMAGE = "image"
+    FILE = "file"
+    AUDIO = "audio"
+
+
+class MemoryStatus(str, Enum):
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"
+    DELETED = "deleted"
+
+
+class MemoryScope(BaseModel):
+    """Who a record belongs to. Scope fields are hard filters: a search never crosses them."""
+
+    model_config = {"frozen": True}
+
+    user_id: str
+    agent_id: str | None = None
+    session_id: str | None = None
+    namespace: str | None = None
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id_not_blank(cls, value: str) -> str:
+        if not value or not value.strip():
+            raise ValueError("user_id must be a non-empty string")
+        return value
+
+
+class MemoryRecord(BaseModel):
+    """One memory. L1 records cite the records they were derived from in `source_ids`."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    kind: MemoryKind
+    text: str
+    payload: dict[str, Any] | None = None  # optional structured content (JSON-able)
+    modality: Modality = Modality.TEXT
+    blob_ref: str | None = None  # sha256 of an image/file/audio in the BlobStore
+    mime_type: str | None = None
+    scope: MemoryScope
+    source_ids: list[str] = Field(default_factory=list)  # provenance of L1 records
+    event_time: datetime | None = None  # when it happened
+    created_at: datetime = Field(default_factory=utcnow)  # when it was learnt
+    updated_at: datetime = Field(default_factory=utcnow)
+    importance: float = Field(default=0.5, ge=0.0, le=1.0)
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    access_count: int = 0
+    last_accessed_at: datetime | None = None
+    status: MemoryStatus = MemoryStatus.ACTIVE
+    superseded_by: str | None = None
+    version: int = 1
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def level(self) -> MemoryLevel:
+        return self.kind.level
+
+    def content_hash(self) -> str:
+        """Identity of the content within a scope: exact duplicates share it."""
+        h = hashlib.sha256()
+        for part in (self.kind.value, self.text, self.blob_ref or ""):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x00")
+        return h.hexdigest()

@@ -1,0 +1,1 @@
+"""omne_core/models."""
