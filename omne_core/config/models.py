@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
 
 
-class ModelProvider(str, Enum):
+class ModelProvider(StrEnum):
     """Where a chat model runs."""
 
     OPENAI = "openai"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -15,12 +15,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class MemoryLevel(str, Enum):
+class MemoryLevel(StrEnum):
     L0 = "L0"  # raw data as it came in
     L1 = "L1"  # conclusions derived from L0 (or other L1) records
 
 
-class MemoryKind(str, Enum):
+class MemoryKind(StrEnum):
     # L0: raw data
     MESSAGE = "message"
     EVENT = "event"
@@ -43,14 +43,14 @@ L0_KINDS = frozenset({MemoryKind.MESSAGE, MemoryKind.EVENT, MemoryKind.DOCUMENT_
 L1_KINDS = frozenset(set(MemoryKind) - L0_KINDS)
 
 
-class Modality(str, Enum):
+class Modality(StrEnum):
     TEXT = "text"
     IMAGE = "image"
     FILE = "file"
     AUDIO = "audio"
 
 
-class MemoryStatus(str, Enum):
+class MemoryStatus(StrEnum):
     ACTIVE = "active"
     SUPERSEDED = "superseded"
     DELETED = "deleted"
