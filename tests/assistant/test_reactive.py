@@ -1,0 +1,174 @@
+"""Reactive Responder: plan, act with real FunctionTools, re-plan on failure, budgets, model faults (model scripted)."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+from autogen_agentchat.messages import TextMessage, ThoughtEvent, ToolCallExecutionEvent
+from autogen_core.tools import FunctionTool
+
+from omne_assistant import ReactiveResponder, RetryPolicy, TaskBudget
+from omne_assistant.faults import ModelFaultKind
+
+from .scripted import calls, check, plan, prompts_text, scripted
+
+FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
+
+
+def make_tools(log: list[str]):
+    async def add(a: int, b: int) -> int:
+        """Add two integers."""
+        log.append(f"add({a},{b})")
+        return a + b
+
+    async def lookup(key: str) -> str:
+        """Look a key up in the catalogue."""
+        log.append(f"lookup({key})")
+        if key == "broken":
+            raise ConnectionError("catalogue unreachable")
+        return {"pi": "3.14159"}.get(key, "not found")
+
+    return [FunctionTool(add, description="Add two integers."), FunctionTool(lookup, description="Look up a key.")]
+
+
+async def test_plan_act_check_answer_with_real_tools():
+    log: list[str] = []
+    client = scripted(
+        plan("sum of 2 and 3", ["add 2 and 3", "answer"], ["integer"]),
+        calls(("add", {"a": 2, "b": 3})),
+        "FINAL ANSWER: 5",
+        check(True, "5"),
+    )
+    agent = ReactiveResponder("solver", client, make_tools(log), retry=FAST)
+    result = await agent.solve("What is 2 + 3?")
+    assert result.status == "answered" and result.answer == "5"
+    assert log == ["add(2,3)"]
+    assert result.plans == [["add 2 and 3", "answer"]]
+    # the act-phase model call after the tool saw the tool's real output
+    assert '"content": "5", "name": "add"' in prompts_text(client, 2)
+    assert "1. add 2 and 3" in prompts_text(client, 1)
+    assert result.steps == 2 and result.tokens > 0
+
+
+async def test_replans_after_a_tool_fails_and_recovers():
+    log: list[str] = []
+    client = scripted(
+        plan("value of pi", ["lookup broken source", "answer"]),
+        calls(("lookup", {"key": "broken"})),
+        '{"reason": "the catalogue source failed", "steps": ["lookup pi directly", "answer"]}',
+        calls(("lookup", {"key": "pi"})),
+        "FINAL ANSWER: 3.14159",
+        check(True, "3.14159"),
+    )
+    agent = ReactiveResponder("solver", client, make_tools(log), retry=FAST)
+    events = [e async for e in agent.solve_stream("What is pi to 5 decimals?", _token())]
+    result = events[-1]
+    assert result.status == "answered" and result.answer == "3.14159"
+    assert log == ["lookup(broken)", "lookup(pi)"]
+    assert result.plans[1] == ["lookup pi directly", "answer"]
+    failed = [r for r in result.trace if not r.ok]
+    assert failed and "catalogue unreachable" in failed[0].detail
+    # the error went back to the model, and the revised plan is in what it saw next
+    executions = [e for e in events if isinstance(e, ToolCallExecutionEvent)]
+    assert executions[0].content[0].is_error
+    assert "Revised plan" in prompts_text(client, 3) and "lookup pi directly" in prompts_text(client, 3)
+    assert any(isinstance(e, ThoughtEvent) and e.content.startswith("Re-plan") for e in events)
+
+
+async def test_stops_at_step_budget_with_clear_result():
+    log: list[str] = []
+    client = scripted(
+        plan("count", ["add forever"]),
+        calls(("add", {"a": 1, "b": 1})),
+        calls(("add", {"a": 1, "b": 2})),
+        calls(("add", {"a": 1, "b": 3})),
+    )
+    agent = ReactiveResponder("solver", client, make_tools(log), budget=TaskBudget(max_steps=2), retry=FAST)
+    response = await agent.run(task="Count without end")
+    final = response.messages[-1]
+    assert isinstance(final, TextMessage)
+    assert final.metadata["status"] == "budget_exhausted"
+    assert "step budget of 2 steps reached" in final.content
+    assert log == ["add(1,1)", "add(1,2)"]  # the third call was never made
+    assert len(client.create_calls) == 3
+
+
+async def test_malformed_tool_call_is_reported_to_the_model_not_raised():
+    log: list[str] = []
+    client = scripted(
+        plan("sum", ["add"]),
+        calls(("add", '{"a": 2, "b": ')),  # truncated JSON arguments
+        '{"reason": "bad arguments", "steps": ["add with valid JSON"]}',
+        calls(("nope", {"x": 1})),  # unknown tool
+        '{"reason": "unknown tool", "steps": ["use add"]}',
+        calls(("add", {"a": 2, "b": 2})),
+        "FINAL ANSWER: 4",
+        check(True, "4"),
+    )
+    agent = ReactiveResponder("solver", client, make_tools(log), retry=FAST)
+    result = await agent.solve("2+2?")
+    assert result.status == "answered" and result.answer == "4"
+    errors = [r.detail for r in result.trace if not r.ok]
+    assert any("not valid JSON" in e for e in errors) and any("unknown tool 'nope'" in e for e in errors)
+    assert log == ["add(2,2)"]
+
+
+async def test_malformed_json_plan_is_retried_then_accepted():
+    client = scripted("Sure! Here is my plan: step one...", plan("x", ["answer"]), "FINAL ANSWER: 7", check(True, "7"))
+    result = await ReactiveResponder("solver", client, [], retry=FAST).solve("Say 7")
+    assert result.status == "answered" and result.answer == "7"
+    assert "not valid" in prompts_text(client, 1)  # the model was told what was wrong
+
+
+async def test_check_rejection_sends_the_model_back_to_work():
+    client = scripted(
+        plan("x", ["answer"], ["in metres"], "number with unit m"),
+        "FINAL ANSWER: 12 feet",
+        check(False, "12 feet", ["not in metres"]),
+        "FINAL ANSWER: 3.66 m",
+        check(True, "3.66 m"),
+    )
+    result = await ReactiveResponder("solver", client, [], retry=FAST).solve("How long is 12 feet in metres?")
+    assert result.answer == "3.66 m"
+    assert "not in metres" in prompts_text(client, 3)
+
+
+class _FaultyClient:
+    """Wraps a scripted client and raises the given exceptions on the first calls."""
+
+    def __init__(self, inner, faults):
+        self._inner, self._faults = inner, list(faults)
+        self.model_info = inner.model_info
+
+    async def create(self, messages, **kwargs):
+        if self._faults:
+            raise self._faults.pop(0)
+        return await self._inner.create(messages, **kwargs)
+
+
+def _rate_limit() -> openai.RateLimitError:
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    return openai.RateLimitError("Rate limit reached", response=httpx.Response(429, request=request), body=None)
+
+
+async def test_rate_limits_and_timeouts_are_retried_with_backoff():
+    inner = scripted(plan("x", ["answer"]), "FINAL ANSWER: ok", check(True, "ok"))
+    client = _FaultyClient(inner, [_rate_limit(), TimeoutError("slow")])
+    result = await ReactiveResponder("solver", client, [], retry=FAST).solve("Say ok")  # type: ignore[arg-type]
+    assert result.status == "answered" and result.answer == "ok"
+
+
+async def test_persistent_rate_limit_ends_with_a_clear_model_error():
+    inner = scripted(plan("x", ["answer"]))
+    client = _FaultyClient(inner, [_rate_limit() for _ in range(3)])
+    agent = ReactiveResponder("solver", client, [], retry=FAST)  # type: ignore[arg-type]
+    response = await agent.run(task="Say ok")
+    final = response.messages[-1]
+    assert final.metadata["status"] == "model_error"
+    assert ModelFaultKind.RATE_LIMIT.value in final.content and "3 attempt" in final.content
+
+
+def _token():
+    from autogen_core import CancellationToken
+
+    return CancellationToken()
