@@ -39,8 +39,14 @@ class ChromaSettings(BaseModel):
 class MemorySettings(BaseModel):
     """Retrieval and context defaults."""
 
-    max_text_chars: int = 200_000
+    max_text_chars: int = 200_000  # longer texts are rejected (split documents into chunks first)
+    max_batch: int = 10_000  # records per `add` call
     context_max_tokens: int = 1500
     search_limit: int = 10
-    recency_weight: float = 0.0
-    importance_weight: float = 0.0
+    dense_candidates: int = 50  # candidates taken from the vector index before fusion
+    lexical_candidates: int = 50  # candidates taken from the BM25 (FTS5) index before fusion
+    rrf_k: int = 60  # reciprocal-rank-fusion constant
+    recency_weight: float = 0.0  # score boost for recent records (0 disables)
+    recency_half_life_days: float = 30.0
+    importance_weight: float = 0.0  # score boost proportional to a record's importance (0 disables)
+    sqlite_file: str = "memory.sqlite3"  # under data_dir

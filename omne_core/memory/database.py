@@ -1,0 +1,339 @@
+"""The record of truth: records, the append-only change history and the FTS5 (BM25) index, in one SQLite file.
+
+WAL mode with synchronous=FULL: a committed transaction survives a process kill or power loss.
+Every thread gets its own connection (readers never block on the writer); writes are serialized by a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .filters import RecordFilter, as_utc, record_ts
+from .record import MemoryRecord
+from .results import ChangeOp, MemoryChange
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- insertion order; also the FTS rowid
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    agent_id TEXT,
+    session_id TEXT,
+    namespace TEXT,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    ts REAL NOT NULL,                       -- event_time, else created_at (epoch seconds)
+    blob_ref TEXT,
+    access_count INTEGER NOT NULL DEFAULT 0,
+    last_accessed_at TEXT,
+    dense_text TEXT NOT NULL,               -- what the vector index embeds
+    index_state INTEGER NOT NULL DEFAULT 0, -- 0: the vector index must be rewritten; 1: in sync
+    body TEXT NOT NULL                      -- the record as JSON
+);
+CREATE INDEX IF NOT EXISTS records_scope ON records(user_id, session_id, seq);
+CREATE INDEX IF NOT EXISTS records_hash ON records(user_id, content_hash);
+CREATE INDEX IF NOT EXISTS records_ts ON records(user_id, ts);
+CREATE INDEX IF NOT EXISTS records_blob ON records(blob_ref) WHERE blob_ref IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_pending ON records(index_state) WHERE index_state = 0;
+CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(
+    content, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS history(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT,
+    user_id TEXT,
+    op TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    version INTEGER,
+    before TEXT,
+    after TEXT,
+    details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS history_record ON history(record_id, seq);
+CREATE INDEX IF NOT EXISTS history_user ON history(user_id);
+CREATE TABLE IF NOT EXISTS vector_outbox(id TEXT PRIMARY KEY);  -- ids to remove from the vector index
+"""
+
+_COLUMNS = "seq, id, access_count, last_accessed_at, body"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def dump_record(record: MemoryRecord) -> str:
+    return record.model_dump_json(exclude={"access_count", "last_accessed_at"})
+
+
+def load_row(row: sqlite3.Row | tuple[Any, ...]) -> MemoryRecord:
+    _, _, access_count, last_accessed_at, body = row
+    data = json.loads(body)
+    data["access_count"] = access_count
+    data["last_accessed_at"] = last_accessed_at
+    return MemoryRecord.model_validate(data)
+
+
+class Database:
+    """Thread-safe access to the SQLite file; one connection per thread, one writer at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self.write_lock = threading.RLock()
+        self._closed = False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self.write_lock:
+            self.conn().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+            self.conn().execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    # -- connections ---------------------------------------------------------------------------
+    def conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("the memory store is closed")
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in free pages
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error). Callers hold `write_lock`."""
+        conn = self.conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._connections_lock:
+            self._closed = True
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+
+    # -- meta ----------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # -- reads ---------------------------------------------------------------------------------
+    def get(self, record_id: str) -> MemoryRecord | None:
+        row = self.conn().execute(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (record_id,)).fetchone()
+        return load_row(row) if row else None
+
+    def get_many(self, ids: Sequence[str], where: RecordFilter | None = None) -> dict[str, MemoryRecord]:
+        out: dict[str, MemoryRecord] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            sql = f"SELECT {_COLUMNS} FROM records r WHERE r.id IN ({','.join('?' * len(chunk))})"
+            params: list[Any] = list(chunk)
+            if where is not None:
+                fragment, extra = where.sql("r")
+                sql += f" AND {fragment}"
+                params += extra
+            for row in self.conn().execute(sql, params):
+                record = load_row(row)
+                out[record.id] = record
+        return out
+
+    def find_duplicate(self, record: MemoryRecord) -> MemoryRecord | None:
+        """A non-deleted record with the same content hash in exactly the same scope."""
+        s = record.scope
+        row = self.conn().execute(
+            f"SELECT {_COLUMNS} FROM records WHERE user_id = ? AND content_hash = ? AND status != 'deleted'"
+            " AND agent_id IS ? AND session_id IS ? AND namespace IS ? ORDER BY seq LIMIT 1",
+            (s.user_id, record.content_hash(), s.agent_id, s.session_id, s.namespace),
+        ).fetchone()
+        return load_row(row) if row else None
+
+    def previous_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
+        """Up to `limit` records added before this one in the same session (oldest first)."""
+        s = record.scope
+        if limit <= 0 or s.session_id is None:
+            return []
+        rows = self.conn().execute(
+            f"SELECT {_COLUMNS} FROM records WHERE user_id = ? AND session_id = ? AND agent_id IS ? AND namespace IS ?"
+            " ORDER BY seq DESC LIMIT ?",
+            (s.user_id, s.session_id, s.agent_id, s.namespace, limit),
+        ).fetchall()
+        return [load_row(r) for r in reversed(rows)]
+
+    def list(self, where: RecordFilter, limit: int | None, oldest_first: bool = False) -> list[MemoryRecord]:
+        fragment, params = where.sql("r")
+        order = "ASC" if oldest_first else "DESC"
+        sql = f"SELECT {_COLUMNS} FROM records r WHERE {fragment} ORDER BY r.ts {order}, r.seq {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [load_row(row) for row in self.conn().execute(sql, params)]
+
+    def lexical_search(self, match: str, where: RecordFilter, limit: int) -> list[tuple[str, float]]:
+        """(id, bm25) best first; bm25 is made positive (higher is better)."""
+        fragment, params = where.sql("r")
+        sql = (
+            "SELECT r.id, bm25(records_fts) AS score FROM records_fts JOIN records r ON r.seq = records_fts.rowid"
+            f" WHERE records_fts MATCH ? AND {fragment} ORDER BY score LIMIT ?"
+        )
+        rows = self.conn().execute(sql, [match, *params, limit]).fetchall()
+        return [(rid, -score) for rid, score in rows]
+
+    def history(self, record_id: str) -> list[MemoryChange]:
+        rows = self.conn().execute(
+            "SELECT seq, record_id, op, actor, at, version, before, after, details FROM history"
+            " WHERE record_id = ? ORDER BY seq",
+            (record_id,),
+        ).fetchall()
+        return [
+            MemoryChange(
+                seq=seq,
+                record_id=rid,
+                op=ChangeOp(op),
+                actor=actor,
+                at=datetime.fromisoformat(at),
+                version=version,
+                before=json.loads(before) if before else None,
+                after=json.loads(after) if after else None,
+                details=json.loads(details),
+            )
+            for seq, rid, op, actor, at, version, before, after, details in rows
+        ]
+
+    def pending_index(self, limit: int) -> list[tuple[str, str, MemoryRecord]]:
+        rows = self.conn().execute(
+            f"SELECT dense_text, {_COLUMNS} FROM records WHERE index_state = 0 ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [(row[0], row[2], load_row(row[1:])) for row in rows]
+
+    def count(self) -> int:
+        return self.conn().execute("SELECT count(*) FROM records").fetchone()[0]
+
+    def all_ids(self) -> set[str]:
+        return {row[0] for row in self.conn().execute("SELECT id FROM records")}
+
+    def blob_in_use(self, ref: str) -> bool:
+        return self.conn().execute("SELECT 1 FROM records WHERE blob_ref = ? LIMIT 1", (ref,)).fetchone() is not None
+
+    # -- writes (inside `transaction()`) --------------------------------------------------------
+    def insert(self, conn: sqlite3.Connection, record: MemoryRecord, dense_text: str, lexical_text: str) -> None:
+        s = record.scope
+        cur = conn.execute(
+            "INSERT INTO records(id, user_id, agent_id, session_id, namespace, kind, status, content_hash, ts,"
+            " blob_ref, access_count, last_accessed_at, dense_text, index_state, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            (
+                record.id, s.user_id, s.agent_id, s.session_id, s.namespace, record.kind.value,
+                record.status.value, record.content_hash(), record_ts(record), record.blob_ref,
+                record.access_count, record.last_accessed_at.isoformat() if record.last_accessed_at else None,
+                dense_text, dump_record(record),
+            ),
+        )
+        conn.execute("INSERT INTO records_fts(rowid, content) VALUES (?, ?)", (cur.lastrowid, lexical_text))
+
+    def replace(
+        self, conn: sqlite3.Connection, record: MemoryRecord, texts: tuple[str, str] | None = None
+    ) -> None:
+        """Rewrite a record's row (and its index texts when `texts` is given); marks the vector index stale."""
+        conn.execute(
+            "UPDATE records SET kind = ?, status = ?, content_hash = ?, ts = ?, blob_ref = ?, body = ?,"
+            " index_state = 0 WHERE id = ?",
+            (record.kind.value, record.status.value, record.content_hash(), record_ts(record), record.blob_ref,
+             dump_record(record), record.id),
+        )
+        if texts is not None:
+            dense, lexical = texts
+            seq = conn.execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()[0]
+            conn.execute("UPDATE records SET dense_text = ? WHERE id = ?", (dense, record.id))
+            conn.execute("DELETE FROM records_fts WHERE rowid = ?", (seq,))
+            conn.execute("INSERT INTO records_fts(rowid, content) VALUES (?, ?)", (seq, lexical))
+
+    def remove(self, conn: sqlite3.Connection, record_ids: Sequence[str]) -> None:
+        """Hard delete: row, FTS text, and history content; the vector id goes to the outbox."""
+        for rid in record_ids:
+            row = conn.execute("SELECT seq FROM records WHERE id = ?", (rid,)).fetchone()
+            if row is None:
+                continue
+            conn.execute("DELETE FROM records_fts WHERE rowid = ?", (row[0],))
+            conn.execute("DELETE FROM records WHERE seq = ?", (row[0],))
+            conn.execute("UPDATE history SET before = NULL, after = NULL WHERE record_id = ?", (rid,))
+            conn.execute("INSERT OR IGNORE INTO vector_outbox(id) VALUES (?)", (rid,))
+
+    def mark_indexed(self, ids: Sequence[str]) -> None:
+        with self.write_lock, self.transaction() as conn:
+            conn.executemany("UPDATE records SET index_state = 1 WHERE id = ?", [(i,) for i in ids])
+
+    def mark_all_pending(self, conn: sqlite3.Connection, ids: Sequence[str] | None = None) -> None:
+        if ids is None:
+            conn.execute("UPDATE records SET index_state = 0")
+        else:
+            conn.executemany("UPDATE records SET index_state = 0 WHERE id = ?", [(i,) for i in ids])
+
+    def outbox(self) -> list[str]:
+        return [row[0] for row in self.conn().execute("SELECT id FROM vector_outbox")]
+
+    def clear_outbox(self, ids: Sequence[str]) -> None:
+        with self.write_lock, self.transaction() as conn:
+            conn.executemany("DELETE FROM vector_outbox WHERE id = ?", [(i,) for i in ids])
+
+    def touch(self, ids: Sequence[str], when: datetime) -> None:
+        """Count an access of each record (no history entry: reading is not a change)."""
+        if not ids:
+            return
+        with self.write_lock, self.transaction() as conn:
+            conn.executemany(
+                "UPDATE records SET access_count = access_count + 1, last_accessed_at = ? WHERE id = ?",
+                [(as_utc(when).isoformat(), i) for i in ids],
+            )
+
+    def log(
+        self,
+        conn: sqlite3.Connection,
+        op: ChangeOp,
+        actor: str,
+        record_id: str | None,
+        user_id: str | None,
+        *,
+        version: int | None = None,
+        before: MemoryRecord | None = None,
+        after: MemoryRecord | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO history(record_id, user_id, op, actor, at, version, before, after, details)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record_id, user_id, op.value, actor, _now().isoformat(), version,
+                before.model_dump_json() if before else None,
+                after.model_dump_json() if after else None,
+                json.dumps(details or {}),
+            ),
+        )

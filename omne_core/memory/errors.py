@@ -1,0 +1,40 @@
+"""Typed errors of the memory layer: callers can tell bad input from missing records from broken services."""
+
+from __future__ import annotations
+
+
+class MemoryStoreError(Exception):
+    """Base class of every memory error."""
+
+
+class MemoryNotFoundError(MemoryStoreError, KeyError):
+    """No record has this id (or it belongs to another scope)."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(record_id)
+        self.record_id = record_id
+
+    def __str__(self) -> str:
+        return f"no memory record with id {self.record_id!r}"
+
+
+class MemoryValidationError(MemoryStoreError, ValueError):
+    """The input was rejected before anything was written."""
+
+
+class MemoryImportError(MemoryValidationError):
+    """An import file is corrupt; nothing was imported."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
+class ReflectionError(MemoryStoreError):
+    """The model's reflection output could not be used; the store was not changed."""
+
+    def __init__(self, message: str, raw_output: str | None = None) -> None:
+        super().__init__(message)
+        self.raw_output = raw_output

@@ -1,0 +1,146 @@
+"""Hard filters (scope, kind, time, status) expressed once and rendered for SQLite and for chroma."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import MemoryValidationError
+from .record import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
+
+ScopeArg = MemoryScope | Sequence[MemoryScope]
+SCOPE_FIELDS = ("user_id", "agent_id", "session_id", "namespace")
+
+
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC datetime; naive values are taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def normalize_scopes(scope: Any) -> tuple[MemoryScope, ...]:
+    """One or more scopes, validated. Raises MemoryValidationError for anything else."""
+    scopes = (scope,) if isinstance(scope, MemoryScope) else scope
+    if isinstance(scopes, str | bytes) or not isinstance(scopes, Sequence) or not scopes:
+        raise MemoryValidationError(f"scope must be a MemoryScope or a non-empty sequence of them, got {scope!r}")
+    for item in scopes:
+        if not isinstance(item, MemoryScope):
+            raise MemoryValidationError(f"scope must be a MemoryScope, got {type(item).__name__}")
+    return tuple(dict.fromkeys(scopes))
+
+
+def normalize_kinds(kinds: Any) -> tuple[MemoryKind, ...] | None:
+    if kinds is None:
+        return None
+    if isinstance(kinds, str | MemoryKind):
+        kinds = [kinds]
+    try:
+        return tuple(MemoryKind(k) for k in kinds)
+    except (TypeError, ValueError) as exc:
+        raise MemoryValidationError(f"unknown memory kind in {kinds!r}; expected {[k.value for k in MemoryKind]}") from exc
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Scope union AND kinds AND time window AND (active unless include_inactive). All hard."""
+
+    scopes: tuple[MemoryScope, ...]
+    kinds: tuple[MemoryKind, ...] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    include_inactive: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        scope: Any,
+        kinds: Any = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_inactive: bool = False,
+    ) -> RecordFilter:
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and not isinstance(value, datetime):
+                raise MemoryValidationError(f"{name} must be a datetime, got {type(value).__name__}")
+        return cls(
+            scopes=normalize_scopes(scope),
+            kinds=normalize_kinds(kinds),
+            since=as_utc(since) if since else None,
+            until=as_utc(until) if until else None,
+            include_inactive=include_inactive,
+        )
+
+    # -- SQLite --------------------------------------------------------------------------------
+    def sql(self, alias: str = "r") -> tuple[str, list[Any]]:
+        """A WHERE fragment over the `records` table and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        ors: list[str] = []
+        for scope in self.scopes:
+            parts = []
+            for name in SCOPE_FIELDS:
+                value = getattr(scope, name)
+                if value is not None:
+                    parts.append(f"{alias}.{name} = ?")
+                    params.append(value)
+            ors.append("(" + " AND ".join(parts) + ")")
+        clauses.append("(" + " OR ".join(ors) + ")")
+        if self.kinds is not None:
+            clauses.append(f"{alias}.kind IN ({','.join('?' * len(self.kinds))})")
+            params.extend(k.value for k in self.kinds)
+        if self.since is not None:
+            clauses.append(f"{alias}.ts >= ?")
+            params.append(self.since.timestamp())
+        if self.until is not None:
+            clauses.append(f"{alias}.ts <= ?")
+            params.append(self.until.timestamp())
+        if not self.include_inactive:
+            clauses.append(f"{alias}.status = ?")
+            params.append(MemoryStatus.ACTIVE.value)
+        return " AND ".join(clauses), params
+
+    # -- chroma --------------------------------------------------------------------------------
+    def chroma_where(self) -> dict[str, Any]:
+        """The same filter as a chroma `where` document."""
+        ors = []
+        for scope in self.scopes:
+            parts = [{name: {"$eq": getattr(scope, name)}} for name in SCOPE_FIELDS if getattr(scope, name) is not None]
+            ors.append(_and(parts))
+        clauses = [ors[0] if len(ors) == 1 else {"$or": ors}]
+        if self.kinds is not None:
+            clauses.append({"kind": {"$in": [k.value for k in self.kinds]}})
+        if self.since is not None:
+            clauses.append({"ts": {"$gte": self.since.timestamp()}})
+        if self.until is not None:
+            clauses.append({"ts": {"$lte": self.until.timestamp()}})
+        if not self.include_inactive:
+            clauses.append({"status": {"$eq": MemoryStatus.ACTIVE.value}})
+        return _and(clauses)
+
+    # -- Python (the final check on records loaded from the record of truth) --------------------
+    def matches(self, record: MemoryRecord) -> bool:
+        if not any(scope_contains(scope, record.scope) for scope in self.scopes):
+            return False
+        if self.kinds is not None and record.kind not in self.kinds:
+            return False
+        ts = record_ts(record)
+        if self.since is not None and ts < self.since.timestamp():
+            return False
+        if self.until is not None and ts > self.until.timestamp():
+            return False
+        return self.include_inactive or record.status is MemoryStatus.ACTIVE
+
+
+def _and(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def scope_contains(query: MemoryScope, scope: MemoryScope) -> bool:
+    """True when every field set in `query` equals the record scope's field."""
+    return all(getattr(query, n) is None or getattr(query, n) == getattr(scope, n) for n in SCOPE_FIELDS)
+
+
+def record_ts(record: MemoryRecord) -> float:
+    """Epoch seconds of when the record happened (event time), else when it was learnt."""
+    return as_utc(record.event_time or record.created_at).timestamp()

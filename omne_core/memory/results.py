@@ -1,0 +1,61 @@
+"""Typed results of memory operations: search hits, history entries, statistics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .record import MemoryRecord
+
+
+class SearchHit(BaseModel):
+    """A record found by `MemoryStore.search`, with its fused score and why it ranked."""
+
+    record: MemoryRecord
+    score: float
+    dense_score: float | None = None  # cosine similarity, when the vector index found it
+    lexical_score: float | None = None  # BM25 score (higher is better), when FTS5 found it
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ChangeOp(StrEnum):
+    ADD = "add"
+    IMPORT = "import"
+    UPDATE = "update"
+    SUPERSEDE = "supersede"
+    DELETE = "delete"
+    HARD_DELETE = "hard_delete"
+    FORGET_USER = "forget_user"
+
+
+class MemoryChange(BaseModel):
+    """One entry of the append-only change history: what changed, when, by whom."""
+
+    seq: int
+    record_id: str | None
+    op: ChangeOp
+    actor: str
+    at: datetime
+    version: int | None = None
+    before: dict[str, Any] | None = None  # the record before the change (None when purged or new)
+    after: dict[str, Any] | None = None  # the record after the change (None when deleted or purged)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class MemoryStats(BaseModel):
+    """Counts of a scope's records."""
+
+    total: int
+    by_kind: dict[str, int]
+    by_status: dict[str, int]
+    pending_index: int = 0
+    blobs: int = 0
+    embedder: str = ""
+
+
+class ImportResult(BaseModel):
+    imported: int
+    skipped: int  # already present (same id or same content in the same scope)

@@ -1,0 +1,625 @@
+"""`MemoryStore`: the async operators over the record of truth (SQLite) and the dense index (chroma).
+
+Writes commit to SQLite first (durable when `add` returns), then update chroma; a record whose vector
+is not yet written stays marked and is (re-)embedded on the next open, so a crash between the two
+never loses or orphans anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..blobs import BlobStore
+from ..config import OmneSettings, load_settings
+from ..embeddings import Embedder, build_embedder
+from . import indexing, ranking
+from .database import Database
+from .errors import MemoryImportError, MemoryNotFoundError, MemoryValidationError
+from .filters import RecordFilter, ScopeArg, as_utc, normalize_scopes, scope_contains
+from .record import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
+from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
+from .vectors import VectorIndex, collection_name
+
+logger = logging.getLogger(__name__)
+
+EXPORT_FORMAT = "omne-memory/1"
+_REPAIR_BATCH = 256
+_UNSET: Any = object()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryStore:
+    """Scoped, versioned long-term memory with hybrid (dense + BM25) search. Open with `await MemoryStore.open()`."""
+
+    def __init__(
+        self,
+        settings: OmneSettings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        blobs: BlobStore | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.embedder: Embedder = embedder or build_embedder(self.settings.embedding)
+        self.blobs = blobs or BlobStore(self.settings.blob_dir)
+        self._db: Database | None = None
+        self._vectors: VectorIndex | None = None
+        self._vectors_dirty = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @classmethod
+    async def open(
+        cls,
+        settings: OmneSettings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        blobs: BlobStore | None = None,
+    ) -> MemoryStore:
+        """Open (creating if needed) the store under `settings.data_dir`, repairing the vector index."""
+        store = cls(settings, embedder=embedder, blobs=blobs)
+        await asyncio.to_thread(store._open_sync)
+        return store
+
+    async def __aenter__(self) -> MemoryStore:
+        if self._db is None:
+            await asyncio.to_thread(self._open_sync)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close_sync)
+
+    @property
+    def is_open(self) -> bool:
+        return self._db is not None
+
+    def _open_sync(self) -> None:
+        data_dir = Path(self.settings.data_dir)
+        db = Database(data_dir / self.settings.memory.sqlite_file)
+        with db.write_lock, db.transaction() as conn:
+            store_id = db.get_meta("store_id")
+            if store_id is None:
+                store_id = uuid.uuid4().hex
+                db.set_meta(conn, "store_id", store_id)
+        name = collection_name(self.settings.chroma.collection_prefix, store_id, self.embedder.name)
+        try:
+            vectors = VectorIndex(self.settings, name)
+        except Exception:
+            db.close()
+            raise
+        if db.get_meta("collection") != name:  # new store, new embedding model or new chroma: rebuild
+            with db.write_lock, db.transaction() as conn:
+                db.mark_all_pending(conn)
+                db.set_meta(conn, "collection", name)
+                db.set_meta(conn, "embedder", self.embedder.name)
+        self._db, self._vectors = db, vectors
+        self._repair_sync()
+
+    def _close_sync(self) -> None:
+        if self._vectors is not None:
+            self._vectors.close()
+        if self._db is not None:
+            self._db.close()
+        self._db = self._vectors = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("the memory store is not open: use `await MemoryStore.open(settings)`")
+        return self._db
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            raise RuntimeError("the memory store is not open: use `await MemoryStore.open(settings)`")
+        return self._vectors
+
+    # -- index consistency ---------------------------------------------------------------------
+    async def repair(self) -> None:
+        """Make the vector index agree with SQLite (run automatically on open)."""
+        await asyncio.to_thread(self._repair_sync)
+
+    def _repair_sync(self) -> None:
+        db, vectors = self.db, self.vectors
+        with db.write_lock:
+            outbox = db.outbox()
+            if outbox:
+                vectors.delete(outbox)
+                db.clear_outbox(outbox)
+            if vectors.count() != db.count():
+                chroma_ids, sql_ids = vectors.all_ids(), db.all_ids()
+                orphans = sorted(chroma_ids - sql_ids)
+                if orphans:
+                    logger.info("removing %d orphan vectors", len(orphans))
+                    vectors.delete(orphans)
+                missing = sorted(sql_ids - chroma_ids)
+                if missing:
+                    with db.transaction() as conn:
+                        db.mark_all_pending(conn, missing)
+            while batch := db.pending_index(_REPAIR_BATCH):
+                texts = [dense for dense, _, _ in batch]
+                records = [record for _, _, record in batch]
+                vectors.upsert(records, self.embedder.embed(texts))
+                db.mark_indexed([r.id for r in records])
+            self._vectors_dirty = False
+
+    def _sync_vectors(self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]] | None) -> None:
+        """Write vectors (or just their metadata) for records already committed; on failure leave them pending."""
+        if not records:
+            return
+        try:
+            if embeddings is None:
+                self.vectors.update_metadata(records)
+            else:
+                self.vectors.upsert(records, embeddings)
+            self.db.mark_indexed([r.id for r in records])
+        except Exception as exc:  # the records are safe in SQLite; the index is repaired later
+            logger.warning("vector index write failed (%s); %d records stay pending", exc, len(records))
+            self._vectors_dirty = True
+
+    def _repair_if_dirty(self) -> None:
+        if self._vectors_dirty:
+            try:
+                self._repair_sync()
+            except Exception as exc:
+                logger.warning("vector index repair failed: %s", exc)
+
+    # -- validation ----------------------------------------------------------------------------
+    def _validate(self, records: Any) -> list[MemoryRecord]:
+        if isinstance(records, MemoryRecord):
+            records = [records]
+        if not isinstance(records, list | tuple):
+            raise MemoryValidationError(f"expected a MemoryRecord or a list of them, got {type(records).__name__}")
+        out = []
+        for i, record in enumerate(records):
+            try:
+                out.append(self._validate_one(record))
+            except MemoryValidationError as exc:
+                raise MemoryValidationError(f"record {i}: {exc}") from None
+        return out
+
+    def _validate_one(self, record: Any) -> MemoryRecord:
+        if not isinstance(record, MemoryRecord):
+            raise MemoryValidationError(f"expected MemoryRecord, got {type(record).__name__}")
+        try:  # re-validate: fields may have been assigned after construction
+            record = MemoryRecord.model_validate(record.model_dump())
+        except ValidationError as exc:
+            raise MemoryValidationError(str(exc)) from None
+        if not record.text.strip() and not record.blob_ref:
+            raise MemoryValidationError("text is empty (and there is no blob)")
+        limit = self.settings.memory.max_text_chars
+        if len(record.text) > limit:
+            raise MemoryValidationError(f"text has {len(record.text)} characters, more than max_text_chars={limit}")
+        if record.blob_ref is not None:
+            try:
+                present = self.blobs.exists(record.blob_ref)
+            except ValueError as exc:
+                raise MemoryValidationError(str(exc)) from None
+            if not present:
+                raise MemoryValidationError(f"blob {record.blob_ref} is not in the blob store")
+        try:
+            json.dumps(record.payload)
+            json.dumps(record.metadata)
+        except (TypeError, ValueError) as exc:
+            raise MemoryValidationError(f"payload/metadata must be JSON-serialisable: {exc}") from None
+        return record.model_copy(
+            update={
+                "created_at": as_utc(record.created_at),
+                "updated_at": as_utc(record.updated_at),
+                "event_time": as_utc(record.event_time) if record.event_time else None,
+            }
+        )
+
+    @staticmethod
+    def _check_id(record_id: Any) -> str:
+        if not isinstance(record_id, str) or not record_id:
+            raise MemoryValidationError(f"record id must be a non-empty string, got {record_id!r}")
+        return record_id
+
+    # -- add -----------------------------------------------------------------------------------
+    async def add(self, records: MemoryRecord | Sequence[MemoryRecord], *, actor: str = "user") -> list[MemoryRecord]:
+        """Store one record or a batch; an exact duplicate in the same scope returns the existing record."""
+        if isinstance(records, list | tuple) and len(records) > self.settings.memory.max_batch:
+            raise MemoryValidationError(f"batch of {len(records)} records exceeds max_batch={self.settings.memory.max_batch}")
+        result = await asyncio.to_thread(self._add_sync, records, actor, ChangeOp.ADD)
+        return [record for record, _ in result]
+
+    def _add_sync(self, records: Any, actor: str, op: ChangeOp) -> list[tuple[MemoryRecord, bool]]:
+        """Each input's stored record and whether it was newly created."""
+        records = self._validate(records)
+        db = self.db
+        self._repair_if_dirty()
+        resolved: list[tuple[MemoryRecord, bool] | int | None] = [None] * len(records)
+        first_of: dict[tuple[Any, str], int] = {}
+        fresh: list[int] = []
+        for i, record in enumerate(records):
+            key = (record.scope, record.content_hash())
+            if key in first_of:
+                resolved[i] = first_of[key]
+                continue
+            existing = db.get(record.id)
+            if existing is not None:
+                if op is ChangeOp.IMPORT or existing.content_hash() == record.content_hash():
+                    resolved[i] = (existing, False)
+                    continue
+                raise MemoryValidationError(f"record {i}: id {record.id!r} already exists with other content")
+            duplicate = db.find_duplicate(record)
+            if duplicate is not None:
+                resolved[i] = (duplicate, False)
+                continue
+            first_of[key] = i
+            fresh.append(i)
+
+        texts = self._index_texts([records[i] for i in fresh])
+        embeddings = self.embedder.embed([dense for dense, _ in texts]) if fresh else []
+
+        created: list[MemoryRecord] = []
+        with db.write_lock:
+            with db.transaction() as conn:
+                for i, (dense, lexical) in zip(fresh, texts, strict=True):
+                    record = records[i]
+                    duplicate = db.find_duplicate(record)  # a concurrent writer may have added it meanwhile
+                    if duplicate is not None or db.get(record.id) is not None:
+                        resolved[i] = (duplicate or db.get(record.id), False)  # type: ignore[assignment]
+                        continue
+                    db.insert(conn, record, dense, lexical)
+                    db.log(conn, op, actor, record.id, record.scope.user_id, version=record.version, after=record)
+                    resolved[i] = (record, True)
+                    created.append(record)
+            by_id = {records[i].id: e for i, e in zip(fresh, embeddings, strict=True)}
+            self._sync_vectors(created, [by_id[r.id] for r in created])
+        out: list[tuple[MemoryRecord, bool]] = []
+        for item in resolved:
+            if isinstance(item, int):
+                stored, _ = resolved[item]  # type: ignore[misc]
+                out.append((stored, False))
+            else:
+                out.append(item)  # type: ignore[arg-type]
+        return out
+
+    def _index_texts(self, records: Sequence[MemoryRecord]) -> list[tuple[str, str]]:
+        """Index texts for new records; each sees up to CONTEXT_RECORDS earlier records of its session."""
+        n = indexing.CONTEXT_RECORDS
+        sessions: dict[MemoryScope, list[MemoryRecord]] = {}
+        out = []
+        for record in records:
+            previous: list[MemoryRecord] = []
+            if n > 0 and record.scope.session_id is not None:
+                if record.scope not in sessions:
+                    sessions[record.scope] = self.db.previous_in_session(record, n)
+                previous = sessions[record.scope][-n:]
+                sessions[record.scope].append(record)
+            indexed = indexing.index_text(record, previous)
+            out.append((indexed.dense, indexed.lexical))
+        return out
+
+    # -- read ----------------------------------------------------------------------------------
+    async def get(self, record_id: str, scope: ScopeArg | None = None) -> MemoryRecord:
+        """The record with this id; with `scope`, only if it lies in that scope. Raises MemoryNotFoundError."""
+        return await asyncio.to_thread(self._get_sync, record_id, scope)
+
+    def _get_sync(self, record_id: str, scope: ScopeArg | None) -> MemoryRecord:
+        self._check_id(record_id)
+        record = self.db.get(record_id)
+        if record is None:
+            raise MemoryNotFoundError(record_id)
+        if scope is not None and not any(scope_contains(s, record.scope) for s in normalize_scopes(scope)):
+            raise MemoryNotFoundError(record_id)
+        return record
+
+    async def list(
+        self,
+        scope: ScopeArg,
+        *,
+        kinds: Sequence[MemoryKind | str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 100,
+        include_inactive: bool = False,
+        oldest_first: bool = False,
+    ) -> list[MemoryRecord]:
+        """Records of the scope(s), newest first (by event time, else learnt time)."""
+        where = RecordFilter.build(scope, kinds, since, until, include_inactive)
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise MemoryValidationError(f"limit must be a positive integer or None, got {limit!r}")
+        return await asyncio.to_thread(self.db.list, where, limit, oldest_first)
+
+    async def search(
+        self,
+        query: str,
+        scope: ScopeArg,
+        *,
+        kinds: Sequence[MemoryKind | str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10,
+        include_inactive: bool = False,
+    ) -> list[SearchHit]:
+        """Hybrid search: dense + BM25 candidates fused; scope, kind, time and status are hard filters."""
+        if not isinstance(query, str) or not query.strip():
+            raise MemoryValidationError("query must be a non-empty string")
+        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise MemoryValidationError(f"limit must be an integer in 1..1000, got {limit!r}")
+        where = RecordFilter.build(scope, kinds, since, until, include_inactive)
+        return await asyncio.to_thread(self._search_sync, query, where, limit)
+
+    def _search_sync(self, query: str, where: RecordFilter, limit: int) -> list[SearchHit]:
+        settings = self.settings.memory
+        embedding = self.embedder.embed([indexing.query_text(query)])[0]
+        dense = self.vectors.query(embedding, max(settings.dense_candidates, limit), where.chroma_where())
+        match = indexing.lexical_query(query)
+        lexical = self.db.lexical_search(match, where, max(settings.lexical_candidates, limit)) if match else []
+        ids = list(dict.fromkeys([rid for rid, _ in dense] + [rid for rid, _ in lexical]))
+        records = {rid: r for rid, r in self.db.get_many(ids, where).items() if where.matches(r)}
+        now = _now()
+        hits = ranking.fuse(dense, lexical, records, settings, now, query)[:limit]
+        self.db.touch([h.record.id for h in hits], now)
+        for hit in hits:
+            hit.record = hit.record.model_copy(
+                update={"access_count": hit.record.access_count + 1, "last_accessed_at": now}
+            )
+        return hits
+
+    async def history(self, record_id: str) -> list[MemoryChange]:
+        """Every change of a record, oldest first (content is purged after a hard delete)."""
+        self._check_id(record_id)
+        changes = await asyncio.to_thread(self.db.history, record_id)
+        if not changes:
+            raise MemoryNotFoundError(record_id)
+        return changes
+
+    async def stats(self, scope: ScopeArg) -> MemoryStats:
+        where = RecordFilter.build(scope, include_inactive=True)
+        return await asyncio.to_thread(self._stats_sync, where)
+
+    def _stats_sync(self, where: RecordFilter) -> MemoryStats:
+        fragment, params = where.sql("r")
+        conn = self.db.conn()
+        by_kind = dict(conn.execute(f"SELECT kind, count(*) FROM records r WHERE {fragment} GROUP BY kind", params).fetchall())
+        by_status = dict(conn.execute(f"SELECT status, count(*) FROM records r WHERE {fragment} GROUP BY status", params).fetchall())
+        pending = conn.execute(f"SELECT count(*) FROM records r WHERE {fragment} AND index_state = 0", params).fetchone()[0]
+        blobs = conn.execute(
+            f"SELECT count(DISTINCT blob_ref) FROM records r WHERE {fragment} AND blob_ref IS NOT NULL", params
+        ).fetchone()[0]
+        return MemoryStats(
+            total=sum(by_status.values()), by_kind=by_kind, by_status=by_status,
+            pending_index=pending, blobs=blobs, embedder=self.embedder.name,
+        )
+
+    # -- change --------------------------------------------------------------------------------
+    async def update(
+        self,
+        record_id: str,
+        *,
+        text: str | None = None,
+        payload: dict[str, Any] | None = _UNSET,
+        importance: float | None = None,
+        confidence: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        event_time: datetime | None = _UNSET,
+        source_ids: Sequence[str] | None = None,
+        actor: str = "user",
+    ) -> MemoryRecord:
+        """A new version of the record (version + 1); the previous one stays in the history."""
+        changes: dict[str, Any] = {}
+        for name, value in (("text", text), ("importance", importance), ("confidence", confidence),
+                            ("metadata", metadata), ("source_ids", source_ids)):
+            if value is not None:
+                changes[name] = list(value) if name == "source_ids" else value
+        if payload is not _UNSET:
+            changes["payload"] = payload
+        if event_time is not _UNSET:
+            changes["event_time"] = event_time
+        if not changes:
+            raise MemoryValidationError("update needs at least one field to change")
+        return await asyncio.to_thread(self._update_sync, record_id, changes, actor)
+
+    def _update_sync(self, record_id: str, changes: dict[str, Any], actor: str) -> MemoryRecord:
+        self._check_id(record_id)
+        db = self.db
+        with db.write_lock:
+            old = db.get(record_id)
+            if old is None:
+                raise MemoryNotFoundError(record_id)
+            if old.status is MemoryStatus.DELETED:
+                raise MemoryValidationError(f"record {record_id!r} is deleted and cannot be updated")
+            data = old.model_dump()
+            data.update(changes, version=old.version + 1, updated_at=_now())
+            try:
+                new = MemoryRecord.model_validate(data)
+            except ValidationError as exc:
+                raise MemoryValidationError(str(exc)) from None
+            new = self._validate_one(new)
+            reindex = any(k in changes for k in ("text", "metadata", "event_time"))
+            texts = self._index_texts([new])[0] if reindex else None
+            embedding = self.embedder.embed([texts[0]]) if texts else None
+            with db.transaction() as conn:
+                db.replace(conn, new, texts)
+                db.log(conn, ChangeOp.UPDATE, actor, new.id, new.scope.user_id, version=new.version, before=old, after=new)
+            self._sync_vectors([new], embedding)
+        return new
+
+    async def supersede(self, old_id: str, new_id: str, *, actor: str = "user") -> MemoryRecord:
+        """Mark `old_id` superseded by `new_id` (a newer conclusion); nothing is deleted."""
+        return await asyncio.to_thread(self._supersede_sync, old_id, new_id, actor)
+
+    def _supersede_sync(self, old_id: str, new_id: str, actor: str) -> MemoryRecord:
+        self._check_id(old_id)
+        self._check_id(new_id)
+        if old_id == new_id:
+            raise MemoryValidationError("a record cannot supersede itself")
+        db = self.db
+        with db.write_lock:
+            old, new = db.get(old_id), db.get(new_id)
+            if old is None:
+                raise MemoryNotFoundError(old_id)
+            if new is None:
+                raise MemoryNotFoundError(new_id)
+            if old.scope.user_id != new.scope.user_id:
+                raise MemoryValidationError("a record can only be superseded by a record of the same user")
+            updated = old.model_copy(
+                update={"status": MemoryStatus.SUPERSEDED, "superseded_by": new_id,
+                        "version": old.version + 1, "updated_at": _now()}
+            )
+            with db.transaction() as conn:
+                db.replace(conn, updated)
+                db.log(conn, ChangeOp.SUPERSEDE, actor, old_id, old.scope.user_id, version=updated.version,
+                       before=old, after=updated, details={"superseded_by": new_id})
+            self._sync_vectors([updated], None)
+        return updated
+
+    async def delete(self, record_id: str, *, hard: bool = False, actor: str = "user") -> None:
+        """Soft delete (status `deleted`, history kept) or, with `hard=True`, purge text, vector and blob."""
+        await asyncio.to_thread(self._delete_sync, record_id, hard, actor)
+
+    def _delete_sync(self, record_id: str, hard: bool, actor: str) -> None:
+        self._check_id(record_id)
+        db = self.db
+        with db.write_lock:
+            old = db.get(record_id)
+            if old is None:
+                raise MemoryNotFoundError(record_id)
+            if hard:
+                self._purge([old], actor, ChangeOp.HARD_DELETE)
+                return
+            if old.status is MemoryStatus.DELETED:
+                return
+            updated = old.model_copy(update={"status": MemoryStatus.DELETED, "version": old.version + 1, "updated_at": _now()})
+            with db.transaction() as conn:
+                db.replace(conn, updated)
+                db.log(conn, ChangeOp.DELETE, actor, record_id, old.scope.user_id, version=updated.version,
+                       before=old, after=updated)
+            self._sync_vectors([updated], None)
+
+    def _purge(self, records: Sequence[MemoryRecord], actor: str, op: ChangeOp) -> None:
+        """Hard-delete records: rows, FTS text, history content, vectors, unreferenced blobs."""
+        db = self.db
+        ids = [r.id for r in records]
+        with db.write_lock:
+            with db.transaction() as conn:
+                db.remove(conn, ids)
+                if op is ChangeOp.HARD_DELETE:
+                    for r in records:
+                        db.log(conn, op, actor, r.id, r.scope.user_id, version=r.version)
+            try:
+                self.vectors.delete(ids)
+                db.clear_outbox(ids)
+            except Exception as exc:
+                logger.warning("vector delete failed (%s); retried on next open", exc)
+                self._vectors_dirty = True
+            for ref in {r.blob_ref for r in records if r.blob_ref}:
+                if not db.blob_in_use(ref):
+                    self.blobs.delete(ref)
+
+    async def forget_user(self, user_id: str, *, actor: str = "user") -> int:
+        """Purge everything of a user: records, FTS text, vectors, blobs and history. Returns records removed."""
+        if not isinstance(user_id, str) or not user_id.strip():
+            raise MemoryValidationError("user_id must be a non-empty string")
+        return await asyncio.to_thread(self._forget_user_sync, user_id, actor)
+
+    def _forget_user_sync(self, user_id: str, actor: str) -> int:
+        db = self.db
+        with db.write_lock:
+            records = db.list(RecordFilter.build(MemoryScope(user_id=user_id), include_inactive=True), None)
+            self._purge(records, actor, ChangeOp.FORGET_USER)
+            with db.transaction() as conn:
+                conn.execute("DELETE FROM history WHERE user_id = ?", (user_id,))
+                db.log(conn, ChangeOp.FORGET_USER, actor, None, None, details={"records": len(records)})
+                conn.execute("INSERT INTO records_fts(records_fts) VALUES ('optimize')")
+            try:
+                self.vectors.delete_where({"user_id": {"$eq": user_id}})
+            except Exception as exc:
+                logger.warning("vector delete for user failed (%s)", exc)
+            db.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(records)
+
+    # -- export / import -----------------------------------------------------------------------
+    async def export_jsonl(self, path: str | Path, scope: ScopeArg) -> int:
+        """Write the scope's records (every status, blobs inlined) as JSONL; returns the count."""
+        where = RecordFilter.build(scope, include_inactive=True)
+        return await asyncio.to_thread(self._export_sync, Path(path), where)
+
+    def _export_sync(self, path: Path, where: RecordFilter) -> int:
+        records = self.db.list(where, None, oldest_first=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                for record in records:
+                    blob = self.blobs.get_bytes(record.blob_ref) if record.blob_ref and self.blobs.exists(record.blob_ref) else None
+                    line = {
+                        "format": EXPORT_FORMAT,
+                        "record": record.model_dump(mode="json"),
+                        "blob_base64": base64.b64encode(blob).decode("ascii") if blob is not None else None,
+                    }
+                    fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return len(records)
+
+    async def import_jsonl(self, path: str | Path, *, actor: str = "import") -> ImportResult:
+        """Import an export file, re-embedding every record. A corrupt file is rejected whole (nothing written)."""
+        return await asyncio.to_thread(self._import_sync, Path(path), actor)
+
+    def _import_sync(self, path: Path, actor: str) -> ImportResult:
+        if not path.is_file():
+            raise MemoryValidationError(f"import file not found: {path}")
+        records: list[MemoryRecord] = []
+        blobs: list[bytes] = []
+        with path.open("r", encoding="utf-8", errors="strict") as fh:
+            try:
+                lines = list(fh)
+            except UnicodeDecodeError as exc:
+                raise MemoryImportError(str(path), 0, f"not UTF-8 text: {exc}") from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise MemoryImportError(str(path), number, f"invalid JSON: {exc}") from None
+            if not isinstance(item, dict) or item.get("format") != EXPORT_FORMAT or "record" not in item:
+                raise MemoryImportError(str(path), number, f"not an {EXPORT_FORMAT} line")
+            try:
+                record = MemoryRecord.model_validate(item["record"])
+            except ValidationError as exc:
+                raise MemoryImportError(str(path), number, f"invalid record: {exc}") from None
+            if item.get("blob_base64") is not None:
+                try:
+                    data = base64.b64decode(item["blob_base64"], validate=True)
+                except (ValueError, TypeError) as exc:
+                    raise MemoryImportError(str(path), number, f"invalid blob: {exc}") from None
+                if hashlib.sha256(data).hexdigest() != record.blob_ref:
+                    raise MemoryImportError(str(path), number, "blob bytes do not match the record's blob_ref")
+                blobs.append(data)
+            elif record.blob_ref and not self.blobs.exists(record.blob_ref):
+                raise MemoryImportError(str(path), number, f"blob {record.blob_ref} is neither inlined nor present")
+            if not record.text.strip() and not record.blob_ref:
+                raise MemoryImportError(str(path), number, "empty text")
+            if len(record.text) > self.settings.memory.max_text_chars:
+                raise MemoryImportError(str(path), number, "text longer than max_text_chars")
+            records.append(record)
+        for data in blobs:
+            self.blobs.put_bytes(data)
+        result = self._add_sync(records, actor, ChangeOp.IMPORT) if records else []
+        created = sum(1 for _, new in result if new)
+        return ImportResult(imported=created, skipped=len(result) - created)
