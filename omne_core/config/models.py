@@ -31,7 +31,7 @@ class ModelRoleSettings(BaseModel):
     """One role's model: provider, name, endpoint and limits. API keys are secrets (never printed)."""
 
     provider: ModelProvider = ModelProvider.LLAMACPP
-    model: str = "gemma-3-270m-it-q4_k_m"
+    model: str = "gemma-3-270m-q4_k_m"  # the bundled GGUF (a base model, not instruction-tuned)
     base_url: str | None = None
     api_key: SecretStr | None = None
     # Azure OpenAI
@@ -40,7 +40,7 @@ class ModelRoleSettings(BaseModel):
     api_version: str | None = None
     # Embedded llama.cpp: a GGUF path; None means the bundled Gemma 3 270M.
     gguf_path: Path | None = None
-    n_ctx: int = 8192
+    n_ctx: int = 8192  # context window: llama.cpp n_ctx; for remote models AutoGen does not know, the token limit
     n_threads: int | None = None
     # Generation and transport limits.
     temperature: float | None = None
