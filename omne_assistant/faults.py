@@ -11,7 +11,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -122,7 +122,7 @@ async def create_with_retry(
             kwargs: dict[str, Any] = {"tools": list(tools), "cancellation_token": cancellation_token}
             if json_output is not None:
                 kwargs["json_output"] = json_output
-            return await asyncio.wait_for(client.create(list(messages), **kwargs), timeout=timeout)
+            return await _cancellable(client.create(list(messages), **kwargs), cancellation_token, timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every client error is classified below
@@ -134,6 +134,17 @@ async def create_with_retry(
                 break
             await asyncio.sleep(wait)
     raise ModelFaultError(kind, f"{type(last).__name__}: {last}", attempt) from last
+
+
+async def _cancellable(coro: Any, token: CancellationToken | None, limit_s: float | None) -> Any:
+    """Await `coro` with a timeout, cancelled as soon as `token` is (whether or not the client honours it)."""
+    if token is not None and token.is_cancelled():
+        coro.close()
+        raise asyncio.CancelledError("cancelled before the model call")
+    future = asyncio.ensure_future(coro)
+    if token is not None:
+        token.link_future(future)
+    return await asyncio.wait_for(future, timeout=limit_s)
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
@@ -223,3 +234,33 @@ async def create_json(
             ),
         ]
     raise ModelFaultError(ModelFaultKind.MALFORMED_OUTPUT, f"no valid {schema.__name__} JSON: {error}", policy.max_attempts)
+
+
+async def stream_with_retry(
+    client: ChatCompletionClient,
+    messages: Sequence[LLMMessage],
+    *,
+    policy: RetryPolicy | None = None,
+    cancellation_token: CancellationToken | None = None,
+) -> AsyncIterator[str | CreateResult]:
+    """`client.create_stream` with the retries of `create_with_retry`, as long as no chunk was yielded yet.
+
+    Once text has streamed out a fault cannot be retried invisibly, so it is raised as `ModelFaultError`.
+    """
+    policy = policy or RetryPolicy()
+    for attempt in range(1, policy.max_attempts + 1):
+        if cancellation_token is not None and cancellation_token.is_cancelled():
+            raise asyncio.CancelledError("cancelled before the model call")
+        emitted = False
+        try:
+            async for chunk in client.create_stream(list(messages), cancellation_token=cancellation_token):
+                emitted = emitted or isinstance(chunk, str)
+                yield chunk
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below
+            kind = classify(exc)
+            if emitted or kind not in RETRYABLE or attempt == policy.max_attempts:
+                raise ModelFaultError(kind, f"{type(exc).__name__}: {exc}", attempt) from exc
+            await asyncio.sleep(policy.delay(attempt))

@@ -1,11 +1,246 @@
-"""`omne chat`: a terminal chat with persistent memory."""
+"""`omne chat`: a terminal chat with persistent memory per user, or `--reactive` task solving with tools."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
 
+HELP = """Commands:
+  /memory QUERY   search your memories (id, kind, score, text)
+  /forget ID      delete one of your memories
+  /reflect        derive L1 conclusions from this session now
+  /history [ID]   recent conversation turns, or the change history of memory ID
+  /help           this help
+  /quit           end the session (reflects on it first); Ctrl-D does the same"""
 
-def chat(user: str = typer.Option("default", "--user", help="Whose memory to use.")) -> None:
-    """Chat in the terminal with persistent memory (filled in by the Omne Assistant issue)."""
-    typer.echo("omne chat is not built yet.", err=True)
-    raise typer.Exit(2)
+
+def chat(
+    user: str = typer.Option("default", "--user", "-u", help="Whose memory to use."),
+    session: str | None = typer.Option(None, "--session", help="Session id (default: a new one)."),
+    reactive: bool = typer.Option(False, "--reactive", help="Solve each line as a task with tools (Reactive Responder)."),
+    reflect_every: int = typer.Option(5, "--reflect-every", min=0, help="Reflect every N turns (0: only at the end)."),
+    model_component: Path | None = typer.Option(
+        None, "--model-component", help="An AutoGen ChatCompletionClient component JSON file to use instead of the configured model."
+    ),
+    stream: bool = typer.Option(True, "--stream/--no-stream", help="Print the answer as it is generated."),
+) -> None:
+    """Chat in the terminal with persistent memory."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not user.strip():
+        console.print("[red]--user must not be empty[/red]")
+        raise typer.Exit(2)
+    try:
+        asyncio.run(_chat(console, user, session, reactive, reflect_every, model_component, stream))
+    except KeyboardInterrupt:
+        console.print("\n[dim]interrupted[/dim]")
+
+
+async def _chat(
+    console: Any, user: str, session: str | None, reactive: bool, reflect_every: int, component: Path | None, stream: bool
+) -> None:
+    from omne_assistant.clients import ModelComponentError, assistant_client
+    from omne_core.config import load_settings
+    from omne_core.memory import MemoryScope, MemoryStore
+
+    settings = load_settings()
+    try:
+        client = assistant_client(settings, "main", component)
+    except (ModelComponentError, ValueError, RuntimeError) as exc:
+        console.print(f"[red]Cannot load the model:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    store = await MemoryStore.open(settings)
+    try:
+        session_runner = _ChatSession(console, store, client, MemoryScope(user_id=user), settings)
+        await session_runner.start(session, reactive, reflect_every, stream)
+        await session_runner.loop()
+    finally:
+        await store.close()
+        await client.close()
+
+
+class _ChatSession:
+    """One terminal session: reads lines, runs slash commands, sends the rest to the agent."""
+
+    def __init__(self, console: Any, store: Any, client: Any, user_scope: Any, settings: Any) -> None:
+        self.console, self.store, self.client, self.user_scope, self.settings = console, store, client, user_scope, settings
+        self.agent: Any = None
+        self.reactive = False
+
+    async def start(self, session: str | None, reactive: bool, reflect_every: int, stream: bool) -> None:
+        from omne_assistant import ReactiveResponder, SimpleResponder
+        from omne_core.memory import MemoryScope
+
+        self.reactive = reactive
+        user = self.user_scope.user_id
+        if reactive:
+            from tools import build_toolset
+
+            scope = MemoryScope(user_id=user, agent_id="omne_reactive")
+            self.agent = ReactiveResponder("omne_reactive", self.client, build_toolset(self.settings), memory=self.store, scope=scope)
+            mode = "reactive (tools: " + ", ".join(self.agent._tools) + ")"
+        else:
+            self.agent = SimpleResponder(
+                "omne", self.client, self.store, self.user_scope, session_id=session,
+                reflect_every=reflect_every or None, model_client_stream=stream,
+                context_max_tokens=self.settings.memory.context_max_tokens,
+            )  # fmt: skip
+            mode = f"chat, session {self.agent.session_id}"
+        self.console.print(f"[bold]omne chat[/bold] — user [cyan]{user}[/cyan], {mode}. /help for commands.")
+
+    async def loop(self) -> None:
+        while True:
+            line = await asyncio.to_thread(_read_line, "you> ")
+            if line is None:
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("/"):
+                if not await self.command(line):
+                    break
+                continue
+            await self.turn(line)
+        await self.finish()
+
+    async def turn(self, text: str) -> None:
+        from autogen_agentchat.base import TaskResult
+        from autogen_agentchat.messages import (
+            MemoryQueryEvent,
+            ModelClientStreamingChunkEvent,
+            TextMessage,
+            ThoughtEvent,
+        )
+
+        streamed = False
+        async for item in self.agent.run_stream(task=text, output_task_messages=False):
+            if isinstance(item, MemoryQueryEvent) and item.content:
+                ids = ", ".join(str((c.metadata or {}).get("id", "?"))[:8] for c in item.content)
+                self.console.print(f"[dim]memories used: {ids}[/dim]")
+            elif isinstance(item, ThoughtEvent):
+                self.console.print(f"[dim]{item.content}[/dim]")
+            elif isinstance(item, ModelClientStreamingChunkEvent):
+                if not streamed:
+                    self.console.print("[bold green]omne>[/bold green] ", end="")
+                    streamed = True
+                self.console.print(item.content, end="", markup=False)
+            elif isinstance(item, TextMessage) and item.source == self.agent.name:
+                if streamed:
+                    self.console.print()
+                else:
+                    self.console.print("[bold green]omne>[/bold green] ", end="")
+                    self.console.print(item.content, markup=False)
+            elif isinstance(item, TaskResult):
+                break
+
+    async def command(self, line: str) -> bool:
+        """Run a slash command; False ends the session."""
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        if name in {"/quit", "/exit"}:
+            return False
+        if name == "/help":
+            self.console.print(HELP)
+        elif name == "/memory":
+            await self.show_search(arg)
+        elif name == "/forget":
+            await self.forget(arg)
+        elif name == "/reflect":
+            await self.reflect()
+        elif name == "/history":
+            await self.history(arg)
+        else:
+            self.console.print(f"[red]unknown command {name}[/red]\n{HELP}")
+        return True
+
+    async def show_search(self, query: str) -> None:
+        from rich.table import Table
+
+        if not query:
+            self.console.print("usage: /memory QUERY")
+            return
+        hits = await self.store.search(query, self.user_scope, limit=10)
+        if not hits:
+            self.console.print("[dim]no memories match[/dim]")
+            return
+        table = Table("id", "kind", "score", "text", show_lines=False)
+        for hit in hits:
+            table.add_row(hit.record.id, str(hit.record.kind), f"{hit.score:.3f}", hit.record.text[:120])
+        self.console.print(table)
+
+    async def forget(self, record_id: str) -> None:
+        from omne_core.memory.errors import MemoryNotFoundError, MemoryValidationError
+
+        if not record_id:
+            self.console.print("usage: /forget ID")
+            return
+        try:
+            await self.store.get(record_id, self.user_scope)  # only this user's memories can be forgotten
+            await self.store.delete(record_id, actor=f"chat:{self.user_scope.user_id}")
+        except (MemoryNotFoundError, MemoryValidationError):
+            self.console.print(f"[red]no memory {record_id} for user {self.user_scope.user_id}[/red]")
+            return
+        self.console.print(f"forgot {record_id}")
+
+    async def reflect(self) -> None:
+        if self.reactive:
+            self.console.print("[dim]/reflect is for chat sessions; the reactive mode learns after each task[/dim]")
+            return
+        report = await self.agent.reflect()
+        await self._print_reflection(report)
+
+    async def _print_reflection(self, report: Any) -> None:
+        if report.error:
+            self.console.print(f"[yellow]reflection failed, memory unchanged: {report.error}[/yellow]")
+            return
+        if not report.changed:
+            self.console.print("[dim]reflection derived nothing new; memory unchanged[/dim]")
+            return
+        for record_id in report.created_ids:
+            record = await self.store.get(record_id)
+            sources = ", ".join(s[:8] for s in record.source_ids)
+            self.console.print(f"[magenta]{record.kind}[/magenta] {record.id[:8]}: {record.text}  [dim](from {sources})[/dim]")
+
+    async def history(self, record_id: str) -> None:
+        from omne_core.memory import MemoryKind
+        from omne_core.memory.errors import MemoryNotFoundError, MemoryValidationError
+
+        if record_id:
+            try:
+                await self.store.get(record_id, self.user_scope)
+                changes = await self.store.history(record_id)
+            except (MemoryNotFoundError, MemoryValidationError):
+                self.console.print(f"[red]no memory {record_id} for user {self.user_scope.user_id}[/red]")
+                return
+            for change in changes:
+                self.console.print(f"{change.at:%Y-%m-%d %H:%M:%S} {change.op} v{change.version} by {change.actor}")
+            return
+        records = await self.store.list(self.user_scope, kinds=[MemoryKind.MESSAGE], limit=20)
+        if not records:
+            self.console.print("[dim]no conversation yet[/dim]")
+        for record in reversed(records):
+            when = (record.event_time or record.created_at).strftime("%Y-%m-%d %H:%M")
+            self.console.print(f"[dim]{when} {record.id[:8]}[/dim] {record.text}", markup=False)
+
+    async def finish(self) -> None:
+        if not self.reactive and self.agent is not None:
+            report = await self.agent.end_session()
+            if report is not None:
+                await self._print_reflection(report)
+        self.console.print("[dim]bye[/dim]")
+
+
+def _read_line(prompt: str) -> str | None:
+    """One line from the terminal (with a prompt) or from piped stdin; None at end of input."""
+    if sys.stdin.isatty():
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
+    line = sys.stdin.readline()
+    return line if line else None

@@ -1,0 +1,47 @@
+"""The chat model an assistant runs on: from settings, or from an AutoGen component file.
+
+`OMNE_MODEL_COMPONENT=path.json` (or `omne chat --model-component path.json`) loads any AutoGen
+`ChatCompletionClient` from its `dump_component()` JSON instead of the configured role. It is a
+general escape hatch (any AutoGen client, e.g. Anthropic or Ollama) and it is how the CLI tests
+drive `omne chat` with a scripted `ReplayChatCompletionClient`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from autogen_core.models import ChatCompletionClient
+
+from omne_core.config import OmneSettings
+
+MODEL_COMPONENT_ENV = "OMNE_MODEL_COMPONENT"
+
+
+class ModelComponentError(ValueError):
+    """The model component file is missing, not JSON, or not a chat completion client."""
+
+
+def load_component_client(path: Path) -> ChatCompletionClient:
+    """A `ChatCompletionClient` from a component JSON file (`{"provider": ..., "config": ...}`)."""
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelComponentError(f"cannot read model component file {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ModelComponentError(f"model component file {path} is not JSON: {exc}") from exc
+    try:
+        return ChatCompletionClient.load_component(config)
+    except Exception as exc:  # noqa: BLE001 - any loading failure is a configuration error
+        raise ModelComponentError(f"model component file {path} is not a chat completion client: {exc}") from exc
+
+
+def assistant_client(settings: OmneSettings, role: str = "main", component: Path | None = None) -> ChatCompletionClient:
+    """The component file if given (argument, else $OMNE_MODEL_COMPONENT), else the settings' model for `role`."""
+    component = component or (Path(os.environ[MODEL_COMPONENT_ENV]) if os.environ.get(MODEL_COMPONENT_ENV) else None)
+    if component is not None:
+        return load_component_client(component)
+    from omne_core.models import create_role_client
+
+    return create_role_client(settings, role)

@@ -1,0 +1,266 @@
+"""Simple Responder: an AutoGen chat agent that answers each turn grounded on Omne memory.
+
+Per turn: search memory → pack the best hits under a token budget → answer → record the turn as L0.
+Every `reflect_every` turns (and at `end_session`) it reflects, deriving L1 records that cite the L0s.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from autogen_agentchat.agents import BaseChatAgent
+from autogen_agentchat.base import Response
+from autogen_agentchat.messages import (
+    BaseAgentEvent,
+    BaseChatMessage,
+    MemoryQueryEvent,
+    ModelClientStreamingChunkEvent,
+    TextMessage,
+    ThoughtEvent,
+)
+from autogen_core import CancellationToken
+from autogen_core.models import (
+    AssistantMessage,
+    ChatCompletionClient,
+    CreateResult,
+    LLMMessage,
+    SystemMessage,
+    UserMessage,
+)
+from pydantic import BaseModel, Field
+
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, build_context
+
+from .access import MemoryAccess
+from .experience import hits_as_memory_contents
+from .faults import ModelFaultError, RetryPolicy, create_with_retry, stream_with_retry
+
+DEFAULT_SYSTEM_MESSAGE = """You are a helpful assistant with long-term memory.
+Use the memories below when they are relevant; they come from earlier conversations with this user.
+If the memories do not contain what is asked, say you do not know rather than guess."""
+
+
+class ReflectionReport(BaseModel):
+    """What one reflection did: the L1 records it created and the L0 records they cite."""
+
+    created_ids: list[str] = Field(default_factory=list)
+    source_ids: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created_ids)
+
+
+class SimpleResponderState(BaseModel):
+    type: str = "SimpleResponderState"
+    session_id: str
+    turns: int = 0
+    turns_since_reflection: int = 0
+    history: list[tuple[str, str]] = Field(default_factory=list)  # (speaker, text) of this session
+
+
+class SimpleResponder(BaseChatAgent):
+    """Answers each turn with memory: retrieves, answers, records the turn (L0) and reflects every N turns.
+
+    `memory` is an open `MemoryStore`; `access` says which scopes to read and where to write
+    (a `MemoryScope` means read and write that scope). Inner events include a `MemoryQueryEvent`
+    whose items carry the ids of the memories put in the prompt.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model_client: ChatCompletionClient,
+        memory: MemoryStore,
+        access: MemoryAccess | MemoryScope,
+        *,
+        session_id: str | None = None,
+        system_message: str = DEFAULT_SYSTEM_MESSAGE,
+        context_max_tokens: int = 1500,
+        search_limit: int = 10,
+        history_turns: int = 6,
+        reflect_every: int | None = 5,
+        reflection_client: ChatCompletionClient | None = None,
+        model_client_stream: bool = False,
+        retry: RetryPolicy | None = None,
+        description: str = "An assistant that remembers earlier conversations with the user.",
+    ) -> None:
+        super().__init__(name, description)
+        self._client = model_client
+        self._memory = memory
+        self.access = access if isinstance(access, MemoryAccess) else MemoryAccess.of(access)
+        self._system_message = system_message
+        self._context_max_tokens = context_max_tokens
+        self._search_limit = search_limit
+        self._history_turns = history_turns
+        self._reflect_every = reflect_every
+        self._reflection_client = reflection_client or model_client
+        self._stream = model_client_stream
+        self._retry = retry or RetryPolicy()
+        self._state = SimpleResponderState(session_id=session_id or uuid.uuid4().hex[:12])
+
+    # -- AutoGen agent protocol --------------------------------------------------------------------
+    @property
+    def produced_message_types(self) -> Sequence[type[BaseChatMessage]]:
+        return (TextMessage,)
+
+    @property
+    def session_id(self) -> str:
+        return self._state.session_id
+
+    @property
+    def write_scope(self) -> MemoryScope:
+        return self.access.for_session(self.session_id)
+
+    async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
+        inner: list[BaseAgentEvent | BaseChatMessage] = []
+        async for item in self.on_messages_stream(messages, cancellation_token):
+            if isinstance(item, Response):
+                return Response(chat_message=item.chat_message, inner_messages=inner)
+            if not isinstance(item, ModelClientStreamingChunkEvent):
+                inner.append(item)
+        raise AssertionError("on_messages_stream ended without a Response")
+
+    async def on_messages_stream(
+        self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
+    ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
+        incoming = [(m.source, m.to_model_text()) for m in messages if m.source != self.name]
+        query = "\n".join(text for _, text in incoming).strip()
+        inner: list[BaseAgentEvent | BaseChatMessage] = []
+
+        used_ids: list[str] = []
+        memory_text = ""
+        if query:
+            try:
+                hits = await self._memory.search(query, list(self.access.read), limit=self._search_limit)
+                context = build_context(hits, self._context_max_tokens)
+                used_ids, memory_text = list(context.record_ids), context.text
+                used = [h for h in hits if h.record.id in set(used_ids)]
+                event: BaseAgentEvent = MemoryQueryEvent(content=hits_as_memory_contents(used), source=self.name)
+            except Exception as exc:  # noqa: BLE001 - a memory outage degrades the turn, never kills it
+                event = ThoughtEvent(content=f"Memory search failed, answering without memory: {exc}", source=self.name)
+            inner.append(event)
+            yield event
+
+        prompt = self._prompt(incoming, memory_text)
+        answer, status = "", "ok"
+        try:
+            if self._stream:
+                async for chunk in stream_with_retry(self._client, prompt, policy=self._retry, cancellation_token=cancellation_token):
+                    if isinstance(chunk, CreateResult):
+                        answer = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+                    else:
+                        yield ModelClientStreamingChunkEvent(content=chunk, source=self.name)
+            else:
+                result = await create_with_retry(self._client, prompt, policy=self._retry, cancellation_token=cancellation_token)
+                answer = result.content if isinstance(result.content, str) else str(result.content)
+        except ModelFaultError as exc:
+            answer, status = f"Sorry, the model failed on this turn ({exc}). Your message was saved in memory.", "model_error"
+
+        await self._record(incoming, answer if status == "ok" else None)
+        self._state.history += incoming + ([(self.name, answer)] if status == "ok" else [])
+        self._state.turns += 1
+        self._state.turns_since_reflection += 1
+        if self._reflect_every and self._state.turns_since_reflection >= self._reflect_every:
+            report = await self.reflect()
+            note = ThoughtEvent(content=_report_text(report), source=self.name)
+            inner.append(note)
+            yield note
+
+        yield Response(
+            chat_message=TextMessage(
+                content=answer,
+                source=self.name,
+                metadata={"memory_ids": ",".join(used_ids), "status": status, "session_id": self.session_id},
+            ),
+            inner_messages=inner,
+        )
+
+    async def on_reset(self, cancellation_token: CancellationToken) -> None:
+        """Start a new session: short-term history is cleared; long-term memory stays."""
+        self._state = SimpleResponderState(session_id=uuid.uuid4().hex[:12])
+
+    async def save_state(self) -> dict[str, Any]:
+        return self._state.model_dump()
+
+    async def load_state(self, state: Any) -> None:
+        self._state = SimpleResponderState.model_validate(state)
+
+    # -- memory operations -------------------------------------------------------------------------
+    async def reflect(self) -> ReflectionReport:
+        """Derive L1 records from this session's L0 records; malformed model output changes nothing."""
+        self._state.turns_since_reflection = 0
+        try:
+            from omne_core.memory import reflect
+
+            outcome = await reflect(self._memory, self.write_scope, self._reflection_client)
+        except Exception as exc:  # noqa: BLE001 - reflection is best effort; the chat goes on
+            return ReflectionReport(error=f"{type(exc).__name__}: {exc}")
+        created = _created_records(outcome)
+        sources = sorted({sid for record in created for sid in record.source_ids})
+        return ReflectionReport(created_ids=[r.id for r in created], source_ids=sources)
+
+    async def end_session(self) -> ReflectionReport | None:
+        """Reflect over the turns not yet reflected on (call when the conversation ends)."""
+        if self._state.turns_since_reflection == 0:
+            return None
+        return await self.reflect()
+
+    async def _record(self, incoming: list[tuple[str, str]], answer: str | None) -> None:
+        """Store the turn as L0 `message` records (speaker-prefixed text, speaker and role in metadata)."""
+        scope = self.write_scope
+        now = datetime.now(UTC)
+        turn = [(speaker, text) for speaker, text in incoming if text.strip()]
+        if answer and answer.strip():
+            turn.append((self.name, answer))
+        records = [
+            MemoryRecord(
+                kind=MemoryKind.MESSAGE,
+                text=f"{speaker}: {text}",
+                scope=scope,
+                event_time=now,
+                metadata={"speaker": speaker, "role": "assistant" if speaker == self.name else "user", "agent": self.name},
+            )
+            for speaker, text in turn
+        ]
+        if records:
+            await self._memory.add(records)
+
+    def _prompt(self, incoming: list[tuple[str, str]], memory_text: str) -> list[LLMMessage]:
+        system = self._system_message
+        if memory_text:
+            system += f"\n\n{memory_text}"
+        prompt: list[LLMMessage] = [SystemMessage(content=system)]
+        for speaker, text in self._state.history[-2 * self._history_turns :]:
+            if speaker == self.name:
+                prompt.append(AssistantMessage(content=text, source=speaker))
+            else:
+                prompt.append(UserMessage(content=text, source=speaker))
+        for speaker, text in incoming:
+            prompt.append(UserMessage(content=text, source=speaker))
+        return prompt
+
+
+def _created_records(outcome: Any) -> list[MemoryRecord]:
+    """The L1 records a `reflect` call created, whatever container it returned them in."""
+    if outcome is None:
+        return []
+    if isinstance(outcome, list | tuple):
+        return [r for r in outcome if isinstance(r, MemoryRecord)]
+    for attr in ("created", "records", "added"):
+        value = getattr(outcome, attr, None)
+        if isinstance(value, list | tuple):
+            return [r for r in value if isinstance(r, MemoryRecord)]
+    return []
+
+
+def _report_text(report: ReflectionReport) -> str:
+    if report.error:
+        return f"Reflection failed, memory unchanged: {report.error}"
+    if not report.changed:
+        return "Reflection produced no valid L1 record; memory unchanged."
+    return f"Reflection derived {len(report.created_ids)} L1 record(s) from {len(report.source_ids)} L0 record(s)."

@@ -1,0 +1,130 @@
+"""Simple Responder on a real memory store (model scripted): retrieval into the prompt, L0 recording, streaming,
+cancellation, model faults, and team memory (shared namespace + private scopes)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from autogen_agentchat.conditions import MaxMessageTermination
+from autogen_agentchat.messages import MemoryQueryEvent, ModelClientStreamingChunkEvent, TextMessage
+from autogen_agentchat.teams import RoundRobinGroupChat
+from autogen_core import CancellationToken
+
+from omne_assistant import RetryPolicy, SimpleResponder, TeamMemory
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope
+
+from .scripted import prompts_text, scripted
+
+FAST = RetryPolicy(max_attempts=2, base_delay_s=0.0, max_delay_s=0.0)
+
+
+async def _seed(store, user: str, *texts: str) -> list[str]:
+    scope = MemoryScope(user_id=user, session_id="earlier")
+    stored = await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=scope) for t in texts])
+    return [r.id for r in stored]
+
+
+async def test_retrieved_memory_reaches_the_model_and_the_turn_is_stored_as_l0(store):
+    (clara_id, _) = await _seed(store, "alice", "user: My sister's name is Clara.", "user: I bought a red bicycle.")
+    client = scripted("Your sister is Clara.")
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="alice"), reflect_every=None, retry=FAST)
+    result = await agent.run(task="What is my sister's name?")
+
+    seen = prompts_text(client, 0)
+    assert "My sister's name is Clara." in seen and clara_id[:8] in seen
+    events = [m for m in result.messages if isinstance(m, MemoryQueryEvent)]
+    assert events and clara_id in [c.metadata["id"] for c in events[0].content]
+    reply = result.messages[-1]
+    assert isinstance(reply, TextMessage) and reply.content == "Your sister is Clara."
+    assert clara_id in reply.metadata["memory_ids"].split(",")
+
+    turn = await store.list(MemoryScope(user_id="alice", session_id=agent.session_id), kinds=[MemoryKind.MESSAGE])
+    assert sorted(r.text for r in turn) == ["omne: Your sister is Clara.", "user: What is my sister's name?"]
+    assert all(r.kind.level == "L0" for r in turn)
+
+
+async def test_another_user_sees_none_of_it(store):
+    await _seed(store, "alice", "user: My sister's name is Clara.")
+    client = scripted("I don't know.")
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="bob"), reflect_every=None, retry=FAST)
+    result = await agent.run(task="What is my sister's name?")
+    assert "Clara" not in prompts_text(client, 0)
+    events = [m for m in result.messages if isinstance(m, MemoryQueryEvent)]
+    assert events and events[0].content == []
+
+
+async def test_second_turn_sees_first_turn_in_history(store):
+    client = scripted("Nice to meet you, Dana.", "You are Dana.")
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="dana"), reflect_every=None, retry=FAST)
+    await agent.run(task="Hi, I am Dana.")
+    await agent.run(task="Who am I?")
+    assert "Nice to meet you, Dana." in prompts_text(client, 1)
+
+
+async def test_streams_chunks_with_run_stream(store):
+    client = scripted("streamed answer here")
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="s"), reflect_every=None, model_client_stream=True)
+    items = [item async for item in agent.run_stream(task="hello")]
+    chunks = [i.content for i in items if isinstance(i, ModelClientStreamingChunkEvent)]
+    assert "".join(chunks) == "streamed answer here"
+    assert items[-1].messages[-1].content == "streamed answer here"
+
+
+async def test_cancellation_stops_the_turn_and_stores_nothing(store):
+    class Slow:
+        model_info = scripted().model_info
+
+        async def create(self, messages, **kwargs):
+            await asyncio.sleep(30)
+
+    token = CancellationToken()
+    agent = SimpleResponder("omne", Slow(), store, MemoryScope(user_id="c"), reflect_every=None)  # type: ignore[arg-type]
+    task = asyncio.ensure_future(agent.run(task="this will be cancelled", cancellation_token=token))
+    await asyncio.sleep(0.3)
+    token.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await store.list(MemoryScope(user_id="c")) == []
+
+
+async def test_model_fault_gives_a_clear_reply_and_keeps_the_message(store):
+    class Down:
+        model_info = scripted().model_info
+
+        async def create(self, messages, **kwargs):
+            raise ConnectionError("connection refused")
+
+    agent = SimpleResponder("omne", Down(), store, MemoryScope(user_id="f"), reflect_every=None, retry=FAST)  # type: ignore[arg-type]
+    result = await agent.run(task="remember that my locker is number 42")
+    reply = result.messages[-1]
+    assert reply.metadata["status"] == "model_error" and "connection" in reply.content
+    stored = await store.list(MemoryScope(user_id="f"))
+    assert [r.text for r in stored] == ["user: remember that my locker is number 42"]
+
+
+async def test_team_agents_share_team_memory_and_keep_private_memory(store):
+    team = TeamMemory(user_id="u1", team="research")
+    scout = SimpleResponder(
+        "scout", scripted("The launch is on May 3."), store, team.access("scout", write="team"), reflect_every=None
+    )
+    critic = SimpleResponder(
+        "critic", scripted("Noted privately: the budget is tight."), store, team.access("critic", write="private"),
+        reflect_every=None,
+    )  # fmt: skip
+    chat = RoundRobinGroupChat([scout, critic], termination_condition=MaxMessageTermination(3))
+    await chat.run(task="Plan the launch.")
+
+    shared = {r.text for r in await store.list(team.shared)}
+    assert "scout: The launch is on May 3." in shared
+    assert not any(t.startswith("critic:") for t in shared)
+    private = {r.text for r in await store.list(team.private("critic"))}
+    assert "critic: Noted privately: the budget is tight." in private
+    assert await store.list(team.private("scout")) == []
+
+    # a later scout reads the team memory but never the critic's private memory
+    reader = scripted("ok")
+    later = SimpleResponder("scout", reader, store, team.access("scout"), reflect_every=None)
+    await later.run(task="When is the launch and how is the budget?")
+    seen = prompts_text(reader, 0)
+    assert "May 3" in seen and "budget is tight" not in seen
