@@ -1,1 +1,50 @@
-"""omne_core/documents."""
+"""Document conversion (file → markdown with provenance) and chunking for memory."""
+
+from .convert import convert_file, convert_file_sync
+from .converters import register_converter, unregister_converter
+from .detect import DetectedType, detect_file_type
+from .enrich import NO_TRANSCRIBER, OpenAITranscriber, Transcriber, describe_image
+from .errors import (
+    ArchiveDepthError,
+    ArchiveError,
+    ArchiveTooLargeError,
+    ConversionTimeoutError,
+    ConverterCrashedError,
+    CorruptFileError,
+    DocumentError,
+    DocumentNotFoundError,
+    EncryptedFileError,
+    FileTooLargeError,
+    ServiceUnavailableError,
+    UnsupportedFileTypeError,
+)
+from .types import ConvertedDocument, DocumentKind, DocumentSection, SectionKind
+
+__all__ = [
+    "NO_TRANSCRIBER",
+    "ArchiveDepthError",
+    "ArchiveError",
+    "ArchiveTooLargeError",
+    "ConversionTimeoutError",
+    "ConvertedDocument",
+    "ConverterCrashedError",
+    "CorruptFileError",
+    "DetectedType",
+    "DocumentError",
+    "DocumentKind",
+    "DocumentNotFoundError",
+    "DocumentSection",
+    "EncryptedFileError",
+    "FileTooLargeError",
+    "OpenAITranscriber",
+    "SectionKind",
+    "ServiceUnavailableError",
+    "Transcriber",
+    "UnsupportedFileTypeError",
+    "convert_file",
+    "convert_file_sync",
+    "describe_image",
+    "detect_file_type",
+    "register_converter",
+    "unregister_converter",
+]

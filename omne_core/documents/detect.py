@@ -1,0 +1,158 @@
+"""File type detection by content first (magic bytes, ZIP layout, text sniffing), extension second."""
+
+from __future__ import annotations
+
+import mimetypes
+import zipfile
+from pathlib import Path
+
+import filetype
+from pydantic import BaseModel
+
+from .errors import UnsupportedFileTypeError
+from .types import DocumentKind
+
+_HEAD_BYTES = 64 * 1024
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_TEXT_EXTENSIONS = {
+    ".csv": DocumentKind.CSV,
+    ".tsv": DocumentKind.CSV,
+    ".html": DocumentKind.HTML,
+    ".htm": DocumentKind.HTML,
+    ".xhtml": DocumentKind.HTML,
+    ".json": DocumentKind.JSON,
+    ".jsonld": DocumentKind.JSON,
+    ".geojson": DocumentKind.JSON,
+    ".xml": DocumentKind.XML,
+    ".xsd": DocumentKind.XML,
+    ".rss": DocumentKind.XML,
+    ".atom": DocumentKind.XML,
+    ".kml": DocumentKind.XML,
+    ".gpx": DocumentKind.XML,
+}
+_OOXML_PARTS = {
+    "word/document.xml": DocumentKind.DOCX,
+    "xl/workbook.xml": DocumentKind.XLSX,
+    "ppt/presentation.xml": DocumentKind.PPTX,
+}
+_OOXML_EXTENSIONS = {
+    ".docx": DocumentKind.DOCX,
+    ".docm": DocumentKind.DOCX,
+    ".xlsx": DocumentKind.XLSX,
+    ".xlsm": DocumentKind.XLSX,
+    ".pptx": DocumentKind.PPTX,
+    ".pptm": DocumentKind.PPTX,
+}
+_LEGACY_OFFICE = {".doc": "Word 97-2003 (.doc)", ".ppt": "PowerPoint 97-2003 (.ppt)", ".msg": "Outlook (.msg)"}
+_EXTRA_MIME = {
+    ".jsonld": "application/ld+json",
+    ".geojson": "application/geo+json",
+    ".md": "text/markdown",
+    ".pdb": "chemical/x-pdb",
+}
+
+
+class DetectedType(BaseModel):
+    """The detected kind; `by_content` is True when only the bytes (not the extension) told us."""
+
+    kind: DocumentKind
+    mime_type: str
+    encoding: str | None = None  # text files: the detected character encoding
+    by_content: bool = False
+
+
+def _mime_for_name(path: Path, default: str) -> str:
+    suffix = path.suffix.lower()
+    return _EXTRA_MIME.get(suffix) or mimetypes.guess_type(path.name)[0] or default
+
+
+def _ooxml_kind(path: Path) -> DocumentKind | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    for part, kind in _OOXML_PARTS.items():
+        if part in names:
+            return kind
+    return None
+
+
+def text_encoding(head: bytes) -> str | None:
+    """The encoding `head` decodes with if it looks like text, else None (binary)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a multi-byte character cut by the head boundary
+            return "utf-8"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    if best is None or best.chaos > 0.2:
+        return None
+    return best.encoding
+
+
+def _sniff_text_kind(head: bytes, encoding: str) -> DocumentKind:
+    start = head[:2048].decode(encoding, errors="ignore").lstrip("\ufeff \t\r\n").lower()
+    if start.startswith("<?xml"):
+        return DocumentKind.HTML if "<html" in start else DocumentKind.XML
+    if start.startswith(("<!doctype html", "<html")):
+        return DocumentKind.HTML
+    if start.startswith(("{", "[")):
+        return DocumentKind.JSON
+    return DocumentKind.TEXT
+
+
+def detect_file_type(path: str | Path) -> DetectedType:
+    """Detect what `path` holds. Raises `UnsupportedFileTypeError` for binaries no converter reads."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    with path.open("rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        kind = _ooxml_kind(path) or _OOXML_EXTENSIONS.get(suffix)
+        if kind is not None:
+            return DetectedType(kind=kind, mime_type=kind.mime_type)
+        return DetectedType(kind=DocumentKind.ZIP, mime_type="application/zip")
+    if b"%PDF-" in head[:1024]:  # the PDF spec allows leading junk before the header
+        return DetectedType(kind=DocumentKind.PDF, mime_type="application/pdf")
+    if head.startswith(_OLE_MAGIC):
+        if suffix in _LEGACY_OFFICE:
+            raise UnsupportedFileTypeError(
+                f"{_LEGACY_OFFICE[suffix]} files are not supported; save the file in the newer format", str(path)
+            )
+        return DetectedType(kind=DocumentKind.XLS, mime_type=DocumentKind.XLS.mime_type)
+
+    guess = filetype.guess(head)
+    if guess is not None:
+        if guess.mime.startswith("image/"):
+            return DetectedType(kind=DocumentKind.IMAGE, mime_type=guess.mime)
+        if guess.mime.startswith("audio/"):
+            return DetectedType(kind=DocumentKind.AUDIO, mime_type=guess.mime)
+        raise UnsupportedFileTypeError(f"unsupported file type {guess.mime} (.{guess.extension})", str(path))
+
+    encoding = text_encoding(head)
+    if encoding is None:
+        if suffix in _OOXML_EXTENSIONS or suffix in {".pdf", ".xls", ".zip"}:
+            # Claims a known binary format but lacks its signature: a damaged file, not an unknown one.
+            from .errors import CorruptFileError
+
+            raise CorruptFileError(f"not a valid {suffix} file (signature missing)", str(path))
+        raise UnsupportedFileTypeError("binary file of unknown type", str(path))
+    if suffix in _TEXT_EXTENSIONS:
+        kind = _TEXT_EXTENSIONS[suffix]
+        return DetectedType(kind=kind, mime_type=_mime_for_name(path, kind.mime_type), encoding=encoding)
+    if suffix == ".svg":
+        return DetectedType(kind=DocumentKind.XML, mime_type="image/svg+xml", encoding=encoding)
+    kind = _sniff_text_kind(head, encoding)
+    mime = _mime_for_name(path, kind.mime_type if kind is not DocumentKind.TEXT else "text/plain")
+    return DetectedType(kind=kind, mime_type=mime, encoding=encoding, by_content=kind is not DocumentKind.TEXT)

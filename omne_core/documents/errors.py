@@ -1,0 +1,62 @@
+"""Typed errors of document conversion: every bad input maps to one subclass of `DocumentError`."""
+
+from __future__ import annotations
+
+
+class DocumentError(Exception):
+    """A file could not be converted; `path` names the file (or archive member) at fault."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def __reduce__(self):  # keep `path` when the error crosses a process boundary
+        return (type(self), (self.message, self.path))
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.path})" if self.path else self.message
+
+
+class DocumentNotFoundError(DocumentError):
+    """The path does not exist or is not a regular file."""
+
+
+class FileTooLargeError(DocumentError):
+    """The file is larger than `DocumentSettings.max_file_bytes`."""
+
+
+class UnsupportedFileTypeError(DocumentError):
+    """No converter reads this kind of file (binary of unknown type, legacy format, ...)."""
+
+
+class CorruptFileError(DocumentError):
+    """The file claims a known type but cannot be parsed (truncated, malformed, ...)."""
+
+
+class EncryptedFileError(DocumentError):
+    """The file is password-protected and no password was given."""
+
+
+class ConversionTimeoutError(DocumentError):
+    """The converter exceeded `DocumentSettings.per_file_timeout_s`; its worker was killed."""
+
+
+class ConverterCrashedError(DocumentError):
+    """The converter's worker process died (native crash, out of memory)."""
+
+
+class ArchiveError(DocumentError):
+    """An archive broke a safety limit."""
+
+
+class ArchiveTooLargeError(ArchiveError):
+    """Too many members, too many uncompressed bytes, or a suspicious compression ratio (a ZIP bomb)."""
+
+
+class ArchiveDepthError(ArchiveError):
+    """Archives nested deeper than `DocumentSettings.max_archive_depth`."""
+
+
+class ServiceUnavailableError(DocumentError):
+    """A remote parser, vision model or transcriber could not be reached or failed."""
