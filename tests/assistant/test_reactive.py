@@ -10,7 +10,7 @@ from autogen_core.tools import FunctionTool
 from omne_assistant import ReactiveResponder, RetryPolicy, TaskBudget
 from omne_assistant.faults import ModelFaultKind
 
-from .scripted import calls, check, plan, prompts_text, scripted
+from .scripted import calls, check, lesson, plan, prompts_text, scripted
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
 
@@ -172,3 +172,51 @@ def _token():
     from autogen_core import CancellationToken
 
     return CancellationToken()
+
+
+async def test_a_later_task_retrieves_the_experience_an_earlier_task_stored(store):
+    from autogen_agentchat.messages import MemoryQueryEvent
+
+    from omne_core.memory import MemoryKind, MemoryScope
+
+    scope = MemoryScope(user_id="u", agent_id="solver")
+    log: list[str] = []
+    first = scripted(
+        plan("pi", ["lookup broken", "answer"]),
+        calls(("lookup", {"key": "broken"})),
+        '{"reason": "source down", "steps": ["lookup pi"]}',
+        calls(("lookup", {"key": "pi"})),
+        "FINAL ANSWER: 3.14159",
+        check(True, "3.14159"),
+        lesson("For constants, call lookup with the constant's name; the 'broken' source is down.",
+               worked="lookup pi", failed="lookup broken"),
+    )  # fmt: skip
+    agent = ReactiveResponder("solver", first, make_tools(log), memory=store, scope=scope, retry=FAST)
+    r1 = await agent.solve("What is the value of pi to 5 decimals?")
+    assert r1.status == "answered" and r1.experience_id
+
+    experience = await store.get(r1.experience_id)
+    assert experience.kind is MemoryKind.EXPERIENCE
+    assert "What failed: lookup broken" in experience.text and "the 'broken' source is down" in experience.text
+    trace = await store.get(experience.source_ids[0])  # the L1 experience cites the L0 trace of the task
+    assert trace.kind is MemoryKind.EVENT and "catalogue unreachable" in trace.text
+
+    second = scripted(plan("e", ["lookup e"]), "FINAL ANSWER: 2.71828", check(True, "2.71828"), lesson("ok"))
+    agent2 = ReactiveResponder("solver", second, make_tools(log), memory=store, scope=scope, retry=FAST)
+    events = [e async for e in agent2.solve_stream("What is the value of e to 5 decimals?", _token())]
+    r2 = events[-1]
+    assert r1.experience_id in r2.experiences_used
+    assert any(isinstance(e, MemoryQueryEvent) and r1.experience_id in [c.metadata["id"] for c in e.content] for e in events)
+    assert "the 'broken' source is down" in prompts_text(second, 0)  # the planner saw the lesson
+
+
+async def test_malformed_lesson_falls_back_to_a_trace_based_experience(store):
+    from omne_core.memory import MemoryScope
+
+    scope = MemoryScope(user_id="u", agent_id="solver")
+    client = scripted(plan("x", ["answer"]), "FINAL ANSWER: 1", check(True, "1"), "not json", "still not json", "nope")
+    agent = ReactiveResponder("solver", client, [], memory=store, scope=scope, retry=FAST)
+    result = await agent.solve("Say 1")
+    assert result.status == "answered"
+    experience = await store.get(result.experience_id)
+    assert "Ended answered" in experience.text
