@@ -2,10 +2,179 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
+if TYPE_CHECKING:
+    from omne_core.config import ModelRoleSettings, OmneSettings
 
-def doctor() -> None:
+PROBE_PROMPT = "Reply with the single word OK."
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check: `detail` says what was found, or why it failed."""
+
+    name: str
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return f"{'OK  ' if self.ok else 'FAIL'}  {self.name:<24} {self.detail} ({self.seconds:.1f}s)"
+
+
+def run_check(name: str, check: Callable[[], str]) -> CheckResult:
+    """Run `check`; its return value is the OK detail, any exception is the FAIL reason."""
+    start = time.perf_counter()
+    try:
+        detail = check()
+        ok = True
+    except Exception as exc:  # a doctor reports every failure instead of stopping at the first
+        detail = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:400]
+        ok = False
+    return CheckResult(name, ok, detail, time.perf_counter() - start)
+
+
+def check_tokenizer() -> str:
+    from omne_core.models.tokens import count_tokens, encoding_for
+
+    n = count_tokens("Omne counts tokens offline.", "gpt-4o")
+    if n <= 0:
+        raise RuntimeError("the tokenizer returned no tokens")
+    return f"{encoding_for('gpt-4o').name}: 'Omne counts tokens offline.' = {n} tokens"
+
+
+def check_embeddings(settings: OmneSettings) -> str:
+    from omne_core.embeddings import build_embedder
+
+    embedder = build_embedder(settings.embedding)
+    vectors = embedder.embed(["Omne remembers.", "Omne forgets nothing."])
+    if len(vectors) != 2 or not vectors[0]:
+        raise RuntimeError("the embedding model returned no vectors")
+    return f"{settings.embedding.backend.value} {settings.embedding.model}: {len(vectors[0])}-dim vectors"
+
+
+def check_chroma(settings: OmneSettings) -> str:
+    import chromadb
+    from chromadb.config import Settings as ChromaClientSettings
+
+    from omne_core.config import ChromaMode
+
+    client_settings = ChromaClientSettings(anonymized_telemetry=False)
+    chroma = settings.chroma
+    if chroma.mode is ChromaMode.HTTP:
+        client = chromadb.HttpClient(host=chroma.host, port=chroma.port, ssl=chroma.ssl, settings=client_settings)
+        where = f"http{'s' if chroma.ssl else ''}://{chroma.host}:{chroma.port}"
+    else:
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=client_settings)
+        where = str(settings.chroma_path)
+    client.heartbeat()
+    count = client.count_collections()
+    return f"{chroma.mode.value} at {where}: {count} collection(s)"
+
+
+def check_model(settings: OmneSettings, role_name: str, role: ModelRoleSettings, timeout_s: float) -> str:
+    """Build the role's client the way Omne does and ask for one token."""
+    from autogen_core.models import UserMessage
+
+    from omne_core.config import ModelProvider
+    from omne_core.models import UsageLedger, create_chat_client
+
+    probe_role = role.model_copy(update={"timeout_s": min(role.timeout_s, timeout_s), "max_retries": 0})
+    ledger = UsageLedger()
+
+    async def probe() -> str:
+        client = create_chat_client(probe_role, settings=settings, usage=ledger, role_name=role_name)
+        try:
+            result = await asyncio.wait_for(
+                client.create(
+                    [UserMessage(content=PROBE_PROMPT, source="doctor")], extra_create_args={"max_tokens": 1}
+                ),
+                timeout=timeout_s,
+            )
+        except TimeoutError as exc:
+            raise TimeoutError(f"no answer within {timeout_s:g}s") from exc
+        finally:
+            await client.close()
+        return repr(result.content)[:40]
+
+    answer = asyncio.run(probe())
+    where = _model_location(settings, role)
+    record = ledger.records()[-1]
+    detail = f"{role.provider.value} {role.model} at {where} answered {answer}"
+    if role.provider is not ModelProvider.LLAMACPP or record.prompt_tokens:
+        detail += f" ({record.prompt_tokens}+{record.completion_tokens} tokens)"
+    return detail
+
+
+def _model_location(settings: OmneSettings, role: ModelRoleSettings) -> str:
+    from omne_core.config import ModelProvider
+    from omne_core.models import resolve_gguf_path
+
+    if role.provider is ModelProvider.LLAMACPP:
+        return str(resolve_gguf_path(role, settings))
+    if role.provider is ModelProvider.AZURE:
+        return str(role.azure_endpoint)
+    return role.base_url or "https://api.openai.com/v1"
+
+
+def model_checks(settings: OmneSettings) -> list[tuple[list[str], ModelRoleSettings]]:
+    """Each distinct configured model with the roles that use it (identical roles are probed once)."""
+    groups: list[tuple[list[str], ModelRoleSettings]] = []
+    for role_name in ("main", "logic_expert", "vision"):
+        role = getattr(settings.models, role_name)
+        if role is None:
+            continue
+        for names, seen in groups:
+            if seen == role:
+                names.append(role_name)
+                break
+        else:
+            groups.append(([role_name], role))
+    return groups
+
+
+def run_checks(settings: OmneSettings, *, timeout_s: float = 30.0) -> list[CheckResult]:
+    """Every doctor check, in order; printing is left to the caller."""
+    results = [
+        run_check("tokenizer (offline)", check_tokenizer),
+        run_check("embedding model", lambda: check_embeddings(settings)),
+        run_check("chroma", lambda: check_chroma(settings)),
+    ]
+    for names, role in model_checks(settings):
+        results.append(
+            run_check(f"model [{', '.join(names)}]", lambda n=names[0], r=role: check_model(settings, n, r, timeout_s))
+        )
+    return results
+
+
+def doctor(
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="Seconds each model endpoint gets to answer.")
+    ] = 30.0,
+) -> None:
     """Check the embedding model, chroma, the offline tokenizer and every configured model endpoint."""
-    typer.echo("doctor: not built yet", err=True)
-    raise typer.Exit(2)
+    from omne_core.config import config_file_path, load_settings
+
+    try:
+        settings = load_settings()
+    except Exception as exc:  # invalid env or omne.toml: nothing else can be checked
+        typer.secho(f"FAIL  settings                 {type(exc).__name__}: {exc}", fg="red")
+        raise typer.Exit(1) from None
+    path = config_file_path()
+    typer.echo(f"config file: {path} ({'found' if path.exists() else 'not found'}); data dir: {settings.data_dir}")
+    failed = 0
+    for result in run_checks(settings, timeout_s=timeout):
+        failed += not result.ok
+        typer.secho(result.line(), fg="green" if result.ok else "red")
+    if failed:
+        typer.secho(f"{failed} check(s) failed.", fg="red")
+        raise typer.Exit(1)
+    typer.echo("All checks passed.")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -68,6 +70,12 @@ class OmneSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("OMNE_HF_TOKEN", "HF_TOKEN", "hf_token")
     )
 
+    @field_validator("prices", mode="after")
+    @classmethod
+    def _merge_default_prices(cls, value: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
+        """Prices from env or omne.toml override single entries; the other default prices stay."""
+        return {**default_price_table(), **value}
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -91,7 +99,40 @@ class OmneSettings(BaseSettings):
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-able dump with every secret replaced by a mask: safe to print or log."""
-        return self.model_dump(mode="json")  # SecretStr serialises as '**********'
+        return _redact_urls(self.model_dump(mode="json"))  # SecretStr serialises as '**********'
+
+
+_SECRET_QUERY_KEY = re.compile(r"(key|token|secret|password|passwd|sig|signature|auth)", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """`url` with a password in its user info and secret-looking query values (api_key=, token=, ...) masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{REDACTED}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, REDACTED if _SECRET_QUERY_KEY.search(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _redact_urls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _redact_urls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_urls(item) for item in value]
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
+    return value
 
 
 def load_settings(**overrides: Any) -> OmneSettings:
