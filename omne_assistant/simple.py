@@ -6,6 +6,7 @@ Every `reflect_every` turns (and at `end_session`) it reflects, deriving L1 reco
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
@@ -32,11 +33,19 @@ from autogen_core.models import (
 )
 from pydantic import BaseModel, Field
 
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, build_context
+from omne_core.memory import (
+    MemoryKind,
+    MemoryRecord,
+    MemoryScope,
+    MemoryStore,
+    ReflectionError,
+    build_context,
+    reflect,
+)
 
 from .access import MemoryAccess
 from .experience import hits_as_memory_contents
-from .faults import ModelFaultError, RetryPolicy, create_with_retry, stream_with_retry
+from .faults import RETRYABLE, ModelFaultError, RetryPolicy, classify, create_with_retry, stream_with_retry
 
 DEFAULT_SYSTEM_MESSAGE = """You are a helpful assistant with long-term memory.
 Use the memories below when they are relevant; they come from earlier conversations with this user.
@@ -192,17 +201,24 @@ class SimpleResponder(BaseChatAgent):
 
     # -- memory operations -------------------------------------------------------------------------
     async def reflect(self) -> ReflectionReport:
-        """Derive L1 records from this session's L0 records; malformed model output changes nothing."""
-        self._state.turns_since_reflection = 0
-        try:
-            from omne_core.memory import reflect
+        """Derive L1 records from this session's unreflected L0 records; malformed model output changes nothing.
 
-            outcome = await reflect(self._memory, self.write_scope, self._reflection_client)
-        except Exception as exc:  # noqa: BLE001 - reflection is best effort; the chat goes on
-            return ReflectionReport(error=f"{type(exc).__name__}: {exc}")
-        created = _created_records(outcome)
-        sources = sorted({sid for record in created for sid in record.source_ids})
-        return ReflectionReport(created_ids=[r.id for r in created], source_ids=sources)
+        Transient model faults are retried like any call; what still fails is reported, never raised.
+        """
+        self._state.turns_since_reflection = 0
+        for attempt in range(1, self._retry.max_attempts + 1):
+            try:
+                outcome = await reflect(self._memory, self.write_scope, self._reflection_client, actor=f"agent:{self.name}")
+            except ReflectionError as exc:
+                return ReflectionReport(error=f"malformed reflection output, nothing stored ({exc})")
+            except Exception as exc:  # noqa: BLE001 - reflection is best effort; the chat goes on
+                if classify(exc) in RETRYABLE and attempt < self._retry.max_attempts:
+                    await asyncio.sleep(self._retry.delay(attempt))
+                    continue
+                return ReflectionReport(error=f"{type(exc).__name__}: {exc}")
+            sources = sorted({sid for record in outcome.created for sid in record.source_ids})
+            return ReflectionReport(created_ids=[r.id for r in outcome.created], source_ids=sources)
+        raise AssertionError("unreachable")
 
     async def end_session(self) -> ReflectionReport | None:
         """Reflect over the turns not yet reflected on (call when the conversation ends)."""
@@ -243,19 +259,6 @@ class SimpleResponder(BaseChatAgent):
         for speaker, text in incoming:
             prompt.append(UserMessage(content=text, source=speaker))
         return prompt
-
-
-def _created_records(outcome: Any) -> list[MemoryRecord]:
-    """The L1 records a `reflect` call created, whatever container it returned them in."""
-    if outcome is None:
-        return []
-    if isinstance(outcome, list | tuple):
-        return [r for r in outcome if isinstance(r, MemoryRecord)]
-    for attr in ("created", "records", "added"):
-        value = getattr(outcome, attr, None)
-        if isinstance(value, list | tuple):
-            return [r for r in value if isinstance(r, MemoryRecord)]
-    return []
 
 
 def _report_text(report: ReflectionReport) -> str:

@@ -128,3 +128,53 @@ async def test_team_agents_share_team_memory_and_keep_private_memory(store):
     await later.run(task="When is the launch and how is the budget?")
     seen = prompts_text(reader, 0)
     assert "May 3" in seen and "budget is tight" not in seen
+
+
+def _reflection(*memories: dict) -> str:
+    import json
+
+    return json.dumps({"memories": list(memories)})
+
+
+async def test_reflection_every_n_turns_creates_l1_records_citing_l0_ids(store):
+    client = scripted(
+        "Nice, Clara is a lovely name.",
+        "Lyon is beautiful.",
+        _reflection({"kind": "fact", "text": "The user's sister is called Clara.", "source_ids": ["S1"]},
+                    {"kind": "profile", "text": "The user lives in Lyon.", "source_ids": ["S3"]}),
+    )  # fmt: skip
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="ann"), reflect_every=2, retry=FAST)
+    await agent.run(task="My sister is called Clara.")
+    result = await agent.run(task="I live in Lyon.")
+
+    notes = [m.content for m in result.messages if m.type == "ThoughtEvent"]
+    assert notes and "derived 2 L1 record" in notes[0]
+    l0 = {r.text: r.id for r in await store.list(MemoryScope(user_id="ann"), kinds=[MemoryKind.MESSAGE])}
+    l1 = await store.list(MemoryScope(user_id="ann"), kinds=[MemoryKind.FACT, MemoryKind.PROFILE])
+    by_text = {r.text: r for r in l1}
+    assert by_text["The user's sister is called Clara."].source_ids == [l0["user: My sister is called Clara."]]
+    assert by_text["The user lives in Lyon."].source_ids == [l0["user: I live in Lyon."]]
+    assert all(r.level == "L1" and r.scope.session_id is None for r in l1)  # conclusions outlive the session
+    # the reflection prompt showed the L0 turns of the session
+    assert "My sister is called Clara." in prompts_text(client, 2)
+
+
+async def test_malformed_reflection_output_changes_no_memory(store):
+    client = scripted("ok", "The user seems to like cats, probably.")  # second reply is the (non-JSON) reflection
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="cat"), reflect_every=None, retry=FAST)
+    await agent.run(task="I have two cats.")
+    before = [(r.id, r.version, r.status) for r in await store.list(MemoryScope(user_id="cat"), include_inactive=True)]
+    report = await agent.end_session()
+    assert report is not None and report.error and "malformed reflection output" in report.error
+    assert not report.changed
+    after = [(r.id, r.version, r.status) for r in await store.list(MemoryScope(user_id="cat"), include_inactive=True)]
+    assert after == before
+
+
+async def test_reflection_citing_an_unknown_source_changes_no_memory(store):
+    client = scripted("ok", _reflection({"kind": "fact", "text": "Invented.", "source_ids": ["S99"]}))
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="inv"), reflect_every=None, retry=FAST)
+    await agent.run(task="Hello there.")
+    report = await agent.end_session()
+    assert report is not None and report.error and not report.changed
+    assert await store.list(MemoryScope(user_id="inv"), kinds=[MemoryKind.FACT]) == []
