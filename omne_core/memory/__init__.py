@@ -1,6 +1,8 @@
 """Omne Core memory: L0 raw data and L1 conclusions, scoped, versioned, searchable (dense + BM25)."""
 
+from .autogen_memory import OmneMemory, OmneMemoryConfig
 from .context import MemoryContext, build_context
+from .conversation import conversation_records, record_conversation
 from .errors import (
     MemoryImportError,
     MemoryNotFoundError,
@@ -8,6 +10,7 @@ from .errors import (
     MemoryValidationError,
     ReflectionError,
 )
+from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
 from .record import (
     L0_KINDS,
     L1_KINDS,
@@ -18,10 +21,24 @@ from .record import (
     MemoryStatus,
     Modality,
 )
+from .reflection import ReflectionResult, reflect, summarize_session
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
 from .store import MemoryStore
 
 __all__ = [
+    "ConsolidationResult",
+    "ForgetPolicy",
+    "ForgetResult",
+    "MergeGroup",
+    "OmneMemory",
+    "OmneMemoryConfig",
+    "ReflectionResult",
+    "conversation_records",
+    "consolidate",
+    "forget",
+    "record_conversation",
+    "reflect",
+    "summarize_session",
     "L0_KINDS",
     "L1_KINDS",
     "ChangeOp",

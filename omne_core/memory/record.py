@@ -103,9 +103,16 @@ class MemoryRecord(BaseModel):
         return self.kind.level
 
     def content_hash(self) -> str:
-        """Identity of the content within a scope: exact duplicates share it."""
+        """Identity of the content within a scope: exact duplicates share it.
+
+        Raw (L0) records are events: the same words at another time, or from another source message
+        (`metadata["source_ref"]`, e.g. an AutoGen message id), are not duplicates. L1 conclusions
+        are identified by kind and text alone.
+        """
         h = hashlib.sha256()
-        for part in (self.kind.value, self.text, self.blob_ref or ""):
+        when = self.event_time.isoformat() if self.level is MemoryLevel.L0 and self.event_time else ""
+        source_ref = str(self.metadata.get("source_ref", "")) if self.level is MemoryLevel.L0 else ""
+        for part in (self.kind.value, self.text, self.blob_ref or "", when, source_ref):
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()

@@ -1,0 +1,127 @@
+"""Housekeeping operators without a model: `consolidate` merges near-duplicates, `forget` applies a retention policy."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from .filters import as_utc
+from .record import L1_KINDS, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
+from .store import MemoryStore
+
+
+class MergeGroup(BaseModel):
+    kept: str
+    superseded: list[str]
+
+
+class ConsolidationResult(BaseModel):
+    groups: list[MergeGroup] = Field(default_factory=list)
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+async def consolidate(
+    store: MemoryStore,
+    scope: MemoryScope,
+    *,
+    threshold: float = 0.92,
+    kinds: Sequence[MemoryKind] | None = None,
+    max_records: int = 2000,
+    actor: str = "consolidate",
+) -> ConsolidationResult:
+    """Merge near-duplicate active records of the same kind (cosine >= threshold; L1 kinds by default).
+
+    The most important, most confident, most recent record of a group is kept and inherits the others'
+    sources; the others are superseded by it.
+    """
+    kinds = list(kinds) if kinds is not None else sorted(L1_KINDS)
+    records = await store.list(scope, kinds=kinds, limit=max_records)
+    if len(records) < 2:
+        return ConsolidationResult()
+    vectors = await asyncio.to_thread(store.vectors.get_embeddings, [r.id for r in records])
+    ranked = sorted(
+        (r for r in records if r.id in vectors),
+        key=lambda r: (r.importance, r.confidence, as_utc(r.updated_at)),
+        reverse=True,
+    )
+    assigned: set[str] = set()
+    result = ConsolidationResult()
+    for keeper in ranked:
+        if keeper.id in assigned:
+            continue
+        assigned.add(keeper.id)
+        group = [
+            other
+            for other in ranked
+            if other.id not in assigned
+            and other.kind is keeper.kind
+            and other.scope == keeper.scope
+            and _cosine(vectors[keeper.id], vectors[other.id]) >= threshold
+        ]
+        if not group:
+            continue
+        assigned.update(o.id for o in group)
+        sources = list(dict.fromkeys([*keeper.source_ids, *(s for o in group for s in o.source_ids)]))
+        if sources != keeper.source_ids:
+            await store.update(keeper.id, source_ids=sources, actor=actor)
+        for other in group:
+            await store.supersede(other.id, keeper.id, actor=actor)
+        result.groups.append(MergeGroup(kept=keeper.id, superseded=[o.id for o in group]))
+    return result
+
+
+class ForgetPolicy(BaseModel):
+    """What to forget in a scope: records past a TTL, and never-used records whose importance decayed away."""
+
+    scope: MemoryScope
+    kinds: list[MemoryKind] | None = None  # None: every kind
+    ttl: timedelta | None = None  # forget records learnt longer ago than this
+    decay_half_life: timedelta | None = None  # importance halves every half-life without an access
+    min_retention: float = Field(default=0.1, ge=0.0, le=1.0)  # forget never-used records decayed below this
+    hard: bool = False  # hard delete (purge) instead of soft delete
+
+
+class ForgetResult(BaseModel):
+    forgotten: list[str] = Field(default_factory=list)
+    reasons: dict[str, str] = Field(default_factory=dict)
+
+
+def retention(record: MemoryRecord, half_life: timedelta, now: datetime) -> float:
+    """Importance decayed by the time since the record was last used (or learnt)."""
+    last = as_utc(record.last_accessed_at or record.created_at)
+    age = max(0.0, (now - last).total_seconds())
+    return record.importance * 0.5 ** (age / half_life.total_seconds())
+
+
+def forget_reason(record: MemoryRecord, policy: ForgetPolicy, now: datetime) -> str | None:
+    if policy.ttl is not None and now - as_utc(record.created_at) > policy.ttl:
+        return f"older than ttl {policy.ttl}"
+    if policy.decay_half_life is not None and record.access_count == 0:
+        kept = retention(record, policy.decay_half_life, now)
+        if kept < policy.min_retention:
+            return f"never used, retention {kept:.3f} < {policy.min_retention}"
+    return None
+
+
+async def forget(store: MemoryStore, policy: ForgetPolicy, *, now: datetime | None = None, actor: str = "forget") -> ForgetResult:
+    """Apply a retention policy to the scope's active records (soft delete unless `policy.hard`)."""
+    now = as_utc(now) if now else datetime.now(UTC)
+    result = ForgetResult()
+    for record in await store.list(policy.scope, kinds=policy.kinds, limit=None):
+        if record.status is not MemoryStatus.ACTIVE:
+            continue
+        reason = forget_reason(record, policy, now)
+        if reason:
+            await store.delete(record.id, hard=policy.hard, actor=actor)
+            result.forgotten.append(record.id)
+            result.reasons[record.id] = reason
+    return result
