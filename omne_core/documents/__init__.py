@@ -1,5 +1,6 @@
 """Document conversion (file → markdown with provenance) and chunking for memory."""
 
+from .chunking import DocumentChunk, chunk_document, chunks_to_records, document_to_records
 from .convert import convert_file, convert_file_sync
 from .converters import register_converter, unregister_converter
 from .detect import DetectedType, detect_file_type
@@ -27,6 +28,7 @@ __all__ = [
     "ArchiveTooLargeError",
     "ConversionTimeoutError",
     "ConvertedDocument",
+    "DocumentChunk",
     "ConverterCrashedError",
     "CorruptFileError",
     "DetectedType",
@@ -41,10 +43,13 @@ __all__ = [
     "ServiceUnavailableError",
     "Transcriber",
     "UnsupportedFileTypeError",
+    "chunk_document",
+    "chunks_to_records",
     "convert_file",
     "convert_file_sync",
     "describe_image",
     "detect_file_type",
+    "document_to_records",
     "register_converter",
     "unregister_converter",
 ]
