@@ -31,7 +31,7 @@ def chat(
     """Chat in the terminal with persistent memory."""
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     if not user.strip():
         console.print("[red]--user must not be empty[/red]")
         raise typer.Exit(2)
@@ -115,6 +115,8 @@ class _ChatSession:
             ModelClientStreamingChunkEvent,
             TextMessage,
             ThoughtEvent,
+            ToolCallExecutionEvent,
+            ToolCallRequestEvent,
         )
 
         streamed = False
@@ -123,7 +125,14 @@ class _ChatSession:
                 ids = ", ".join(str((c.metadata or {}).get("id", "?"))[:8] for c in item.content)
                 self.console.print(f"[dim]memories used: {ids}[/dim]")
             elif isinstance(item, ThoughtEvent):
-                self.console.print(f"[dim]{item.content}[/dim]")
+                self.console.print(item.content, style="dim", markup=False)
+            elif isinstance(item, ToolCallRequestEvent):
+                for call in item.content:
+                    self.console.print(f"-> {call.name}({call.arguments[:200]})", style="dim", markup=False)
+            elif isinstance(item, ToolCallExecutionEvent):
+                for out in item.content:
+                    mark = "x" if out.is_error else "<-"
+                    self.console.print(f"{mark} {out.name}: {out.content[:300]}", style="dim", markup=False)
             elif isinstance(item, ModelClientStreamingChunkEvent):
                 if not streamed:
                     self.console.print("[bold green]omne>[/bold green] ", end="")
@@ -136,7 +145,7 @@ class _ChatSession:
                     self.console.print("[bold green]omne>[/bold green] ", end="")
                     self.console.print(item.content, markup=False)
             elif isinstance(item, TaskResult):
-                break
+                continue
 
     async def command(self, line: str) -> bool:
         """Run a slash command; False ends the session."""
@@ -159,8 +168,6 @@ class _ChatSession:
         return True
 
     async def show_search(self, query: str) -> None:
-        from rich.table import Table
-
         if not query:
             self.console.print("usage: /memory QUERY")
             return
@@ -168,10 +175,14 @@ class _ChatSession:
         if not hits:
             self.console.print("[dim]no memories match[/dim]")
             return
-        table = Table("id", "kind", "score", "text", show_lines=False)
         for hit in hits:
-            table.add_row(hit.record.id, str(hit.record.kind), f"{hit.score:.3f}", hit.record.text[:120])
-        self.console.print(table)
+            record = hit.record
+            when = (record.event_time or record.created_at).strftime("%Y-%m-%d")
+            sources = f" (from {', '.join(s[:8] for s in record.source_ids)})" if record.source_ids else ""
+            self.console.print(
+                f"{record.id}  {record.kind.value:<10} {hit.score:6.3f}  {when}  {record.text[:200]}{sources}",
+                markup=False, soft_wrap=True,
+            )
 
     async def forget(self, record_id: str) -> None:
         from omne_core.memory.errors import MemoryNotFoundError, MemoryValidationError

@@ -1,0 +1,67 @@
+"""`omne chat` driven through its stdin with a scripted model loaded by `--model-component` (memory real)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from autogen_ext.models.replay import ReplayChatCompletionClient
+from typer.testing import CliRunner
+
+from omne_cli.app import app
+
+runner = CliRunner()
+
+
+def _model_file(tmp_path, name: str, *replies: str):
+    path = tmp_path / f"{name}.json"
+    path.write_text(ReplayChatCompletionClient(list(replies)).dump_component().model_dump_json())
+    return path
+
+
+def _chat(tmp_path, name: str, user: str, lines: list[str], *replies: str) -> str:
+    model = _model_file(tmp_path, name, *replies)
+    result = runner.invoke(app, ["chat", "--user", user, "--model-component", str(model)], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def test_second_run_remembers_the_first_and_another_user_sees_nothing(tmp_path):
+    reflection = json.dumps({"memories": [{"kind": "preference", "text": "Favourite colour: teal.", "source_ids": ["S1"]}]})
+    out1 = _chat(tmp_path, "run1", "alice", ["My favourite colour is teal.", "/quit"], "Noted: teal.", reflection)
+    assert "Noted: teal." in out1
+    assert "Favourite colour: teal." in out1  # the end-of-session reflection printed its L1 record
+
+    out2 = _chat(
+        tmp_path, "run2", "alice", ["/memory favourite colour", "What is my favourite colour?", "/history"], "Teal.", "{}"
+    )
+    assert "My favourite colour is teal." in out2 and "Favourite colour: teal." in out2  # /memory found L0 and L1
+    assert re.search(r"memories used: [0-9a-f]{8}", out2)  # the turn was grounded on stored memories
+    assert "Teal." in out2
+    assert "user: My favourite colour is teal." in out2 and "user: What is my favourite colour?" in out2  # /history
+
+    out3 = _chat(tmp_path, "run3", "bob", ["/memory favourite colour", "What is my favourite colour?"], "I don't know.", "{}")
+    assert "no memories match" in out3
+    assert "teal" not in out3.lower().replace("i don't know.", "")
+    assert "memories used" not in out3
+
+
+def test_forget_only_touches_the_users_own_memories(tmp_path):
+    out = _chat(tmp_path, "a", "alice", ["My locker code is 4312.", "/memory locker code"], "Saved.", "{}")
+    record_id = re.search(r"([0-9a-f]{32})  message .*My locker code", out).group(1)
+
+    out_bob = _chat(tmp_path, "b", "bob", [f"/forget {record_id}"])
+    assert f"no memory {record_id} for user bob" in out_bob
+
+    out_alice = _chat(tmp_path, "c", "alice", [f"/forget {record_id}", "/memory locker code", f"/history {record_id}"])
+    assert f"forgot {record_id}" in out_alice
+    assert "My locker code is 4312." not in out_alice.split(f"forgot {record_id}")[1].split("delete")[0]
+    assert "delete v2 by chat:alice" in out_alice  # the change history records who forgot it
+
+
+def test_bad_model_component_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = runner.invoke(app, ["chat", "--model-component", str(bad)], input="/quit\n")
+    assert result.exit_code == 2
+    assert "is not JSON" in result.output
