@@ -94,9 +94,15 @@ def text_encoding(head: bytes) -> str | None:
             return "utf-8"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head).best()
-    if best is None or best.chaos > 0.2:
+    matches = list(from_bytes(head))
+    if not matches or matches[0].chaos > 0.2:
         return None
+    best = matches[0]
+    # Ties are common on short samples; prefer the most widespread encodings among equally good ones.
+    tied = {m.encoding for m in matches if m.chaos == best.chaos and m.coherence == best.coherence}
+    for preferred in ("cp1252", "latin_1", "utf_16", "cp1251", "shift_jis", "gb18030"):
+        if preferred in tied:
+            return preferred
     return best.encoding
 
 

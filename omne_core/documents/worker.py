@@ -1,6 +1,6 @@
 """Converters run in worker processes so a hanging or crashing parser can be killed, never the caller.
 
-A worker is `python -m omne_core.documents.worker`: it reads pickled `(target, path, job)` frames on
+A worker is `python -m omne_core.documents.worker`: it reads pickled `(target, path, job, sys.path)` frames on
 stdin and writes `("ok", document)` or `("error", exception)` frames back. The pool keeps idle
 workers for reuse (imports are paid once) and kills a worker whose call exceeds its time limit.
 """
@@ -68,7 +68,8 @@ def _serve() -> None:
         if payload is None:
             return
         try:
-            target, path, job = pickle.loads(payload)
+            target, path, job, import_paths = pickle.loads(payload)
+            sys.path.extend(p for p in import_paths if p not in sys.path)
             reply: tuple[str, Any] = ("ok", run_converter(target, path, job))
         except BaseException as exc:  # noqa: BLE001 - every failure is reported, the worker lives on
             error = exc if isinstance(exc, DocumentError) else CorruptFileError(f"{type(exc).__name__}: {exc}")
@@ -122,7 +123,7 @@ class _Worker:
         except (OSError, ValueError):
             return ""
 
-    def call(self, request: tuple[str, str, Any], timeout: float, source: str) -> Any:
+    def call(self, request: tuple[str, str, Any, list[str]], timeout: float, source: str) -> Any:
         """Send one request and wait at most `timeout` seconds for the reply."""
         data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         try:
@@ -173,7 +174,8 @@ class ConverterPool:
         with self._slots:
             worker = self._acquire()
             try:
-                result = worker.call((target, str(path), job), timeout, job.source)
+                request = (target, str(path), job, [p for p in sys.path if p])
+                result = worker.call(request, timeout, job.source)
             except (ConversionTimeoutError, ConverterCrashedError):
                 self._discard(worker)
                 raise
