@@ -9,6 +9,7 @@ converting back restores the original parts, not just their text.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 from typing import Any
@@ -187,7 +188,7 @@ def from_llm_message(message: LLMMessage) -> OmneMessage:
         if isinstance(message.content, str):
             parts: list[MessagePart] = [TextPart(text=message.content)]
         else:
-            calls = [c.model_dump() if isinstance(c, FunctionCall) else c for c in message.content]
+            calls = [dataclasses.asdict(c) if isinstance(c, FunctionCall) else c for c in message.content]
             metadata["function_calls"] = calls
             parts = [TextPart(text=json.dumps(calls))]
         return OmneMessage(role=MessageRole.ASSISTANT, sender=message.source, parts=parts, metadata=metadata)
