@@ -1,0 +1,55 @@
+"""Typed errors of the tools. Tool wrappers turn them into plain strings for the agent."""
+
+from __future__ import annotations
+
+
+class ToolError(Exception):
+    """Base class: an expected failure whose message is safe and useful to show to an agent."""
+
+
+class BlockedUrlError(ToolError):
+    """The URL's scheme, host or resolved address is not allowed (SSRF guard)."""
+
+
+class FetchError(ToolError):
+    """The page could not be fetched (DNS failure, connection refused, bad redirect, ...)."""
+
+
+class FetchTimeoutError(FetchError):
+    """The page did not arrive within the time limit."""
+
+
+class PageTooLargeError(FetchError):
+    """The response is larger than the configured cap."""
+
+
+class BrowserStateError(ToolError):
+    """The browser cannot do that now (no page open, unknown link number, nothing to go back to)."""
+
+
+class PathNotAllowedError(ToolError):
+    """The path is outside every configured root (a `../` escape or a symlink pointing outside)."""
+
+
+class SearchError(ToolError):
+    """A web search failed."""
+
+
+class SearchRateLimitedError(SearchError):
+    """The search engine answered with a rate-limit response (e.g. DuckDuckGo's HTTP 202)."""
+
+
+class SearchTimeoutError(SearchError):
+    """The search engine did not answer in time."""
+
+
+class SearchUnavailableError(SearchError):
+    """The search engine is unreachable or answered with an unusable response."""
+
+
+class PathNotFoundError(ToolError):
+    """No file or folder with that name exists under the allowed roots."""
+
+
+class FileReadError(ToolError):
+    """The file exists but could not be converted (corrupt, unsupported, too large, ...)."""
