@@ -1,0 +1,163 @@
+"""The file reader on real files: root confinement (`../`, absolute paths, symlinks), conversion, question mode."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from autogen_ext.models.replay import ReplayChatCompletionClient
+
+from tools.errors import FileReadError, PathNotAllowedError, PathNotFoundError
+from tools.files import DocumentQuestionAnswerer, FileReader, FileRoots, parse_answer
+
+from .toolsite import PDF_SENTENCE, make_pdf, make_xlsx
+
+
+@pytest.fixture
+def task_dir(tmp_path):
+    """tmp/task (the root) with files, a subfolder and symlinks; tmp/secret.txt and tmp/private/ outside."""
+    root = tmp_path / "task"
+    (root / "sub").mkdir(parents=True)
+    (root / "notes.txt").write_text("The meeting is on Tuesday at 10:00.\n")
+    (root / "sub" / "inner.txt").write_text("inner file\n")
+    (root / "report.pdf").write_bytes(make_pdf())
+    (root / "data.xlsx").write_bytes(make_xlsx())
+    (root / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not really a pdf")
+    (tmp_path / "secret.txt").write_text("TOP SECRET\n")
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "keys.txt").write_text("KEYS\n")
+    (root / "link_out").symlink_to(tmp_path / "secret.txt")
+    (root / "dir_out").symlink_to(tmp_path / "private", target_is_directory=True)
+    (root / "link_in").symlink_to(root / "notes.txt")
+    return root
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../secret.txt",
+        "sub/../../secret.txt",
+        "link_out",
+        "dir_out/keys.txt",
+        "/etc/passwd",
+        "{tmp}/secret.txt",
+    ],
+)
+def test_escapes_refused(task_dir, path):
+    roots = FileRoots([task_dir])
+    with pytest.raises(PathNotAllowedError, match="outside the folders you may read"):
+        roots.resolve(path.format(tmp=task_dir.parent))
+
+
+def test_paths_inside_root_resolve(task_dir):
+    roots = FileRoots([task_dir])
+    assert roots.resolve("notes.txt") == task_dir / "notes.txt"
+    assert roots.resolve("sub/../notes.txt") == task_dir / "notes.txt"
+    assert roots.resolve("link_in") == task_dir / "notes.txt"  # a symlink that stays inside is fine
+    assert roots.resolve(str(task_dir / "sub" / "inner.txt")) == task_dir / "sub" / "inner.txt"
+    with pytest.raises(PathNotFoundError, match="No such file: nope.txt"):
+        roots.resolve("nope.txt")
+    with pytest.raises(PathNotAllowedError, match="no folders"):
+        FileRoots([]).resolve("notes.txt")
+
+
+async def test_read_text_pdf_xlsx_and_folder(task_dir):
+    reader = FileReader([task_dir])
+    notes = await reader.read("notes.txt")
+    assert notes.startswith("File: notes.txt\nType: text") and "Tuesday at 10:00" in notes
+    pdf = await reader.read("report.pdf")
+    assert "Type: pdf" in pdf and PDF_SENTENCE in " ".join(pdf.split())
+    xlsx = await reader.read("data.xlsx")
+    assert "Springfield" in xlsx and "30720" in xlsx
+    listing = await reader.read(".")
+    assert "sub/" in listing and "notes.txt  (36 bytes)" in listing and "link_out  (symbolic link)" in listing
+
+
+async def test_reading_escapes_raises_typed_errors(task_dir):
+    reader = FileReader([task_dir])
+    with pytest.raises(PathNotAllowedError):
+        await reader.read("../secret.txt")
+    with pytest.raises(PathNotAllowedError):
+        await reader.read("link_out")
+    with pytest.raises(FileReadError, match="Could not read broken.pdf"):
+        await reader.read("broken.pdf")
+
+
+async def test_long_file_truncated_to_budget(task_dir):
+    (task_dir / "long.txt").write_text(" ".join(f"word{i}" for i in range(5000)))
+    text = await FileReader([task_dir], max_output_tokens=100).read("long.txt")
+    assert "[Truncated: showing the first 100 of" in text
+    assert "word4999" not in text
+
+
+async def test_question_mode_short_document(task_dir):
+    reply = '{"short_answer": "Tuesday 10:00", "detailed_answer": "The notes say the meeting is on Tuesday at 10:00."}'
+    model = ReplayChatCompletionClient([reply])
+    text = await FileReader([task_dir], model_client=model).read("notes.txt", question="When is the meeting?")
+    assert text.startswith("Short answer: Tuesday 10:00\n\nDetailed answer: The notes say")
+    assert "read the whole document" in text
+    seen = "\n".join(m.content for m in model.create_calls[0]["messages"])
+    assert "Tuesday at 10:00" in seen and "Question: When is the meeting?" in seen
+    assert len(model.create_calls) == 1
+
+
+async def test_question_mode_long_document_reads_relevant_parts(task_dir):
+    filler = " ".join(f"filler{i} about nothing much." for i in range(1200))
+    (task_dir / "long.txt").write_text(
+        filler + " The treasure chest is buried under the old oak tree. " + filler
+    )
+    model = ReplayChatCompletionClient(
+        [
+            "The treasure chest is buried under the old oak tree.",
+            "NOTHING RELEVANT",
+            '{"short_answer": "under the old oak tree", "detailed_answer": "Part notes say it is under the oak."}',
+        ]
+    )
+    answerer = DocumentQuestionAnswerer(model, window_tokens=1500, max_windows=2)
+    text = await FileReader([task_dir], answerer=answerer).read(
+        "long.txt", question="Where is the treasure chest buried?"
+    )
+    assert "Short answer: under the old oak tree" in text
+    assert len(model.create_calls) == 3  # two parts read (map), one answer (reduce)
+    first_part = model.create_calls[0]["messages"][1].content
+    assert "treasure chest" in first_part  # the part mentioning the question's words is read
+    final = model.create_calls[2]["messages"][1].content
+    assert "buried under the old oak tree" in final and "NOTHING RELEVANT" not in final
+    assert "read 2 of" in text and "parts (those closest to the question)" in text
+
+
+async def test_question_mode_malformed_reply_kept_whole(task_dir):
+    model = ReplayChatCompletionClient(["It is on Tuesday.\nAt ten in the morning."])
+    text = await FileReader([task_dir], model_client=model).read("notes.txt", question="When?")
+    assert "Short answer: It is on Tuesday." in text
+    assert "Detailed answer: It is on Tuesday.\nAt ten in the morning." in text
+    assert "did not reply in the requested JSON form" in text
+
+
+async def test_question_mode_without_model_or_with_failing_model(task_dir):
+    assert "needs a model" in await FileReader([task_dir]).read("notes.txt", question="When?")
+    exhausted = ReplayChatCompletionClient([])
+    answer = await FileReader([task_dir], model_client=exhausted).read("notes.txt", question="When?")
+    assert answer.startswith("Error: the model failed while reading notes.txt (ValueError")
+
+
+async def test_question_mode_timeout(task_dir):
+    class SlowModel(ReplayChatCompletionClient):
+        async def create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(5)
+            return await super().create(*args, **kwargs)
+
+    answerer = DocumentQuestionAnswerer(SlowModel(["{}"]), timeout_s=0.2)
+    answer = await FileReader([task_dir], answerer=answerer).read("notes.txt", question="When?")
+    assert answer == "Error: the model did not answer about notes.txt within 0.2 s."
+
+
+def test_parse_answer_variants():
+    wrapped = parse_answer('Sure!\n```json\n{"short_answer": 42, "detailed_answer": "Because 6*7."}\n```')
+    assert (wrapped.short_answer, wrapped.detailed_answer, wrapped.well_formed) == (
+        "42",
+        "Because 6*7.",
+        True,
+    )
+    missing_key = parse_answer('{"answer": "x"}')
+    assert missing_key.well_formed is False and missing_key.detailed_answer == '{"answer": "x"}'

@@ -1,0 +1,62 @@
+"""The logic expert with scripted models: prompt, token and time budgets, failures as messages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from autogen_core import CancellationToken
+from autogen_ext.models.replay import ReplayChatCompletionClient
+
+from omne_core.config import ModelProvider
+from tools.logic_expert import LogicExpert, output_limit_arg
+
+
+class SlowModel(ReplayChatCompletionClient):
+    async def create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(5)
+        return await super().create(*args, **kwargs)
+
+
+async def test_problem_sent_with_budget_and_answer_returned():
+    model = ReplayChatCompletionClient(
+        ["Knights tell the truth, so A is a knave.\nFINAL ANSWER: A is a knave"]
+    )
+    expert = LogicExpert(model, max_answer_tokens=321)
+    answer = await expert.solve("A says: 'I am a knave.' Can A exist on the island of knights and knaves?")
+    assert answer.endswith("FINAL ANSWER: A is a knave")
+    call = model.create_calls[0]
+    assert call["extra_create_args"] == {"max_tokens": 321}
+    system, user = call["messages"]
+    assert "FINAL ANSWER" in system.content and "I am a knave" in user.content
+
+
+def test_output_limit_argument_per_provider():
+    assert output_limit_arg(ModelProvider.OPENAI) == "max_completion_tokens"
+    assert output_limit_arg(ModelProvider.AZURE) == "max_completion_tokens"
+    assert output_limit_arg(ModelProvider.OPENAI_COMPATIBLE) == "max_tokens"
+    assert output_limit_arg(ModelProvider.LLAMACPP) == "max_tokens"
+
+
+async def test_over_budget_problem_refused_without_calling_model():
+    model = ReplayChatCompletionClient(["never"])
+    answer = await LogicExpert(model, max_problem_tokens=50).solve("word " * 500)
+    assert "over the 50-token budget" in answer
+    assert model.create_calls == []
+    assert "empty" in await LogicExpert(model).solve("   ")
+
+
+async def test_long_answer_truncated_to_budget():
+    model = ReplayChatCompletionClient([" ".join(f"step{i}" for i in range(2000))])
+    answer = await LogicExpert(model, max_answer_tokens=50).solve("Count.")
+    assert answer.endswith("[answer truncated to the token budget]") and "step1999" not in answer
+
+
+async def test_timeout_and_failure_become_messages():
+    token = CancellationToken()
+    started = time.monotonic()
+    answer = await LogicExpert(SlowModel(["late"]), timeout_s=0.2).solve("1+1?", token)
+    assert answer == "Logic expert error: no answer within 0.2 s."
+    assert time.monotonic() - started < 2 and token.is_cancelled()
+    failed = await LogicExpert(ReplayChatCompletionClient([])).solve("1+1?")
+    assert failed.startswith("Logic expert error: the model call failed (ValueError: No more mock responses")
