@@ -256,3 +256,6 @@ def stats(
         typer.echo(f"  kind   {name:<15} {count}")
     for name, count in sorted(result.by_status.items()):
         typer.echo(f"  status {name:<15} {count}")
+
+
+from . import ingest_cmd  # noqa: E402, F401  -- registers `omne memory ingest` (owned by the documents helper)
