@@ -186,7 +186,8 @@ def build_toolset(
                     logic_client,
                     max_answer_tokens=role.max_tokens or 4000,
                     timeout_s=role.timeout_s,
-                    output_limit_arg=output_limit_arg(role.provider),
+                    # A role with max_tokens already caps every call of its client; don't send a second cap.
+                    output_limit_arg=None if role.max_tokens is not None else output_limit_arg(role.provider),
                 )
             )
         )

@@ -128,3 +128,18 @@ async def test_assistant_agent_uses_the_browser(local_site, web_settings, tmp_pa
     summary = result.messages[-1]
     assert isinstance(summary, ToolCallSummaryMessage)
     assert "Title: Second page" in summary.content and "[link home][1]" in summary.content
+
+
+async def test_logic_expert_budget_comes_from_the_role_settings(local_site, web_settings, tmp_path):
+    from tools import build_toolset
+
+    settings = settings_for(local_site, web_settings, tmp_path)
+    model = ReplayChatCompletionClient(["a", "b"])
+    tool = build_toolset(settings, logic_client=model)[-1]
+    await run(tool, problem="p?")
+    assert model.create_calls[-1]["extra_create_args"] == {"max_tokens": 4000}  # llama.cpp role, no cap set
+    capped = settings.model_copy(deep=True)
+    capped.models.logic_expert.max_tokens = 100  # the client already carries this cap: no second one
+    tool = build_toolset(capped, logic_client=model)[-1]
+    await run(tool, problem="p?")
+    assert model.create_calls[-1]["extra_create_args"] == {}

@@ -34,6 +34,7 @@ DocumentConverter = Callable[[Path], Awaitable[str]]
 
 _VIEWPORT_LINK = re.compile(r"\]\[(\d+)\]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_HISTORY = 50  # pages kept for `back`; older ones are dropped
 _SCRIPT_SUFFIXES = {"php", "asp", "aspx", "jsp", "cgi", "pl", "py", "htm", "html"}
 
 
@@ -86,6 +87,13 @@ def _download_name(resource: FetchedResource) -> str:
     if not keep_suffix and guessed and guessed != ".bin":
         suffix = guessed.lstrip(".")
     return f"{stem[:80]}.{suffix}" if suffix else stem[:80]
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # an unknown charset name in the Content-Type header
+        return body.decode("utf-8", errors="replace")
 
 
 class TextBrowser:
@@ -219,6 +227,7 @@ class TextBrowser:
         page.previous_visit = self._last_shown.get(page.url) or self._last_shown.get(requested)
         self._last_shown[page.url] = self._last_shown[requested] = now
         self.history.append(page)
+        del self.history[:-MAX_HISTORY]
 
     async def _load(self, url: str) -> BrowserPage:
         if not url:
@@ -242,7 +251,7 @@ class TextBrowser:
                 **common,
             )
         if resource.is_text:
-            text = resource.body.decode(resource.charset or "utf-8", errors="replace")
+            text = _decode(resource.body, resource.charset)
             title = PurePosixPath(urlsplit(resource.url).path).name or resource.url
             return BrowserPage(title=title, viewport=Viewport(text, size), **common)
         title = _download_name(resource)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urljoin
 
 import httpx
 from pydantic import BaseModel, Field
@@ -108,7 +108,7 @@ class Fetcher:
                         location = response.headers.get("location")
                         if response.status_code in REDIRECT_CODES and location:
                             redirects.append(str(current))
-                            current = self._guard.check_url(current.join(location))
+                            current = self._guard.check_url(urljoin(str(current), location))
                             continue
                         resource = await self._read(response, current, redirects)
                         self.cookies.update(client.cookies)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from urllib.parse import urldefrag, urljoin
 
 from bs4 import BeautifulSoup
+from bs4.dammit import EncodingDetector
 from markdownify import MarkdownConverter
 from pydantic import BaseModel, Field
 
@@ -71,9 +73,30 @@ class _NumberedLinkConverter(MarkdownConverter):
         return f"![{alt}]({urljoin(self.base_url, src)})"
 
 
+def _usable(charset: str | None) -> str | None:
+    if not charset:
+        return None
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
+
+
+def decode_html(body: bytes, charset: str | None = None) -> str:
+    """Decode HTML bytes: the header charset, else the document's declared one, else UTF-8, else cp1252."""
+    declared = _usable(charset) or _usable(EncodingDetector.find_declared_encoding(body, is_html=True))
+    if declared:
+        return body.decode(declared, errors="replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("cp1252", errors="replace")
+
+
 def render_html(html: bytes | str, base_url: str, *, charset: str | None = None) -> RenderedPage:
     """Convert an HTML document to markdown with numbered links, dropping scripts, styles and the head."""
-    soup = BeautifulSoup(html, "lxml", from_encoding=charset if isinstance(html, bytes) else None)
+    text = html if isinstance(html, str) else decode_html(html, charset)
+    soup = BeautifulSoup(text, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     base_tag = soup.find("base", href=True)
     if base_tag is not None:

@@ -92,9 +92,14 @@ class Viewport:
             self.find_hit = None
             return False
         order = list(range(start, len(self.pages))) + list(range(0, start))
+        spill = max(200, 4 * len(self.find_query or ""))
         for index in order:
             begin, end = self.pages[index]
-            if pattern.search(_normalise(self.text[begin:end])):
+            if pattern.search(_normalise(self.text[begin:end])) or (
+                # a match that starts here and runs on into the next viewport
+                pattern.search(_normalise(self.text[begin : end + spill]))
+                and not pattern.search(_normalise(self.text[end : end + spill]))
+            ):
                 self.current = self.find_hit = index
                 return True
         self.find_hit = None
