@@ -49,4 +49,5 @@ class MemorySettings(BaseModel):
     recency_weight: float = 0.0  # score boost for recent records (0 disables)
     recency_half_life_days: float = 30.0
     importance_weight: float = 0.0  # score boost proportional to a record's importance (0 disables)
+    verify_index_on_open: bool = True  # compare every id in SQLite and chroma on open (else only counts)
     sqlite_file: str = "memory.sqlite3"  # under data_dir

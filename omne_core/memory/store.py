@@ -110,7 +110,7 @@ class MemoryStore:
                 db.set_meta(conn, "collection", name)
                 db.set_meta(conn, "embedder", self.embedder.name)
         self._db, self._vectors = db, vectors
-        self._repair_sync()
+        self._repair_sync(full=self.settings.memory.verify_index_on_open)
 
     def _close_sync(self) -> None:
         if self._vectors is not None:
@@ -132,18 +132,21 @@ class MemoryStore:
         return self._vectors
 
     # -- index consistency ---------------------------------------------------------------------
-    async def repair(self) -> None:
-        """Make the vector index agree with SQLite (run automatically on open)."""
-        await asyncio.to_thread(self._repair_sync)
+    async def repair(self, *, full: bool = True) -> None:
+        """Make the vector index agree with SQLite (run on open): drop orphan vectors, (re-)embed missing ones.
 
-    def _repair_sync(self) -> None:
+        `full=False` compares id sets only when the counts differ (pending and outbox entries are always applied).
+        """
+        await asyncio.to_thread(self._repair_sync, full)
+
+    def _repair_sync(self, full: bool = False) -> None:
         db, vectors = self.db, self.vectors
         with db.write_lock:
             outbox = db.outbox()
             if outbox:
                 vectors.delete(outbox)
                 db.clear_outbox(outbox)
-            if vectors.count() != db.count():
+            if full or vectors.count() != db.count():
                 chroma_ids, sql_ids = vectors.all_ids(), db.all_ids()
                 orphans = sorted(chroma_ids - sql_ids)
                 if orphans:
@@ -199,7 +202,7 @@ class MemoryStore:
         if not isinstance(record, MemoryRecord):
             raise MemoryValidationError(f"expected MemoryRecord, got {type(record).__name__}")
         try:  # re-validate: fields may have been assigned after construction
-            record = MemoryRecord.model_validate(record.model_dump())
+            record = MemoryRecord.model_validate(record.model_dump(warnings=False))
         except ValidationError as exc:
             raise MemoryValidationError(str(exc)) from None
         if not record.text.strip() and not record.blob_ref:

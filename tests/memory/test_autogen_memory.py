@@ -1,0 +1,132 @@
+"""OmneMemory inside a stock AssistantAgent, the Memory protocol, component round trip, record_conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.messages import TextMessage
+from autogen_core import CancellationToken, ComponentModel
+from autogen_core.memory import Memory, MemoryContent, MemoryMimeType
+from autogen_core.model_context import BufferedChatCompletionContext
+from autogen_core.models import CreateResult, LLMMessage, SystemMessage, UserMessage
+from autogen_ext.models.replay import ReplayChatCompletionClient
+
+from omne_core.memory import (
+    MemoryKind,
+    MemoryRecord,
+    MemoryScope,
+    OmneMemory,
+    record_conversation,
+)
+from omne_core.memory.autogen_memory import MEMORY_MESSAGE_HEADER
+
+
+class RecordingReplayClient(ReplayChatCompletionClient):
+    """A scripted model that also keeps the messages it was sent."""
+
+    def __init__(self, answers: list[str]) -> None:
+        super().__init__(answers)
+        self.seen: list[list[LLMMessage]] = []
+
+    async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
+        self.seen.append(list(messages))
+        return await super().create(messages, **kwargs)
+
+
+def memory_messages(messages: Sequence[LLMMessage]) -> list[SystemMessage]:
+    return [m for m in messages if isinstance(m, SystemMessage) and m.content.startswith(MEMORY_MESSAGE_HEADER)]
+
+
+async def test_assistant_agent_sees_memory_without_pile_up(store):
+    await store.add([
+        MemoryRecord(kind=MemoryKind.FACT, text="Alice's dog is called Biscuit", scope=MemoryScope(user_id="alice")),
+        MemoryRecord(kind=MemoryKind.PREFERENCE, text="Alice prefers answers in French", scope=MemoryScope(user_id="alice")),
+        MemoryRecord(kind=MemoryKind.FACT, text="Bob's dog is called Rocket", scope=MemoryScope(user_id="bob")),
+    ])
+    memory = OmneMemory(user_id="alice", session_id="chat-1", store=store, k=5)
+    model = RecordingReplayClient(["Biscuit.", "En français.", "Bien sûr."])
+    agent = AssistantAgent("assistant", model_client=model, memory=[memory])
+    questions = ["What is my dog called?", "Which language do I prefer?", "Tell me about my dog again"]
+    for question in questions:
+        result = await agent.run(task=question)
+        assert any(type(m).__name__ == "MemoryQueryEvent" for m in result.messages)
+    assert len(model.seen) == 3
+    for call, question in zip(model.seen, questions, strict=True):
+        mems = memory_messages(call)
+        assert len(mems) == 1, [m.content[:60] for m in mems]
+        assert "Biscuit" in mems[0].content and "Rocket" not in mems[0].content
+        # the memory message was built for this turn's question
+        assert isinstance(call[-2], UserMessage) and call[-2].content == question
+    assert "French" in memory_messages(model.seen[1])[0].content
+    state = await agent.save_state()
+    saved = [m for m in state["llm_context"]["messages"] if m.get("type") == "SystemMessage"]
+    assert len(saved) == 1
+
+
+async def test_update_context_replaces_outside_the_buffer_window(store):
+    await store.add(MemoryRecord(kind=MemoryKind.FACT, text="the door code is 4711", scope=MemoryScope(user_id="u")))
+    memory = OmneMemory(user_id="u", store=store)
+    context = BufferedChatCompletionContext(buffer_size=2)
+    for i in range(4):
+        await context.add_message(UserMessage(content=f"what is the door code? ({i})", source="user"))
+        result = await memory.update_context(context)
+        assert result.memories.results[0].content == "the door code is 4711"
+    state = await context.save_state()
+    assert sum(1 for m in state["messages"] if m["type"] == "SystemMessage") == 1
+
+
+async def test_memory_protocol_add_query_clear(store):
+    memory = OmneMemory(user_id="carol", agent_id="helper", store=store)
+    assert isinstance(memory, Memory)
+    await memory.add(MemoryContent(content="Carol is allergic to peanuts", mime_type=MemoryMimeType.TEXT,
+                                   metadata={"kind": "fact", "importance": 0.9}))
+    await memory.add(MemoryContent(content={"city": "Oslo"}, mime_type=MemoryMimeType.JSON))
+    result = await memory.query("what is carol allergic to")
+    assert result.results[0].content == "Carol is allergic to peanuts"
+    assert result.results[0].metadata["kind"] == "fact"
+    records = await store.list(MemoryScope(user_id="carol"))
+    assert {r.kind for r in records} == {MemoryKind.FACT, MemoryKind.OBSERVATION}
+    assert next(r for r in records if r.payload).payload == {"city": "Oslo"}
+    await store.add(MemoryRecord(kind=MemoryKind.FACT, text="other agent", scope=MemoryScope(user_id="carol", agent_id="x")))
+    await memory.clear()
+    remaining = await store.list(MemoryScope(user_id="carol"), include_inactive=True)
+    assert [r.text for r in remaining] == ["other agent"]
+    assert (await memory.query("peanuts", CancellationToken())).results == []
+
+
+async def test_component_round_trip(tmp_path):
+    memory = OmneMemory(
+        user_id="dora", agent_id="a1", session_id="s1", namespace="team", k=4, max_tokens=300,
+        read_scopes=[MemoryScope(user_id="dora", namespace="team"), MemoryScope(user_id="dora", agent_id="a1")],
+        data_dir=str(tmp_path / "omne"),
+    )
+    dumped = memory.dump_component()
+    assert dumped.provider == "omne_core.memory.OmneMemory"
+    as_json = dumped.model_dump_json()
+    loaded = Memory.load_component(ComponentModel.model_validate_json(as_json))
+    assert isinstance(loaded, OmneMemory)
+    assert loaded.config == memory.config
+    assert loaded.read_scopes == memory.read_scopes
+    # the loaded component opens its own store from the config and works
+    await loaded.add(MemoryContent(content="Dora speaks Basque", mime_type=MemoryMimeType.TEXT))
+    assert (await loaded.query("which language")).results[0].content == "Dora speaks Basque"
+    assert (tmp_path / "omne" / "memory.sqlite3").exists()
+    await loaded.close()
+
+
+async def test_record_conversation_stores_l0_messages_once(store):
+    agent = AssistantAgent("assistant", model_client=ReplayChatCompletionClient(["Nice to meet you, Eve."]))
+    result = await agent.run(task=TextMessage(content="Hi, I'm Eve and I play the cello.", source="eve"))
+    scope = MemoryScope(user_id="eve", session_id="intro")
+    stored = await record_conversation(store, result, scope)
+    assert [(r.kind, r.metadata["speaker"]) for r in stored] == [(MemoryKind.MESSAGE, "eve"), (MemoryKind.MESSAGE, "assistant")]
+    assert stored[0].event_time == result.messages[0].created_at
+    again = await record_conversation(store, result.messages, scope)
+    assert [r.id for r in again] == [r.id for r in stored]
+    hits = await store.search("what instrument does Eve play", scope)
+    assert hits[0].record.id == stored[0].id
+    memory = OmneMemory(user_id="eve", session_id="intro", store=store)
+    via_memory = await record_conversation(memory, result)
+    assert [r.id for r in via_memory] == [r.id for r in stored]

@@ -1,0 +1,54 @@
+"""`omne memory ...` through typer's CliRunner, on a real store under the test's data directory."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from omne_cli.app import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, ["memory", *args])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    return result.output
+
+
+def test_cli_memory_lifecycle(tmp_path, embedder):
+    first = run("add", "Grace keeps bees in her garden", "--user", "grace", "--kind", "fact").strip()
+    second = run("add", "Grace's favourite tea is oolong", "--user", "grace", "--session", "s1", "--speaker", "grace").strip()
+    assert run("add", "Grace keeps bees in her garden", "--user", "grace", "--kind", "fact").startswith(f"{first} (duplicate")
+    run("add", "Heidi keeps bees too", "--user", "heidi", "--kind", "fact")
+
+    hits = json.loads(run("search", "bees", "--user", "grace", "--json"))
+    assert [h["record"]["id"] for h in hits][0] == first
+    assert all(h["record"]["scope"]["user_id"] == "grace" for h in hits)
+    assert "Grace keeps bees" in run("search", "bees", "--user", "grace")
+    only_facts = json.loads(run("list", "--user", "grace", "--kind", "fact", "--json"))
+    assert [r["id"] for r in only_facts] == [first]
+    assert json.loads(run("show", second))["metadata"]["speaker"] == "grace"
+
+    stats = json.loads(run("stats", "--user", "grace", "--json"))
+    assert stats["total"] == 2 and stats["by_kind"] == {"fact": 1, "observation": 1}
+
+    assert "deleted" in run("delete", second)
+    history = run("history", second)
+    assert "add" in history and "delete" in history
+
+    path = tmp_path / "grace.jsonl"
+    assert "exported 2 records" in run("export", str(path), "--user", "grace")
+    assert "imported 0 records, skipped 2" in run("import", str(path))
+
+
+def test_cli_errors_exit_non_zero(tmp_path, embedder):
+    result = runner.invoke(app, ["memory", "show", "does-not-exist"])
+    assert result.exit_code == 1 and "no memory record" in result.output
+    result = runner.invoke(app, ["memory", "add", "x", "--user", "u", "--kind", "gossip"])
+    assert result.exit_code == 1 and "error" in result.output
+    corrupt = tmp_path / "bad.jsonl"
+    corrupt.write_text("{not json\n")
+    result = runner.invoke(app, ["memory", "import", str(corrupt)])
+    assert result.exit_code == 1 and "bad.jsonl:1" in result.output
