@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from omne_core.config import ModelRoleSettings, OmneSettings
 
 PROBE_PROMPT = "Reply with the single word OK."
+
+
+class CheckFailed(Exception):
+    """A failed check whose message already says what failed and why."""
 
 
 @dataclass
@@ -26,7 +30,7 @@ class CheckResult:
     seconds: float = 0.0
 
     def line(self) -> str:
-        return f"{'OK  ' if self.ok else 'FAIL'}  {self.name:<24} {self.detail} ({self.seconds:.1f}s)"
+        return f"{'OK  ' if self.ok else 'FAIL'}  {self.name:<28} {self.detail} ({self.seconds:.1f}s)"
 
 
 def run_check(name: str, check: Callable[[], str]) -> CheckResult:
@@ -36,7 +40,8 @@ def run_check(name: str, check: Callable[[], str]) -> CheckResult:
         detail = check()
         ok = True
     except Exception as exc:  # a doctor reports every failure instead of stopping at the first
-        detail = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:400]
+        detail = str(exc) if isinstance(exc, CheckFailed) else f"{type(exc).__name__}: {exc}"
+        detail = detail.replace("\n", " ")[:400]
         ok = False
     return CheckResult(name, ok, detail, time.perf_counter() - start)
 
@@ -53,11 +58,21 @@ def check_tokenizer() -> str:
 def check_embeddings(settings: OmneSettings) -> str:
     from omne_core.embeddings import build_embedder
 
+    _quiet_transformers()
     embedder = build_embedder(settings.embedding)
     vectors = embedder.embed(["Omne remembers.", "Omne forgets nothing."])
     if len(vectors) != 2 or not vectors[0]:
         raise RuntimeError("the embedding model returned no vectors")
     return f"{settings.embedding.backend.value} {settings.embedding.model}: {len(vectors[0])}-dim vectors"
+
+
+def _quiet_transformers() -> None:
+    """No weight-loading progress bar in the middle of the report."""
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:
+        return
+    transformers_logging.disable_progress_bar()
 
 
 def check_chroma(settings: OmneSettings) -> str:
@@ -89,6 +104,7 @@ def check_model(settings: OmneSettings, role_name: str, role: ModelRoleSettings,
 
     probe_role = role.model_copy(update={"timeout_s": min(role.timeout_s, timeout_s), "max_retries": 0})
     ledger = UsageLedger()
+    where = _model_location(settings, role)
 
     async def probe() -> str:
         client = create_chat_client(probe_role, settings=settings, usage=ledger, role_name=role_name)
@@ -105,8 +121,10 @@ def check_model(settings: OmneSettings, role_name: str, role: ModelRoleSettings,
             await client.close()
         return repr(result.content)[:40]
 
-    answer = asyncio.run(probe())
-    where = _model_location(settings, role)
+    try:
+        answer = asyncio.run(probe())
+    except Exception as exc:
+        raise CheckFailed(f"{role.provider.value} {role.model} at {where}: {type(exc).__name__}: {exc}") from exc
     record = ledger.records()[-1]
     detail = f"{role.provider.value} {role.model} at {where} answered {answer}"
     if role.provider is not ModelProvider.LLAMACPP or record.prompt_tokens:
@@ -141,18 +159,13 @@ def model_checks(settings: OmneSettings) -> list[tuple[list[str], ModelRoleSetti
     return groups
 
 
-def run_checks(settings: OmneSettings, *, timeout_s: float = 30.0) -> list[CheckResult]:
-    """Every doctor check, in order; printing is left to the caller."""
-    results = [
-        run_check("tokenizer (offline)", check_tokenizer),
-        run_check("embedding model", lambda: check_embeddings(settings)),
-        run_check("chroma", lambda: check_chroma(settings)),
-    ]
+def iter_checks(settings: OmneSettings, *, timeout_s: float = 30.0) -> Iterator[CheckResult]:
+    """Every doctor check, in order, each result as soon as it is known."""
+    yield run_check("tokenizer (offline)", check_tokenizer)
+    yield run_check("embedding model", lambda: check_embeddings(settings))
+    yield run_check("chroma", lambda: check_chroma(settings))
     for names, role in model_checks(settings):
-        results.append(
-            run_check(f"model [{', '.join(names)}]", lambda n=names[0], r=role: check_model(settings, n, r, timeout_s))
-        )
-    return results
+        yield run_check(f"model [{', '.join(names)}]", lambda n=names[0], r=role: check_model(settings, n, r, timeout_s))
 
 
 def doctor(
@@ -166,12 +179,12 @@ def doctor(
     try:
         settings = load_settings()
     except Exception as exc:  # invalid env or omne.toml: nothing else can be checked
-        typer.secho(f"FAIL  settings                 {type(exc).__name__}: {exc}", fg="red")
+        typer.secho(f"FAIL  settings                     {type(exc).__name__}: {exc}", fg="red")
         raise typer.Exit(1) from None
     path = config_file_path()
     typer.echo(f"config file: {path} ({'found' if path.exists() else 'not found'}); data dir: {settings.data_dir}")
     failed = 0
-    for result in run_checks(settings, timeout_s=timeout):
+    for result in iter_checks(settings, timeout_s=timeout):
         failed += not result.ok
         typer.secho(result.line(), fg="green" if result.ok else "red")
     if failed:
