@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Literal
 
-from autogen_core.models import ChatCompletionClient, LLMMessage, ModelFamily, ModelInfo
-from autogen_core.tools import Tool, ToolSchema
+from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
 
 from omne_core.config import ModelCapabilities, ModelPrice, ModelProvider, ModelRoleSettings, OmneSettings
 
 from .errors import ModelConfigurationError, ModelUnavailableError
 from .gguf import resolve_gguf_path
-from .message_tokens import count_message_tokens
 from .recording import UsageRecordingChatCompletionClient
 from .usage import UsageLedger
 
@@ -166,13 +163,6 @@ def build_inner_client(
     raise ModelConfigurationError(f"Unknown model provider: {role.provider!r}")
 
 
-def _offline_counter(role: ModelRoleSettings):  # noqa: ANN202
-    def count(messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> int:
-        return count_message_tokens(messages, role.model, tools=tools)
-
-    return count
-
-
 def create_chat_client(
     role: ModelRoleSettings,
     *,
@@ -200,7 +190,7 @@ def create_chat_client(
         model=role.model,
         role=role_name,
         provider=role.provider.value,
-        token_counter=_offline_counter(role),
+        offline_token_count=True,
         context_window=known_context_window(role.model) or role.n_ctx,
         stream_create_args=STREAM_USAGE_ARGS,
     )

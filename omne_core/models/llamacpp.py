@@ -17,9 +17,9 @@ import os
 import threading
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from autogen_core import EVENT_LOGGER_NAME, CancellationToken, FunctionCall, MessageHandlerContext
+from autogen_core import EVENT_LOGGER_NAME, CancellationToken, Component, FunctionCall, MessageHandlerContext
 from autogen_core.logging import LLMCallEvent
 from autogen_core.models import (
     AssistantMessage,
@@ -36,7 +36,7 @@ from autogen_ext.models.llama_cpp._llama_cpp_completion_client import (
     normalize_name,
     normalize_stop_reason,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .message_text import message_images, message_text
 
@@ -48,12 +48,27 @@ _GEMMA_ARCHITECTURES = {"gemma", "gemma2", "gemma3", "gemma3n"}
 _SYSTEM_FOLDING_FORMATS = {"gemma"}  # formats that drop `system` turns: fold them into the first user turn
 
 
-class LlamaCppChatClient(LlamaCppChatCompletionClient):
+class LlamaCppChatClientConfig(BaseModel):
+    """Component config of `LlamaCppChatClient`."""
+
+    model_path: str
+    model_info: ModelInfo | None = None
+    n_ctx: int = 8192
+    n_threads: int | None = None
+    chat_format: str | None = None
+    default_create_args: dict[str, Any] = Field(default_factory=dict)
+
+
+class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatClientConfig]):
     """Chat with a local GGUF through llama-cpp-python; `create` and `create_stream` share one code path.
 
     `default_create_args` (e.g. `max_tokens`, `temperature`) apply to every call; `extra_create_args`
     override them per call. `max_tokens` defaults to 512: base models rarely stop on their own.
     """
+
+    component_type = "model"
+    component_provider_override = "omne_core.models.LlamaCppChatClient"
+    component_config_schema = LlamaCppChatClientConfig
 
     def __init__(
         self,
@@ -82,8 +97,30 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient):
         if not chat_format and _needs_gemma_format(self.llm.metadata, self.llm.chat_format):
             self.llm.chat_format = "gemma"
         self._model_path = path
+        self._config = LlamaCppChatClientConfig(
+            model_path=str(path),
+            model_info=model_info,
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            chat_format=chat_format,
+            default_create_args=dict(default_create_args or {}),
+        )
         self._default_create_args = {"max_tokens": DEFAULT_MAX_TOKENS, **dict(default_create_args or {})}
         self._lock = threading.Lock()  # one Llama context: calls must not overlap
+
+    def _to_config(self) -> LlamaCppChatClientConfig:
+        return self._config.model_copy(deep=True)
+
+    @classmethod
+    def _from_config(cls, config: LlamaCppChatClientConfig) -> Self:
+        return cls(
+            config.model_path,
+            model_info=config.model_info,
+            n_ctx=config.n_ctx,
+            n_threads=config.n_threads,
+            chat_format=config.chat_format,
+            default_create_args=config.default_create_args,
+        )
 
     @property
     def model_path(self) -> Path:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from autogen_core import CancellationToken
+from autogen_core import CancellationToken, Component, ComponentModel
 from autogen_core.models import (
     ChatCompletionClient,
     CreateResult,
@@ -17,22 +17,43 @@ from autogen_core.models import (
     RequestUsage,
 )
 from autogen_core.tools import Tool, ToolSchema
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from omne_core.config import ModelPrice
 
 from .message_text import function_calls_text
+from .message_tokens import count_message_tokens
 from .tokens import count_tokens
 from .usage import UsageLedger
 
 TokenCounter = Callable[[Sequence[LLMMessage], Sequence[Tool | ToolSchema]], int]
 
 
-class UsageRecordingChatCompletionClient(ChatCompletionClient):
+class UsageRecordingConfig(BaseModel):
+    """Component config: the wrapped client and how calls are named; a loaded wrapper starts a fresh ledger."""
+
+    client: ComponentModel
+    model: str
+    role: str | None = None
+    provider: str | None = None
+    offline_token_count: bool = False
+    context_window: int | None = None
+    stream_create_args: dict[str, Any] = Field(default_factory=dict)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+
+
+class UsageRecordingChatCompletionClient(ChatCompletionClient, Component[UsageRecordingConfig]):
     """A `ChatCompletionClient` that delegates to `client` and records tokens, latency and cost of every call.
 
-    `token_counter` replaces the inner client's `count_tokens` (e.g. an offline counter for OpenAI clients);
-    `context_window` replaces its `remaining_tokens` limit. When a model reports zero usage (some servers do
-    when streaming) the tokens are estimated and the record is marked `estimated`.
+    `offline_token_count` counts prompt tokens with Omne's offline tokenizer instead of the inner client's
+    `count_tokens` (AutoGen's OpenAI client downloads tiktoken files); `token_counter` is any other counter.
+    `context_window` replaces the inner `remaining_tokens` limit. When a model reports zero usage (some
+    servers do when streaming) the tokens are estimated and the record is marked `estimated`.
     """
+
+    component_type = "model"
+    component_provider_override = "omne_core.models.UsageRecordingChatCompletionClient"
+    component_config_schema = UsageRecordingConfig
 
     def __init__(
         self,
@@ -42,6 +63,7 @@ class UsageRecordingChatCompletionClient(ChatCompletionClient):
         model: str,
         role: str | None = None,
         provider: str | None = None,
+        offline_token_count: bool = False,
         token_counter: TokenCounter | None = None,
         context_window: int | None = None,
         stream_create_args: Mapping[str, Any] | None = None,
@@ -51,9 +73,40 @@ class UsageRecordingChatCompletionClient(ChatCompletionClient):
         self._model = model
         self._role = role
         self._provider = provider
+        self._offline_token_count = offline_token_count
+        if token_counter is None and offline_token_count:
+            token_counter = self._count_offline
         self._token_counter = token_counter
         self._context_window = context_window
         self._stream_create_args = dict(stream_create_args or {})
+
+    def _count_offline(self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> int:
+        return count_message_tokens(messages, self._model, tools=tools)
+
+    def _to_config(self) -> UsageRecordingConfig:
+        return UsageRecordingConfig(
+            client=self._client.dump_component(),
+            model=self._model,
+            role=self._role,
+            provider=self._provider,
+            offline_token_count=self._offline_token_count,
+            context_window=self._context_window,
+            stream_create_args=self._stream_create_args,
+            prices=self._ledger.prices,
+        )
+
+    @classmethod
+    def _from_config(cls, config: UsageRecordingConfig) -> Self:
+        return cls(
+            ChatCompletionClient.load_component(config.client),
+            UsageLedger(config.prices),
+            model=config.model,
+            role=config.role,
+            provider=config.provider,
+            offline_token_count=config.offline_token_count,
+            context_window=config.context_window,
+            stream_create_args=config.stream_create_args,
+        )
 
     @property
     def inner(self) -> ChatCompletionClient:

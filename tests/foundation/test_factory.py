@@ -152,3 +152,28 @@ async def test_llamacpp_on_the_bundled_gguf(bundled_gguf, shared_data_dir, monke
         assert record.prompt_tokens == result.usage.prompt_tokens and record.cost_usd == 0.0
     finally:
         await client.close()
+
+
+def test_clients_round_trip_as_autogen_components():
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_core.models import ChatCompletionClient
+
+    role = ModelRoleSettings(
+        provider=ModelProvider.OPENAI_COMPATIBLE,
+        model="qwen2.5:7b",
+        base_url="http://127.0.0.1:11434/v1",
+        n_ctx=4096,
+        capabilities=ModelCapabilities(family="qwen"),
+    )
+    client = create_chat_client(role, settings=OmneSettings(), role_name="logic_expert")
+    loaded = ChatCompletionClient.load_component(client.dump_component())
+    assert isinstance(loaded, UsageRecordingChatCompletionClient)
+    assert (loaded.model, loaded.model_info) == (client.model, client.model_info)
+    assert str(loaded.inner._client.base_url) == "http://127.0.0.1:11434/v1/"
+    messages = [UserMessage(content="How many tokens is this?", source="user")]
+    assert loaded.count_tokens(messages) == client.count_tokens(messages)
+    assert loaded.remaining_tokens(messages) == 4096 - client.count_tokens(messages)
+    assert loaded.ledger is not client.ledger and loaded.ledger.prices == client.ledger.prices
+    agent = AssistantAgent("helper", model_client=client)
+    config = agent.dump_component()
+    assert config.config["model_client"]["provider"] == "omne_core.models.UsageRecordingChatCompletionClient"

@@ -115,3 +115,21 @@ async def test_structured_output_schema_is_passed(llama):
     request = llama._request([UserMessage(content="x", source="u")], [], "auto", Answer, {})
     assert request["response_format"]["schema"] == Answer.model_json_schema()
     assert json.loads(json.dumps(request["messages"])) == [{"role": "user", "content": "x"}]
+
+
+async def test_round_trips_as_an_autogen_component(llama):
+    from autogen_core.models import ChatCompletionClient
+
+    from omne_core.models import LlamaCppChatClient
+
+    config = llama.dump_component()
+    assert config.provider == "omne_core.models.LlamaCppChatClient"
+    loaded = ChatCompletionClient.load_component(config)
+    try:
+        assert isinstance(loaded, LlamaCppChatClient)
+        assert loaded.model_path == llama.model_path and loaded.chat_format == "gemma"
+        assert loaded.context_window == 1024
+        result = await loaded.create([UserMessage(content="Hi", source="user")])
+        assert result.usage.completion_tokens == 4  # the default max_tokens came along
+    finally:
+        loaded.llm.close()
