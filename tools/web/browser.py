@@ -243,7 +243,10 @@ class TextBrowser:
             "redirects": resource.redirects,
         }
         if resource.is_html:
-            rendered = render_html(resource.body, resource.url, charset=resource.charset)
+            # bs4 + markdownify take ~1 s per MB of HTML: keep the event loop free meanwhile
+            rendered = await asyncio.to_thread(
+                render_html, resource.body, resource.url, charset=resource.charset
+            )
             return BrowserPage(
                 title=rendered.title,
                 viewport=Viewport(rendered.markdown, size),

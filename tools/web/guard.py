@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
+from functools import lru_cache
 
 import httpcore
 import httpx
@@ -147,13 +149,20 @@ class GuardedNetworkBackend(AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
+@lru_cache(maxsize=2)
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    """Building an SSL context loads the CA bundle (~50 ms): do it once per process."""
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx transport whose connections go through `GuardedNetworkBackend`; ignores proxy env vars."""
 
     def __init__(self, guard: UrlGuard, *, verify: bool = True) -> None:
-        super().__init__(verify=verify, trust_env=False)
+        context = _ssl_context(verify)
+        super().__init__(verify=context, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=context,
             max_connections=10,
             max_keepalive_connections=5,
             network_backend=GuardedNetworkBackend(guard),
