@@ -76,7 +76,8 @@ class SimpleResponder(BaseChatAgent):
     """Answers each turn with memory: retrieves, answers, records the turn (L0) and reflects every N turns.
 
     `memory` is an open `MemoryStore`; `access` says which scopes to read and where to write
-    (a `MemoryScope` means read and write that scope). Inner events include a `MemoryQueryEvent`
+    (a `MemoryScope` means read and write that scope). `record_replies=False` records only the incoming
+    messages (e.g. when a weak model's replies would pollute memory). Inner events include a `MemoryQueryEvent`
     whose items carry the ids of the memories put in the prompt.
     """
 
@@ -95,6 +96,7 @@ class SimpleResponder(BaseChatAgent):
         reflect_every: int | None = 5,
         reflection_client: ChatCompletionClient | None = None,
         model_client_stream: bool = False,
+        record_replies: bool = True,
         retry: RetryPolicy | None = None,
         description: str = "An assistant that remembers earlier conversations with the user.",
     ) -> None:
@@ -109,6 +111,7 @@ class SimpleResponder(BaseChatAgent):
         self._reflect_every = reflect_every
         self._reflection_client = reflection_client or model_client
         self._stream = model_client_stream
+        self._record_replies = record_replies
         self._retry = retry or RetryPolicy()
         self._state = SimpleResponderState(session_id=session_id or uuid.uuid4().hex[:12])
 
@@ -170,7 +173,7 @@ class SimpleResponder(BaseChatAgent):
         except ModelFaultError as exc:
             answer, status = f"Sorry, the model failed on this turn ({exc}). Your message was saved in memory.", "model_error"
 
-        await self._record(incoming, answer if status == "ok" else None)
+        await self._record(incoming, answer if status == "ok" and self._record_replies else None)
         self._state.history += incoming + ([(self.name, answer)] if status == "ok" else [])
         self._state.turns += 1
         self._state.turns_since_reflection += 1
