@@ -87,7 +87,7 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
         params: dict[str, Any] = {
             "model_path": str(path),
             "n_ctx": n_ctx,
-            "n_threads": n_threads or os.cpu_count() or 1,
+            "n_threads": n_threads or max((os.cpu_count() or 2) // 2, 1),  # llama.cpp: physical cores, not SMT
             "verbose": False,
             **llama_kwargs,
         }
