@@ -1,0 +1,80 @@
+"""The GAIA task models: a task as the dataset holds it, and the view an agent factory gets."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HIDDEN_ANSWER = "?"
+PLACEHOLDER_TASK_ID = "0-0-0-0-0"
+
+
+class GaiaSplit(StrEnum):
+    VALIDATION = "validation"
+    TEST = "test"
+
+
+class GaiaTask(BaseModel):
+    """One row of a GAIA `metadata.jsonl`, with its attachment resolved to a path."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str
+    question: str
+    level: int
+    final_answer: str | None = None  # None when hidden (the test split's "?")
+    file_name: str = ""
+    attachment_path: Path | None = None  # None without an attachment, or when the file is missing
+    annotator_metadata: dict[str, Any] = Field(default_factory=dict)
+    split: GaiaSplit = GaiaSplit.VALIDATION
+
+    @property
+    def scorable(self) -> bool:
+        return self.final_answer is not None
+
+    def for_agent(self) -> GaiaAgentTask:
+        """The view an agent may see: everything but the ground truth and the annotator's solution."""
+        return GaiaAgentTask(
+            task_id=self.task_id,
+            question=self.question,
+            level=self.level,
+            file_name=self.file_name,
+            attachment_path=self.attachment_path,
+        )
+
+
+class GaiaAgentTask(BaseModel):
+    """What an agent factory receives: the question and its attachment, never the answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str
+    question: str
+    level: int
+    file_name: str = ""
+    attachment_path: Path | None = None
+
+    @property
+    def attachment_root(self) -> Path | None:
+        """The directory a file reader must be allowed to read for this task."""
+        return self.attachment_path.parent if self.attachment_path else None
+
+
+class GaiaDataset(BaseModel):
+    """Tasks after filtering, with what the loader skipped and why."""
+
+    root: Path
+    split: GaiaSplit
+    tasks: list[GaiaTask]
+    placeholders_skipped: int = 0
+    missing_attachments: list[str] = Field(default_factory=list)  # task ids whose file is absent
+
+    @property
+    def hidden_answers(self) -> int:
+        return sum(1 for t in self.tasks if not t.scorable)
+
+    def by_id(self) -> dict[str, GaiaTask]:
+        return {t.task_id: t for t in self.tasks}

@@ -1,0 +1,190 @@
+"""The loader on a real GAIA-format directory, and the Hub download's failure messages."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from gaia_fixture import TEST_TASKS, VALIDATION_TASKS
+
+from eval.gaia import (
+    GaiaAccessDeniedError,
+    GaiaDatasetError,
+    GaiaHubUnreachableError,
+    GaiaTokenMissingError,
+    download_gaia,
+    load_gaia_dataset,
+)
+from omne_core.config import load_settings
+
+
+def test_loads_every_validation_task_with_its_attachment(gaia_root: Path) -> None:
+    ds = load_gaia_dataset(gaia_root, "validation")
+    assert [t.task_id for t in ds.tasks] == [t.task_id for t in VALIDATION_TASKS]
+    by_id = ds.by_id()
+    assert by_id["v-l1-xlsx"].attachment_path == (gaia_root / "2023/validation/sales.xlsx").resolve()
+    assert by_id["v-l1-xlsx"].attachment_path.is_file()
+    assert by_id["v-l1-plain"].attachment_path is None
+    assert {t.level for t in ds.tasks} == {1, 2, 3}
+    assert by_id["v-l2-list"].final_answer == "red, yellow, blue"
+    assert by_id["v-l1-plain"].annotator_metadata["Number of steps"] == "1"
+    assert ds.placeholders_skipped == 0 and ds.hidden_answers == 0 and ds.missing_attachments == []
+
+
+def test_agent_view_hides_the_answer(gaia_root: Path) -> None:
+    task = load_gaia_dataset(gaia_root, "validation").by_id()["v-l2-pdf"]
+    view = task.for_agent()
+    assert "final_answer" not in view.model_dump() and "annotator_metadata" not in view.model_dump()
+    assert view.attachment_root == view.attachment_path.parent
+
+
+def test_test_split_skips_and_counts_the_placeholder_and_keeps_hidden_answers(gaia_root: Path) -> None:
+    ds = load_gaia_dataset(gaia_root, "test")
+    assert ds.placeholders_skipped == 1
+    assert [t.task_id for t in ds.tasks] == [t.task_id for t in TEST_TASKS]
+    assert all(t.final_answer is None and not t.scorable for t in ds.tasks)
+    assert ds.hidden_answers == len(TEST_TASKS)
+
+
+def test_filters_level_task_id_and_limit(gaia_root: Path) -> None:
+    assert {t.level for t in load_gaia_dataset(gaia_root, levels=[2]).tasks} == {2}
+    assert len(load_gaia_dataset(gaia_root, levels=[1, 3]).tasks) == 5
+    picked = load_gaia_dataset(gaia_root, task_ids=["v-l2-png", "v-l1-bird"]).tasks
+    assert [t.task_id for t in picked] == ["v-l1-bird", "v-l2-png"]  # dataset order
+    assert [t.task_id for t in load_gaia_dataset(gaia_root, limit=3).tasks] == ["v-l1-plain", "v-l1-xlsx", "v-l1-bird"]
+    assert [t.task_id for t in load_gaia_dataset(gaia_root, levels=[2], limit=1).tasks] == ["v-l2-pdf"]
+
+
+def test_unknown_task_id_is_an_error(gaia_root: Path) -> None:
+    with pytest.raises(GaiaDatasetError, match="unknown task id"):
+        load_gaia_dataset(gaia_root, task_ids=["nope"])
+
+
+@pytest.mark.parametrize("sub", ["", "2023", "2023/validation"])
+def test_root_may_be_the_dataset_the_config_or_the_split_dir(gaia_root: Path, sub: str) -> None:
+    assert len(load_gaia_dataset(gaia_root / sub, "validation").tasks) == len(VALIDATION_TASKS)
+
+
+def test_missing_directory_and_missing_metadata(tmp_path: Path) -> None:
+    with pytest.raises(GaiaDatasetError, match="not found"):
+        load_gaia_dataset(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GaiaDatasetError, match="No GAIA metadata"):
+        load_gaia_dataset(tmp_path / "empty")
+
+
+def _split_dir(tmp_path: Path, lines: list[str]) -> Path:
+    d = tmp_path / "2023" / "validation"
+    d.mkdir(parents=True)
+    (d / "metadata.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_malformed_json_names_the_line(tmp_path: Path) -> None:
+    ok = json.dumps({"task_id": "a", "Question": "q", "Level": 1, "Final answer": "1", "file_name": ""})
+    root = _split_dir(tmp_path, [ok, "{not json"])
+    with pytest.raises(GaiaDatasetError, match=r"metadata.jsonl:2: not valid JSON"):
+        load_gaia_dataset(root)
+
+
+def test_missing_fields_and_bad_level(tmp_path: Path) -> None:
+    root = _split_dir(tmp_path / "a", [json.dumps({"task_id": "a", "Level": 1})])
+    with pytest.raises(GaiaDatasetError, match="missing field"):
+        load_gaia_dataset(root)
+    root = _split_dir(tmp_path / "b", [json.dumps({"task_id": "a", "Question": "q", "Level": "x"})])
+    with pytest.raises(GaiaDatasetError, match="Level"):
+        load_gaia_dataset(root)
+
+
+def test_duplicate_task_id_is_an_error(tmp_path: Path) -> None:
+    row = json.dumps({"task_id": "a", "Question": "q", "Level": 1, "Final answer": "1", "file_name": ""})
+    with pytest.raises(GaiaDatasetError, match="duplicate"):
+        load_gaia_dataset(_split_dir(tmp_path, [row, row]))
+
+
+def test_attachment_outside_the_split_dir_or_absent_is_reported_missing(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("x")
+    rows = [
+        json.dumps({"task_id": "esc", "Question": "q", "Level": 1, "Final answer": "1", "file_name": "../../secret.txt"}),
+        json.dumps({"task_id": "gone", "Question": "q", "Level": 1, "Final answer": "1", "file_name": "gone.pdf"}),
+    ]
+    ds = load_gaia_dataset(_split_dir(tmp_path, rows))
+    assert all(t.attachment_path is None for t in ds.tasks)
+    assert ds.missing_attachments == ["esc", "gone"]
+
+
+# -- the Hub ------------------------------------------------------------------------------------------
+
+
+def test_download_without_token_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(GaiaTokenMissingError, match="HF_TOKEN"):
+        download_gaia(load_settings(), "validation", local_dir=tmp_path / "dl")
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture
+def hub_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite runs with HF_HUB_OFFLINE=1; these tests talk to 127.0.0.1 only."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+
+def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path: Path, monkeypatch, hub_online) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    settings = load_settings(hf_token="hf_test_token")
+    started = time.monotonic()
+    with pytest.raises(GaiaHubUnreachableError, match=r"Cannot reach the Hugging Face Hub at http://127\.0\.0\.1"):
+        download_gaia(settings, "validation", local_dir=tmp_path / "dl")
+    assert time.monotonic() - started < 10
+
+
+def test_offline_mode_is_named_in_the_message(tmp_path: Path, monkeypatch) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(GaiaHubUnreachableError, match="HF_HUB_OFFLINE"):
+        download_gaia(load_settings(hf_token="hf_test_token"), "validation", local_dir=tmp_path / "dl")
+
+
+class _GatedHub(BaseHTTPRequestHandler):
+    """Answers every call like the Hub does for a gated repo the token may not read."""
+
+    def _deny(self) -> None:
+        body = b'{"error": "Access to dataset gaia-benchmark/GAIA is restricted."}'
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Error-Code", "GatedRepo")
+        self.send_header("X-Error-Message", "Access to dataset gaia-benchmark/GAIA is restricted.")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_HEAD = _deny
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_gated_refusal_says_to_accept_the_conditions(tmp_path: Path, monkeypatch, hub_online) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _GatedHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        with pytest.raises(GaiaAccessDeniedError, match="accept the dataset's conditions"):
+            download_gaia(load_settings(hf_token="hf_test_token"), "validation", local_dir=tmp_path / "dl")
+    finally:
+        server.shutdown()
+        server.server_close()
