@@ -31,7 +31,7 @@ class DocumentSettings(BaseModel):
     isolate_converters: bool = True  # run parsers in killable worker processes (False: threads, no kill)
     worker_processes: int = Field(default_factory=_default_workers)
     max_spreadsheet_cells: int = 2_000_000
-    pdf_table_max_pages: int = 30  # pdfplumber table detection (slow) only on PDFs up to this many pages
+    pdf_table_max_pages: int = 50  # pdfplumber table detection (slow) on at most this many ruled pages per PDF
     chunk_tokens: int = 400
     chunk_overlap_tokens: int = 60
     use_llama_parse: bool = True  # only when LLAMA_CLOUD_API_KEY is set

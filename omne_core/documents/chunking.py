@@ -101,36 +101,43 @@ def _split_tokens(text: str, limit: int) -> list[str]:
     return [enc.decode(ids[i : i + limit]) for i in range(0, len(ids), limit)]
 
 
-def _split_block(block: str, limit: int, first_limit: int | None = None) -> list[str]:
-    """A block over `limit` tokens as pieces under it: tables by rows (header repeated), else by lines.
-    The first piece gets at most `first_limit` tokens (to fill up a chunk already started)."""
+def _line_tokens(lines: list[str]) -> list[int]:
+    """Token counts of many lines in one batched call."""
+    return [len(ids) for ids in encoding_for(None).encode_ordinary_batch(lines)] if lines else []
+
+
+def _split_block(block: str, limit: int, first_limit: int | None = None) -> list[tuple[str, int]]:
+    """A block over `limit` tokens as (piece, tokens) under it: tables by rows (header repeated), else by
+    lines. The first piece gets at most `first_limit` tokens (to fill up a chunk already started)."""
     lines = block.splitlines()
     header: list[str] = []
     if len(lines) > 2 and lines[0].lstrip().startswith("|") and set(lines[1].replace("|", "").strip()) <= set("-: "):
         header, lines = lines[:2], lines[2:]
-    header_tokens = count_tokens("\n".join(header)) if header else 0
+    header_tokens = count_tokens("\n".join(header)) + 1 if header else 0
     full_room = max(16, limit - header_tokens)
     room = max(16, (first_limit if first_limit is not None else limit) - header_tokens)
-    pieces: list[str] = []
+    pieces: list[tuple[str, int]] = []
     current: list[str] = []
     size = 0
-    for line in lines:
-        n = count_tokens(line) + 1
+
+    def flush() -> None:
+        if current:
+            pieces.append(("\n".join(header + current), size + header_tokens))
+
+    for line, tokens in zip(lines, _line_tokens(lines), strict=True):
+        n = tokens + 1
         if n > room:
-            if current:
-                pieces.append("\n".join(header + current))
-                current, size = [], 0
-            room = full_room
-            pieces.extend("\n".join([*header, part]) for part in _split_tokens(line, room))
+            flush()
+            current, size, room = [], 0, full_room
+            for part in _split_tokens(line, room):
+                pieces.append(("\n".join([*header, part]), room + header_tokens))
             continue
         if size + n > room:
-            if current:
-                pieces.append("\n".join(header + current))
+            flush()
             current, size, room = [], 0, full_room
         current.append(line)
         size += n
-    if current:
-        pieces.append("\n".join(header + current))
+    flush()
     return pieces
 
 
@@ -173,16 +180,17 @@ def _section_chunks(section: DocumentSection, chunk_tokens: int, overlap_tokens:
         if n > chunk_tokens and current and chunk_tokens - size >= chunk_tokens // 4:
             parts = _split_block(block, chunk_tokens, first_limit=chunk_tokens - size - 2)
         else:
-            parts = _split_block(block, chunk_tokens) if n > chunk_tokens else [block]
-        for part in parts:
-            m = count_tokens(part) + 2
+            parts = _split_block(block, chunk_tokens) if n > chunk_tokens else [(block, n)]
+        for part, tokens in parts:
+            m = tokens + 2
             if current and size + m > chunk_tokens:
                 emit()
             if not current:
                 current_heading = active
-                if carry and count_tokens(carry) + m <= chunk_tokens:
+                carry_tokens = count_tokens(carry) + 2 if carry else 0
+                if carry and carry_tokens + m <= chunk_tokens:
                     current.append(carry)
-                    size = count_tokens(carry) + 2
+                    size = carry_tokens
                 carry = ""
             current.append(part)
             size += m

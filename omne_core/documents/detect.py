@@ -9,7 +9,7 @@ from pathlib import Path
 import filetype
 from pydantic import BaseModel
 
-from .errors import UnsupportedFileTypeError
+from .errors import CorruptFileError, EncryptedFileError, UnsupportedFileTypeError
 from .types import DocumentKind
 
 _HEAD_BYTES = 64 * 1024
@@ -78,6 +78,17 @@ def _ooxml_kind(path: Path) -> DocumentKind | None:
     return None
 
 
+def _is_encrypted_ooxml(path: Path) -> bool:
+    """Password-protected .docx/.xlsx/.pptx files are OLE containers holding an `EncryptedPackage` stream."""
+    try:
+        import olefile
+
+        with olefile.OleFileIO(str(path)) as ole:
+            return ole.exists("EncryptedPackage")
+    except Exception:  # not a readable OLE file: let the format's converter report it
+        return False
+
+
 def text_encoding(head: bytes) -> str | None:
     """The encoding `head` decodes with if it looks like text, else None (binary)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -132,6 +143,8 @@ def detect_file_type(path: str | Path) -> DetectedType:
     if b"%PDF-" in head[:1024]:  # the PDF spec allows leading junk before the header
         return DetectedType(kind=DocumentKind.PDF, mime_type="application/pdf")
     if head.startswith(_OLE_MAGIC):
+        if _is_encrypted_ooxml(path) or suffix in _OOXML_EXTENSIONS:
+            raise EncryptedFileError("the Office file is password-protected (encrypted OOXML package)", str(path))
         if suffix in _LEGACY_OFFICE:
             raise UnsupportedFileTypeError(
                 f"{_LEGACY_OFFICE[suffix]} files are not supported; save the file in the newer format", str(path)
@@ -150,8 +163,6 @@ def detect_file_type(path: str | Path) -> DetectedType:
     if encoding is None:
         if suffix in _OOXML_EXTENSIONS or suffix in {".pdf", ".xls", ".zip"}:
             # Claims a known binary format but lacks its signature: a damaged file, not an unknown one.
-            from .errors import CorruptFileError
-
             raise CorruptFileError(f"not a valid {suffix} file (signature missing)", str(path))
         raise UnsupportedFileTypeError("binary file of unknown type", str(path))
     if suffix in _TEXT_EXTENSIONS:

@@ -190,3 +190,13 @@ def test_every_error_is_a_document_error():
                   CorruptFileError, DocumentNotFoundError, EncryptedFileError, FileTooLargeError):  # fmt: skip
         assert issubclass(error, DocumentError)
         assert "p.pdf" in str(error("bad", "p.pdf"))
+
+
+async def test_password_protected_xlsx(tmp_path, settings):
+    ooxml = pytest.importorskip("msoffcrypto.format.ooxml")
+    plain = builders.make_xlsx(tmp_path / "plain.xlsx")
+    locked = tmp_path / "locked.xlsx"
+    with plain.open("rb") as src, locked.open("wb") as dst:
+        ooxml.OOXMLFile(src).encrypt("pw", dst)
+    with pytest.raises(EncryptedFileError, match="password-protected"):
+        await convert_file(locked, settings)

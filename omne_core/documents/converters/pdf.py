@@ -1,4 +1,4 @@
-"""PDF: text per page with PDFium (fast, robust), tables with pdfplumber on short documents."""
+"""PDF: text per page with PDFium (fast, robust); tables with pdfplumber on pages that draw ruling lines."""
 
 from __future__ import annotations
 
@@ -20,13 +20,22 @@ def _open(path: str, job: ConvertJob):
         raise CorruptFileError(f"not a readable PDF: {exc}", job.source) from exc
 
 
-def _page_tables(path: str, pages: int) -> dict[int, list[str]]:
-    """Markdown tables found on each page (1-based), using pdfplumber's ruling-line detection."""
+_MIN_PATHS_FOR_TABLE = 4  # ruled tables draw lines/rectangles; pages without vector paths are skipped
+
+
+def _path_objects(page) -> int:
+    import pypdfium2.raw as pdfium_c
+
+    return sum(1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2))
+
+
+def _page_tables(path: str, pages: list[int]) -> dict[int, list[str]]:
+    """Markdown tables on the given pages (1-based), using pdfplumber's ruling-line detection."""
     import pdfplumber
 
     found: dict[int, list[str]] = {}
-    with pdfplumber.open(path) as pdf:
-        for number, page in enumerate(pdf.pages[:pages], start=1):
+    with pdfplumber.open(path, pages=pages) as pdf:
+        for number, page in zip(pages, pdf.pages, strict=True):
             tables = [t for t in page.extract_tables() if t and len(t) > 1]
             rendered = [md_table([[md_cell(c) for c in row] for row in t]) for t in tables]
             if rendered:
@@ -41,20 +50,23 @@ def convert_pdf(path: str, job: ConvertJob) -> ConvertedDocument:
         meta: dict[str, Any] = {k: v for k, v in document.get_metadata_dict(skip_empty=True).items()}
         page_count = len(document)
         texts = []
+        table_candidates = []
         for index in range(page_count):
             page = document[index]
             textpage = page.get_textpage()
             texts.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n").strip())
             textpage.close()
+            if len(table_candidates) < job.settings.pdf_table_max_pages and _path_objects(page) >= _MIN_PATHS_FOR_TABLE:
+                table_candidates.append(index + 1)
             page.close()
     finally:
         document.close()
 
     warnings: list[str] = []
     tables: dict[int, list[str]] = {}
-    if 0 < page_count <= job.settings.pdf_table_max_pages:
+    if table_candidates:
         try:
-            tables = _page_tables(path, page_count)
+            tables = _page_tables(path, table_candidates)
         except Exception as exc:  # tables are a bonus: the text is already extracted
             warnings.append(f"table extraction failed: {type(exc).__name__}: {exc}")
 

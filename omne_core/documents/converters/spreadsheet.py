@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,26 @@ def _document(job: ConvertJob, grids: list[SheetGrid], converter: str, warnings:
     )
 
 
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(path: str) -> bool:
+    """Whether any worksheet XML holds a formula (a byte scan, far cheaper than a second parse)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with zf.open(name) as fh:
+                tail = b""
+                while block := fh.read(1 << 20):
+                    if _FORMULA_TAG.search(tail + block):
+                        return True
+                    tail = block[-16:]
+    return False
+
+
 def _formulas(path: str) -> dict[str, dict[tuple[int, int], str]]:
     """Formula text of every formula cell, per sheet (a fast read-only pass)."""
     import openpyxl
@@ -174,7 +195,7 @@ def convert_xlsx(path: str, job: ConvertJob) -> ConvertedDocument:
             if "EncryptedPackage" in zf.namelist():
                 raise EncryptedFileError("the workbook is password-protected", job.source)
         wb = openpyxl.load_workbook(path, data_only=True, rich_text=False)
-        formulas = _formulas(path)
+        formulas = _formulas(path) if _has_formulas(path) else {}
     except EncryptedFileError:
         raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
