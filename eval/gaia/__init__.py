@@ -1,1 +1,76 @@
-"""eval/gaia."""
+"""GAIA evaluation harness: load tasks, run any AutoGen agent on them, score like the leaderboard, report.
+
+```python
+from eval.gaia import GaiaRunConfig, GaiaRunner, load_gaia_dataset, load_agent_factory, write_report
+
+dataset = load_gaia_dataset("~/GAIA", "validation", levels=[1], limit=10)
+runner = GaiaRunner(load_agent_factory("my_pkg.agents:make_agent"), settings, GaiaRunConfig(output_dir=out))
+outcome = await runner.run(dataset.tasks)
+write_report(out, out)
+```
+"""
+
+from .errors import (
+    AgentFactoryError,
+    GaiaAccessDeniedError,
+    GaiaDatasetError,
+    GaiaError,
+    GaiaHubError,
+    GaiaHubUnreachableError,
+    GaiaResultsError,
+    GaiaTokenMissingError,
+)
+from .factory import DEFAULT_AGENT_FACTORY, AgentFactory, MeteredAgent, load_agent_factory
+from .grading import GradedAnswers, grade_answers, rescore
+from .loader import GAIA_REPO_ID, download_gaia, load_gaia_dataset
+from .prompt import GAIA_SYSTEM_PROMPT, build_task_message, extract_final_answer
+from .report import ReportFiles, RunSummary, summarize, write_report
+from .results import AnswerSource, ErrorClass, GaiaResult, read_answers, read_results, write_submission
+from .runner import GaiaRunConfig, GaiaRunner, RunLimits, RunOutcome, run_gaia
+from .scorer import lenient_question_scorer, question_scorer
+from .task import GaiaAgentTask, GaiaDataset, GaiaSplit, GaiaTask
+
+__all__ = [
+    "DEFAULT_AGENT_FACTORY",
+    "GAIA_REPO_ID",
+    "GAIA_SYSTEM_PROMPT",
+    "AgentFactory",
+    "AgentFactoryError",
+    "AnswerSource",
+    "ErrorClass",
+    "GaiaAccessDeniedError",
+    "GaiaAgentTask",
+    "GaiaDataset",
+    "GaiaDatasetError",
+    "GaiaError",
+    "GaiaHubError",
+    "GaiaHubUnreachableError",
+    "GaiaResult",
+    "GaiaResultsError",
+    "GaiaRunConfig",
+    "GaiaRunner",
+    "GaiaSplit",
+    "GaiaTask",
+    "GaiaTokenMissingError",
+    "GradedAnswers",
+    "MeteredAgent",
+    "ReportFiles",
+    "RunLimits",
+    "RunOutcome",
+    "RunSummary",
+    "build_task_message",
+    "download_gaia",
+    "extract_final_answer",
+    "grade_answers",
+    "lenient_question_scorer",
+    "load_agent_factory",
+    "load_gaia_dataset",
+    "question_scorer",
+    "read_answers",
+    "read_results",
+    "rescore",
+    "run_gaia",
+    "summarize",
+    "write_report",
+    "write_submission",
+]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gaia_fixture import write_gaia_fixture
+
+from .gaia_fixture import write_gaia_fixture
 
 
 @pytest.fixture

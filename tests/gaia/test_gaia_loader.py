@@ -10,7 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from gaia_fixture import TEST_TASKS, VALIDATION_TASKS
 
 from eval.gaia import (
     GaiaAccessDeniedError,
@@ -21,6 +20,8 @@ from eval.gaia import (
     load_gaia_dataset,
 )
 from omne_core.config import load_settings
+
+from .gaia_fixture import TEST_TASKS, VALIDATION_TASKS
 
 
 def test_loads_every_validation_task_with_its_attachment(gaia_root: Path) -> None:

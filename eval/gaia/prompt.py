@@ -1,0 +1,68 @@
+"""The GAIA system prompt, the task message an agent receives, and final-answer extraction."""
+
+from __future__ import annotations
+
+import re
+
+from .task import GaiaAgentTask
+
+# The system prompt of the GAIA paper (Mialon et al., 2023), used by the official leaderboard.
+GAIA_SYSTEM_PROMPT = (
+    "You are a general AI assistant. I will ask you a question. Report your thoughts, and finish your "
+    "answer with the following template: FINAL ANSWER: [YOUR FINAL ANSWER]. YOUR FINAL ANSWER should be "
+    "a number OR as few words as possible OR a comma separated list of numbers and/or strings. If you are "
+    "asked for a number, don't use comma to write your number neither use units such as $ or percent sign "
+    "unless specified otherwise. If you are asked for a string, don't use articles, neither abbreviations "
+    "(e.g. for cities), and write the digits in plain text unless specified otherwise. If you are asked for "
+    "a comma separated list, apply the above rules depending of whether the element to be put in the list "
+    "is a number or a string."
+)
+
+FINAL_ANSWER_MARKER = "FINAL ANSWER:"
+
+FOLLOW_UP_PROMPT = (
+    "Your reply did not end with the required template. Based on your work so far, reply with one line "
+    "only, exactly: FINAL ANSWER: [YOUR FINAL ANSWER] — following the formatting rules you were given."
+)
+
+_MARKER = re.compile(r"FINAL\s+ANSWER\s*:", re.IGNORECASE)
+_WRAPPERS = "*`_ \t\"'"
+
+
+def build_task_message(task: GaiaAgentTask, system_prompt: str = GAIA_SYSTEM_PROMPT) -> str:
+    """The user message of a task: the GAIA instructions, the question, and where its attachment is."""
+    parts = [system_prompt, "", f"Question: {task.question}"]
+    if task.attachment_path is not None:
+        parts += [
+            "",
+            f"Attached file: {task.attachment_path}",
+            "Read it with the file reader tool (its directory is an allowed root for this task).",
+        ]
+    elif task.file_name:
+        parts += ["", f"The question mentions an attached file ({task.file_name}) that is not available."]
+    return "\n".join(parts)
+
+
+def extract_final_answer(text: str | None) -> str | None:
+    """The answer after the last `FINAL ANSWER:` marker (its first non-empty line), or None without one."""
+    if not text:
+        return None
+    matches = list(_MARKER.finditer(text))
+    if not matches:
+        return None
+    rest = text[matches[-1].end() :]
+    for line in rest.splitlines():
+        answer = line.strip().strip(_WRAPPERS).strip()
+        if answer:
+            return answer
+    return ""
+
+
+def fallback_answer(text: str | None, max_chars: int = 200) -> str | None:
+    """The last non-empty line of a reply without the template, when it is short enough to be an answer."""
+    if not text:
+        return None
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines or len(lines[-1]) > max_chars:
+        return None
+    return lines[-1].strip(_WRAPPERS).strip() or None

@@ -1,0 +1,1 @@
+"""GAIA harness tests."""
