@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from autogen_agentchat.agents import BaseChatAgent
 from autogen_agentchat.base import Response
@@ -77,7 +77,9 @@ class SimpleResponder(BaseChatAgent):
 
     `memory` is an open `MemoryStore`; `access` says which scopes to read and where to write
     (a `MemoryScope` means read and write that scope). `record_replies=False` records only the incoming
-    messages (e.g. when a weak model's replies would pollute memory). Inner events include a `MemoryQueryEvent`
+    messages (e.g. when a weak model's replies would pollute memory). Retrieved memories go at the top of
+    the latest user message by default (`memory_placement="user"`): some chat templates, Gemma's among
+    them, silently drop system messages. Inner events include a `MemoryQueryEvent`
     whose items carry the ids of the memories put in the prompt.
     """
 
@@ -97,6 +99,7 @@ class SimpleResponder(BaseChatAgent):
         reflection_client: ChatCompletionClient | None = None,
         model_client_stream: bool = False,
         record_replies: bool = True,
+        memory_placement: Literal["user", "system"] = "user",
         retry: RetryPolicy | None = None,
         description: str = "An assistant that remembers earlier conversations with the user.",
     ) -> None:
@@ -112,6 +115,7 @@ class SimpleResponder(BaseChatAgent):
         self._reflection_client = reflection_client or model_client
         self._stream = model_client_stream
         self._record_replies = record_replies
+        self._memory_placement = memory_placement
         self._retry = retry or RetryPolicy()
         self._state = SimpleResponderState(session_id=session_id or uuid.uuid4().hex[:12])
 
@@ -251,8 +255,11 @@ class SimpleResponder(BaseChatAgent):
 
     def _prompt(self, incoming: list[tuple[str, str]], memory_text: str) -> list[LLMMessage]:
         system = self._system_message
-        if memory_text:
+        if memory_text and (self._memory_placement == "system" or not incoming):
             system += f"\n\n{memory_text}"
+        elif memory_text:  # in the latest user message: chat templates that drop system turns (Gemma) keep it
+            speaker, text = incoming[-1]
+            incoming = [*incoming[:-1], (speaker, f"{memory_text}\n\n---\n{text}")]
         prompt: list[LLMMessage] = [SystemMessage(content=system)]
         for speaker, text in self._state.history[-2 * self._history_turns :]:
             if speaker == self.name:
