@@ -1,0 +1,86 @@
+"""The default factory: the Reactive Responder with the real tools, on a scripted model, reads the attachment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from autogen_core import FunctionCall
+from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
+from autogen_ext.models.replay import ReplayChatCompletionClient
+
+from eval.gaia import (
+    DEFAULT_AGENT_FACTORY,
+    AnswerSource,
+    GaiaRunConfig,
+    GaiaRunner,
+    RunLimits,
+    load_agent_factory,
+)
+from eval.gaia.loader import load_gaia_dataset
+from omne_core.config import load_settings
+
+from .gaia_fixture import XLSX_VALUES
+
+TOOL_MODEL = ModelInfo(
+    vision=False, function_calling=True, json_output=False, family=ModelFamily.UNKNOWN, structured_output=False
+)
+
+
+def _model_component(path: Path, attachment: Path) -> Path:
+    plan = {
+        "analysis": {"asked": "the total of the Amount column", "constraints": [], "answer_format": "a number"},
+        "steps": ["read the spreadsheet", "add the amounts"],
+    }
+    read = CreateResult(
+        finish_reason="function_calls",
+        content=[FunctionCall(id="call_0", name="read_file", arguments=json.dumps({"path": str(attachment)}))],
+        usage=RequestUsage(prompt_tokens=900, completion_tokens=30),
+        cached=False,
+    )
+    replies = [
+        json.dumps(plan),
+        read,
+        "The amounts add up to 100.\nFINAL ANSWER: 100",
+        json.dumps({"satisfies": True, "problems": [], "final_answer": "100"}),
+    ]
+    path.write_text(ReplayChatCompletionClient(replies, model_info=TOOL_MODEL).dump_component().model_dump_json())
+    return path
+
+
+async def test_reactive_responder_reads_the_xlsx_through_the_file_reader(
+    gaia_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [task] = load_gaia_dataset(gaia_root, task_ids=["v-l1-xlsx"]).tasks
+    monkeypatch.setenv("OMNE_MODEL_COMPONENT", str(_model_component(tmp_path / "model.json", task.attachment_path)))
+    monkeypatch.setenv("OMNE_MODELS__MAIN__MODEL", "gpt-4o-mini")
+    settings = load_settings()
+    factory = load_agent_factory(DEFAULT_AGENT_FACTORY)
+    config = GaiaRunConfig(output_dir=tmp_path / "run", limits=RunLimits(time_limit_s=60))
+    [result] = (await GaiaRunner(factory, settings, config, show_progress=False).run([task])).results
+
+    assert result.error is None, result.error
+    assert result.model_answer == "100" and result.correct
+    assert result.answer_source is AnswerSource.BARE  # the Responder replies with the checked answer alone
+    assert result.tool_calls == 1
+    # The real file reader opened the attachment: its cells are in the tool result of the trace.
+    assert "read_file" in result.reasoning_trace
+    assert all(f"{v:g}" in result.reasoning_trace for v in XLSX_VALUES), result.reasoning_trace
+    # Usage comes from the ledger the factory's clients record into.
+    assert result.prompt_tokens >= 900 and result.model == "gpt-4o-mini"
+    assert result.cost_usd is not None and result.cost_usd > 0
+
+
+async def test_a_path_outside_the_task_files_is_refused_by_the_file_reader(
+    gaia_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [task] = load_gaia_dataset(gaia_root, task_ids=["v-l1-xlsx"]).tasks
+    other = load_gaia_dataset(gaia_root, "test").tasks[2].attachment_path  # the test split's copy, not this task's
+    monkeypatch.setenv("OMNE_MODEL_COMPONENT", str(_model_component(tmp_path / "model.json", other)))
+    factory = load_agent_factory(DEFAULT_AGENT_FACTORY)
+    config = GaiaRunConfig(output_dir=tmp_path / "run", limits=RunLimits(time_limit_s=60))
+    [result] = (await GaiaRunner(factory, load_settings(), config, show_progress=False).run([task])).results
+    assert result.tool_calls == 1
+    assert "is_error=True" in result.reasoning_trace  # the reader refused the path
+    assert "12.5" not in result.reasoning_trace  # nothing of the file leaked
