@@ -50,6 +50,7 @@ async def to_memory_records(
             "part_count": count,
             "part_type": part.type,
             "sender": message.sender,
+            "speaker": message.sender,  # the key conversation_records uses
             "role": message.role.value,
         }
         if message.metadata:
