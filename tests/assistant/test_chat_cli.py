@@ -65,3 +65,19 @@ def test_bad_model_component_file_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["chat", "--model-component", str(bad)], input="/quit\n")
     assert result.exit_code == 2
     assert "is not JSON" in result.output
+
+
+def test_reactive_mode_solves_a_task_and_keeps_an_experience(tmp_path):
+    plan = json.dumps({"analysis": {"asked": "a product", "constraints": ["integer"], "answer_format": "a number"},
+                       "steps": ["multiply 17 by 23"]})  # fmt: skip
+    check = json.dumps({"satisfies": True, "problems": [], "final_answer": "391"})
+    lesson = json.dumps({"worked": "mental arithmetic", "failed": "", "lesson": "Small products need no tool."})
+    model = _model_file(tmp_path, "reactive", plan, "FINAL ANSWER: 391", check, lesson)
+    result = runner.invoke(
+        app, ["chat", "--reactive", "--user", "rita", "--model-component", str(model)],
+        input="What is 17 * 23?\n/memory small products\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "reactive (tools: web_search" in result.output
+    assert "1. multiply 17 by 23" in result.output and "omne> 391" in result.output
+    assert "experience" in result.output and "Lesson: Small products need no tool." in result.output
