@@ -1,20 +1,33 @@
 """What gets indexed for a record, and how a query becomes a lexical (FTS5) query.
 
-The store calls `index_text` for every record it adds, passing up to `CONTEXT_RECORDS` earlier records
-of the same session (oldest first), so conversation turns can be indexed with their neighbours.
+A conversation turn is short and often only makes sense with the turn it answers, so a `message` record is
+indexed with the previous message of its session. The store calls `index_text` for every record it adds,
+passing up to `CONTEXT_RECORDS` earlier records of the same session (oldest first).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import NamedTuple
 
-from .record import MemoryRecord
+from .record import MemoryKind, MemoryRecord
 
-CONTEXT_RECORDS = 0  # earlier same-session records passed to `index_text`
+CONTEXT_RECORDS = 1  # earlier same-session records passed to `index_text`
+OWN_TEXT_WEIGHT = 2  # the record's own words count this many times in BM25 (a BM25F field weight)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+# English function words: they match almost every record, so they only add noise to an OR query.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves s t d ll m re ve""".split()
+)
 
 
 class IndexedText(NamedTuple):
@@ -24,23 +37,63 @@ class IndexedText(NamedTuple):
     lexical: str
 
 
-def index_text(record: MemoryRecord, previous: Sequence[MemoryRecord] = ()) -> IndexedText:
-    """Index a record by its own text (speaker included for conversation messages)."""
-    text = record.text
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (letters, digits, underscore), in order."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    """The words of `text` that are not stop words."""
+    return [w for w in words(text) if w not in STOP_WORDS]
+
+
+def speaker_line(record: MemoryRecord) -> str:
+    """`speaker: text` for a record with a `speaker` in its metadata (unless the text already starts so)."""
     speaker = record.metadata.get("speaker")
-    if speaker:
-        text = f"{speaker}: {text}"
-    return IndexedText(dense=text, lexical=text)
+    text = record.text.strip()
+    if not isinstance(speaker, str) or not speaker.strip():
+        return text
+    speaker = speaker.strip()
+    if text.lower().startswith(f"{speaker.lower()}:"):
+        return text
+    return f"{speaker}: {text}"
+
+
+def date_words(when: datetime | None) -> str:
+    """A date as words BM25 can match ("8 May 2023"), so "what happened in May 2023" finds it."""
+    if when is None:
+        return ""
+    return f"{when.day} {when.strftime('%B %Y')}"
+
+
+def conversation_context(record: MemoryRecord, previous: Sequence[MemoryRecord]) -> str:
+    """The message a `message` record answers: the latest earlier message of its session, if any."""
+    if record.kind is not MemoryKind.MESSAGE or not previous:
+        return ""
+    before = previous[-1]
+    return speaker_line(before) if before.kind is MemoryKind.MESSAGE else ""
+
+
+def index_text(record: MemoryRecord, previous: Sequence[MemoryRecord] = ()) -> IndexedText:
+    """Dense: own line, then the turn it answers. Lexical: the event date, own line (weighted), that turn."""
+    own = speaker_line(record)
+    context = conversation_context(record, previous)
+    dense = f"{own}\n{context}" if context else own
+    parts = [date_words(record.event_time), *([own] * OWN_TEXT_WEIGHT), context]
+    return IndexedText(dense=dense, lexical="\n".join(p for p in parts if p))
 
 
 def query_text(query: str) -> str:
     """The text embedded for a query."""
-    return query
+    return query.strip()
 
 
 def lexical_query(query: str) -> str | None:
-    """An FTS5 MATCH expression: any of the query's words (BM25 ranks by how many and how rare)."""
-    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
-    if not words:
+    """An FTS5 MATCH expression: any of the query's content words (BM25 ranks by how many and how rare).
+
+    Stop words are dropped unless the query has nothing else; None when the query has no word at all.
+    """
+    terms = list(dict.fromkeys(content_words(query))) or list(dict.fromkeys(words(query)))
+    if not terms:
         return None
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
