@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,7 +109,12 @@ class _Conversion:
         timeout = self.docs.per_file_timeout_s
         if self.docs.isolate_converters:
             pool = default_pool(self.docs.worker_processes)
-            return await asyncio.to_thread(pool.run, target, path, job, timeout)
+            cancel = threading.Event()
+            try:
+                return await asyncio.to_thread(pool.run, target, path, job, timeout, cancel)
+            except asyncio.CancelledError:
+                cancel.set()  # the waiting thread kills the worker within a fraction of a second
+                raise
         try:
             return await asyncio.wait_for(asyncio.to_thread(run_in_thread, target, path, job), timeout)
         except TimeoutError as exc:  # the thread cannot be killed; it is abandoned

@@ -42,6 +42,10 @@ class ConversionTimeoutError(DocumentError):
     """The converter exceeded `DocumentSettings.per_file_timeout_s`; its worker was killed."""
 
 
+class ConversionCancelledError(DocumentError):
+    """The caller cancelled the conversion; its worker was killed."""
+
+
 class ConverterCrashedError(DocumentError):
     """The converter's worker process died (native crash, out of memory)."""
 

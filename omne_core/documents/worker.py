@@ -21,9 +21,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import ConversionTimeoutError, ConverterCrashedError, CorruptFileError, DocumentError
+from .errors import (
+    ConversionCancelledError,
+    ConversionTimeoutError,
+    ConverterCrashedError,
+    CorruptFileError,
+    DocumentError,
+)
 
 _HEADER = struct.Struct(">Q")
+_POLL_S = 0.2  # how often a waiting call checks for cancellation
 
 
 def run_converter(target: str, path: str, job: Any) -> Any:
@@ -123,8 +130,10 @@ class _Worker:
         except (OSError, ValueError):
             return ""
 
-    def call(self, request: tuple[str, str, Any, list[str]], timeout: float, source: str) -> Any:
-        """Send one request and wait at most `timeout` seconds for the reply."""
+    def call(
+        self, request: tuple[str, str, Any, list[str]], timeout: float, source: str, cancel: threading.Event | None
+    ) -> Any:
+        """Send one request and wait at most `timeout` seconds (or until `cancel` is set) for the reply."""
         data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             self.process.stdin.write(_HEADER.pack(len(data)) + data)
@@ -132,21 +141,27 @@ class _Worker:
         except (BrokenPipeError, OSError) as exc:
             raise ConverterCrashedError(f"converter worker is gone: {exc}", source) from exc
         deadline = time.monotonic() + timeout
-        header = self._read(_HEADER.size, deadline, timeout, source)
-        status, value = pickle.loads(self._read(_HEADER.unpack(header)[0], deadline, timeout, source))
+        header = self._read(_HEADER.size, deadline, timeout, source, cancel)
+        status, value = pickle.loads(self._read(_HEADER.unpack(header)[0], deadline, timeout, source, cancel))
         if status == "error":
             raise value
         return value
 
-    def _read(self, size: int, deadline: float, timeout: float, source: str) -> bytes:
+    def _read(
+        self, size: int, deadline: float, timeout: float, source: str, cancel: threading.Event | None
+    ) -> bytes:
         fd = self.process.stdout.fileno()
         chunks, remaining = [], size
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
             while remaining:
                 left = deadline - time.monotonic()
-                if left <= 0 or not selector.select(left):
+                if left <= 0:
                     raise ConversionTimeoutError(f"conversion took longer than {timeout:g} s; worker killed", source)
+                if cancel is not None and cancel.is_set():
+                    raise ConversionCancelledError("conversion cancelled; worker killed", source)
+                if not selector.select(min(left, _POLL_S)):
+                    continue
                 chunk = os.read(fd, min(remaining, 1 << 20))
                 if not chunk:
                     code = self.process.wait()
@@ -169,14 +184,16 @@ class ConverterPool:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(self.max_workers)
 
-    def run(self, target: str, path: str | Path, job: Any, timeout: float) -> Any:
-        """Convert in a worker (blocking; call through `asyncio.to_thread`)."""
+    def run(
+        self, target: str, path: str | Path, job: Any, timeout: float, cancel: threading.Event | None = None
+    ) -> Any:
+        """Convert in a worker (blocking; call through `asyncio.to_thread`). Setting `cancel` kills it."""
         with self._slots:
             worker = self._acquire()
             try:
                 request = (target, str(path), job, [p for p in sys.path if p])
-                result = worker.call(request, timeout, job.source)
-            except (ConversionTimeoutError, ConverterCrashedError):
+                result = worker.call(request, timeout, job.source, cancel)
+            except (ConversionTimeoutError, ConversionCancelledError, ConverterCrashedError):
                 self._discard(worker)
                 raise
             except DocumentError:

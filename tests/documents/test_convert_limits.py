@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -132,6 +134,8 @@ HANG_MODULE = """
 import os, time
 
 def hang(path, job):
+    with open(path + ".pid", "w") as fh:
+        fh.write(str(os.getpid()))
     time.sleep(3600)
 
 def crash(path, job):
@@ -163,6 +167,34 @@ async def test_hanging_converter_is_killed_and_the_pool_recovers(tmp_path, setti
     ok = tmp_path / "after.txt"
     ok.write_text("still working")
     assert "still working" in (await convert_file(ok, settings)).text
+
+
+async def test_cancelling_the_caller_kills_the_worker(tmp_path, settings, plugin_module):
+    register_converter(".hang", f"{plugin_module}:hang")
+    path = tmp_path / "forever.hang"
+    path.write_text("x")
+    task = asyncio.create_task(convert_file(path, settings))
+    pid_file = f"{path}.pid"
+
+    def written() -> bool:
+        return os.path.exists(pid_file) and os.path.getsize(pid_file) > 0
+
+    for _ in range(200):
+        if await asyncio.to_thread(written):
+            break
+        await asyncio.sleep(0.05)
+    pid = int(await asyncio.to_thread(Path(pid_file).read_text))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(60):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the worker running the cancelled conversion is still alive")
 
 
 async def test_crashing_converter_gives_a_typed_error(tmp_path, settings, plugin_module):
