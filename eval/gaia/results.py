@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import warnings
@@ -122,9 +123,17 @@ class ResultsFile:
 
     def append(self, result: GaiaResult) -> None:
         """Write one record and force it to disk before returning."""
-        self._fh.write(result.model_dump_json() + "\n")
-        self._fh.flush()
+        self._write(result)
         os.fsync(self._fh.fileno())
+
+    async def append_async(self, result: GaiaResult) -> None:
+        """`append` with the fsync in a worker thread, so other tasks keep running while the disk syncs."""
+        self._write(result)
+        await asyncio.to_thread(os.fsync, self._fh.fileno())
+
+    def _write(self, result: GaiaResult) -> None:
+        self._fh.write(result.model_dump_json() + "\n")  # one whole line per write, in the event loop's thread
+        self._fh.flush()
 
     def close(self) -> None:
         self._fh.close()

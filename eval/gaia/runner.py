@@ -214,7 +214,7 @@ class GaiaRunner:
                     except asyncio.QueueEmpty:
                         return
                     result = await self.run_task(task)
-                    results_file.append(result)
+                    await results_file.append_async(result)
                     progress.advance(result)
 
             try:

@@ -84,3 +84,21 @@ async def test_a_path_outside_the_task_files_is_refused_by_the_file_reader(
     assert result.tool_calls == 1
     assert "is_error=True" in result.reasoning_trace  # the reader refused the path
     assert "12.5" not in result.reasoning_trace  # nothing of the file leaked
+
+
+def test_a_logic_expert_left_on_the_embedded_default_uses_the_hosted_main_model(monkeypatch) -> None:
+    from eval.gaia.factory import _SHARED_LOCAL, _task_clients
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai")
+    monkeypatch.setenv("OMNE_MODELS__MAIN__MODEL", "gpt-4o-mini")
+    clients = _task_clients(load_settings())
+    assert clients.logic is clients.main and clients.vision is None
+    assert clients.owned == [clients.main] and not _SHARED_LOCAL  # no GGUF was loaded
+
+    monkeypatch.setenv("OMNE_MODELS__LOGIC_EXPERT__PROVIDER", "openai")
+    monkeypatch.setenv("OMNE_MODELS__LOGIC_EXPERT__MODEL", "o4-mini")
+    clients = _task_clients(load_settings())
+    assert clients.logic is not clients.main and len(clients.owned) == 2
+    clients.ledger.record(model="o4-mini", prompt_tokens=0, completion_tokens=1_000_000, latency_s=1)
+    assert clients.ledger.summary().cost_usd == pytest.approx(4.40)  # one ledger prices every role's model
