@@ -288,3 +288,25 @@ async def test_a_torn_last_line_is_ignored_and_the_task_rerun(gaia_root: Path, t
         outcome = await _runner(scripted_factory(oracle_answers()), out).run(tasks)
     assert outcome.ran == ["v-l1-bird"]
     assert all(r.correct for r in outcome.results) and len(outcome.results) == 3
+
+
+async def test_a_stock_autogen_assistant_and_a_team_run_unchanged(gaia_root: Path, tmp_path: Path) -> None:
+    """Any AutoGen agent or team: an AssistantAgent on a replayed model, and a RoundRobinGroupChat of it."""
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_agentchat.conditions import MaxMessageTermination
+    from autogen_agentchat.teams import RoundRobinGroupChat
+    from autogen_ext.models.replay import ReplayChatCompletionClient
+
+    tasks = load_gaia_dataset(gaia_root, levels=[1]).tasks
+    answers = oracle_answers()
+
+    def factory(task, settings):  # type: ignore[no-untyped-def]
+        client = ReplayChatCompletionClient([final_answer_reply(answers[task.task_id])])
+        agent = AssistantAgent("solver", client, system_message=GAIA_SYSTEM_PROMPT)
+        if task.task_id == "v-l1-bird":
+            return RoundRobinGroupChat([agent], termination_condition=MaxMessageTermination(2))
+        return agent
+
+    outcome = await _runner(factory, tmp_path / "run").run(tasks)
+    assert all(r.correct and r.error is None for r in outcome.results), [(r.task_id, r.error) for r in outcome.results]
+    assert all(r.prompt_tokens > 0 for r in outcome.results)  # summed from the messages' models_usage
