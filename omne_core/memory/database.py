@@ -308,11 +308,17 @@ class Database:
         """Count an access of each record (no history entry: reading is not a change)."""
         if not ids:
             return
-        with self.write_lock, self.transaction() as conn:
-            conn.executemany(
-                "UPDATE records SET access_count = access_count + 1, last_accessed_at = ? WHERE id = ?",
-                [(as_utc(when).isoformat(), i) for i in ids],
-            )
+        with self.write_lock:
+            conn = self.conn()
+            conn.execute("PRAGMA synchronous=NORMAL")  # access counters need no fsync per search
+            try:
+                with self.transaction():
+                    conn.executemany(
+                        "UPDATE records SET access_count = access_count + 1, last_accessed_at = ? WHERE id = ?",
+                        [(as_utc(when).isoformat(), i) for i in ids],
+                    )
+            finally:
+                conn.execute("PRAGMA synchronous=FULL")
 
     def log(
         self,

@@ -1,0 +1,70 @@
+"""Embedders: the offline MiniLM, and the OpenAI embedder against a local OpenAI-compatible HTTP server."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from omne_core.config import EmbeddingBackend, EmbeddingSettings
+from omne_core.embeddings import EmbeddingError, LocalEmbedder, OpenAIEmbedder, build_embedder
+
+
+def test_local_minilm_is_offline_normalized_and_semantic(embedder):
+    assert embedder.name == "all-MiniLM-L6-v2-384" and embedder.dimension == 384
+    cat, kitten, tax = embedder.embed(["a cat sleeps", "a kitten naps", "quarterly tax filing"])
+    assert math.isclose(sum(x * x for x in cat), 1.0, rel_tol=1e-4)
+    dot = lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))  # noqa: E731
+    assert dot(cat, kitten) > dot(cat, tax) + 0.2
+    assert isinstance(build_embedder(EmbeddingSettings()), LocalEmbedder)
+
+
+@pytest.fixture
+def embeddings_server():
+    calls: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append(body)
+            data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.0]} for i, t in enumerate(body["input"])]
+            payload = json.dumps({"object": "list", "data": data[::-1], "model": body["model"],
+                                  "usage": {"prompt_tokens": 1, "total_tokens": 1}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/v1", calls
+    server.shutdown()
+
+
+def test_openai_embedder_batches_orders_and_normalizes(embeddings_server):
+    url, calls = embeddings_server
+    embedder = build_embedder(EmbeddingSettings(backend=EmbeddingBackend.OPENAI, model="emb-x", base_url=url, batch_size=2))
+    assert isinstance(embedder, OpenAIEmbedder)
+    vectors = embedder.embed(["a", "bbb", "cc"])
+    assert [len(c["input"]) for c in calls] == [2, 1] and calls[0]["model"] == "emb-x"
+    expected = [[n / math.sqrt(n * n + 1), 1 / math.sqrt(n * n + 1), 0.0] for n in (1, 3, 2)]
+    for got, want in zip(vectors, expected, strict=True):
+        assert got == pytest.approx(want)
+    assert embedder.name == "emb-x-3"
+
+
+def test_openai_embedder_unreachable_is_a_clear_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    embedder = OpenAIEmbedder("emb-x", base_url=f"http://127.0.0.1:{port}/v1", timeout_s=2)
+    with pytest.raises(EmbeddingError, match="unreachable"):
+        embedder.embed(["hello"])
