@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
@@ -21,7 +22,7 @@ from eval.gaia import (
 )
 from omne_core.config import load_settings
 
-from .gaia_fixture import TEST_TASKS, VALIDATION_TASKS
+from .gaia_fixture import TEST_TASKS, VALIDATION_TASKS, write_gaia_fixture
 
 
 def test_loads_every_validation_task_with_its_attachment(gaia_root: Path) -> None:
@@ -189,3 +190,69 @@ def test_gated_refusal_says_to_accept_the_conditions(tmp_path: Path, monkeypatch
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _hub_serving(src: Path, token: str, requests: list[str]) -> type[BaseHTTPRequestHandler]:
+    """A local stand-in for the Hub's dataset API: revision info, the file tree, and `resolve` downloads."""
+    files = {p.relative_to(src).as_posix(): p for p in src.rglob("*") if p.is_file()}
+    sha = "a" * 40
+
+    class Hub(BaseHTTPRequestHandler):
+        def _send(self, code: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(code)
+            for key, value in {"Content-Length": str(len(body)), **headers}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _json(self, obj: object, code: int = 200) -> None:
+            self._send(code, json.dumps(obj).encode(), {"Content-Type": "application/json"})
+
+        def _route(self) -> None:
+            path = self.path.split("?")[0]
+            if self.headers.get("authorization") != f"Bearer {token}":
+                return self._json({"error": "unauthorized"}, 401)
+            requests.append(path)
+            api = "/api/datasets/gaia-benchmark/GAIA"
+            if path.startswith(f"{api}/revision/"):
+                return self._json({"id": "gaia-benchmark/GAIA", "sha": sha, "siblings": [{"rfilename": f} for f in files]})
+            if path.startswith(f"{api}/tree/"):
+                return self._json([{"type": "file", "path": f, "size": p.stat().st_size,
+                                    "oid": hashlib.sha1(p.read_bytes()).hexdigest()} for f, p in files.items()])  # fmt: skip
+            resolve = f"/datasets/gaia-benchmark/GAIA/resolve/{sha}/"
+            if path.startswith(resolve) and path[len(resolve) :] in files:
+                data = files[path[len(resolve) :]].read_bytes()
+                return self._send(200, data, {"ETag": f'"{hashlib.sha1(data).hexdigest()}"', "X-Repo-Commit": sha})
+            return self._json({"error": f"no route {path}"}, 404)
+
+        do_GET = do_HEAD = _route
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Hub
+
+
+def test_download_fetches_only_the_split_and_reuses_it_when_the_hub_is_gone(
+    tmp_path: Path, monkeypatch, hub_online
+) -> None:
+    src = write_gaia_fixture(tmp_path / "hub-files")
+    requests: list[str] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _hub_serving(src, "hf_good", requests))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    settings = load_settings(hf_token="hf_good", data_dir=tmp_path / "data")
+    try:
+        root = download_gaia(settings, "validation")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert root == tmp_path / "data" / "datasets" / "gaia"
+    downloads = {r.rsplit("/", 1)[-1] for r in requests if "/resolve/" in r}
+    assert downloads == {"metadata.jsonl", "sales.xlsx", "report.pdf", "chart.png"}
+    assert not (root / "2023" / "test").exists()  # only the split asked for
+    ds = load_gaia_dataset(root, "validation")
+    assert len(ds.tasks) == len(VALIDATION_TASKS) and ds.by_id()["v-l1-xlsx"].attachment_path.is_file()
+    # The Hub is gone now: the downloaded copy is used as it is.
+    assert download_gaia(settings, "validation") == root
