@@ -102,8 +102,9 @@ def _split_tokens(text: str, limit: int) -> list[str]:
 
 
 def _line_tokens(lines: list[str]) -> list[int]:
-    """Token counts of many lines in one batched call."""
-    return [len(ids) for ids in encoding_for(None).encode_ordinary_batch(lines)] if lines else []
+    """Token counts of many lines (tiktoken's `*_batch` spawns a thread pool per call: far slower here)."""
+    encode = encoding_for(None).encode_ordinary
+    return [len(encode(line)) for line in lines]
 
 
 def _split_block(block: str, limit: int, first_limit: int | None = None) -> list[tuple[str, int]]:
@@ -138,7 +139,8 @@ def _split_block(block: str, limit: int, first_limit: int | None = None) -> list
         current.append(line)
         size += n
     flush()
-    return pieces
+    exact = _line_tokens([text for text, _ in pieces])  # per-line sums overcount (".\n" is one token)
+    return [(text, min(estimate, count)) for (text, estimate), count in zip(pieces, exact, strict=True)]
 
 
 def _tail(text: str, tokens: int) -> str:
