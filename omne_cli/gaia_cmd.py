@@ -32,7 +32,7 @@ def _print_summary(summary, lenient: bool) -> None:  # type: ignore[no-untyped-d
         row = [str(lv.level), str(lv.tasks), str(lv.scored), str(lv.correct), acc]
         if lenient:
             row.append("n/a" if lv.lenient_accuracy is None else f"{lv.lenient_accuracy:.1%}")
-        row += [str(lv.errors), f"${lv.cost_usd:.4f}"]
+        row += [str(lv.errors), lv.cost_text]
         table.add_row(*row)
     console = Console()
     console.print(table)

@@ -31,7 +31,15 @@ class LevelSummary(BaseModel):
     lenient_correct: int = 0
     errors: int = 0
     seconds: float = 0.0
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # over the tasks with a known price
+    unpriced: int = 0  # tasks whose model has no price
+
+    @property
+    def cost_text(self) -> str:
+        """`$x.xxxx`, with `+?` when some tasks have no price, `n/a` when none has."""
+        if self.tasks and self.unpriced == self.tasks:
+            return "n/a"
+        return f"${self.cost_usd:.4f}" + ("+?" if self.unpriced else "")
 
     @property
     def accuracy(self) -> float | None:
@@ -79,6 +87,7 @@ def _add(level: LevelSummary, r: GaiaResult) -> None:
     level.errors += r.error_class is not None
     level.seconds += r.seconds
     level.cost_usd += r.cost_usd or 0.0
+    level.unpriced += r.cost_usd is None
 
 
 def summarize(results: Iterable[GaiaResult]) -> RunSummary:
@@ -135,10 +144,6 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _cost(value: float) -> str:
-    return f"${value:.4f}"
-
-
 def _short(text: str | None, limit: int = 80) -> str:
     if text is None:
         return "—"
@@ -152,7 +157,7 @@ def _level_rows(summary: RunSummary, lenient: bool) -> list[list[str]]:
         row = [str(lv.level), str(lv.tasks), str(lv.scored), str(lv.correct), _pct(lv.accuracy)]
         if lenient:
             row.append(_pct(lv.lenient_accuracy))
-        row += [str(lv.errors), _cost(lv.cost_usd), f"{lv.seconds / lv.tasks if lv.tasks else 0:.1f}"]
+        row += [str(lv.errors), lv.cost_text, f"{lv.seconds / lv.tasks if lv.tasks else 0:.1f}"]
         rows.append(row)
     return rows
 
@@ -230,7 +235,7 @@ def _blocks(results: list[GaiaResult], summary: RunSummary, charts: list[_Chart]
     facts += [
         ["tasks with an error", str(ov.errors)],
         ["tokens (prompt / completion)", f"{summary.prompt_tokens:,} / {summary.completion_tokens:,}"],
-        ["cost", _cost(ov.cost_usd) + (f" (+{summary.unpriced_tasks} task(s) without a price)" if summary.unpriced_tasks else "")],
+        ["cost", ov.cost_text + (f" ({summary.unpriced_tasks} task(s) without a price)" if summary.unpriced_tasks else "")],
         ["time per task (mean / median / p90 / max)",
          f"{summary.seconds_mean:.1f} / {summary.seconds_median:.1f} / {summary.seconds_p90:.1f} / {summary.seconds_max:.1f} s"],
     ]  # fmt: skip

@@ -33,7 +33,8 @@ def test_report_has_level_accuracy_costs_times_and_error_classes(tmp_path: Path)
     files = write_report(results, tmp_path / "rep", lenient=True)
     md = files.markdown.read_text()
     assert "| 1 | 3 | 3 | 2 | 66.7% | 66.7% | 0 | $0.0600 | 4.0 |" in md
-    assert "| 2 | 1 | 1 | 0 | 0.0% |" in md
+    assert "| 2 | 1 | 1 | 0 | 0.0% | 0.0% | 1 | n/a | 600.0 |" in md  # t4 has no price
+    assert "| all | 5 | 5 | 3 | 60.0% | 60.0% | 1 | $0.0600+? |" in md
     assert "| all | 5 | 5 | 3 | 60.0% |" in md
     assert "| timeout | 1 |" in md and "| ok | 4 |" in md
     assert "t4 | 2 | timeout | timed out after 600 s" in md

@@ -310,3 +310,19 @@ async def test_a_stock_autogen_assistant_and_a_team_run_unchanged(gaia_root: Pat
     outcome = await _runner(factory, tmp_path / "run").run(tasks)
     assert all(r.correct and r.error is None for r in outcome.results), [(r.task_id, r.error) for r in outcome.results]
     assert all(r.prompt_tokens > 0 for r in outcome.results)  # summed from the messages' models_usage
+
+
+async def test_the_progress_bar_shows_running_accuracy_tokens_and_cost(gaia_root: Path, tmp_path: Path) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    tasks = load_gaia_dataset(gaia_root, levels=[1]).tasks
+    answers = oracle_answers() | {"v-l1-bird": "pelican"}
+    console = Console(file=StringIO(), force_terminal=True, width=200)
+    factory = scripted_factory(answers, usage=RequestUsage(prompt_tokens=1500, completion_tokens=500))
+    config = GaiaRunConfig(output_dir=tmp_path / "run", model="gpt-4o", concurrency=1)
+    await GaiaRunner(factory, load_settings(), config, console=console, show_progress=True).run(tasks)
+    shown = console.file.getvalue()
+    assert "3/3" in shown and "acc 66.7% (2/3)" in shown
+    assert "6.0k tok" in shown and "$0.0263" in shown  # 3 x (1500 x $2.50 + 500 x $10) / 1M
