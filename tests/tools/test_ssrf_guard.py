@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from omne_core.config import WebSettings
-from tools.errors import BlockedUrlError
+from tools.errors import BlockedUrlError, FetchError
 from tools.web import TextBrowser, UrlGuard
 
 
@@ -98,3 +98,13 @@ async def test_connection_is_pinned_to_the_checked_address(local_site, tmp_path)
         f"http://pinned.invalid:{local_site.port}/text"
     )
     assert fetched.body.startswith(b"plain words here")
+
+
+async def test_file_urls_only_when_allowed_and_never_via_redirect(local_site, tmp_path):
+    page = tmp_path / "notes.txt"
+    page.write_text("local notes")
+    allowed = WebSettings(allowed_hosts=["127.0.0.1"], allow_file_urls=True)
+    browser = TextBrowser(allowed, download_dir=tmp_path / "downloads")
+    assert "local notes" in await browser.visit(page.as_uri())
+    with pytest.raises(FetchError, match="may not redirect to a file:// URL"):
+        await browser.visit(local_site.url("/redirect-to?target=" + page.as_uri()))
