@@ -40,11 +40,20 @@ def read_attachment_answer(message: str) -> str:
 
 
 def slow_oracle(task: GaiaAgentTask, settings: object) -> ScriptedAgent:
-    """Oracle answers from $GAIA_TEST_ANSWERS after $GAIA_TEST_LATENCY s; logs each task to $GAIA_TEST_LOG."""
-    with open(os.environ["GAIA_TEST_LOG"], "a", encoding="utf-8") as fh:
+    """Oracle answers from $GAIA_TEST_ANSWERS after $GAIA_TEST_LATENCY s; logs each task to $GAIA_TEST_LOG.
+
+    With $GAIA_TEST_STALL_FROM=n, the n-th task started (0-based) and later ones take a minute, so a run
+    is surely still going when a test kills it.
+    """
+    log = Path(os.environ["GAIA_TEST_LOG"])
+    started = len(log.read_text().split()) if log.exists() else 0
+    with log.open("a", encoding="utf-8") as fh:
         fh.write(task.task_id + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     answers = json.loads(Path(os.environ["GAIA_TEST_ANSWERS"]).read_text())
     latency = float(os.environ.get("GAIA_TEST_LATENCY", "0"))
+    stall_from = os.environ.get("GAIA_TEST_STALL_FROM")
+    if stall_from is not None and started >= int(stall_from):
+        latency = 60.0
     return ScriptedAgent([final_answer_reply(answers.get(task.task_id, "?"))], latency_s=latency)

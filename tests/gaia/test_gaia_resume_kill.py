@@ -24,10 +24,10 @@ def _cmd(gaia_root: Path, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _env(tmp_path: Path, log: Path, latency: float) -> dict[str, str]:
+def _env(tmp_path: Path, log: Path, latency: float, **extra: str) -> dict[str, str]:
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps(oracle_answers()))
-    return os.environ | {
+    return os.environ | extra | {
         "GAIA_TEST_ANSWERS": str(answers),
         "GAIA_TEST_LOG": str(log),
         "GAIA_TEST_LATENCY": str(latency),
@@ -44,7 +44,11 @@ def test_a_killed_run_resumes_with_exactly_the_remaining_tasks(gaia_root: Path, 
     results = out / "results.jsonl"
     log1, log2 = tmp_path / "started-1.log", tmp_path / "started-2.log"
     proc = subprocess.Popen(
-        _cmd(gaia_root, out), cwd=REPO, env=_env(tmp_path, log1, 0.4), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        _cmd(gaia_root, out),
+        cwd=REPO,
+        env=_env(tmp_path, log1, 0.2, GAIA_TEST_STALL_FROM="5"),  # tasks 6.. stall: the kill lands mid-run
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 120
