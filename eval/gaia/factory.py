@@ -137,8 +137,8 @@ def _task_clients(settings: OmneSettings) -> _Clients:
     component = os.environ.get(MODEL_COMPONENT_ENV)
     if component:
         inner = load_component_client(Path(component))
-        main = UsageRecordingChatCompletionClient(inner, ledger, model=settings.models.main.model, role="main")
-        return _Clients(ledger, main, main, None, [main])
+        shared = UsageRecordingChatCompletionClient(inner, ledger, model=settings.models.main.model, role="main")
+        return _Clients(ledger, shared, shared, None, [shared])
     owned: list[ChatCompletionClient] = []
 
     def client(role_name: str) -> ChatCompletionClient:

@@ -161,9 +161,9 @@ def load_gaia_dataset(
     )
 
 
-def _transport_errors() -> tuple[type[Exception], ...]:
+def _transport_errors() -> tuple[type[BaseException], ...]:
     """The HTTP client's base error (huggingface_hub 1.x+ uses httpx2 or httpx)."""
-    errors: list[type[Exception]] = []
+    errors: list[type[BaseException]] = []
     for module in ("httpx2", "httpx"):
         try:
             errors.append(__import__(module).HTTPError)
@@ -194,7 +194,7 @@ def download_gaia(
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
-    transport_errors = _transport_errors()
+    unreachable: tuple[type[BaseException], ...] = (OSError, *_transport_errors())  # LocalEntryNotFoundError and connection failures
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     target = Path(local_dir) if local_dir else settings.data_dir / "datasets" / "gaia"
     try:
@@ -218,7 +218,7 @@ def download_gaia(
         if status in (401, 403):
             raise GaiaAccessDeniedError(f"The Hub refused the token for {GAIA_REPO_ID} (HTTP {status}).") from exc
         raise GaiaHubUnreachableError(f"The Hub at {endpoint} answered with an error: {exc}") from exc
-    except (OSError, *transport_errors) as exc:  # LocalEntryNotFoundError and connection failures
+    except unreachable as exc:
         if constants.is_offline_mode():
             raise GaiaHubUnreachableError(
                 f"HF_HUB_OFFLINE is set and no downloaded copy is in {target}: unset HF_HUB_OFFLINE to "

@@ -10,6 +10,7 @@ from .results import GaiaResult
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 @dataclass
@@ -74,8 +75,8 @@ class RunProgress:
         for result in already:
             self.tally.add(result)
         self._total = total
-        self._progress = None
-        self._task_id = None
+        self._progress: Progress | None = None
+        self._task_id: TaskID | None = None
         if enabled:
             from rich.progress import (
                 BarColumn,
