@@ -1,12 +1,15 @@
 """GAIA evaluation harness: load tasks, run any AutoGen agent on them, score like the leaderboard, report.
 
 ```python
-from eval.gaia import GaiaRunConfig, GaiaRunner, load_gaia_dataset, load_agent_factory, write_report
+from pathlib import Path
+from eval.gaia import GaiaRunConfig, GaiaRunner, load_agent_factory, load_gaia_dataset, write_report
+from omne_core.config import load_settings
 
+out = Path("gaia-runs/level1")
 dataset = load_gaia_dataset("~/GAIA", "validation", levels=[1], limit=10)
-runner = GaiaRunner(load_agent_factory("my_pkg.agents:make_agent"), settings, GaiaRunConfig(output_dir=out))
-outcome = await runner.run(dataset.tasks)
-write_report(out, out)
+factory = load_agent_factory("my_pkg.agents:make_agent")  # (task, settings) -> AutoGen ChatAgent
+outcome = await GaiaRunner(factory, load_settings(), GaiaRunConfig(output_dir=out)).run(dataset.tasks)
+write_report(out, out)  # report.md, report.html, charts
 ```
 """
 

@@ -53,6 +53,8 @@ def extract_final_answer(text: str | None) -> str | None:
     rest = text[matches[-1].end() :]
     for line in rest.splitlines():
         answer = line.strip().strip(_WRAPPERS).strip()
+        if answer.startswith("[") and answer.endswith("]"):  # the template's brackets, copied literally
+            answer = answer[1:-1].strip()
         if answer:
             return answer
     return ""
