@@ -119,10 +119,10 @@ async def create_with_retry(
                 raise ModelFaultError(ModelFaultKind.TIMEOUT, "time budget exhausted before the call", attempt - 1)
             timeout = min(timeout, left) if timeout else left
         try:
-            kwargs: dict[str, Any] = {"tools": list(tools), "cancellation_token": cancellation_token}
+            kwargs: dict[str, Any] = {"tools": list(tools)}
             if json_output is not None:
                 kwargs["json_output"] = json_output
-            return await _cancellable(client.create(list(messages), **kwargs), cancellation_token, timeout)
+            return await _call(client, messages, kwargs, cancellation_token, timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every client error is classified below
@@ -136,15 +136,32 @@ async def create_with_retry(
     raise ModelFaultError(kind, f"{type(last).__name__}: {last}", attempt) from last
 
 
-async def _cancellable(coro: Any, token: CancellationToken | None, limit_s: float | None) -> Any:
-    """Await `coro` with a timeout, cancelled as soon as `token` is (whether or not the client honours it)."""
+async def _call(
+    client: ChatCompletionClient,
+    messages: Sequence[LLMMessage],
+    kwargs: dict[str, Any],
+    token: CancellationToken | None,
+    limit_s: float | None,
+) -> CreateResult:
+    """One `client.create` with its own token: cancelled when `token` is, or when `limit_s` passes,
+    so a client that honours tokens (e.g. embedded llama.cpp) stops generating instead of running on."""
     if token is not None and token.is_cancelled():
-        coro.close()
         raise asyncio.CancelledError("cancelled before the model call")
-    future = asyncio.ensure_future(coro)
+    call_token = CancellationToken()
     if token is not None:
-        token.link_future(future)
-    return await asyncio.wait_for(future, timeout=limit_s)
+        token.add_callback(call_token.cancel)
+    future = asyncio.ensure_future(client.create(list(messages), cancellation_token=call_token, **kwargs))
+    call_token.link_future(future)
+    try:
+        done, _ = await asyncio.wait({future}, timeout=limit_s)
+    except asyncio.CancelledError:
+        call_token.cancel()
+        raise
+    if not done:
+        call_token.cancel()  # flags the token first, then cancels the linked call
+        await asyncio.wait({future}, timeout=1.0)  # let it unwind (bounded) rather than leave it dangling
+        raise TimeoutError(f"no reply within {limit_s:.1f} s")
+    return future.result()
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)

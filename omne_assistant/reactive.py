@@ -135,6 +135,10 @@ class ReactiveResponder(BaseChatAgent):
     def produced_message_types(self) -> Sequence[type[BaseChatMessage]]:
         return (TextMessage,)
 
+    @property
+    def tools(self) -> list[BaseTool]:
+        return list(self._tools.values())
+
     async def on_reset(self, cancellation_token: CancellationToken) -> None:
         """Each task is independent; there is no conversation state to reset."""
 
@@ -221,7 +225,10 @@ class _Run:
             async for event in self.act(plan, experiences):
                 yield event
         except ModelFaultError as exc:
-            self.result.status, self.result.reason = "model_error", str(exc)
+            if self.meter.exhausted():  # the call ran into the task's own limits
+                self.result.status, self.result.reason = "budget_exhausted", f"{self.meter.exhausted()} ({exc})"
+            else:
+                self.result.status, self.result.reason = "model_error", str(exc)
         except ValueError as exc:
             self.result.status, self.result.reason = "model_error", f"cannot start: {exc}"
         self.result.steps = self.meter.steps

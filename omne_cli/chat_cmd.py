@@ -83,7 +83,7 @@ class _ChatSession:
 
             scope = MemoryScope(user_id=user, agent_id="omne_reactive")
             self.agent = ReactiveResponder("omne_reactive", self.client, build_toolset(self.settings), memory=self.store, scope=scope)
-            mode = "reactive (tools: " + ", ".join(self.agent._tools) + ")"
+            mode = "reactive (tools: " + ", ".join(t.name for t in self.agent.tools) + ")"
         else:
             self.agent = SimpleResponder(
                 "omne", self.client, self.store, self.user_scope, session_id=session,

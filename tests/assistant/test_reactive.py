@@ -220,3 +220,25 @@ async def test_malformed_lesson_falls_back_to_a_trace_based_experience(store):
     assert result.status == "answered"
     experience = await store.get(result.experience_id)
     assert "Ended answered" in experience.text
+
+
+async def test_time_budget_stops_a_hanging_model_with_a_clear_result():
+    import asyncio
+    import time
+
+    class Hangs:
+        model_info = scripted().model_info
+        cancelled = False
+
+        async def create(self, messages, cancellation_token=None, **kwargs):
+            try:
+                await asyncio.sleep(60)
+            finally:
+                Hangs.cancelled = bool(cancellation_token and cancellation_token.is_cancelled())
+
+    agent = ReactiveResponder("solver", Hangs(), [], budget=TaskBudget(max_seconds=0.5), retry=FAST)  # type: ignore[arg-type]
+    started = time.monotonic()
+    result = await agent.solve("anything")
+    assert time.monotonic() - started < 5
+    assert result.status == "budget_exhausted" and "time budget of 0.5 s reached" in result.reason
+    assert Hangs.cancelled  # the model call was told to stop, not left running
