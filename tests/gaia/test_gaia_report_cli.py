@@ -118,3 +118,18 @@ def test_cli_errors_are_clear(gaia_root: Path, args: list[str], message: str) ->
     res = runner.invoke(app, [a.replace("{root}", str(gaia_root)) for a in args])
     assert res.exit_code == 2
     assert message in res.output
+
+
+def test_cli_run_with_the_hub_unreachable_stops_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends
+    res = runner.invoke(app, ["gaia", "run", "--no-progress"],
+                        env={"HF_TOKEN": "hf_test", "HF_ENDPOINT": f"http://127.0.0.1:{port}"})  # fmt: skip
+    assert res.exit_code == 2
+    assert f"Cannot reach the Hugging Face Hub at http://127.0.0.1:{port}" in res.output
