@@ -1,0 +1,306 @@
+"""Memory store scale: add throughput and search latency, side by side with raw chromadb in the same run.
+
+    .venv/bin/python bench/memory_scale.py --sizes 10000,100000          # MiniLM embeddings (default sizes)
+    .venv/bin/python bench/memory_scale.py --sizes 1000 --queries 50     # a quick run
+    .venv/bin/python bench/memory_scale.py --vectors-only --sizes 1000000  # random vectors: the store alone
+
+Work is interleaved batch by batch (and query by query) so both sides see the same machine load, and every
+call runs in a worker thread (`asyncio.to_thread`), as `MemoryStore` runs its own work:
+- model:  `Embedder.embed` of the batch's texts (the embedding model's own encode throughput);
+- raw:    that encode plus `collection.add(ids, embeddings, metadatas, documents)` on a bare chroma collection;
+- omne:   `MemoryStore.add(records)` (validation, dedup, SQLite + FTS5 + history, its own encode, chroma).
+Search: raw = embed the query + `collection.query(n_results=10, where=user)`; omne = `MemoryStore.search`
+(query embedding, dense + BM25 candidates, fusion, access-count update). With `--vectors-only` both sides use
+the same precomputed random unit vectors, so no model runs at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import itertools
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+from omne_core.config import load_settings  # noqa: E402
+from omne_core.embeddings import Embedder, LocalEmbedder  # noqa: E402
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore  # noqa: E402
+
+_SYLLABLES = "ka lo mi ra te su vi no da be chi ren tor mel is an ol ur pe gu".split()
+VERBS = (
+    "booked visited repaired painted cancelled ordered planned reviewed cooked signed measured shipped borrowed "
+    "returned photographed discussed renewed compared uploaded scheduled sold bought cleaned moved wrote fixed"
+).split()
+WHEN = "yesterday|last week|on Monday|this morning|in March|after lunch|before the holidays|at the weekend".split(
+    "|"
+)
+
+
+def _pseudo_words(rnd: random.Random, n: int, syllables: int) -> list[str]:
+    return ["".join(rnd.choice(_SYLLABLES) for _ in range(syllables)) for _ in range(n)]
+
+
+class TextMaker:
+    """Unique chat-like sentences (~20 words) over a Zipf-distributed vocabulary, so BM25 sees realistic term rarity."""
+
+    def __init__(self, seed: int) -> None:
+        self.rnd = random.Random(seed)
+        vocab = random.Random(0)  # the same vocabulary for every size
+        self.names = [w.capitalize() for w in _pseudo_words(vocab, 300, 2)]
+        self.places = [w.capitalize() for w in _pseudo_words(vocab, 800, 3)]
+        self.nouns = _pseudo_words(vocab, 5000, 3)
+        self.words = _pseudo_words(vocab, 20000, 2) + _pseudo_words(vocab, 20000, 3)
+
+        self._cumulative = {
+            id(items): list(itertools.accumulate(1.0 / r for r in range(1, len(items) + 1)))
+            for items in (self.names, self.places, self.nouns, self.words)
+        }
+
+    def _zipf(self, items: list[str]) -> str:
+        """The r-th item with probability proportional to 1/r."""
+        return self.rnd.choices(items, cum_weights=self._cumulative[id(items)])[0]
+
+    def text(self, i: int) -> str:
+        r, z = self.rnd, self._zipf
+        tail = " ".join(z(self.words) for _ in range(r.randint(4, 9)))
+        return (
+            f"{z(self.names)} {r.choice(VERBS)} the {z(self.nouns)} in {z(self.places)} {r.choice(WHEN)}, "
+            f"{tail}; {z(self.names)} {r.choice(VERBS)} a {z(self.nouns)} too (note {i})."
+        )
+
+    def query(self) -> str:
+        z = self._zipf
+        return (
+            f"who {self.rnd.choice(VERBS)} the {z(self.nouns)} in {z(self.places)} {self.rnd.choice(WHEN)}?"
+        )
+
+
+class LookupEmbedder:
+    """Precomputed random unit vectors by text: the store runs without any model (`--vectors-only`)."""
+
+    def __init__(self, dimension: int = 384, seed: int = 7) -> None:
+        self._dimension = dimension
+        self._seed = seed
+        self.table: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return f"random-{self._dimension}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def vector(self, text: str) -> np.ndarray:
+        found = self.table.get(text)
+        if found is None:
+            seed = (
+                int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") ^ self._seed
+            )
+            v = np.random.default_rng(seed).standard_normal(self._dimension).astype(np.float32)
+            found = self.table[text] = v / np.linalg.norm(v)
+        return found
+
+    def precompute(self, texts: Sequence[str]) -> None:
+        for text in texts:
+            self.vector(text)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [self.vector(t).tolist() for t in texts]
+
+
+@dataclass
+class Row:
+    size: int
+    mode: str
+    model_rps: float
+    raw_rps: float
+    omne_rps: float
+    raw_p50: float
+    raw_p95: float
+    omne_p50: float
+    omne_p95: float
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def raw_collection(path: Path):
+    import chromadb
+    from chromadb.config import Settings as ChromaClientSettings
+
+    client = chromadb.PersistentClient(
+        path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False)
+    )
+    return client, client.get_or_create_collection(
+        "raw", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+
+
+async def timed_omne(store: MemoryStore, query: str, scope: MemoryScope) -> float:
+    """Milliseconds of one `MemoryStore.search` (top 10)."""
+    t0 = time.perf_counter()
+    await store.search(query, scope, limit=10)
+    return (time.perf_counter() - t0) * 1000
+
+
+async def timed_raw(collection: Any, embedder: Embedder, query: str, scope: MemoryScope) -> float:
+    """Milliseconds of embedding the query and a top-10 chroma query in the user's records, off the event loop."""
+    where = {"$and": [{"user_id": {"$eq": scope.user_id}}, {"status": {"$eq": "active"}}]}
+
+    def search() -> None:
+        vector = embedder.embed([query])
+        collection.query(
+            query_embeddings=vector, n_results=10, where=where, include=["documents", "distances"]
+        )
+
+    t0 = time.perf_counter()
+    await asyncio.to_thread(search)
+    return (time.perf_counter() - t0) * 1000
+
+
+async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root: Path) -> Row:
+    maker = TextMaker(seed=size)
+    users = [f"user-{u}" for u in range(args.users)]
+    texts = [maker.text(i) for i in range(size)]
+    owners = [users[i % len(users)] for i in range(size)]
+    queries = [maker.query() for _ in range(args.queries + args.warmup)]
+    if isinstance(embedder, LookupEmbedder):
+        embedder.precompute(texts + queries)
+
+    _client, collection = raw_collection(root / f"raw-{size}")
+    settings = load_settings(data_dir=root / f"omne-{size}")
+    settings.memory.verify_index_on_open = False
+    store = await MemoryStore.open(settings, embedder=embedder)
+
+    t_model = t_raw = t_omne = 0.0
+    started = time.perf_counter()
+    for start in range(0, size, args.batch):
+        batch = range(start, min(size, start + args.batch))
+        batch_texts = [texts[i] for i in batch]
+        t0 = time.perf_counter()
+        vectors = await asyncio.to_thread(embedder.embed, batch_texts)
+        t1 = time.perf_counter()
+        await asyncio.to_thread(
+            collection.add,
+            ids=[f"r{i}" for i in batch],
+            embeddings=vectors,
+            metadatas=[
+                {"user_id": owners[i], "kind": "message", "status": "active", "ts": float(i)} for i in batch
+            ],
+            documents=batch_texts,
+        )
+        t2 = time.perf_counter()
+        await store.add(
+            [
+                MemoryRecord(kind=MemoryKind.MESSAGE, text=texts[i], scope=MemoryScope(user_id=owners[i]))
+                for i in batch
+            ],
+            actor="bench",
+        )
+        t3 = time.perf_counter()
+        t_model += t1 - t0
+        t_raw += t2 - t0
+        t_omne += t3 - t2
+        done = batch.stop
+        if done % max(args.batch, size // 10) == 0 or done == size:
+            print(
+                f"  {size}: {done} added ({time.perf_counter() - started:.0f}s)", file=sys.stderr, flush=True
+            )
+
+    raw_ms: list[float] = []
+    omne_ms: list[float] = []
+    for n, query in enumerate(queries):
+        scope = MemoryScope(user_id=users[n % len(users)])
+        if n % 2:  # alternate who goes first
+            o, r = await timed_omne(store, query, scope), await timed_raw(collection, embedder, query, scope)
+        else:
+            r, o = await timed_raw(collection, embedder, query, scope), await timed_omne(store, query, scope)
+        if n >= args.warmup:
+            omne_ms.append(o)
+            raw_ms.append(r)
+    await store.close()
+    return Row(
+        size=size,
+        mode="vectors-only" if isinstance(embedder, LookupEmbedder) else "minilm",
+        model_rps=float("inf") if isinstance(embedder, LookupEmbedder) else size / t_model,
+        raw_rps=size / t_raw,
+        omne_rps=size / t_omne,
+        raw_p50=statistics.median(raw_ms),
+        raw_p95=percentile(raw_ms, 95),
+        omne_p50=statistics.median(omne_ms),
+        omne_p95=percentile(omne_ms, 95),
+    )
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    print(
+        f"{'size':>9} {'mode':<13}| {'add rec/s: model':>16} {'raw':>8} {'omne':>8} {'omne/model':>10} {'omne/raw':>8} "
+        f"| {'search ms: raw p50':>18} {'p95':>7} {'omne p50':>9} {'p95':>7} {'ratio p50':>9} {'p95':>6}"
+    )
+    for r in rows:
+        model = "-" if r.model_rps == float("inf") else f"{r.model_rps:.0f}"
+        share = "-" if r.model_rps == float("inf") else f"{r.omne_rps / r.model_rps:.2f}"
+        print(
+            f"{r.size:>9} {r.mode:<13}| {model:>16} {r.raw_rps:>8.0f} {r.omne_rps:>8.0f} {share:>10} "
+            f"{r.omne_rps / r.raw_rps:>8.2f} | {r.raw_p50:>18.1f} {r.raw_p95:>7.1f} {r.omne_p50:>9.1f} {r.omne_p95:>7.1f} "
+            f"{r.omne_p50 / r.raw_p50:>9.2f} {r.omne_p95 / r.raw_p95:>6.2f}"
+        )
+    sys.stdout.flush()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    embedder: Embedder = LookupEmbedder() if args.vectors_only else LocalEmbedder()
+    embedder.embed(["warm up"])
+    load = os.getloadavg()
+    print(
+        f"cpus={os.cpu_count()} loadavg={load[0]:.1f} {load[1]:.1f} batch={args.batch} users={args.users} queries={args.queries}"
+    )
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="omne-scale-", dir=args.tmp) as tmp:
+        for size in args.sizes:
+            rows.append(await run_size(size, args, embedder, Path(tmp)))
+            print_table(rows[-1:])
+    print()
+    print_table(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", type=lambda s: [int(x) for x in s.split(",") if x], default=[10_000, 100_000]
+    )
+    parser.add_argument("--queries", type=int, default=200, help="timed searches per size")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed searches first")
+    parser.add_argument("--batch", type=int, default=1000, help="records per add call")
+    parser.add_argument(
+        "--users", type=int, default=1, help="records are spread over this many users; searches rotate"
+    )
+    parser.add_argument(
+        "--vectors-only", action="store_true", help="random vectors instead of MiniLM (isolates the store)"
+    )
+    parser.add_argument("--tmp", type=Path, default=None, help="directory for the temporary stores")
+    args = parser.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
