@@ -20,6 +20,7 @@ from .errors import (
     ServiceUnavailableError,
     UnsupportedFileTypeError,
 )
+from .ingest import IngestedFile, IngestReport, IngestSkip, discover_files, ingest_paths
 from .types import ConvertedDocument, DocumentKind, DocumentSection, SectionKind
 
 __all__ = [
@@ -40,6 +41,9 @@ __all__ = [
     "DocumentSection",
     "EncryptedFileError",
     "FileTooLargeError",
+    "IngestReport",
+    "IngestSkip",
+    "IngestedFile",
     "OpenAITranscriber",
     "SectionKind",
     "ServiceUnavailableError",
@@ -51,7 +55,9 @@ __all__ = [
     "convert_file_sync",
     "describe_image",
     "detect_file_type",
+    "discover_files",
     "document_to_records",
+    "ingest_paths",
     "register_converter",
     "unregister_converter",
 ]
