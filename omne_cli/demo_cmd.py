@@ -27,6 +27,7 @@ QUESTIONS = [
     "Can you suggest a snack I can safely eat at the party?",
     "Which city do I work in, and what is my job?",
 ]
+SMOKE_SYSTEM_MESSAGE = "Answer in one short sentence."  # a base model tends to echo its prompt: keep it short
 REAL_MODEL_HELP = """Point Omne at a real model (any OpenAI-compatible server: vLLM, Ollama, llama.cpp server, LM Studio):
   export OMNE_MODELS__MAIN__PROVIDER=openai_compatible
   export OMNE_MODELS__MAIN__BASE_URL=http://127.0.0.1:11434/v1
@@ -128,8 +129,9 @@ async def _run_sessions(console: Any, store: Any, client: Any, user: Any, *, rec
 
     def responder(session: str) -> SimpleResponder:
         return SimpleResponder(
-            "omne", client, store, user, session_id=session, reflect_every=None, record_replies=record_replies
-        )
+            "omne", client, store, user, session_id=session, reflect_every=None, record_replies=record_replies,
+            **({} if record_replies else {"system_message": SMOKE_SYSTEM_MESSAGE}),
+        )  # fmt: skip
 
     console.rule("Session 1 — Sam talks about their life")
     first = responder("session-1")
