@@ -242,3 +242,21 @@ async def test_time_budget_stops_a_hanging_model_with_a_clear_result():
     assert time.monotonic() - started < 5
     assert result.status == "budget_exhausted" and "time budget of 0.5 s reached" in result.reason
     assert Hangs.cancelled  # the model call was told to stop, not left running
+
+
+async def test_a_stalled_step_repeating_the_same_call_triggers_a_replan():
+    log: list[str] = []
+    client = scripted(
+        plan("sum", ["add 1 and 1"]),
+        calls(("add", {"a": 1, "b": 1})),
+        calls(("add", {"a": 1, "b": 1})),  # the same call again: no progress
+        '{"reason": "repeating the same call", "steps": ["answer with the sum already found"]}',
+        "FINAL ANSWER: 2",
+        check(True, "2"),
+    )
+    result = await ReactiveResponder("solver", client, make_tools(log), retry=FAST).solve("1+1?")
+    assert result.status == "answered" and result.answer == "2"
+    assert [r.detail for r in result.trace if r.kind == "replan"] == [
+        "the same tool call was repeated -> repeating the same call"
+    ]
+    assert len(result.plans) == 2

@@ -178,3 +178,24 @@ async def test_reflection_citing_an_unknown_source_changes_no_memory(store):
     report = await agent.end_session()
     assert report is not None and report.error and not report.changed
     assert await store.list(MemoryScope(user_id="inv"), kinds=[MemoryKind.FACT]) == []
+
+
+async def test_streaming_fault_before_the_first_chunk_is_retried(store):
+    inner = scripted("recovered answer")
+
+    class FlakyStream:
+        model_info = inner.model_info
+        calls = 0
+
+        async def create_stream(self, messages, **kwargs):
+            FlakyStream.calls += 1
+            if FlakyStream.calls == 1:
+                raise TimeoutError("stream did not start")
+            async for chunk in inner.create_stream(messages, **kwargs):
+                yield chunk
+
+    agent = SimpleResponder(
+        "omne", FlakyStream(), store, MemoryScope(user_id="fs"), reflect_every=None, model_client_stream=True, retry=FAST
+    )  # type: ignore[arg-type]
+    result = await agent.run(task="hello")
+    assert result.messages[-1].content == "recovered answer" and FlakyStream.calls == 2
