@@ -177,16 +177,29 @@ class Database:
         return load_row(row) if row else None
 
     def previous_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
-        """Up to `limit` records added before this one in the same session (oldest first)."""
+        """Up to `limit` records added before this one (or, if not stored yet, before now) in its session, oldest first."""
         s = record.scope
         if limit <= 0 or s.session_id is None:
             return []
         rows = self.conn().execute(
             f"SELECT {_COLUMNS} FROM records WHERE user_id = ? AND session_id = ? AND agent_id IS ? AND namespace IS ?"
+            " AND seq < coalesce((SELECT seq FROM records WHERE id = ?), 9223372036854775807)"
             " ORDER BY seq DESC LIMIT ?",
-            (s.user_id, s.session_id, s.agent_id, s.namespace, limit),
+            (s.user_id, s.session_id, s.agent_id, s.namespace, record.id, limit),
         ).fetchall()
         return [load_row(r) for r in reversed(rows)]
+
+    def next_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
+        """Up to `limit` records added after this stored one in its session, oldest first."""
+        s = record.scope
+        if limit <= 0 or s.session_id is None:
+            return []
+        rows = self.conn().execute(
+            f"SELECT {_COLUMNS} FROM records WHERE user_id = ? AND session_id = ? AND agent_id IS ? AND namespace IS ?"
+            " AND seq > (SELECT seq FROM records WHERE id = ?) ORDER BY seq LIMIT ?",
+            (s.user_id, s.session_id, s.agent_id, s.namespace, record.id, limit),
+        ).fetchall()
+        return [load_row(r) for r in rows]
 
     def list(self, where: RecordFilter, limit: int | None, oldest_first: bool = False) -> list[MemoryRecord]:
         fragment, params = where.sql("r")

@@ -313,6 +313,35 @@ class MemoryStore:
             out.append((indexed.dense, indexed.lexical))
         return out
 
+    def _followers(self, records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
+        """Stored records whose index context may contain one of `records` (the next turns of their sessions)."""
+        skip = {r.id for r in records}
+        out: dict[str, MemoryRecord] = {}
+        for record in records:
+            for follower in self.db.next_in_session(record, indexing.CONTEXT_RECORDS):
+                if follower.id not in skip:
+                    out[follower.id] = follower
+        return list(out.values())
+
+    def _reindex(self, conn: Any, records: Sequence[MemoryRecord]) -> list[tuple[str, str]]:
+        """Recompute and store the index texts of stored records, each with its own predecessors (in `conn`)."""
+        texts = [self._index_texts([record])[0] for record in records]
+        for record, pair in zip(records, texts, strict=True):
+            self.db.replace(conn, record, pair)
+        return texts
+
+    def _embed_refreshed(self, records: Sequence[MemoryRecord], texts: Sequence[tuple[str, str]]) -> None:
+        """Re-embed re-indexed records; if that fails they stay pending and are repaired later."""
+        if not records:
+            return
+        try:
+            embeddings = self.embedder.embed([dense for dense, _ in texts])
+        except Exception as exc:
+            logger.warning("re-embedding %d re-indexed records failed (%s); they stay pending", len(records), exc)
+            self._vectors_dirty = True
+            return
+        self._sync_vectors(records, embeddings)
+
     # -- read ----------------------------------------------------------------------------------
     async def get(self, record_id: str, scope: ScopeArg | None = None) -> MemoryRecord:
         """The record with this id; with `scope`, only if it lies in that scope. Raises MemoryNotFoundError."""
@@ -453,10 +482,13 @@ class MemoryStore:
             reindex = any(k in changes for k in ("text", "metadata", "event_time"))
             texts = self._index_texts([new])[0] if reindex else None
             embedding = self.embedder.embed([texts[0]]) if texts else None
+            followers = self._followers([new]) if reindex else []
             with db.transaction() as conn:
                 db.replace(conn, new, texts)
                 db.log(conn, ChangeOp.UPDATE, actor, new.id, new.scope.user_id, version=new.version, before=old, after=new)
+                refreshed = self._reindex(conn, followers)
             self._sync_vectors([new], embedding)
+            self._embed_refreshed(followers, refreshed)
         return new
 
     async def supersede(self, old_id: str, new_id: str, *, actor: str = "user") -> MemoryRecord:
@@ -516,11 +548,14 @@ class MemoryStore:
         db = self.db
         ids = [r.id for r in records]
         with db.write_lock:
+            followers = self._followers(records)
             with db.transaction() as conn:
                 db.remove(conn, ids)
                 if op is ChangeOp.HARD_DELETE:
                     for r in records:
                         db.log(conn, op, actor, r.id, r.scope.user_id, version=r.version)
+                refreshed = self._reindex(conn, followers)  # their index context held the purged text
+            self._embed_refreshed(followers, refreshed)
             try:
                 self.vectors.delete(ids)
                 db.clear_outbox(ids)

@@ -90,3 +90,48 @@ def test_own_words_outrank_the_same_words_in_context():
         "SELECT rowid FROM t WHERE t MATCH ? ORDER BY bm25(t)", (lexical_query("pottery class"),)
     ).fetchall()
     assert [r for (r,) in rows] == [1, 2]
+
+
+# -- context through a real store (SQLite + chroma + MiniLM) ---------------------------------------------------
+
+
+async def _lexical_text(store, record_id: str) -> str:
+    conn = store.db.conn()
+    (seq,) = conn.execute("SELECT seq FROM records WHERE id = ?", (record_id,)).fetchone()
+    (dense,) = conn.execute("SELECT dense_text FROM records WHERE id = ?", (record_id,)).fetchone()
+    (lexical,) = conn.execute("SELECT content FROM records_fts WHERE rowid = ?", (seq,)).fetchone()
+    return dense + "\n" + lexical
+
+
+async def test_store_indexes_a_turn_with_the_turn_it_answers(store):
+    question, answer = await store.add(
+        [msg("Which city did you move to?", "Ben"), msg("Porto, last spring", "Ana")]
+    )
+    assert "Which city did you move to?" in await _lexical_text(store, answer.id)
+    [top, *_] = await store.search("Ben asked which city", MemoryScope(user_id="u"))
+    assert top.record.id in {question.id, answer.id}
+
+
+async def test_hard_delete_purges_the_turn_from_its_followers_index(store):
+    first, secret, reply = await store.add(
+        [msg("Any news?", "Ben"), msg("My PIN is 4512 zebra", "Ana"), msg("Noted, thanks", "Ben")]
+    )
+    assert "zebra" in await _lexical_text(store, reply.id)
+    await store.delete(secret.id, hard=True)
+    text = await _lexical_text(store, reply.id)
+    assert "zebra" not in text and "4512" not in text
+    assert "Any news?" in text  # the follower now answers the turn before the purged one
+    hits = await store.search("zebra 4512", MemoryScope(user_id="u"))
+    assert all(h.lexical_score is None for h in hits)  # no record matches the purged words any more
+
+
+async def test_updating_a_turn_reindexes_it_with_its_own_predecessor(store):
+    first, second, third = await store.add(
+        [msg("Tea or coffee?", "Ben"), msg("Coffee", "Ana"), msg("Black?", "Ben")]
+    )
+    updated = await store.update(second.id, text="Coffee, always with oat milk")
+    own = await _lexical_text(store, updated.id)
+    assert (
+        "Tea or coffee?" in own and "Black?" not in own
+    )  # its context is the turn before it, not the last one
+    assert "oat milk" in await _lexical_text(store, third.id)  # the follower sees the new words
