@@ -237,7 +237,7 @@ async def create_json(
             usage_sink.append(result)
         if not isinstance(result.content, str):
             error = "the reply was a tool call, not JSON"
-            reply = json.dumps([c.model_dump() for c in result.content])
+            reply = json.dumps([{"name": c.name, "arguments": c.arguments} for c in result.content])
         else:
             reply = result.content
             try:

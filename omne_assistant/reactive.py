@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from autogen_agentchat.agents import BaseChatAgent
 from autogen_agentchat.base import Response
@@ -25,6 +25,7 @@ from autogen_core import CancellationToken
 from autogen_core.models import (
     AssistantMessage,
     ChatCompletionClient,
+    CreateResult,
     FunctionExecutionResultMessage,
     LLMMessage,
     SystemMessage,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from omne_core.memory import MemoryScope, MemoryStore
 
 FINAL_MARKER = "FINAL ANSWER:"
+T = TypeVar("T", bound=BaseModel)
 TaskStatus = Literal["answered", "budget_exhausted", "model_error"]
 
 
@@ -381,8 +383,9 @@ class _Run:
             self.result.reason += f" (experience not stored: {exc})"
 
     # -- helpers -----------------------------------------------------------------------------------
-    async def _json(self, messages: list[LLMMessage], schema: type[BaseModel]):  # type: ignore[no-untyped-def]
-        sink: list = []
+    async def _json(self, messages: list[LLMMessage], schema: type[T]) -> T:
+        """A JSON answer of `schema` within the task's deadline; every attempt's tokens are charged."""
+        sink: list[CreateResult] = []
         try:
             return await create_json(
                 self.agent._client, messages, schema, policy=self.agent.retry,

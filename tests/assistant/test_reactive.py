@@ -260,3 +260,10 @@ async def test_a_stalled_step_repeating_the_same_call_triggers_a_replan():
         "the same tool call was repeated -> repeating the same call"
     ]
     assert len(result.plans) == 2
+
+
+async def test_a_tool_call_where_json_was_expected_is_retried():
+    client = scripted(calls(("add", {"a": 1, "b": 2})), plan("x", ["answer"]), "FINAL ANSWER: 3", check(True, "3"))
+    result = await ReactiveResponder("solver", client, [], retry=FAST).solve("1+2?")
+    assert result.status == "answered" and result.answer == "3"
+    assert "the reply was a tool call, not JSON" in prompts_text(client, 1)
