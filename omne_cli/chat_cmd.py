@@ -180,7 +180,7 @@ class _ChatSession:
             when = (record.event_time or record.created_at).strftime("%Y-%m-%d")
             sources = f" (from {', '.join(s[:8] for s in record.source_ids)})" if record.source_ids else ""
             self.console.print(
-                f"{record.id}  {record.kind.value:<10} {hit.score:6.3f}  {when}  {record.text[:200]}{sources}",
+                f"{record.id}  {record.kind.value:<10} {hit.score:6.3f}  {when}  {_flat(record.text, 200)}{sources}",
                 markup=False, soft_wrap=True,
             )
 
@@ -215,7 +215,7 @@ class _ChatSession:
         for record_id in report.created_ids:
             record = await self.store.get(record_id)
             sources = ", ".join(s[:8] for s in record.source_ids)
-            self.console.print(f"[magenta]{record.kind}[/magenta] {record.id[:8]}: {record.text}  [dim](from {sources})[/dim]")
+            self.console.print(f"{record.kind.value} {record.id[:8]}: {_flat(record.text, 300)}  (from {sources})", markup=False)
 
     async def history(self, record_id: str) -> None:
         from omne_core.memory import MemoryKind
@@ -236,7 +236,7 @@ class _ChatSession:
             self.console.print("[dim]no conversation yet[/dim]")
         for record in reversed(records):
             when = (record.event_time or record.created_at).strftime("%Y-%m-%d %H:%M")
-            self.console.print(f"[dim]{when} {record.id[:8]}[/dim] {record.text}", markup=False)
+            self.console.print(f"{when} {record.id[:8]}  {_flat(record.text, 300)}", markup=False)
 
     async def finish(self) -> None:
         if not self.reactive and self.agent is not None:
@@ -244,6 +244,12 @@ class _ChatSession:
             if report is not None:
                 await self._print_reflection(report)
         self.console.print("[dim]bye[/dim]")
+
+
+def _flat(text: str, limit: int) -> str:
+    """One line of at most `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _read_line(prompt: str) -> str | None:
