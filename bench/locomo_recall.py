@@ -97,6 +97,7 @@ def load_locomo(path: Path) -> list[Conversation]:
 async def run(path: Path, show_misses: int) -> dict[str, list[float]]:
     conversations = load_locomo(path)
     per_category: dict[int, list[list[float]]] = defaultdict(list)
+    per_conversation: dict[str, list[list[float]]] = defaultdict(list)
     misses: list[str] = []
     with tempfile.TemporaryDirectory(prefix="omne-locomo-") as tmp:
         settings = load_settings(data_dir=Path(tmp))
@@ -118,6 +119,7 @@ async def run(path: Path, show_misses: int) -> dict[str, list[float]]:
                         found = set().union(*ranked[:k]) if ranked else set()
                         row.append(len(q.evidence & found) / len(q.evidence))
                     per_category[q.category].append(row)
+                    per_conversation[conv.sample_id].append(row)
                     if row[2] < 1.0 and len(misses) < show_misses:
                         missing = sorted(q.evidence - set().union(*ranked[:10]))
                         misses.append(f"[{q.category}] {q.text}  missing {missing}")
@@ -129,6 +131,7 @@ async def run(path: Path, show_misses: int) -> dict[str, list[float]]:
                 )
     table = {"all": [r for rows in per_category.values() for r in rows]}
     table.update({f"{c} {CATEGORIES[c]}": per_category[c] for c in sorted(per_category)})
+    table.update(per_conversation)
     print(f"{'questions':<16}{'n':>5}" + "".join(f"{'r@' + str(k):>8}" for k in KS))
     for name, rows in table.items():
         means = [sum(r[i] for r in rows) / len(rows) if rows else 0.0 for i in range(len(KS))]
