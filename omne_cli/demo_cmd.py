@@ -175,7 +175,7 @@ async def _turn(console: Any, agent: Any, text: str, *, show_memories: bool) -> 
 
 
 async def _summarize(console: Any, store: Any, client: Any, scope: Any, *, weak: bool) -> None:
-    """Summarize session 1 into an L1 `summary` record (free text, so even a weak model can write one)."""
+    """Summarize session 1 into an L1 `summary` record; malformed model output is shown and changes nothing."""
     from omne_core.memory import summarize_session
 
     try:

@@ -33,7 +33,8 @@ Answer with JSON only, in this form:
 "importance": 0.5, "confidence": 0.9, "supersedes": []}]}"""
 
 SUMMARY_SYSTEM_PROMPT = """Summarize the conversation below for long-term memory: who took part, what was \
-said or decided, facts learnt about the user, open questions. Be concise and factual. Answer with the summary only."""
+said or decided, facts learnt about the user, open questions. Be concise and factual.
+Answer with JSON only, in this form: {"summary": "..."}"""
 
 
 class _Conclusion(BaseModel):
@@ -47,6 +48,10 @@ class _Conclusion(BaseModel):
 
 class _ReflectionOutput(BaseModel):
     memories: list[_Conclusion]
+
+
+class _SummaryOutput(BaseModel):
+    summary: str = Field(min_length=1)
 
 
 class ReflectionResult(BaseModel):
@@ -183,7 +188,10 @@ async def summarize_session(
     actor: str = "summarize",
     cancellation_token: CancellationToken | None = None,
 ) -> MemoryRecord:
-    """Summarize a session's raw records into one `summary` record citing them; it supersedes the previous one."""
+    """Summarize a session's raw records into one `summary` record citing them; it supersedes the previous one.
+
+    The model answers JSON (`{"summary": ...}`) so that an echo or ramble is rejected rather than stored.
+    """
     scope = _single_scope(scope)
     if scope.session_id is None:
         raise MemoryValidationError("summarize_session needs a scope with a session_id")
@@ -199,9 +207,13 @@ async def summarize_session(
             break
         lines.append(line)
     shown = messages[len(messages) - len(lines):]
-    text = (await _complete(model_client, SUMMARY_SYSTEM_PROMPT, "\n".join(reversed(lines)), cancellation_token)).strip()
+    raw = await _complete(model_client, SUMMARY_SYSTEM_PROMPT, "\n".join(reversed(lines)), cancellation_token)
+    try:
+        text = _SummaryOutput.model_validate(extract_json(raw)).summary.strip()
+    except (ValueError, ValidationError) as exc:
+        raise ReflectionError(f"malformed summary output: {exc}", raw_output=raw) from None
     if not text:
-        raise ReflectionError("the model returned an empty summary", raw_output=text)
+        raise ReflectionError("the model returned an empty summary", raw_output=raw)
     previous = await store.list(scope, kinds=[MemoryKind.SUMMARY], limit=None)
     [summary] = await store.add(
         MemoryRecord(

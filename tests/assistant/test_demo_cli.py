@@ -20,7 +20,7 @@ def test_demo_shows_l0_l1_with_sources_and_answers_from_memory(tmp_path, monkeyp
             ]
         }
     )
-    replies = ["Welcome to Lyon!", "Dinosaurs, nice.", "Noted.", reflection, "Sam, a nurse in Lyon, has a daughter.",
+    replies = ["Welcome to Lyon!", "Dinosaurs, nice.", "Noted.", reflection, json.dumps({"summary": "Sam, a nurse in Lyon, has a daughter."}),
                "A dinosaur theme.", "Fruit skewers, no peanuts.", "Lyon; you are a night nurse."]  # fmt: skip
     model = tmp_path / "model.json"
     model.write_text(ReplayChatCompletionClient(replies).dump_component().model_dump_json())

@@ -94,9 +94,9 @@ async def test_reflect_with_nothing_new_does_not_call_the_model(store):
 
 async def test_summarize_session_supersedes_previous_summary(store):
     messages = await store.add([msg(f"line {i}", event_time=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=i)) for i in range(4)])
-    first = await summarize_session(store, SESSION, ReplayChatCompletionClient(["Alice talked about four lines."]))
+    first = await summarize_session(store, SESSION, ReplayChatCompletionClient(['{"summary": "Alice talked about four lines."}']))
     assert first.kind is MemoryKind.SUMMARY and first.source_ids == [m.id for m in messages]
-    second = await summarize_session(store, SESSION, ReplayChatCompletionClient(["A better summary."]))
+    second = await summarize_session(store, SESSION, ReplayChatCompletionClient(['{"summary": "A better summary."}']))
     assert (await store.get(first.id)).superseded_by == second.id
     with pytest.raises(MemoryValidationError):
         await summarize_session(store, USER, ReplayChatCompletionClient(["x"]))
