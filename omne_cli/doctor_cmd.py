@@ -58,21 +58,11 @@ def check_tokenizer() -> str:
 def check_embeddings(settings: OmneSettings) -> str:
     from omne_core.embeddings import build_embedder
 
-    _quiet_transformers()
     embedder = build_embedder(settings.embedding)
     vectors = embedder.embed(["Omne remembers.", "Omne forgets nothing."])
     if len(vectors) != 2 or not vectors[0]:
         raise RuntimeError("the embedding model returned no vectors")
     return f"{settings.embedding.backend.value} {settings.embedding.model}: {len(vectors[0])}-dim vectors"
-
-
-def _quiet_transformers() -> None:
-    """No weight-loading progress bar in the middle of the report."""
-    try:
-        from transformers.utils import logging as transformers_logging
-    except ImportError:
-        return
-    transformers_logging.disable_progress_bar()
 
 
 def check_chroma(settings: OmneSettings) -> str:
