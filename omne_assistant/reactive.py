@@ -28,6 +28,7 @@ from autogen_core.models import (
     CreateResult,
     FunctionExecutionResultMessage,
     LLMMessage,
+    RequestUsage,
     SystemMessage,
     UserMessage,
 )
@@ -79,6 +80,8 @@ class ReactiveResult(BaseModel):
     trace: list[StepRecord] = Field(default_factory=list)
     steps: int = 0
     tokens: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     seconds: float = 0.0
     experiences_used: list[str] = Field(default_factory=list)
     experience_id: str | None = None
@@ -172,6 +175,10 @@ class ReactiveResponder(BaseChatAgent):
                 content=text,
                 source=self.name,
                 metadata={"status": result.status, "reason": result.reason[:500]},
+                # the whole task's model usage, so AutoGen runners (and the GAIA harness) can count it
+                models_usage=RequestUsage(
+                    prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens
+                ),
             )
         )
 
@@ -236,6 +243,8 @@ class _Run:
         self.result.steps = self.meter.steps
         await self.learn()
         self.result.tokens = self.meter.tokens
+        self.result.prompt_tokens = self.meter.prompt_tokens
+        self.result.completion_tokens = self.meter.completion_tokens
         self.result.seconds = round(self.meter.elapsed, 3)
         yield self.result
 

@@ -267,3 +267,23 @@ async def test_a_tool_call_where_json_was_expected_is_retried():
     result = await ReactiveResponder("solver", client, [], retry=FAST).solve("1+2?")
     assert result.status == "answered" and result.answer == "3"
     assert "the reply was a tool call, not JSON" in prompts_text(client, 1)
+
+
+async def test_final_message_carries_the_whole_tasks_model_usage():
+    from omne_core.models import UsageLedger, UsageRecordingChatCompletionClient
+
+    ledger = UsageLedger()
+    client = scripted(
+        plan("sum of 2 and 3", ["add 2 and 3", "answer"], ["integer"]),
+        calls(("add", {"a": 2, "b": 3})),
+        "FINAL ANSWER: 5",
+        check(True, "5"),
+    )
+    metered = UsageRecordingChatCompletionClient(client, ledger, model="scripted")
+    agent = ReactiveResponder("solver", metered, make_tools([]), retry=FAST)
+    run = await agent.run(task="What is 2 + 3?")
+    final = run.messages[-1]
+    assert isinstance(final, TextMessage) and final.content == "5"
+    usage, spent = final.models_usage, ledger.summary()
+    assert spent.calls == 4 and spent.prompt_tokens > 0
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (spent.prompt_tokens, spent.completion_tokens)
