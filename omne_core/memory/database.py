@@ -152,18 +152,16 @@ class Database:
         return load_row(row) if row else None
 
     def get_many(self, ids: Sequence[str], where: RecordFilter | None = None) -> dict[str, MemoryRecord]:
+        """Records by id (only those `where` matches). Looked up by the id index, filtered in Python: a scope
+        condition in SQL makes SQLite scan the whole scope through its index instead."""
         out: dict[str, MemoryRecord] = {}
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
-            sql = f"SELECT {_COLUMNS} FROM records r WHERE r.id IN ({','.join('?' * len(chunk))})"
-            params: list[Any] = list(chunk)
-            if where is not None:
-                fragment, extra = where.sql("r")
-                sql += f" AND {fragment}"
-                params += extra
-            for row in self.conn().execute(sql, params):
+            sql = f"SELECT {_COLUMNS} FROM records WHERE id IN ({','.join('?' * len(chunk))})"
+            for row in self.conn().execute(sql, chunk):
                 record = load_row(row)
-                out[record.id] = record
+                if where is None or where.matches(record):
+                    out[record.id] = record
         return out
 
     def find_duplicate(self, record: MemoryRecord) -> MemoryRecord | None:
