@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from ...config.documents import DocumentSettings
-from ..types import DocumentKind
+from ..types import ConvertedDocument, DocumentKind, DocumentSection
 
 
 class ConvertJob(BaseModel):
@@ -18,6 +20,27 @@ class ConvertJob(BaseModel):
     encoding: str | None = None
     by_content: bool = False
     settings: DocumentSettings = DocumentSettings()
+
+    def document(
+        self,
+        sections: list[DocumentSection],
+        metadata: dict[str, Any],
+        *,
+        mime_type: str | None = None,
+        warnings: list[str] | None = None,
+        title: str | None = None,
+    ) -> ConvertedDocument:
+        """The converted file: `sections` under this job's source, name and kind (and its MIME type unless given)."""
+        return ConvertedDocument.from_sections(
+            source=self.source,
+            name=self.name,
+            kind=self.kind,
+            mime_type=mime_type or self.mime_type,
+            sections=sections,
+            metadata=metadata,
+            warnings=warnings,
+            title=title,
+        )
 
 
 def md_cell(value: object) -> str:

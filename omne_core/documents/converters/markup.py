@@ -60,14 +60,8 @@ def convert_docx(path: str, job: ConvertJob) -> ConvertedDocument:
     from markitdown.converters import DocxConverter
 
     result = _markitdown(DocxConverter(), path, job)
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=split_by_headings(result.markdown, job.source),
-        metadata={"converter": "markitdown/mammoth", "title": result.title},
-    )
+    metadata = {"converter": "markitdown/mammoth", "title": result.title}
+    return job.document(split_by_headings(result.markdown, job.source), metadata)
 
 
 def convert_html(path: str, job: ConvertJob) -> ConvertedDocument:
@@ -76,15 +70,8 @@ def convert_html(path: str, job: ConvertJob) -> ConvertedDocument:
     result = _markitdown(HtmlConverter(), path, job)
     title = result.title
     sections = split_by_headings(result.markdown, job.source)
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=sections,
-        metadata={"converter": "markitdown/html", "title": title},
-        title=title if title and not sections[0].text.lstrip().startswith("# ") else None,
-    )
+    heading = title if title and not sections[0].text.lstrip().startswith("# ") else None
+    return job.document(sections, {"converter": "markitdown/html", "title": title}, title=heading)
 
 
 def convert_pptx(path: str, job: ConvertJob) -> ConvertedDocument:
@@ -106,11 +93,5 @@ def convert_pptx(path: str, job: ConvertJob) -> ConvertedDocument:
             DocumentSection(kind=SectionKind.SLIDE, index=int(number), title=title, text=body or "(empty slide)",
                             source=job.source)  # fmt: skip
         )
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=sections or [DocumentSection(text="(no slides)", source=job.source)],
-        metadata={"converter": "markitdown/python-pptx", "slides": len(sections)},
-    )
+    metadata = {"converter": "markitdown/python-pptx", "slides": len(sections)}
+    return job.document(sections or [DocumentSection(text="(no slides)", source=job.source)], metadata)

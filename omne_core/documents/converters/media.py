@@ -82,14 +82,7 @@ def convert_image(path: str, job: ConvertJob) -> ConvertedDocument:
     else:
         lines.append("\nNo EXIF metadata.")
     section = DocumentSection(kind=SectionKind.IMAGE, text="\n".join(lines), source=job.source, metadata=info)
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=[section],
-        metadata={"converter": "pillow+exifread", **info, "exif": exif, "described": False},
-    )
+    return job.document([section], {"converter": "pillow+exifread", **info, "exif": exif, "described": False})
 
 
 def convert_audio(path: str, job: ConvertJob) -> ConvertedDocument:
@@ -107,11 +100,4 @@ def convert_audio(path: str, job: ConvertJob) -> ConvertedDocument:
         lines[0] += f", duration {float(info['duration']):.1f} s"
     lines += [f"- {k}: {v}" for k, v in sorted(info.items()) if k not in {"duration", "filesize"}]
     section = DocumentSection(kind=SectionKind.AUDIO, text="\n".join(lines), source=job.source, metadata=info)
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=[section],
-        metadata={"converter": "tinytag", **info, "transcribed": False},
-    )
+    return job.document([section], {"converter": "tinytag", **info, "transcribed": False})

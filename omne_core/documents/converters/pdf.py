@@ -85,13 +85,4 @@ def convert_pdf(path: str, job: ConvertJob) -> ConvertedDocument:
     metadata = {"converter": "pypdfium2+pdfplumber", "pages": page_count, **{k.lower(): v for k, v in meta.items()}}
     if tables:
         metadata["pages_with_tables"] = sorted(tables)
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=sections,
-        metadata=metadata,
-        warnings=warnings,
-        title=meta.get("Title"),
-    )
+    return job.document(sections, metadata, warnings=warnings, title=meta.get("Title"))

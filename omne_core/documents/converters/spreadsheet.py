@@ -132,15 +132,8 @@ class SheetGrid:
 
 
 def _document(job: ConvertJob, grids: list[SheetGrid], converter: str, warnings: list[str]) -> ConvertedDocument:
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=[g.section(job.source) for g in grids],
-        metadata={"converter": converter, "sheets": [g.name for g in grids]},
-        warnings=warnings,
-    )
+    metadata = {"converter": converter, "sheets": [g.name for g in grids]}
+    return job.document([g.section(job.source) for g in grids], metadata, warnings=warnings)
 
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
@@ -307,11 +300,5 @@ def convert_csv(path: str, job: ConvertJob) -> ConvertedDocument:
         source=job.source,
         metadata={"rows": max(0, len(rows) - 1), "columns": max((len(r) for r in rows), default=0)},
     )
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=[section],
-        metadata={"converter": "csv", "delimiter": delimiter, "rows": max(0, len(rows) - 1)},
-    )
+    metadata = {"converter": "csv", "delimiter": delimiter, "rows": max(0, len(rows) - 1)}
+    return job.document([section], metadata)

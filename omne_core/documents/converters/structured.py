@@ -33,14 +33,7 @@ def _jsonld_types(data: Any) -> list[str]:
 
 
 def _single(job: ConvertJob, body: str, metadata: dict[str, Any], mime_type: str | None = None) -> ConvertedDocument:
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=mime_type or job.mime_type,
-        sections=[DocumentSection(text=body, source=job.source)],
-        metadata=metadata,
-    )
+    return job.document([DocumentSection(text=body, source=job.source)], metadata, mime_type=mime_type)
 
 
 def convert_json(path: str, job: ConvertJob) -> ConvertedDocument:

@@ -26,11 +26,5 @@ def convert_text(path: str, job: ConvertJob) -> ConvertedDocument:
     language = _FENCED.get(Path(job.name).suffix.lower())
     body = f"```{language}\n{text.rstrip()}\n```" if language else text
     section = DocumentSection(text=body, source=job.source)
-    return ConvertedDocument.from_sections(
-        source=job.source,
-        name=job.name,
-        kind=job.kind,
-        mime_type=job.mime_type,
-        sections=[section],
-        metadata={"converter": "text", "encoding": job.encoding, "lines": text.count("\n") + 1},
-    )
+    metadata = {"converter": "text", "encoding": job.encoding, "lines": text.count("\n") + 1}
+    return job.document([section], metadata)
