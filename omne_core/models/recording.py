@@ -180,16 +180,8 @@ class UsageRecordingChatCompletionClient(ChatCompletionClient, Component[UsageRe
             raise
         finally:
             if not finished:  # the consumer stopped reading before the final result
-                self._ledger.record(
-                    model=self._model,
-                    role=self._role,
-                    provider=self._provider,
-                    prompt_tokens=0,
-                    completion_tokens=0,
-                    latency_s=time.perf_counter() - start,
-                    streamed=True,
-                    error="stream closed before the final result",
-                    started_at=started_at,
+                self._record(
+                    started_at, time.perf_counter() - start, streamed=True, error="stream closed before the final result"
                 )
 
     def _record_result(
@@ -209,29 +201,43 @@ class UsageRecordingChatCompletionClient(ChatCompletionClient, Component[UsageRe
             prompt = self.count_tokens(messages, tools=tools)
             text = result.content if isinstance(result.content, str) else function_calls_text(result.content)
             completion = count_tokens((result.thought or "") + text, self._model)
-        self._ledger.record(
-            model=self._model,
-            role=self._role,
-            provider=self._provider,
+        self._record(
+            started_at,
+            latency_s,
+            streamed=streamed,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            latency_s=latency_s,
-            streamed=streamed,
             cached=result.cached,
             estimated=estimated,
-            started_at=started_at,
         )
 
     def _record_failure(self, exc: BaseException, started_at: datetime, latency_s: float, *, streamed: bool) -> None:
+        self._record(started_at, latency_s, streamed=streamed, error=f"{type(exc).__name__}: {exc}"[:500])
+
+    def _record(
+        self,
+        started_at: datetime,
+        latency_s: float,
+        *,
+        streamed: bool,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cached: bool = False,
+        estimated: bool = False,
+        error: str | None = None,
+    ) -> None:
+        """One call in the ledger, under this client's model, role and provider."""
         self._ledger.record(
             model=self._model,
             role=self._role,
             provider=self._provider,
-            prompt_tokens=0,
-            completion_tokens=0,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             latency_s=latency_s,
             streamed=streamed,
-            error=f"{type(exc).__name__}: {exc}"[:500],
+            cached=cached,
+            estimated=estimated,
+            error=error,
             started_at=started_at,
         )
 
