@@ -49,6 +49,7 @@ from .planning import (
     TaskAnalysis,
     TaskPlan,
 )
+from .responses import final_response
 from .toolcall import execute_tool_call, tool_index
 
 if TYPE_CHECKING:
@@ -148,15 +149,7 @@ class ReactiveResponder(BaseChatAgent):
         """Each task is independent; there is no conversation state to reset."""
 
     async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
-        response: Response | None = None
-        inner: list[BaseAgentEvent | BaseChatMessage] = []
-        async for item in self.on_messages_stream(messages, cancellation_token):
-            if isinstance(item, Response):
-                response = item
-            else:
-                inner.append(item)
-        assert response is not None
-        return Response(chat_message=response.chat_message, inner_messages=inner)
+        return await final_response(self.on_messages_stream(messages, cancellation_token))
 
     async def on_messages_stream(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken

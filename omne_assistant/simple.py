@@ -46,6 +46,7 @@ from omne_core.memory import (
 from .access import MemoryAccess
 from .experience import hits_as_memory_contents
 from .faults import RETRYABLE, ModelFaultError, RetryPolicy, classify, create_with_retry, stream_with_retry
+from .responses import final_response
 
 DEFAULT_SYSTEM_MESSAGE = """You are a helpful assistant with long-term memory.
 Use the memories below when they are relevant; they come from earlier conversations with this user.
@@ -133,13 +134,7 @@ class SimpleResponder(BaseChatAgent):
         return self.access.for_session(self.session_id)
 
     async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
-        inner: list[BaseAgentEvent | BaseChatMessage] = []
-        async for item in self.on_messages_stream(messages, cancellation_token):
-            if isinstance(item, Response):
-                return Response(chat_message=item.chat_message, inner_messages=inner)
-            if not isinstance(item, ModelClientStreamingChunkEvent):
-                inner.append(item)
-        raise AssertionError("on_messages_stream ended without a Response")
+        return await final_response(self.on_messages_stream(messages, cancellation_token))
 
     async def on_messages_stream(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken

@@ -23,6 +23,8 @@ from autogen_agentchat.messages import (
 from autogen_core import CancellationToken, FunctionCall
 from autogen_core.models import FunctionExecutionResult, RequestUsage
 
+from omne_assistant.responses import final_response
+
 from .task import GaiaAgentTask
 
 Reply = str | BaseChatMessage | BaseException | Callable[[str], str]
@@ -62,15 +64,7 @@ class ScriptedAgent(BaseChatAgent):
         return (TextMessage,)
 
     async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
-        response: Response | None = None
-        inner: list[BaseAgentEvent | BaseChatMessage] = []
-        async for item in self.on_messages_stream(messages, cancellation_token):
-            if isinstance(item, Response):
-                response = item
-            else:
-                inner.append(item)
-        assert response is not None
-        return Response(chat_message=response.chat_message, inner_messages=inner)
+        return await final_response(self.on_messages_stream(messages, cancellation_token))
 
     async def on_messages_stream(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
