@@ -12,9 +12,9 @@ from autogen_ext.models.replay import ReplayChatCompletionClient
 from omne_core.config import DocumentSettings, OmneSettings
 from omne_core.config.documents import TranscriberSettings
 from omne_core.documents import NO_TRANSCRIBER, DocumentKind, OpenAITranscriber, SectionKind, convert_file
+from tests.support.servers import free_port, json_server
 
 from . import builders
-from .servers import closed_port, json_server
 
 VISION = ModelInfo(vision=True, function_calling=False, json_output=False, family=ModelFamily.UNKNOWN,
                    structured_output=False)  # fmt: skip
@@ -74,7 +74,7 @@ async def test_audio_transcript_from_an_openai_compatible_endpoint(tmp_path, set
 
 
 async def test_transcriber_from_settings_unreachable_fails_fast_without_losing_metadata(tmp_path):
-    port = closed_port()
+    port = free_port()
     settings = OmneSettings(documents=DocumentSettings(
         transcriber=TranscriberSettings(model="whisper-1", base_url=f"http://127.0.0.1:{port}/v1", api_key="k")))  # fmt: skip
     started = time.monotonic()
@@ -85,7 +85,7 @@ async def test_transcriber_from_settings_unreachable_fails_fast_without_losing_m
 
 
 async def test_llama_parse_unreachable_falls_back_to_local_fast(tmp_path):
-    port = closed_port()
+    port = free_port()
     settings = OmneSettings(
         llama_cloud_api_key="llx-test",
         documents=DocumentSettings(llama_parse_base_url=f"http://127.0.0.1:{port}", per_file_timeout_s=60),
@@ -123,7 +123,7 @@ async def test_llama_parse_success_through_a_local_llamacloud(tmp_path):
 
 
 async def test_spreadsheets_stay_local_even_with_a_key(tmp_path):
-    port = closed_port()
+    port = free_port()
     settings = OmneSettings(llama_cloud_api_key="llx", documents=DocumentSettings(llama_parse_base_url=f"http://127.0.0.1:{port}"))
     doc = await convert_file(builders.make_xlsx(tmp_path / "a.xlsx"), settings)
     assert "llama_parse_fallback" not in doc.metadata and "[fill #FF0000 red]" in doc.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ from eval.gaia import (
     load_gaia_dataset,
 )
 from omne_core.config import load_settings
+from tests.support.servers import free_port
 
 from .gaia_fixture import TEST_TASKS, VALIDATION_TASKS, write_gaia_fixture
 
@@ -128,14 +128,6 @@ def test_download_without_token_says_how_to_get_one(tmp_path: Path) -> None:
         download_gaia(load_settings(), "validation", local_dir=tmp_path / "dl")
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture
 def hub_online(monkeypatch: pytest.MonkeyPatch) -> None:
     """The suite runs with HF_HUB_OFFLINE=1; these tests talk to 127.0.0.1 only."""
@@ -145,7 +137,7 @@ def hub_online(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path: Path, monkeypatch, hub_online) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")
     settings = load_settings(hf_token="hf_test_token")
     started = time.monotonic()
     with pytest.raises(GaiaHubUnreachableError, match=r"Cannot reach the Hugging Face Hub at http://127\.0\.0\.1"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ import pytest
 from omne_core.config import ChromaMode, ChromaSettings
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
 from omne_core.memory.vectors import VectorIndexError
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.chroma_server
 
 SCOPE = MemoryScope(user_id="srv")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def chroma_executable() -> str:

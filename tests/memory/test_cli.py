@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from omne_cli.app import app
+from tests.support.servers import json_server
 
 runner = CliRunner()
 
@@ -56,40 +57,24 @@ def test_cli_errors_exit_non_zero(tmp_path, embedder):
 
 def test_cli_reflect_through_an_openai_compatible_server(monkeypatch, embedder):
     """`omne memory reflect` with the model behind a real local HTTP server speaking the OpenAI protocol."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     answer = json.dumps({"memories": [{"kind": "preference", "text": "Ivan prefers window seats", "source_ids": ["S1"]}]})
     requests: list[dict] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            requests.append(body)
-            payload = json.dumps({
-                "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-            }).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def chat_completion(method: str, path: str, raw: bytes) -> tuple[int, dict]:
+        body = json.loads(raw)
+        requests.append(body)
+        return 200, {
+            "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        }  # fmt: skip
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with json_server(chat_completion) as (url, _):
         monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai_compatible")
         monkeypatch.setenv("OMNE_MODELS__MAIN__MODEL", "scripted")
-        monkeypatch.setenv("OMNE_MODELS__MAIN__BASE_URL", f"http://127.0.0.1:{server.server_port}/v1")
+        monkeypatch.setenv("OMNE_MODELS__MAIN__BASE_URL", f"{url}/v1")
         source = run("add", "I always book a window seat", "--user", "ivan", "--session", "trip", "--kind", "message").strip()
         output = run("reflect", "--user", "ivan", "--session", "trip")
-    finally:
-        server.shutdown()
     assert "+ preference: Ivan prefers window seats" in output and source[:8] in output
     assert "[S1]" in requests[0]["messages"][-1]["content"]
     [pref] = json.loads(run("list", "--user", "ivan", "--kind", "preference", "--json"))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from omne_core.config import EmbeddingBackend, EmbeddingSettings
 from omne_core.embeddings import EmbeddingError, LocalEmbedder, OpenAIEmbedder, build_embedder
+from tests.support.servers import free_port, json_server
 
 
 def test_local_minilm_is_offline_normalized_and_semantic(embedder):
@@ -27,26 +25,14 @@ def test_local_minilm_is_offline_normalized_and_semantic(embedder):
 def embeddings_server():
     calls: list[dict] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            calls.append(body)
-            data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.0]} for i, t in enumerate(body["input"])]
-            payload = json.dumps({"object": "list", "data": data[::-1], "model": body["model"],
-                                  "usage": {"prompt_tokens": 1, "total_tokens": 1}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def embeddings(method: str, path: str, raw: bytes) -> tuple[int, dict]:
+        body = json.loads(raw)
+        calls.append(body)
+        data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.0]} for i, t in enumerate(body["input"])]
+        return 200, {"object": "list", "data": data[::-1], "model": body["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}}
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/v1", calls
-    server.shutdown()
+    with json_server(embeddings) as (url, _):
+        yield f"{url}/v1", calls
 
 
 def test_openai_embedder_batches_orders_and_normalizes(embeddings_server):
@@ -62,9 +48,6 @@ def test_openai_embedder_batches_orders_and_normalizes(embeddings_server):
 
 
 def test_openai_embedder_unreachable_is_a_clear_error():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    embedder = OpenAIEmbedder("emb-x", base_url=f"http://127.0.0.1:{port}/v1", timeout_s=2)
+    embedder = OpenAIEmbedder("emb-x", base_url=f"http://127.0.0.1:{free_port()}/v1", timeout_s=2)
     with pytest.raises(EmbeddingError, match="unreachable"):
         embedder.embed(["hello"])

@@ -1,4 +1,4 @@
-"""Small real HTTP servers on 127.0.0.1 standing in for remote services (OpenAI audio, LlamaCloud)."""
+"""Small real HTTP servers on 127.0.0.1 standing in for remote services (OpenAI, LlamaCloud), and free ports."""
 
 from __future__ import annotations
 
@@ -49,8 +49,9 @@ def json_server(route: Route) -> Iterator[tuple[str, list[tuple[str, str, bytes]
         server.server_close()
 
 
-def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then released): for a server to start on, or to stand in
+    for an unreachable service."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
