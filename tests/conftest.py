@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
+
+from tests.support.local_model import LOCAL_EXTRA_MISSING, SERVER_MISSING, llama_server  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +24,28 @@ def _isolated_omne_env(tmp_path, monkeypatch):
     monkeypatch.setenv("OMNE_CONFIG", str(tmp_path / "omne.toml"))
     monkeypatch.setenv("OMNE_DATA_DIR", str(tmp_path / "omne-data"))
     yield
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory) -> Path:
+    """A data directory that lives for the whole session, so the 250 MB GGUF is assembled once."""
+    return tmp_path_factory.mktemp("omne-shared-data")
+
+
+@pytest.fixture(scope="session")
+def bundled_gguf(shared_data_dir) -> Path:
+    if LOCAL_EXTRA_MISSING:
+        pytest.skip(f"the `local` extra is absent (missing {', '.join(LOCAL_EXTRA_MISSING)})")
+    from omne_core.config import OmneSettings
+    from omne_core.models import bundled_gguf_path
+
+    return bundled_gguf_path(OmneSettings(data_dir=shared_data_dir))
+
+
+@pytest.fixture(scope="module")
+def llama_server_url(bundled_gguf, tmp_path_factory) -> Iterator[str]:
+    """OpenAI base URL of a llama.cpp server on the bundled GGUF, started for the module's tests."""
+    if SERVER_MISSING:
+        pytest.skip(f"the `local` extra is absent (llama-cpp-python[server]; missing {', '.join(SERVER_MISSING)})")
+    with llama_server(bundled_gguf, tmp_path_factory.mktemp("llama-server") / "server.log") as url:
+        yield url

@@ -9,8 +9,7 @@ from omne_assistant import SimpleResponder
 from omne_core.config import ModelProvider, ModelRoleSettings, OmneSettings
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope
 from omne_core.models import UsageLedger, create_chat_client
-
-from .conftest import LLAMA_ALIAS
+from tests.support.local_model import LLAMA_ALIAS
 
 pytestmark = pytest.mark.llamacpp
 

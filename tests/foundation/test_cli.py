@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import textwrap
@@ -14,8 +13,8 @@ from typer.testing import CliRunner
 
 from omne_cli.app import app
 from omne_core.version import __version__
-
-from .conftest import requires_local
+from tests.support.local_model import requires_local
+from tests.support.servers import free_port
 
 HEAVY = ["torch", "chromadb", "llama_cpp", "sentence_transformers", "transformers"]
 OMNE = Path(sys.executable).with_name("omne")
@@ -48,15 +47,8 @@ def test_cli_does_not_import_heavy_libraries(args):
     assert out == {"code": 0, "heavy": []}
 
 
-def closed_port() -> int:
-    """A 127.0.0.1 port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_doctor_fails_when_a_model_endpoint_is_down(monkeypatch):
-    url = f"http://127.0.0.1:{closed_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     for role in ("MAIN", "LOGIC_EXPERT"):
         monkeypatch.setenv(f"OMNE_MODELS__{role}__PROVIDER", "openai_compatible")
         monkeypatch.setenv(f"OMNE_MODELS__{role}__MODEL", "llama3")

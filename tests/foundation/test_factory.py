@@ -15,8 +15,7 @@ from omne_core.models import (
     create_role_client,
 )
 from omne_core.models.factory import PLACEHOLDER_API_KEY
-
-from .conftest import requires_local
+from tests.support.local_model import requires_local
 
 
 def test_openai_from_env(monkeypatch):

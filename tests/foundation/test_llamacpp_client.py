@@ -17,7 +17,7 @@ from autogen_core.models import (
     UserMessage,
 )
 
-from .conftest import requires_local
+from tests.support.local_model import requires_local
 
 pytestmark = requires_local
 
