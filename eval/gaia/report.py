@@ -192,23 +192,20 @@ def _charts(results: list[GaiaResult], summary: RunSummary, chart_dir: Path) -> 
         ax.set_title("Accuracy per level (official scorer)")
         save(fig, "accuracy_by_level.png", "Accuracy per level")
 
-    costs = [r.cost_usd for r in results if r.cost_usd is not None]
-    if costs:
+    def histogram(values: list[float], color: str, xlabel: str, title: str, name: str, caption: str) -> None:
+        if not values:
+            return
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.hist(costs, bins=min(30, max(5, len(costs) // 3)), color="#55A868")
-        ax.set_xlabel("cost per task (USD)")
+        ax.hist(values, bins=min(30, max(5, len(values) // 3)), color=color)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("tasks")
-        ax.set_title("Cost distribution")
-        save(fig, "cost_distribution.png", "Cost per task")
+        ax.set_title(title)
+        save(fig, name, caption)
 
+    costs = [r.cost_usd for r in results if r.cost_usd is not None]
+    histogram(costs, "#55A868", "cost per task (USD)", "Cost distribution", "cost_distribution.png", "Cost per task")
     seconds = [r.seconds for r in results]
-    if seconds:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.hist(seconds, bins=min(30, max(5, len(seconds) // 3)), color="#8172B2")
-        ax.set_xlabel("seconds per task")
-        ax.set_ylabel("tasks")
-        ax.set_title("Time distribution")
-        save(fig, "time_distribution.png", "Time per task")
+    histogram(seconds, "#8172B2", "seconds per task", "Time distribution", "time_distribution.png", "Time per task")
 
     if summary.error_classes:
         fig, ax = plt.subplots(figsize=(6, 3.5))
