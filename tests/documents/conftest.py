@@ -1,8 +1,10 @@
-"""Document test fixtures: the embedding model (for ingestion into a real store) is loaded once."""
+"""Document test fixtures: conversion settings, and the embedding model (for ingestion into a real store) loaded once."""
 
 from __future__ import annotations
 
 import pytest
+
+from omne_core.config import DocumentSettings
 
 
 @pytest.fixture(scope="session")
@@ -12,3 +14,8 @@ def embedder():
     model = LocalEmbedder()
     model.embed(["warm up"])
     return model
+
+
+@pytest.fixture
+def settings() -> DocumentSettings:
+    return DocumentSettings(per_file_timeout_s=60)

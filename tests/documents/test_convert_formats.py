@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from omne_core.config import DocumentSettings
 from omne_core.documents import (
     CorruptFileError,
     DocumentKind,
@@ -17,11 +16,6 @@ from omne_core.documents import (
 )
 
 from . import builders
-
-
-@pytest.fixture
-def settings() -> DocumentSettings:
-    return DocumentSettings(per_file_timeout_s=60)
 
 
 async def test_pdf_text_on_page_two(tmp_path, settings):

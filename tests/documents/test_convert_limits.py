@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from omne_core.config import DocumentSettings
 from omne_core.documents import (
     ArchiveDepthError,
     ArchiveTooLargeError,
@@ -28,11 +27,6 @@ from omne_core.documents import (
 )
 
 from . import builders
-
-
-@pytest.fixture
-def settings() -> DocumentSettings:
-    return DocumentSettings(per_file_timeout_s=60)
 
 
 async def test_missing_and_oversized_files(tmp_path, settings):

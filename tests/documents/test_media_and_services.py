@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from autogen_core import Image
 from autogen_core.models import ModelFamily, ModelInfo
 from autogen_ext.models.replay import ReplayChatCompletionClient
@@ -18,11 +17,6 @@ from . import builders
 
 VISION = ModelInfo(vision=True, function_calling=False, json_output=False, family=ModelFamily.UNKNOWN,
                    structured_output=False)  # fmt: skip
-
-
-@pytest.fixture
-def settings() -> DocumentSettings:
-    return DocumentSettings(per_file_timeout_s=60)
 
 
 async def test_image_metadata_and_gps_exif(tmp_path, settings):
