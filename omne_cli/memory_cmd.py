@@ -155,17 +155,34 @@ def list_(
         _print_records(records)
 
 
+async def _owned(store: MemoryStore, record_id: str, user: str) -> MemoryRecord:
+    """The record, if it belongs to `user`; another user's record is reported as not found (no leak)."""
+    from omne_core.memory import MemoryNotFoundError
+
+    record = await store.get(record_id)
+    if record.scope.user_id != user:
+        raise MemoryNotFoundError(f"no memory record with id {record_id!r} for user {user!r}")
+    return record
+
+
 @app.command()
-def show(record_id: Annotated[str, typer.Argument(help="Record id.")]) -> None:
-    """Print one record as JSON."""
-    record = _run(lambda store: store.get(record_id))
+def show(record_id: Annotated[str, typer.Argument(help="Record id.")], user: UserOpt) -> None:
+    """Print one record of the user as JSON."""
+    record = _run(lambda store: _owned(store, record_id, user))
     _print_json(record.model_dump(mode="json"))
 
 
 @app.command()
-def history(record_id: Annotated[str, typer.Argument(help="Record id.")], as_json: JsonOpt = False) -> None:
+def history(
+    record_id: Annotated[str, typer.Argument(help="Record id.")], user: UserOpt, as_json: JsonOpt = False
+) -> None:
     """The change history of a record (add, update, supersede, delete: what, when, by whom)."""
-    changes = _run(lambda store: store.history(record_id))
+
+    async def work(store: MemoryStore) -> list[Any]:
+        await _owned(store, record_id, user)
+        return await store.history(record_id)
+
+    changes = _run(work)
     if as_json:
         _print_json([c.model_dump(mode="json") for c in changes])
         return
@@ -178,10 +195,16 @@ def history(record_id: Annotated[str, typer.Argument(help="Record id.")], as_jso
 @app.command()
 def delete(
     record_id: Annotated[str, typer.Argument(help="Record id.")],
+    user: UserOpt,
     hard: Annotated[bool, typer.Option("--hard", help="Purge text, vector and blob (not undoable).")] = False,
 ) -> None:
-    """Delete a record (soft by default: status `deleted`, history kept)."""
-    _run(lambda store: store.delete(record_id, hard=hard, actor="cli"))
+    """Delete a record of the user (soft by default: status `deleted`, history kept)."""
+
+    async def work(store: MemoryStore) -> None:
+        await _owned(store, record_id, user)
+        await store.delete(record_id, hard=hard, actor="cli")
+
+    _run(work)
     typer.echo(f"{'purged' if hard else 'deleted'} {record_id}")
 
 

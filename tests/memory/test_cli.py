@@ -30,13 +30,16 @@ def test_cli_memory_lifecycle(tmp_path, embedder):
     assert "Grace keeps bees" in run("search", "bees", "--user", "grace")
     only_facts = json.loads(run("list", "--user", "grace", "--kind", "fact", "--json"))
     assert [r["id"] for r in only_facts] == [first]
-    assert json.loads(run("show", second))["metadata"]["speaker"] == "grace"
+    assert json.loads(run("show", second, "--user", "grace"))["metadata"]["speaker"] == "grace"
 
     stats = json.loads(run("stats", "--user", "grace", "--json"))
     assert stats["total"] == 2 and stats["by_kind"] == {"fact": 1, "observation": 1}
 
-    assert "deleted" in run("delete", second)
-    history = run("history", second)
+    for command in ("show", "history", "delete"):  # another user cannot see or touch grace's record
+        refused = runner.invoke(app, ["memory", command, second, "--user", "heidi"])
+        assert refused.exit_code == 1 and "no memory record" in refused.output
+    assert "deleted" in run("delete", second, "--user", "grace")
+    history = run("history", second, "--user", "grace")
     assert "add" in history and "delete" in history
 
     path = tmp_path / "grace.jsonl"
@@ -45,7 +48,7 @@ def test_cli_memory_lifecycle(tmp_path, embedder):
 
 
 def test_cli_errors_exit_non_zero(tmp_path, embedder):
-    result = runner.invoke(app, ["memory", "show", "does-not-exist"])
+    result = runner.invoke(app, ["memory", "show", "does-not-exist", "--user", "u"])
     assert result.exit_code == 1 and "no memory record" in result.output
     result = runner.invoke(app, ["memory", "add", "x", "--user", "u", "--kind", "gossip"])
     assert result.exit_code == 1 and "error" in result.output
