@@ -140,15 +140,15 @@ async def test_a_crash_a_factory_failure_and_a_hang_are_recorded_and_the_run_goe
             return ScriptedAgent([], hang=True)
         return ScriptedAgent([final_answer_reply(answers[task.task_id])])
 
-    limits = RunLimits(time_limit_s=0.5, cancel_grace_s=0.5)
+    limits = RunLimits(time_limit_s=2, cancel_grace_s=0.5)  # room for the quick tasks on a loaded machine
     outcome = await _runner(factory, tmp_path / "run", limits=limits, concurrency=4).run(tasks)
     by_id = {r.task_id: r for r in outcome.results}
     assert len(by_id) == len(tasks)
     assert by_id["v-l1-bird"].error_class is ErrorClass.AGENT_ERROR and "tool exploded" in by_id["v-l1-bird"].error
     assert by_id["v-l2-png"].error_class is ErrorClass.FACTORY_ERROR and "no model configured" in by_id["v-l2-png"].error
     hung = by_id["v-l2-pdf"]
-    assert hung.error_class is ErrorClass.TIMEOUT and "timed out after 0.5 s" in hung.error
-    assert hung.correct is False and hung.model_answer is None and 0.5 <= hung.seconds < 3
+    assert hung.error_class is ErrorClass.TIMEOUT and "timed out after 2 s" in hung.error
+    assert hung.correct is False and hung.model_answer is None and 2 <= hung.seconds < 5
     fine = [r for r in outcome.results if r.task_id not in {"v-l1-bird", "v-l2-png", "v-l2-pdf"}]
     assert len(fine) == 5 and all(r.correct for r in fine)
 
@@ -161,7 +161,7 @@ async def test_an_agent_ignoring_cancellation_is_abandoned_as_a_timeout(gaia_roo
             return ScriptedAgent([], hang=True, ignore_cancellation=True)
         return ScriptedAgent([final_answer_reply("seagull")])
 
-    limits = RunLimits(time_limit_s=0.3, cancel_grace_s=0.2)
+    limits = RunLimits(time_limit_s=2.0, cancel_grace_s=0.2)  # room for the quick task on a loaded machine
     outcome = await _runner(factory, tmp_path / "run", limits=limits, concurrency=1).run(tasks)
     by_id = {r.task_id: r for r in outcome.results}
     assert by_id["v-l1-plain"].error_class is ErrorClass.TIMEOUT
