@@ -9,9 +9,13 @@ call runs in a worker thread (`asyncio.to_thread`), as `MemoryStore` runs its ow
 - model:  `Embedder.embed` of the batch's texts (the embedding model's own encode throughput);
 - raw:    that encode plus `collection.add(ids, embeddings, metadatas, documents)` on a bare chroma collection;
 - omne:   `MemoryStore.add(records)` (validation, dedup, SQLite + FTS5 + history, its own encode, chroma).
-Search: raw = embed the query + `collection.query(n_results=10, where=user)`; omne = `MemoryStore.search`
-(query embedding, dense + BM25 candidates, fusion, access-count update). With `--vectors-only` both sides use
-the same precomputed random unit vectors, so no model runs at all.
+Search, top 10 of one user's records:
+- raw:      embed the query + `collection.query(n_results=10, where={user, active})` on the bare collection, the
+            usual way to scope chroma (the "same work" baseline; the ratio columns compare against it);
+- floor:    embed the query + the same query without `where` (no scope at all: a lower bound, not the same work);
+- omne:     `MemoryStore.search` (query embedding and HNSW query on the user's own collection beside the BM25
+            query, SQLite filter check, fusion, access-count update).
+With `--vectors-only` both sides use the same precomputed random unit vectors, so no model runs at all.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +138,8 @@ class Row:
     omne_rps: float
     raw_p50: float
     raw_p95: float
+    floor_p50: float
+    floor_p95: float
     omne_p50: float
     omne_p95: float
 
@@ -160,9 +167,11 @@ async def timed_omne(store: MemoryStore, query: str, scope: MemoryScope) -> floa
     return (time.perf_counter() - t0) * 1000
 
 
-async def timed_raw(collection: Any, embedder: Embedder, query: str, scope: MemoryScope) -> float:
-    """Milliseconds of embedding the query and a top-10 chroma query in the user's records, off the event loop."""
-    where = {"$and": [{"user_id": {"$eq": scope.user_id}}, {"status": {"$eq": "active"}}]}
+async def timed_raw(
+    collection: Any, embedder: Embedder, query: str, scope: MemoryScope, *, scoped: bool = True
+) -> float:
+    """Milliseconds of embedding the query and a top-10 chroma query (in the user's records), off the event loop."""
+    where = {"$and": [{"user_id": {"$eq": scope.user_id}}, {"status": {"$eq": "active"}}]} if scoped else None
 
     def search() -> None:
         vector = embedder.embed([query])
@@ -225,16 +234,23 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
             )
 
     raw_ms: list[float] = []
+    floor_ms: list[float] = []
     omne_ms: list[float] = []
     for n, query in enumerate(queries):
         scope = MemoryScope(user_id=users[n % len(users)])
-        if n % 2:  # alternate who goes first
-            o, r = await timed_omne(store, query, scope), await timed_raw(collection, embedder, query, scope)
-        else:
-            r, o = await timed_raw(collection, embedder, query, scope), await timed_omne(store, query, scope)
+        runs = [
+            partial(timed_omne, store, query, scope),
+            partial(timed_raw, collection, embedder, query, scope),
+            partial(timed_raw, collection, embedder, query, scope, scoped=False),
+        ]
+        order = [(n + k) % 3 for k in range(3)]  # rotate who goes first
+        timings = [0.0, 0.0, 0.0]
+        for k in order:
+            timings[k] = await runs[k]()
         if n >= args.warmup:
-            omne_ms.append(o)
-            raw_ms.append(r)
+            omne_ms.append(timings[0])
+            raw_ms.append(timings[1])
+            floor_ms.append(timings[2])
     await store.close()
     return Row(
         size=size,
@@ -244,6 +260,8 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
         omne_rps=size / t_omne,
         raw_p50=statistics.median(raw_ms),
         raw_p95=percentile(raw_ms, 95),
+        floor_p50=statistics.median(floor_ms),
+        floor_p95=percentile(floor_ms, 95),
         omne_p50=statistics.median(omne_ms),
         omne_p95=percentile(omne_ms, 95),
     )
@@ -252,15 +270,17 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
 def print_table(rows: Sequence[Row]) -> None:
     print(
         f"{'size':>9} {'mode':<13}| {'add rec/s: model':>16} {'raw':>8} {'omne':>8} {'omne/model':>10} {'omne/raw':>8} "
-        f"| {'search ms: raw p50':>18} {'p95':>7} {'omne p50':>9} {'p95':>7} {'ratio p50':>9} {'p95':>6}"
+        f"| {'search ms: raw p50':>18} {'p95':>6} {'floor p50':>9} {'p95':>6} {'omne p50':>8} {'p95':>6} "
+        f"| {'omne/raw p50':>12} {'p95':>5} {'omne/floor p50':>14} {'p95':>5}"
     )
     for r in rows:
         model = "-" if r.model_rps == float("inf") else f"{r.model_rps:.0f}"
         share = "-" if r.model_rps == float("inf") else f"{r.omne_rps / r.model_rps:.2f}"
         print(
             f"{r.size:>9} {r.mode:<13}| {model:>16} {r.raw_rps:>8.0f} {r.omne_rps:>8.0f} {share:>10} "
-            f"{r.omne_rps / r.raw_rps:>8.2f} | {r.raw_p50:>18.1f} {r.raw_p95:>7.1f} {r.omne_p50:>9.1f} {r.omne_p95:>7.1f} "
-            f"{r.omne_p50 / r.raw_p50:>9.2f} {r.omne_p95 / r.raw_p95:>6.2f}"
+            f"{r.omne_rps / r.raw_rps:>8.2f} | {r.raw_p50:>18.1f} {r.raw_p95:>6.1f} {r.floor_p50:>9.1f} "
+            f"{r.floor_p95:>6.1f} {r.omne_p50:>8.1f} {r.omne_p95:>6.1f} | {r.omne_p50 / r.raw_p50:>12.2f} "
+            f"{r.omne_p95 / r.raw_p95:>5.2f} {r.omne_p50 / r.floor_p50:>14.2f} {r.omne_p95 / r.floor_p95:>5.2f}"
         )
     sys.stdout.flush()
 

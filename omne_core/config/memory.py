@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 
 class EmbeddingBackend(StrEnum):
@@ -45,6 +45,7 @@ class MemorySettings(BaseModel):
     search_limit: int = 10
     dense_candidates: int = 50  # candidates taken from the vector index before fusion
     lexical_candidates: int = 50  # candidates taken from the BM25 (FTS5) index before fusion
+    candidate_overfetch: int = Field(default=4, ge=1)  # unfiltered candidates per wanted one, before the filter
     rrf_k: int = 60  # reciprocal-rank-fusion constant
     recency_weight: float = 0.0  # score boost for recent records (0 disables)
     recency_half_life_days: float = 30.0

@@ -6,6 +6,7 @@ Every thread gets its own connection (readers never block on the writer); writes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .filters import RecordFilter, as_utc, record_ts
-from .record import MemoryRecord
+from .record import MemoryRecord, MemoryScope
 from .results import ChangeOp, MemoryChange
 
 SCHEMA_VERSION = "1"
@@ -47,7 +48,7 @@ CREATE INDEX IF NOT EXISTS records_ts ON records(user_id, ts);
 CREATE INDEX IF NOT EXISTS records_blob ON records(blob_ref) WHERE blob_ref IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_pending ON records(index_state) WHERE index_state = 0;
 CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(
-    content, tokenize = 'porter unicode61 remove_diacritics 2'
+    content, owner, tokenize = 'porter unicode61 remove_diacritics 2'  -- owner: the user's token (a prefilter)
 );
 CREATE TABLE IF NOT EXISTS history(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -63,10 +64,27 @@ CREATE TABLE IF NOT EXISTS history(
 );
 CREATE INDEX IF NOT EXISTS history_record ON history(record_id, seq);
 CREATE INDEX IF NOT EXISTS history_user ON history(user_id);
-CREATE TABLE IF NOT EXISTS vector_outbox(id TEXT PRIMARY KEY);  -- ids to remove from the vector index
+CREATE TABLE IF NOT EXISTS vector_outbox(id TEXT PRIMARY KEY, user_id TEXT);  -- vectors to remove
 """
 
 _COLUMNS = "seq, id, access_count, last_accessed_at, body"
+_FTS_TABLE = (
+    "CREATE VIRTUAL TABLE {name} USING fts5(content, owner, tokenize = 'porter unicode61 remove_diacritics 2')"
+)
+
+
+def owner_token(user_id: str) -> str:
+    """The single FTS token naming a user (a digest: user ids may hold any character)."""
+    return "u" + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:24]
+
+
+def fts_match(match: str, owners: Sequence[str] | None = None) -> str:
+    """An FTS5 expression: `match` over the text column, restricted to these users' rows when given."""
+    expression = f"content : ({match})"
+    if owners:
+        tokens = " OR ".join(f'"{owner_token(user)}"' for user in owners)
+        expression = f"owner : ({tokens}) AND {expression}"
+    return expression
 
 
 def _now() -> datetime:
@@ -98,7 +116,33 @@ class Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self.write_lock:
             self.conn().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+            self._add_fts_owner_column()
+            outbox_columns = {row[1] for row in self.conn().execute("PRAGMA table_info(vector_outbox)")}
+            if "user_id" not in outbox_columns:  # a store written before the index was split per user
+                self.conn().execute("ALTER TABLE vector_outbox ADD COLUMN user_id TEXT")
             self.conn().execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    def _add_fts_owner_column(self) -> None:
+        """Rebuild an FTS index written before it had the owner column (stores of the first release)."""
+        conn = self.conn()
+        if "owner" in {row[1] for row in conn.execute("PRAGMA table_info(records_fts)")}:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(_FTS_TABLE.format(name="records_fts_owner"))
+            rows = conn.execute(
+                "SELECT f.rowid, f.content, r.user_id FROM records_fts f JOIN records r ON r.seq = f.rowid"
+            )
+            conn.executemany(
+                "INSERT INTO records_fts_owner(rowid, content, owner) VALUES (?, ?, ?)",
+                ((seq, content, owner_token(user_id)) for seq, content, user_id in rows.fetchall()),
+            )
+            conn.execute("DROP TABLE records_fts")
+            conn.execute("ALTER TABLE records_fts_owner RENAME TO records_fts")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     # -- connections ---------------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
@@ -164,6 +208,29 @@ class Database:
                     out[record.id] = record
         return out
 
+    def matching(self, column: str, keys: Sequence[Any], where: RecordFilter) -> dict[Any, str]:
+        """{key: record id} for the keys (`id` or `seq` values) whose records `where` matches.
+
+        Reads only the indexed columns, so filtering index candidates costs no JSON parsing.
+        """
+        if column not in {"id", "seq"}:
+            raise ValueError(f"unknown key column {column!r}")
+        out: dict[Any, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            rows = self.conn().execute(
+                f"SELECT {column}, id, user_id, agent_id, session_id, namespace, kind, ts, status FROM records"
+                f" WHERE {column} IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for key, rid, user_id, agent_id, session_id, namespace, kind, ts, status in rows:
+                scope = MemoryScope.model_construct(
+                    user_id=user_id, agent_id=agent_id, session_id=session_id, namespace=namespace
+                )
+                if where.matches_fields(scope, kind, ts, status):
+                    out[key] = rid
+        return out
+
     def find_duplicate(self, record: MemoryRecord) -> MemoryRecord | None:
         """A non-deleted record with the same content hash in exactly the same scope."""
         s = record.scope
@@ -208,15 +275,29 @@ class Database:
             params.append(limit)
         return [load_row(row) for row in self.conn().execute(sql, params)]
 
+    def lexical_top(self, match: str, limit: int, owners: Sequence[str] | None = None) -> list[tuple[int, float]]:
+        """(seq, bm25) best first, unfiltered but for the owners (the fast path: no join per match)."""
+        rows = self.conn().execute(
+            "SELECT rowid, bm25(records_fts, 1.0, 0.0) AS score FROM records_fts WHERE records_fts MATCH ?"
+            " ORDER BY score LIMIT ?",
+            (fts_match(match, owners), limit),
+        ).fetchall()
+        return [(seq, -score) for seq, score in rows]
+
     def lexical_search(self, match: str, where: RecordFilter, limit: int) -> list[tuple[str, float]]:
-        """(id, bm25) best first; bm25 is made positive (higher is better)."""
+        """(id, bm25) best first among the records `where` matches; bm25 is made positive (higher is better)."""
         fragment, params = where.sql("r")
         sql = (
-            "SELECT r.id, bm25(records_fts) AS score FROM records_fts JOIN records r ON r.seq = records_fts.rowid"
+            "SELECT r.id, bm25(records_fts, 1.0, 0.0) AS score FROM records_fts"
+            " JOIN records r ON r.seq = records_fts.rowid"
             f" WHERE records_fts MATCH ? AND {fragment} ORDER BY score LIMIT ?"
         )
-        rows = self.conn().execute(sql, [match, *params, limit]).fetchall()
+        rows = self.conn().execute(sql, [fts_match(match, where.users()), *params, limit]).fetchall()
         return [(rid, -score) for rid, score in rows]
+
+    def user_counts(self) -> dict[str, int]:
+        """Records per user (every status)."""
+        return dict(self.conn().execute("SELECT user_id, count(*) FROM records GROUP BY user_id").fetchall())
 
     def history(self, record_id: str) -> list[MemoryChange]:
         rows = self.conn().execute(
@@ -251,6 +332,12 @@ class Database:
     def all_ids(self) -> set[str]:
         return {row[0] for row in self.conn().execute("SELECT id FROM records")}
 
+    def ids_by_user(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for user_id, rid in self.conn().execute("SELECT user_id, id FROM records"):
+            out.setdefault(user_id, set()).add(rid)
+        return out
+
     def blob_in_use(self, ref: str) -> bool:
         return self.conn().execute("SELECT 1 FROM records WHERE blob_ref = ? LIMIT 1", (ref,)).fetchone() is not None
 
@@ -268,7 +355,10 @@ class Database:
                 dense_text, dump_record(record),
             ),
         )
-        conn.execute("INSERT INTO records_fts(rowid, content) VALUES (?, ?)", (cur.lastrowid, lexical_text))
+        conn.execute(
+            "INSERT INTO records_fts(rowid, content, owner) VALUES (?, ?, ?)",
+            (cur.lastrowid, lexical_text, owner_token(s.user_id)),
+        )
 
     def replace(
         self, conn: sqlite3.Connection, record: MemoryRecord, texts: tuple[str, str] | None = None
@@ -285,18 +375,22 @@ class Database:
             seq = conn.execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()[0]
             conn.execute("UPDATE records SET dense_text = ? WHERE id = ?", (dense, record.id))
             conn.execute("DELETE FROM records_fts WHERE rowid = ?", (seq,))
-            conn.execute("INSERT INTO records_fts(rowid, content) VALUES (?, ?)", (seq, lexical))
+            conn.execute(
+                "INSERT INTO records_fts(rowid, content, owner) VALUES (?, ?, ?)",
+                (seq, lexical, owner_token(record.scope.user_id)),
+            )
 
     def remove(self, conn: sqlite3.Connection, record_ids: Sequence[str]) -> None:
         """Hard delete: row, FTS text, and history content; the vector id goes to the outbox."""
         for rid in record_ids:
-            row = conn.execute("SELECT seq FROM records WHERE id = ?", (rid,)).fetchone()
+            row = conn.execute("SELECT seq, user_id FROM records WHERE id = ?", (rid,)).fetchone()
             if row is None:
                 continue
-            conn.execute("DELETE FROM records_fts WHERE rowid = ?", (row[0],))
-            conn.execute("DELETE FROM records WHERE seq = ?", (row[0],))
+            seq, user_id = row
+            conn.execute("DELETE FROM records_fts WHERE rowid = ?", (seq,))
+            conn.execute("DELETE FROM records WHERE seq = ?", (seq,))
             conn.execute("UPDATE history SET before = NULL, after = NULL WHERE record_id = ?", (rid,))
-            conn.execute("INSERT OR IGNORE INTO vector_outbox(id) VALUES (?)", (rid,))
+            conn.execute("INSERT OR IGNORE INTO vector_outbox(id, user_id) VALUES (?, ?)", (rid, user_id))
 
     def mark_indexed(self, ids: Sequence[str]) -> None:
         with self.write_lock, self.transaction() as conn:
@@ -308,8 +402,9 @@ class Database:
         else:
             conn.executemany("UPDATE records SET index_state = 0 WHERE id = ?", [(i,) for i in ids])
 
-    def outbox(self) -> list[str]:
-        return [row[0] for row in self.conn().execute("SELECT id FROM vector_outbox")]
+    def outbox(self) -> list[tuple[str, str | None]]:
+        """(id, user_id) of vectors to remove; user_id is None for entries written before the per-user index."""
+        return [(row[0], row[1]) for row in self.conn().execute("SELECT id, user_id FROM vector_outbox")]
 
     def clear_outbox(self, ids: Sequence[str]) -> None:
         with self.write_lock, self.transaction() as conn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,14 +100,33 @@ class RecordFilter:
             params.append(MemoryStatus.ACTIVE.value)
         return " AND ".join(clauses), params
 
+    # -- partitions ------------------------------------------------------------------------------
+    def users(self) -> tuple[str, ...]:
+        """The users the filter reaches (each is one partition of the vector index)."""
+        return tuple(dict.fromkeys(scope.user_id for scope in self.scopes))
+
+    def for_user(self, user_id: str) -> RecordFilter:
+        """The same filter restricted to the scopes of one user."""
+        return replace(self, scopes=tuple(s for s in self.scopes if s.user_id == user_id))
+
     # -- chroma --------------------------------------------------------------------------------
-    def chroma_where(self) -> dict[str, Any]:
-        """The same filter as a chroma `where` document."""
+    def chroma_where(self, *, within_user: bool = False) -> dict[str, Any] | None:
+        """The same filter as a chroma `where` document; None when nothing is left to filter.
+
+        `within_user`: the query runs inside one user's collection, so the user condition is implied.
+        """
         ors = []
         for scope in self.scopes:
-            parts = [{name: {"$eq": getattr(scope, name)}} for name in SCOPE_FIELDS if getattr(scope, name) is not None]
+            parts = [
+                {name: {"$eq": getattr(scope, name)}}
+                for name in SCOPE_FIELDS
+                if getattr(scope, name) is not None and not (within_user and name == "user_id")
+            ]
+            if not parts:  # this scope is the whole user: the union with it is the whole user
+                ors = []
+                break
             ors.append(_and(parts))
-        clauses = [ors[0] if len(ors) == 1 else {"$or": ors}]
+        clauses = [ors[0] if len(ors) == 1 else {"$or": ors}] if ors else []
         if self.kinds is not None:
             clauses.append({"kind": {"$in": [k.value for k in self.kinds]}})
         if self.since is not None:
@@ -116,20 +135,23 @@ class RecordFilter:
             clauses.append({"ts": {"$lte": self.until.timestamp()}})
         if not self.include_inactive:
             clauses.append({"status": {"$eq": MemoryStatus.ACTIVE.value}})
-        return _and(clauses)
+        return _and(clauses) if clauses else None
 
     # -- Python (the final check on records loaded from the record of truth) --------------------
     def matches(self, record: MemoryRecord) -> bool:
-        if not any(scope_contains(scope, record.scope) for scope in self.scopes):
+        return self.matches_fields(record.scope, record.kind.value, record_ts(record), record.status.value)
+
+    def matches_fields(self, scope: MemoryScope, kind: str, ts: float, status: str) -> bool:
+        """`matches` on the indexed columns of a record (no need to load its body)."""
+        if not any(scope_contains(query, scope) for query in self.scopes):
             return False
-        if self.kinds is not None and record.kind not in self.kinds:
+        if self.kinds is not None and kind not in {k.value for k in self.kinds}:
             return False
-        ts = record_ts(record)
         if self.since is not None and ts < self.since.timestamp():
             return False
         if self.until is not None and ts > self.until.timestamp():
             return False
-        return self.include_inactive or record.status is MemoryStatus.ACTIVE
+        return self.include_inactive or status == MemoryStatus.ACTIVE.value
 
 
 def _and(parts: list[dict[str, Any]]) -> dict[str, Any]:

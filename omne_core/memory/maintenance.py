@@ -47,7 +47,7 @@ async def consolidate(
     records = await store.list(scope, kinds=kinds, limit=max_records)
     if len(records) < 2:
         return ConsolidationResult()
-    vectors = await asyncio.to_thread(store.vectors.get_embeddings, [r.id for r in records])
+    vectors = await asyncio.to_thread(store.vectors.get_embeddings, scope.user_id, [r.id for r in records])
     ranked = sorted(
         (r for r in records if r.id in vectors),
         key=lambda r: (r.importance, r.confidence, as_utc(r.updated_at)),

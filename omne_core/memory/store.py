@@ -31,12 +31,14 @@ from .errors import MemoryImportError, MemoryNotFoundError, MemoryValidationErro
 from .filters import RecordFilter, ScopeArg, as_utc, normalize_scopes, scope_contains
 from .record import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
-from .vectors import VectorIndex, collection_name
+from .vectors import VectorIndex, by_user, collection_name
 
 logger = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "omne-memory/1"
 _REPAIR_BATCH = 256
+_LAYOUT = "#per-user"  # marks the index layout in the `collection` meta value
+_OWNER_PREFILTER_SHARE = 0.5  # below this share of the records, BM25 runs on the searched users' rows only
 _UNSET: Any = object()
 
 
@@ -60,6 +62,7 @@ class MemoryStore:
         self._db: Database | None = None
         self._vectors: VectorIndex | None = None
         self._vectors_dirty = False
+        self._user_counts: dict[str, int] | None = None  # records per user: picks the lexical search plan
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
@@ -104,10 +107,14 @@ class MemoryStore:
         except Exception:
             db.close()
             raise
-        if db.get_meta("collection") != name:  # new store, new embedding model or new chroma: rebuild
+        layout = f"{name}{_LAYOUT}"
+        previous = db.get_meta("collection")
+        if previous != layout:  # new store, new embedding model, new chroma or an older index layout: rebuild
+            if previous and not previous.endswith(_LAYOUT):
+                vectors.drop_collection(previous)  # the single collection of the earlier layout
             with db.write_lock, db.transaction() as conn:
                 db.mark_all_pending(conn)
-                db.set_meta(conn, "collection", name)
+                db.set_meta(conn, "collection", layout)
                 db.set_meta(conn, "embedder", self.embedder.name)
         self._db, self._vectors = db, vectors
         self._repair_sync(full=self.settings.memory.verify_index_on_open)
@@ -144,15 +151,25 @@ class MemoryStore:
         with db.write_lock:
             outbox = db.outbox()
             if outbox:
-                vectors.delete(outbox)
-                db.clear_outbox(outbox)
+                users = None
+                for rid, user_id in outbox:
+                    if user_id is None:  # written before the per-user layout: try every user
+                        users = users if users is not None else vectors.users()
+                        for user in users:
+                            vectors.delete(user, [rid])
+                    else:
+                        vectors.delete(user_id, [rid])
+                db.clear_outbox([rid for rid, _ in outbox])
             if full or vectors.count() != db.count():
-                chroma_ids, sql_ids = vectors.all_ids(), db.all_ids()
-                orphans = sorted(chroma_ids - sql_ids)
-                if orphans:
-                    logger.info("removing %d orphan vectors", len(orphans))
-                    vectors.delete(orphans)
-                missing = sorted(sql_ids - chroma_ids)
+                sql_ids = db.ids_by_user()
+                missing: list[str] = []
+                for user in sorted(set(sql_ids) | set(vectors.users())):
+                    chroma_ids, ids = vectors.ids(user), sql_ids.get(user, set())
+                    orphans = sorted(chroma_ids - ids)
+                    if orphans:
+                        logger.info("removing %d orphan vectors of one user", len(orphans))
+                        vectors.delete(user, orphans)
+                    missing.extend(sorted(ids - chroma_ids))
                 if missing:
                     with db.transaction() as conn:
                         db.mark_all_pending(conn, missing)
@@ -286,6 +303,9 @@ class MemoryStore:
                     db.log(conn, op, actor, record.id, record.scope.user_id, version=record.version, after=record)
                     resolved[i] = (record, True)
                     created.append(record)
+            if self._user_counts is not None:
+                for record in created:
+                    self._user_counts[record.scope.user_id] = self._user_counts.get(record.scope.user_id, 0) + 1
             by_id = {records[i].id: e for i, e in zip(fresh, embeddings, strict=True)}
             self._sync_vectors(created, [by_id[r.id] for r in created])
         out: list[tuple[MemoryRecord, bool]] = []
@@ -390,18 +410,73 @@ class MemoryStore:
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise MemoryValidationError(f"limit must be an integer in 1..1000, got {limit!r}")
         where = RecordFilter.build(scope, kinds, since, until, include_inactive)
-        return await asyncio.to_thread(self._search_sync, query, where, limit)
-
-    def _search_sync(self, query: str, where: RecordFilter, limit: int) -> list[SearchHit]:
         settings = self.settings.memory
+        # The two candidate lists are independent: the query embedding and HNSW query run beside the BM25 query.
+        dense, lexical = await asyncio.gather(
+            asyncio.to_thread(self._dense_candidates, query, where, max(settings.dense_candidates, limit)),
+            asyncio.to_thread(self._lexical_candidates, query, where, max(settings.lexical_candidates, limit)),
+        )
+        return await asyncio.to_thread(self._rank_sync, query, dense, lexical, where, limit)
+
+    def _dense_candidates(self, query: str, where: RecordFilter, n: int) -> list[tuple[str, float]]:
+        """The best `n` (id, cosine similarity) among the records `where` matches, one user partition at a time."""
         embedding = self.embedder.embed([indexing.query_text(query)])[0]
-        dense = self.vectors.query(embedding, max(settings.dense_candidates, limit), where.chroma_where())
+        found: list[tuple[str, float]] = []
+        for user_id in where.users():
+            found.extend(self._dense_in_user(user_id, where.for_user(user_id), embedding, n))
+        found.sort(key=lambda hit: hit[1], reverse=True)
+        return found[:n]
+
+    def _dense_in_user(
+        self, user_id: str, where: RecordFilter, embedding: Sequence[float], n: int
+    ) -> list[tuple[str, float]]:
+        # Fast path: an unfiltered HNSW query over the user's collection, over-fetched, checked against SQLite.
+        fetch = n * self.settings.memory.candidate_overfetch
+        found = self.vectors.query(user_id, embedding, fetch)
+        keep = self.db.matching("id", [rid for rid, _ in found], where)
+        if len(keep) >= n or len(found) < fetch:  # enough matches, or the whole partition was seen
+            return [(rid, sim) for rid, sim in found if rid in keep][:n]
+        # A selective filter (session, kind, time, inactive records): chroma filters, SQLite checks again.
+        found = self.vectors.query(user_id, embedding, n, where.chroma_where(within_user=True))
+        keep = self.db.matching("id", [rid for rid, _ in found], where)
+        return [(rid, sim) for rid, sim in found if rid in keep]
+
+    def _lexical_candidates(self, query: str, where: RecordFilter, n: int) -> list[tuple[str, float]]:
+        """The best `n` (id, BM25) among the records `where` matches."""
         match = indexing.lexical_query(query)
-        lexical = self.db.lexical_search(match, where, max(settings.lexical_candidates, limit)) if match else []
+        if match is None:
+            return []
+        # Fast path: BM25 without a join per match, over-fetched, then filtered. When the users searched hold
+        # a small share of the store, the FTS query itself is restricted to their rows (their owner token).
+        fetch = n * self.settings.memory.candidate_overfetch
+        owners = where.users() if self._share_of_records(where.users()) < _OWNER_PREFILTER_SHARE else None
+        found = self.db.lexical_top(match, fetch, owners)
+        keep = self.db.matching("seq", [seq for seq, _ in found], where)
+        if len(keep) >= n or len(found) < fetch:
+            return [(keep[seq], score) for seq, score in found if seq in keep][:n]
+        return self.db.lexical_search(match, where, n)  # a selective filter: SQLite joins and filters every match
+
+    def _share_of_records(self, users: Sequence[str]) -> float:
+        """The fraction of all stored records that belong to these users (1.0 for an empty store)."""
+        counts = self._user_counts
+        if counts is None:
+            counts = self._user_counts = self.db.user_counts()
+        total = sum(counts.values())
+        return sum(counts.get(u, 0) for u in users) / total if total else 1.0
+
+    def _rank_sync(
+        self,
+        query: str,
+        dense: list[tuple[str, float]],
+        lexical: list[tuple[str, float]],
+        where: RecordFilter,
+        limit: int,
+    ) -> list[SearchHit]:
+        """Fuse the candidates, count the accesses of the hits returned."""
         ids = list(dict.fromkeys([rid for rid, _ in dense] + [rid for rid, _ in lexical]))
-        records = {rid: r for rid, r in self.db.get_many(ids, where).items() if where.matches(r)}
+        records = self.db.get_many(ids, where)  # the record of truth has the last word on every filter
         now = _now()
-        hits = ranking.fuse(dense, lexical, records, settings, now, query)[:limit]
+        hits = ranking.fuse(dense, lexical, records, self.settings.memory, now, query)[:limit]
         self.db.touch([h.record.id for h in hits], now)
         for hit in hits:
             hit.record = hit.record.model_copy(
@@ -555,9 +630,15 @@ class MemoryStore:
                     for r in records:
                         db.log(conn, op, actor, r.id, r.scope.user_id, version=r.version)
                 refreshed = self._reindex(conn, followers)  # their index context held the purged text
+            self._user_counts = None  # recounted on the next search
             self._embed_refreshed(followers, refreshed)
             try:
-                self.vectors.delete(ids)
+                if op is ChangeOp.FORGET_USER:  # one collection per user: drop it whole
+                    for user_id in by_user(records):
+                        self.vectors.drop_user(user_id)
+                else:
+                    for user_id, group in by_user(records).items():
+                        self.vectors.delete(user_id, [r.id for r in group])
                 db.clear_outbox(ids)
             except Exception as exc:
                 logger.warning("vector delete failed (%s); retried on next open", exc)
@@ -582,9 +663,9 @@ class MemoryStore:
                 db.log(conn, ChangeOp.FORGET_USER, actor, None, None, details={"records": len(records)})
                 conn.execute("INSERT INTO records_fts(records_fts) VALUES ('optimize')")
             try:
-                self.vectors.delete_where({"user_id": {"$eq": user_id}})
-            except Exception as exc:
-                logger.warning("vector delete for user failed (%s)", exc)
+                self.vectors.drop_user(user_id)  # also when the user had no records left (an orphan collection)
+            except Exception as exc:  # repaired on the next open: a collection without records is emptied
+                logger.warning("dropping the user's vector collection failed (%s)", exc)
             db.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(records)
 

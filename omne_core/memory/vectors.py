@@ -1,12 +1,18 @@
-"""The dense index: one chroma collection (embedded PersistentClient or a `chroma run` server, same code).
+"""The dense index: one chroma collection per user (embedded PersistentClient or a `chroma run` server, same code).
 
-Chroma is an index, not the record of truth: the store rewrites it from SQLite whenever they disagree.
+A user is the hard isolation boundary of every search, so each user's vectors live in their own collection:
+a user-scoped search is a plain HNSW query with no metadata filter (chroma's `where` evaluation costs tens
+of milliseconds per query at 100k vectors, the HNSW query itself about two), and `forget_user` drops one
+collection. Chroma is an index, not the record of truth: the store rewrites it from SQLite whenever they
+disagree.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..config import ChromaMode, OmneSettings
@@ -14,27 +20,46 @@ from .errors import MemoryStoreError
 from .filters import SCOPE_FIELDS, record_ts
 from .record import MemoryRecord
 
+USER_KEY = "omne_user_id"  # collection metadata: whose vectors a collection holds
+_PAGE = 5000
+
 
 class VectorIndexError(MemoryStoreError):
     """The chroma store could not be opened or did not answer."""
 
 
 def collection_name(prefix: str, store_id: str, embedder_name: str) -> str:
-    """A valid chroma collection name unique to this store and vector space."""
+    """A valid chroma name unique to this store and vector space: the prefix of every user collection."""
     raw = f"{prefix}-{store_id[:12]}-{embedder_name}"
-    name = re.sub(r"[^A-Za-z0-9._-]", "-", raw)[:500].strip("-._")
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", raw)[:200].strip("-._")
     return name if len(name) >= 3 else f"omne-{name}"
 
 
+def user_collection_name(base: str, user_id: str) -> str:
+    """The collection of one user: the base name and a digest of the user id (ids may hold any character)."""
+    return f"{base}-u-{hashlib.sha256(user_id.encode('utf-8')).hexdigest()[:32]}"
+
+
 def vector_metadata(record: MemoryRecord) -> dict[str, Any]:
-    """The filterable fields chroma keeps next to a vector (None fields are left out)."""
-    meta: dict[str, Any] = {name: getattr(record.scope, name) for name in SCOPE_FIELDS if getattr(record.scope, name) is not None}
+    """The filterable fields chroma keeps next to a vector (None fields are left out; the user is the collection)."""
+    meta: dict[str, Any] = {
+        name: getattr(record.scope, name)
+        for name in SCOPE_FIELDS
+        if name != "user_id" and getattr(record.scope, name) is not None
+    }
     meta.update(kind=record.kind.value, status=record.status.value, ts=record_ts(record))
     return meta
 
 
+def by_user(records: Iterable[MemoryRecord]) -> dict[str, list[MemoryRecord]]:
+    groups: dict[str, list[MemoryRecord]] = {}
+    for record in records:
+        groups.setdefault(record.scope.user_id, []).append(record)
+    return groups
+
+
 class VectorIndex:
-    """Thin wrapper over a chroma collection with cosine distance."""
+    """Per-user chroma collections with cosine distance, created on first write."""
 
     def __init__(self, settings: OmneSettings, name: str) -> None:
         try:
@@ -53,62 +78,142 @@ class VectorIndex:
                 path = settings.chroma_path
                 path.mkdir(parents=True, exist_ok=True)
                 self._client = chromadb.PersistentClient(path=str(path), settings=client_settings)
-            self._collection = self._client.get_or_create_collection(
-                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-            )
+            self._client.heartbeat()
         except Exception as exc:
             where = f"{chroma.host}:{chroma.port}" if chroma.mode is ChromaMode.HTTP else str(settings.chroma_path)
             raise VectorIndexError(f"cannot open chroma ({chroma.mode.value}) at {where}: {exc}") from exc
         self.name = name
+        self._collections: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
+    # -- collections ---------------------------------------------------------------------------
+    def _collection(self, user_id: str, *, create: bool) -> Any | None:
+        """The user's collection (cached); None when it does not exist and `create` is False."""
+        found = self._collections.get(user_id)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._collections.get(user_id)
+            if found is not None:
+                return found
+            name = user_collection_name(self.name, user_id)
+            if create:
+                found = self._client.get_or_create_collection(
+                    name,
+                    embedding_function=None,
+                    metadata={USER_KEY: user_id},
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+            else:
+                try:
+                    found = self._client.get_collection(name, embedding_function=None)
+                except Exception as exc:  # chroma raises NotFoundError (or ValueError in older clients)
+                    if "does not exist" in str(exc) or type(exc).__name__ == "NotFoundError":
+                        return None
+                    raise
+            self._collections[user_id] = found
+            return found
+
+    def users(self) -> list[str]:
+        """Every user with a collection in this index."""
+        out: list[str] = []
+        offset = 0
+        prefix = f"{self.name}-u-"
+        while True:
+            page = self._client.list_collections(limit=100, offset=offset)
+            for collection in page:
+                if collection.name.startswith(prefix) and collection.metadata and USER_KEY in collection.metadata:
+                    out.append(str(collection.metadata[USER_KEY]))
+            if len(page) < 100:
+                return out
+            offset += 100
+
+    def drop_user(self, user_id: str) -> None:
+        """Delete the user's collection (all their vectors at once); absent is fine."""
+        with self._lock:
+            self._collections.pop(user_id, None)
+            try:
+                self._client.delete_collection(user_collection_name(self.name, user_id))
+            except Exception as exc:
+                if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
+                    raise
+
+    def drop_collection(self, name: str) -> bool:
+        """Delete a collection by name (an index of an earlier layout); True when it existed."""
+        try:
+            self._client.delete_collection(name)
+        except Exception:
+            return False
+        return True
+
+    # -- writes --------------------------------------------------------------------------------
     def upsert(self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]]) -> None:
-        if records:
-            self._collection.upsert(
-                ids=[r.id for r in records],
-                embeddings=[list(e) for e in embeddings],
-                metadatas=[vector_metadata(r) for r in records],
+        vectors = {r.id: e for r, e in zip(records, embeddings, strict=True)}
+        for user_id, group in by_user(records).items():
+            self._collection(user_id, create=True).upsert(  # type: ignore[union-attr]
+                ids=[r.id for r in group],
+                embeddings=[list(vectors[r.id]) for r in group],
+                metadatas=[vector_metadata(r) for r in group],
             )
 
     def update_metadata(self, records: Sequence[MemoryRecord]) -> None:
-        if records:
-            self._collection.update(ids=[r.id for r in records], metadatas=[vector_metadata(r) for r in records])
+        for user_id, group in by_user(records).items():
+            collection = self._collection(user_id, create=True)
+            collection.update(ids=[r.id for r in group], metadatas=[vector_metadata(r) for r in group])  # type: ignore[union-attr]
 
-    def delete(self, ids: Sequence[str]) -> None:
-        if ids:
-            self._collection.delete(ids=list(ids))
+    def delete(self, user_id: str, ids: Sequence[str]) -> None:
+        collection = self._collection(user_id, create=False) if ids else None
+        if collection is not None:
+            collection.delete(ids=list(ids))
 
-    def delete_where(self, where: dict[str, Any]) -> None:
-        self._collection.delete(where=where)
-
-    def query(self, embedding: Sequence[float], n: int, where: dict[str, Any]) -> list[tuple[str, float]]:
-        """(id, cosine similarity) best first."""
-        result = self._collection.query(
+    # -- reads ---------------------------------------------------------------------------------
+    def query(
+        self, user_id: str, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """(id, cosine similarity) best first among the user's vectors (matching `where`, if given)."""
+        collection = self._collection(user_id, create=False)
+        if collection is None:
+            return []
+        result = collection.query(
             query_embeddings=[list(embedding)], n_results=n, where=where, include=["distances"]
         )
         ids = result["ids"][0] if result["ids"] else []
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
         return [(rid, 1.0 - float(d)) for rid, d in zip(ids, distances, strict=True)]
 
-    def get_embeddings(self, ids: Sequence[str]) -> dict[str, list[float]]:
-        if not ids:
+    def get_embeddings(self, user_id: str, ids: Sequence[str]) -> dict[str, list[float]]:
+        collection = self._collection(user_id, create=False) if ids else None
+        if collection is None:
             return {}
-        result = self._collection.get(ids=list(ids), include=["embeddings"])
+        result = collection.get(ids=list(ids), include=["embeddings"])
         return {rid: list(map(float, emb)) for rid, emb in zip(result["ids"], result["embeddings"], strict=True)}
 
-    def count(self) -> int:
-        return self._collection.count()
+    def count(self, user_id: str | None = None) -> int:
+        """Vectors of one user, or of every user."""
+        users = [user_id] if user_id is not None else self.users()
+        total = 0
+        for user in users:
+            collection = self._collection(user, create=False)
+            total += collection.count() if collection is not None else 0
+        return total
+
+    def ids(self, user_id: str) -> set[str]:
+        collection = self._collection(user_id, create=False)
+        out: set[str] = set()
+        offset = 0
+        while collection is not None:
+            batch = collection.get(include=[], limit=_PAGE, offset=offset)["ids"]
+            out.update(batch)
+            if len(batch) < _PAGE:
+                break
+            offset += _PAGE
+        return out
 
     def all_ids(self) -> set[str]:
-        ids: set[str] = set()
-        offset, page = 0, 5000
-        while True:
-            batch = self._collection.get(include=[], limit=page, offset=offset)["ids"]
-            ids.update(batch)
-            if len(batch) < page:
-                return ids
-            offset += page
+        return {rid for user in self.users() for rid in self.ids(user)}
 
     def close(self) -> None:
+        self._collections.clear()
         close = getattr(self._client, "close", None)
         if close is not None:
             close()

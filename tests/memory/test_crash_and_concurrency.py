@@ -77,11 +77,16 @@ async def test_sigkill_loses_no_acknowledged_add(settings, embedder, tmp_path):
 async def test_repair_on_open_reembeds_missing_and_drops_orphans(settings, embedder):
     store = await MemoryStore.open(settings, embedder=embedder)
     a, b = await store.add([MemoryRecord(kind=MemoryKind.FACT, text=t, scope=SCOPE) for t in ("alpha fact", "beta fact")])
-    store.vectors.delete([a.id])  # as if the process died before chroma was written
-    store.vectors.upsert([MemoryRecord(kind=MemoryKind.FACT, text="ghost", scope=SCOPE, id="ghost")], [embedder.embed(["ghost"])[0]])
+    store.vectors.delete(SCOPE.user_id, [a.id])  # as if the process died before chroma was written
+    ghosts = [
+        MemoryRecord(kind=MemoryKind.FACT, text="ghost", scope=SCOPE, id="ghost"),
+        MemoryRecord(kind=MemoryKind.FACT, text="ghost", scope=MemoryScope(user_id="nobody"), id="ghost-2"),
+    ]
+    store.vectors.upsert(ghosts, embedder.embed(["ghost", "ghost"]))  # vectors without records, one user unknown
     await store.close()
     async with await MemoryStore.open(settings, embedder=embedder) as reopened:
         assert reopened.vectors.all_ids() == {a.id, b.id}
+        assert reopened.vectors.count("nobody") == 0
         hits = await reopened.search("alpha", SCOPE)
         assert hits[0].record.id == a.id and hits[0].dense_score is not None
 
