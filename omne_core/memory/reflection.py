@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..models.tokens import count_tokens
 from .errors import MemoryValidationError, ReflectionError
-from .record import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
+from .record import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
 from .store import MemoryStore
 
 REFLECT_SYSTEM_PROMPT = """You maintain a user's long-term memory. From the new observations, derive durable \
@@ -167,15 +167,15 @@ async def reflect(
     if not planned:
         return ReflectionResult(source_ids=[r.id for r in sources])
 
-    stored = await store.add([record for record, _ in planned], actor=actor)
+    # One transaction: the new conclusions and the supersession of those they contradict land together.
+    stored = await store.add_superseding(
+        [(record, [old.id for old in replaced]) for record, replaced in planned], actor=actor
+    )
     result = ReflectionResult(created=[], source_ids=[r.id for r in sources])
-    for new, (_, replaced) in zip(stored, planned, strict=True):
+    for new, superseded in stored:
         if new not in result.created:
             result.created.append(new)
-        for old in replaced:
-            if old.id != new.id and old.status is MemoryStatus.ACTIVE:
-                await store.supersede(old.id, new.id, actor=actor)
-                result.superseded.append((old.id, new.id))
+        result.superseded.extend((old_id, new.id) for old_id in superseded)
     return result
 
 
@@ -215,8 +215,8 @@ async def summarize_session(
     if not text:
         raise ReflectionError("the model returned an empty summary", raw_output=raw)
     previous = await store.list(scope, kinds=[MemoryKind.SUMMARY], limit=None)
-    [summary] = await store.add(
-        MemoryRecord(
+    [(summary, _)] = await store.add_superseding(
+        [(MemoryRecord(
             kind=MemoryKind.SUMMARY,
             text=text,
             scope=scope,
@@ -224,10 +224,7 @@ async def summarize_session(
             event_time=shown[-1].event_time or shown[-1].created_at,
             importance=0.6,
             metadata={"derived_by": actor, "messages": len(shown)},
-        ),
+        ), [old.id for old in previous])],
         actor=actor,
     )
-    for old in previous:
-        if old.id != summary.id:
-            await store.supersede(old.id, summary.id, actor=actor)
     return summary

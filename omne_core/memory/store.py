@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -44,6 +44,18 @@ _UNSET: Any = object()
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class _Added(NamedTuple):
+    record: MemoryRecord  # the stored record (an existing one for a duplicate)
+    created: bool
+    superseded: list[str]
+
+
+def _stored(resolved: Sequence[Any], i: int) -> MemoryRecord:
+    """The stored record of input `i` while `_add_sync` resolves duplicates (an int points at an earlier input)."""
+    item = resolved[i]
+    return resolved[item][0] if isinstance(item, int) else item[0]
 
 
 class MemoryStore:
@@ -256,13 +268,34 @@ class MemoryStore:
     # -- add -----------------------------------------------------------------------------------
     async def add(self, records: MemoryRecord | Sequence[MemoryRecord], *, actor: str = "user") -> list[MemoryRecord]:
         """Store one record or a batch; an exact duplicate in the same scope returns the existing record."""
+        self._check_batch(records)
+        result = await asyncio.to_thread(self._add_sync, records, actor, ChangeOp.ADD)
+        return [outcome.record for outcome in result]
+
+    async def add_superseding(
+        self, items: Sequence[tuple[MemoryRecord, Sequence[str]]], *, actor: str = "user"
+    ) -> list[tuple[MemoryRecord, list[str]]]:
+        """Add records, each superseding the records it replaces, in one transaction (all or nothing).
+
+        Returns each stored record with the ids it superseded (records already inactive are left as they are).
+        An unknown id, or one of another user, rejects the whole call and nothing is written.
+        """
+        if not isinstance(items, list | tuple) or not all(isinstance(i, tuple) and len(i) == 2 for i in items):
+            raise MemoryValidationError("items must be a list of (MemoryRecord, [ids it supersedes]) pairs")
+        records = [record for record, _ in items]
+        self._check_batch(records)
+        replaced = [[self._check_id(rid) for rid in ids] for _, ids in items]
+        result = await asyncio.to_thread(self._add_sync, records, actor, ChangeOp.ADD, replaced)
+        return [(outcome.record, outcome.superseded) for outcome in result]
+
+    def _check_batch(self, records: Any) -> None:
         if isinstance(records, list | tuple) and len(records) > self.settings.memory.max_batch:
             raise MemoryValidationError(f"batch of {len(records)} records exceeds max_batch={self.settings.memory.max_batch}")
-        result = await asyncio.to_thread(self._add_sync, records, actor, ChangeOp.ADD)
-        return [record for record, _ in result]
 
-    def _add_sync(self, records: Any, actor: str, op: ChangeOp) -> list[tuple[MemoryRecord, bool]]:
-        """Each input's stored record and whether it was newly created."""
+    def _add_sync(
+        self, records: Any, actor: str, op: ChangeOp, supersedes: Sequence[Sequence[str]] | None = None
+    ) -> list[_Added]:
+        """Each input's stored record, whether it was newly created, and the ids it superseded."""
         records = self._validate(records)
         db = self.db
         self._repair_if_dirty()
@@ -291,6 +324,8 @@ class MemoryStore:
         embeddings = self.embedder.embed([dense for dense, _ in texts]) if fresh else []
 
         created: list[MemoryRecord] = []
+        replaced: list[MemoryRecord] = []
+        superseded: list[list[str]] = [[] for _ in records]
         with db.write_lock:
             with db.transaction() as conn:
                 for i, (dense, lexical) in zip(fresh, texts, strict=True):
@@ -303,19 +338,40 @@ class MemoryStore:
                     db.log(conn, op, actor, record.id, record.scope.user_id, version=record.version, after=record)
                     resolved[i] = (record, True)
                     created.append(record)
+                for i, old_ids in enumerate(supersedes or ()):
+                    new = _stored(resolved, i)
+                    for old_id in old_ids:
+                        old = db.get(old_id)
+                        if old is None:
+                            raise MemoryNotFoundError(old_id)  # rolls back the whole call
+                        if old.id == new.id or old.status is not MemoryStatus.ACTIVE:
+                            continue
+                        replaced.append(self._mark_superseded(conn, old, new, actor))
+                        superseded[i].append(old.id)
             if self._user_counts is not None:
                 for record in created:
                     self._user_counts[record.scope.user_id] = self._user_counts.get(record.scope.user_id, 0) + 1
             by_id = {records[i].id: e for i, e in zip(fresh, embeddings, strict=True)}
             self._sync_vectors(created, [by_id[r.id] for r in created])
-        out: list[tuple[MemoryRecord, bool]] = []
-        for item in resolved:
-            if isinstance(item, int):
-                stored, _ = resolved[item]  # type: ignore[misc]
-                out.append((stored, False))
-            else:
-                out.append(item)  # type: ignore[arg-type]
+            self._sync_vectors(replaced, None)
+        out: list[_Added] = []
+        for i, item in enumerate(resolved):
+            created_now = not isinstance(item, int) and item is not None and item[1]
+            out.append(_Added(_stored(resolved, i), created_now, superseded[i]))
         return out
+
+    def _mark_superseded(self, conn: Any, old: MemoryRecord, new: MemoryRecord, actor: str) -> MemoryRecord:
+        """Inside a transaction: `old` becomes superseded by `new` (a new version of it, logged)."""
+        if old.scope.user_id != new.scope.user_id:
+            raise MemoryValidationError("a record can only be superseded by a record of the same user")
+        updated = old.model_copy(
+            update={"status": MemoryStatus.SUPERSEDED, "superseded_by": new.id,
+                    "version": old.version + 1, "updated_at": _now()}
+        )
+        self.db.replace(conn, updated)
+        self.db.log(conn, ChangeOp.SUPERSEDE, actor, old.id, old.scope.user_id, version=updated.version,
+                    before=old, after=updated, details={"superseded_by": new.id})
+        return updated
 
     def _index_texts(self, records: Sequence[MemoryRecord]) -> list[tuple[str, str]]:
         """Index texts for new records; each sees up to CONTEXT_RECORDS earlier records of its session."""
@@ -582,16 +638,8 @@ class MemoryStore:
                 raise MemoryNotFoundError(old_id)
             if new is None:
                 raise MemoryNotFoundError(new_id)
-            if old.scope.user_id != new.scope.user_id:
-                raise MemoryValidationError("a record can only be superseded by a record of the same user")
-            updated = old.model_copy(
-                update={"status": MemoryStatus.SUPERSEDED, "superseded_by": new_id,
-                        "version": old.version + 1, "updated_at": _now()}
-            )
             with db.transaction() as conn:
-                db.replace(conn, updated)
-                db.log(conn, ChangeOp.SUPERSEDE, actor, old_id, old.scope.user_id, version=updated.version,
-                       before=old, after=updated, details={"superseded_by": new_id})
+                updated = self._mark_superseded(conn, old, new, actor)
             self._sync_vectors([updated], None)
         return updated
 
@@ -740,5 +788,5 @@ class MemoryStore:
         for data in blobs:
             self.blobs.put_bytes(data)
         result = self._add_sync(records, actor, ChangeOp.IMPORT) if records else []
-        created = sum(1 for _, new in result if new)
+        created = sum(1 for outcome in result if outcome.created)
         return ImportResult(imported=created, skipped=len(result) - created)

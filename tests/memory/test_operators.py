@@ -14,6 +14,7 @@ from omne_core.memory import (
     MemoryScope,
     MemoryStatus,
     MemoryStore,
+    MemoryValidationError,
     Modality,
     build_context,
 )
@@ -204,3 +205,31 @@ async def test_build_context_budget_dates_and_sources(store):
     cut = build_context([huge], max_tokens=200)
     assert cut.record_ids == [huge.id] and cut.tokens <= 200 and cut.text.endswith(f"<id:{huge.id[:8]}>")
     assert build_context([], 100).text == ""
+
+
+async def test_add_superseding_adds_and_supersedes_in_one_step(store):
+    [old] = await store.add([rec("lives in Paris", kind=MemoryKind.FACT)])
+
+    [(new, superseded)] = await store.add_superseding([(rec("lives in Lyon", kind=MemoryKind.FACT), [old.id])])
+
+    assert superseded == [old.id]
+    assert (await store.get(old.id)).status is MemoryStatus.SUPERSEDED
+    assert (await store.get(old.id)).superseded_by == new.id
+    assert [c.op for c in await store.history(old.id)] == [ChangeOp.ADD, ChangeOp.SUPERSEDE]
+    assert [h.record.id for h in await store.search("where does she live", ALICE)] == [new.id]
+
+
+@pytest.mark.parametrize("bad_old", ["unknown-id", "other-user"])
+async def test_add_superseding_writes_nothing_when_one_replacement_is_invalid(store, bad_old):
+    [old] = await store.add([rec("likes tea", kind=MemoryKind.PREFERENCE)])
+    [foreign] = await store.add([rec("likes tea", scope=MemoryScope(user_id="bob"), kind=MemoryKind.PREFERENCE)])
+    bad = foreign.id if bad_old == "other-user" else bad_old
+    items = [(rec("likes coffee", kind=MemoryKind.PREFERENCE), [old.id]), (rec("likes cocoa", kind=MemoryKind.PREFERENCE), [bad])]
+
+    with pytest.raises((MemoryNotFoundError, MemoryValidationError)):
+        await store.add_superseding(items)
+
+    assert [r.text for r in await store.list(ALICE, include_inactive=True)] == ["likes tea"]
+    assert (await store.get(old.id)).status is MemoryStatus.ACTIVE
+    assert [c.op for c in await store.history(old.id)] == [ChangeOp.ADD]
+    assert {h.record.text for h in await store.search("coffee cocoa", ALICE)} == {"likes tea"}
