@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from .filters import as_utc
@@ -23,10 +23,17 @@ class ConsolidationResult(BaseModel):
     groups: list[MergeGroup] = Field(default_factory=list)
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
+def near_duplicates(vectors: Sequence[Sequence[float]], threshold: float, block: int = 1024) -> list[list[int]]:
+    """For each vector, the indexes of the others with cosine similarity >= threshold (blockwise matrix products)."""
+    matrix = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    matrix = matrix / np.where(norms == 0, 1.0, norms)
+    out: list[list[int]] = []
+    for start in range(0, len(matrix), block):
+        sims = matrix[start : start + block] @ matrix.T
+        for row, similar in enumerate(sims >= threshold):
+            out.append([int(j) for j in np.flatnonzero(similar) if j != start + row])
+    return out
 
 
 async def consolidate(
@@ -35,13 +42,13 @@ async def consolidate(
     *,
     threshold: float = 0.92,
     kinds: Sequence[MemoryKind] | None = None,
-    max_records: int = 2000,
+    max_records: int = 20_000,
     actor: str = "consolidate",
 ) -> ConsolidationResult:
     """Merge near-duplicate active records of the same kind (cosine >= threshold; L1 kinds by default).
 
     The most important, most confident, most recent record of a group is kept and inherits the others'
-    sources; the others are superseded by it.
+    sources; the others are superseded by it. Looks at the newest `max_records` records of the scope.
     """
     kinds = list(kinds) if kinds is not None else sorted(L1_KINDS)
     records = await store.list(scope, kinds=kinds, limit=max_records)
@@ -53,19 +60,17 @@ async def consolidate(
         key=lambda r: (r.importance, r.confidence, as_utc(r.updated_at)),
         reverse=True,
     )
+    neighbours = await asyncio.to_thread(near_duplicates, [vectors[r.id] for r in ranked], threshold)
     assigned: set[str] = set()
     result = ConsolidationResult()
-    for keeper in ranked:
+    for rank, keeper in enumerate(ranked):
         if keeper.id in assigned:
             continue
         assigned.add(keeper.id)
         group = [
             other
-            for other in ranked
-            if other.id not in assigned
-            and other.kind is keeper.kind
-            and other.scope == keeper.scope
-            and _cosine(vectors[keeper.id], vectors[other.id]) >= threshold
+            for other in (ranked[j] for j in neighbours[rank])  # ascending: best-ranked first
+            if other.id not in assigned and other.kind is keeper.kind and other.scope == keeper.scope
         ]
         if not group:
             continue

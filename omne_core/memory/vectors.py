@@ -185,8 +185,11 @@ class VectorIndex:
         collection = self._collection(user_id, create=False) if ids else None
         if collection is None:
             return {}
-        result = collection.get(ids=list(ids), include=["embeddings"])
-        return {rid: list(map(float, emb)) for rid, emb in zip(result["ids"], result["embeddings"], strict=True)}
+        out: dict[str, list[float]] = {}
+        for start in range(0, len(ids), 1000):
+            result = collection.get(ids=list(ids[start : start + 1000]), include=["embeddings"])
+            out.update((rid, list(map(float, emb))) for rid, emb in zip(result["ids"], result["embeddings"], strict=True))
+        return out
 
     def count(self, user_id: str | None = None) -> int:
         """Vectors of one user, or of every user."""

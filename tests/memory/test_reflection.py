@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
@@ -22,6 +23,7 @@ from omne_core.memory import (
     reflect,
     summarize_session,
 )
+from omne_core.memory.maintenance import near_duplicates
 
 SESSION = MemoryScope(user_id="alice", session_id="s1")
 USER = MemoryScope(user_id="alice")
@@ -135,3 +137,15 @@ async def test_forget_policy_ttl_and_decay(store):
     assert (await store.get(unused.id)).status is MemoryStatus.DELETED  # soft by default
     assert (await store.get(used.id)).status is MemoryStatus.ACTIVE
     assert (await store.get(important.id)).status is MemoryStatus.ACTIVE
+
+
+def test_near_duplicates_matches_pairwise_cosine_across_blocks():
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((6, 16))
+    vectors = np.vstack([base, base[:3] + 0.01 * rng.standard_normal((3, 16)), np.zeros((1, 16))])
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    expected = [[j for j in range(len(unit)) if j != i and unit[i] @ unit[j] >= 0.95] for i in range(len(unit))]
+
+    for block in (1, 4, 100):
+        assert near_duplicates(vectors.tolist(), 0.95, block=block) == expected
+    assert expected[0] == [6] and expected[9] == []  # a copy is found; a zero vector matches nothing
