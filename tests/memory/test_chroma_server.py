@@ -67,6 +67,11 @@ async def test_store_on_chroma_server(settings, embedder, chroma_server):
     async with await MemoryStore.open(http, embedder=embedder) as reopened:
         assert reopened.vectors.all_ids() == {b.id}
         assert (await reopened.search("bananas", SCOPE))[0].record.id == b.id
+        assert await reopened.search("bananas", MemoryScope(user_id="never-seen")) == []  # no collection yet
+        await reopened.add([MemoryRecord(kind=MemoryKind.FACT, text="kiwis are green", scope=MemoryScope(user_id="tmp"))])
+        assert sorted(reopened.vectors.users()) == ["srv", "tmp"]
+        assert await reopened.forget_user("tmp") == 1
+        assert reopened.vectors.users() == ["srv"]  # the user's collection is gone from the server
 
 
 async def test_unreachable_server_is_a_clear_error(settings, embedder):
