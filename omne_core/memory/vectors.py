@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..config import ChromaMode, OmneSettings
@@ -49,6 +49,11 @@ def vector_metadata(record: MemoryRecord) -> dict[str, Any]:
     }
     meta.update(kind=record.kind.value, status=record.status.value, ts=record_ts(record))
     return meta
+
+
+def _is_not_found(exc: Exception) -> bool:
+    """Chroma's "collection does not exist" (NotFoundError, or a ValueError from older clients)."""
+    return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
 
 
 def by_user(records: Iterable[MemoryRecord]) -> dict[str, list[MemoryRecord]]:
@@ -107,12 +112,30 @@ class VectorIndex:
             else:
                 try:
                     found = self._client.get_collection(name, embedding_function=None)
-                except Exception as exc:  # chroma raises NotFoundError (or ValueError in older clients)
-                    if "does not exist" in str(exc) or type(exc).__name__ == "NotFoundError":
+                except Exception as exc:
+                    if _is_not_found(exc):
                         return None
                     raise
             self._collections[user_id] = found
             return found
+
+    def _call(self, user_id: str, create: bool, action: Callable[[Any], Any]) -> Any | None:
+        """`action(collection)` on the user's collection; None when it does not exist (and `create` is False).
+
+        A cached handle can outlive its collection (another client dropped it): look it up once more.
+        """
+        for attempt in (1, 2):
+            collection = self._collection(user_id, create=create)
+            if collection is None:
+                return None
+            try:
+                return action(collection)
+            except Exception as exc:
+                if attempt == 2 or not _is_not_found(exc):
+                    raise
+                with self._lock:
+                    self._collections.pop(user_id, None)
+        return None  # pragma: no cover - the loop returns or raises
 
     def users(self) -> list[str]:
         """Every user with a collection in this index."""
@@ -135,7 +158,7 @@ class VectorIndex:
             try:
                 self._client.delete_collection(user_collection_name(self.name, user_id))
             except Exception as exc:
-                if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
+                if not _is_not_found(exc):
                     raise
 
     def drop_collection(self, name: str) -> bool:
@@ -150,33 +173,40 @@ class VectorIndex:
     def upsert(self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]]) -> None:
         vectors = {r.id: e for r, e in zip(records, embeddings, strict=True)}
         for user_id, group in by_user(records).items():
-            self._collection(user_id, create=True).upsert(  # type: ignore[union-attr]
-                ids=[r.id for r in group],
-                embeddings=[list(vectors[r.id]) for r in group],
-                metadatas=[vector_metadata(r) for r in group],
+            self._call(
+                user_id,
+                True,
+                lambda c, group=group: c.upsert(
+                    ids=[r.id for r in group],
+                    embeddings=[list(vectors[r.id]) for r in group],
+                    metadatas=[vector_metadata(r) for r in group],
+                ),
             )
 
     def update_metadata(self, records: Sequence[MemoryRecord]) -> None:
         for user_id, group in by_user(records).items():
-            collection = self._collection(user_id, create=True)
-            collection.update(ids=[r.id for r in group], metadatas=[vector_metadata(r) for r in group])  # type: ignore[union-attr]
+            self._call(
+                user_id,
+                True,
+                lambda c, group=group: c.update(ids=[r.id for r in group], metadatas=[vector_metadata(r) for r in group]),
+            )
 
     def delete(self, user_id: str, ids: Sequence[str]) -> None:
-        collection = self._collection(user_id, create=False) if ids else None
-        if collection is not None:
-            collection.delete(ids=list(ids))
+        if ids:
+            self._call(user_id, False, lambda c: c.delete(ids=list(ids)))
 
     # -- reads ---------------------------------------------------------------------------------
     def query(
         self, user_id: str, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
         """(id, cosine similarity) best first among the user's vectors (matching `where`, if given)."""
-        collection = self._collection(user_id, create=False)
-        if collection is None:
-            return []
-        result = collection.query(
-            query_embeddings=[list(embedding)], n_results=n, where=where, include=["distances"]
+        result = self._call(
+            user_id,
+            False,
+            lambda c: c.query(query_embeddings=[list(embedding)], n_results=n, where=where, include=["distances"]),
         )
+        if result is None:
+            return []
         ids = result["ids"][0] if result["ids"] else []
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
         return [(rid, 1.0 - float(d)) for rid, d in zip(ids, distances, strict=True)]
@@ -196,8 +226,7 @@ class VectorIndex:
         users = [user_id] if user_id is not None else self.users()
         total = 0
         for user in users:
-            collection = self._collection(user, create=False)
-            total += collection.count() if collection is not None else 0
+            total += self._call(user, False, lambda c: c.count()) or 0
         return total
 
     def ids(self, user_id: str) -> set[str]:

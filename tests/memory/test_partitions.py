@@ -149,3 +149,17 @@ async def test_an_index_without_the_owner_column_is_rebuilt_on_open(settings, em
         assert hit.record.id == record.id and hit.lexical_score is not None
         columns = [row[1] for row in store.db.conn().execute("PRAGMA table_info(records_fts)")]
         assert columns == ["content", "owner"]
+
+
+async def test_a_collection_dropped_by_another_client_is_looked_up_again(store, settings):
+    scope = MemoryScope(user_id="x")
+    [first] = await store.add([MemoryRecord(kind=MemoryKind.FACT, text="owls hunt at night", scope=scope)])
+    assert (await store.search("owls", scope))[0].dense_score is not None  # the handle is cached now
+    other = chromadb.PersistentClient(path=str(settings.chroma_path), settings=ChromaClientSettings(anonymized_telemetry=False))
+    [name] = [c.name for c in other.list_collections()]
+    other.delete_collection(name)
+
+    [hit] = await store.search("owls", scope)  # no error: BM25 still finds it, the vector is gone
+    assert hit.record.id == first.id and hit.dense_score is None
+    [second] = await store.add([MemoryRecord(kind=MemoryKind.FACT, text="bats hunt at dusk", scope=scope)])
+    assert store.vectors.ids("x") == {second.id}
