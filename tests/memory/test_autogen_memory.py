@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
 from autogen_agentchat.agents import AssistantAgent
-from autogen_agentchat.messages import TextMessage
+from autogen_agentchat.messages import MultiModalMessage, TextMessage
 from autogen_core import CancellationToken, ComponentModel
+from autogen_core import Image as AGImage
 from autogen_core.memory import Memory, MemoryContent, MemoryMimeType
 from autogen_core.model_context import BufferedChatCompletionContext
 from autogen_core.models import CreateResult, LLMMessage, SystemMessage, UserMessage
 from autogen_ext.models.replay import ReplayChatCompletionClient
+from PIL import Image as PILImage
 
 from omne_core.memory import (
     MemoryKind,
     MemoryRecord,
     MemoryScope,
+    Modality,
     OmneMemory,
     record_conversation,
 )
@@ -130,3 +134,19 @@ async def test_record_conversation_stores_l0_messages_once(store):
     memory = OmneMemory(user_id="eve", session_id="intro", store=store)
     via_memory = await record_conversation(memory, result)
     assert [r.id for r in via_memory] == [r.id for r in stored]
+
+
+async def test_record_conversation_keeps_images_of_multimodal_messages_as_blobs(store):
+    picture = AGImage(PILImage.new("RGB", (8, 6), (200, 30, 30)))
+    message = MultiModalMessage(content=["Here is the red tile we ordered", picture], source="frank")
+    scope = MemoryScope(user_id="frank", session_id="tiles")
+
+    stored = await record_conversation(store, [message], scope)
+
+    assert [r.modality for r in stored] == [Modality.TEXT, Modality.IMAGE]
+    image = stored[1]
+    assert image.blob_ref and store.blobs.exists(image.blob_ref)
+    assert PILImage.open(io.BytesIO(store.blobs.get_bytes(image.blob_ref))).size == (8, 6)
+    assert image.metadata["speaker"] == "frank" and image.text.startswith("[Image")
+    assert [r.id for r in await record_conversation(store, [message], scope)] == [r.id for r in stored]  # once
+    assert (await store.search("red tile we ordered", scope))[0].record.id == stored[0].id
