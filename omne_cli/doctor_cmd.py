@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -85,6 +86,19 @@ def check_chroma(settings: OmneSettings) -> str:
     return f"{chroma.mode.value} at {where}: {count} collection(s)"
 
 
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
+
+
+def probe_create_args(role: ModelRoleSettings) -> dict[str, int]:
+    """A tiny output budget. OpenAI's reasoning models (o1/o3/o4, gpt-5) reject `max_tokens` and spend
+    tokens on reasoning first, so they get `max_completion_tokens` with room to answer."""
+    from omne_core.config import ModelProvider
+
+    if role.provider in (ModelProvider.OPENAI, ModelProvider.AZURE) and _REASONING_MODEL.match(role.model):
+        return {"max_completion_tokens": 64}
+    return {"max_tokens": 1}
+
+
 def check_model(settings: OmneSettings, role_name: str, role: ModelRoleSettings, timeout_s: float) -> str:
     """Build the role's client the way Omne does and ask for one token."""
     from autogen_core.models import UserMessage
@@ -101,7 +115,7 @@ def check_model(settings: OmneSettings, role_name: str, role: ModelRoleSettings,
         try:
             result = await asyncio.wait_for(
                 client.create(
-                    [UserMessage(content=PROBE_PROMPT, source="doctor")], extra_create_args={"max_tokens": 1}
+                    [UserMessage(content=PROBE_PROMPT, source="doctor")], extra_create_args=probe_create_args(role)
                 ),
                 timeout=timeout_s,
             )

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from omne_cli.app import app
 from omne_core.version import __version__
 from tests.support.local_model import requires_local
-from tests.support.servers import free_port
+from tests.support.servers import free_port, json_server
 
 HEAVY = ["torch", "chromadb", "llama_cpp", "sentence_transformers", "transformers"]
 OMNE = Path(sys.executable).with_name("omne")
@@ -84,3 +84,32 @@ def test_doctor_passes_on_the_offline_defaults(bundled_gguf, shared_data_dir, mo
     assert all(line.startswith("OK") for line in checks)
     assert "384-dim" in result.output and str(bundled_gguf) in result.output
     assert result.stdout.rstrip().endswith("All checks passed.")
+
+
+@pytest.mark.parametrize(
+    ("model", "sent", "not_sent"),
+    [("o3-mini", "max_completion_tokens", "max_tokens"), ("gpt-4o", "max_tokens", "max_completion_tokens")],
+)
+def test_doctor_probe_uses_the_token_limit_the_model_accepts(monkeypatch, model, sent, not_sent):
+    def route(method: str, path: str, body: bytes) -> tuple[int, dict]:
+        request = json.loads(body)
+        if not_sent in request:  # what OpenAI answers a reasoning model sent max_tokens
+            return 400, {"error": {"message": f"Unsupported parameter: '{not_sent}'", "type": "invalid_request_error"}}
+        return 200, {
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "OK"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 1, "total_tokens": 8},
+        }
+
+    with json_server(route) as (url, seen):
+        for role in ("MAIN", "LOGIC_EXPERT"):
+            monkeypatch.setenv(f"OMNE_MODELS__{role}__PROVIDER", "openai")
+            monkeypatch.setenv(f"OMNE_MODELS__{role}__MODEL", model)
+            monkeypatch.setenv(f"OMNE_MODELS__{role}__BASE_URL", f"{url}/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        result = CliRunner().invoke(app, ["doctor", "--timeout", "10"])
+
+    (model_line,) = [line for line in result.stdout.splitlines() if "model [main, logic_expert]" in line]
+    assert model_line.startswith("OK"), result.output
+    [(_, path, body)] = [item for item in seen if item[0] == "POST"]
+    assert path == "/v1/chat/completions" and sent in json.loads(body)
