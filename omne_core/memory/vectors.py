@@ -22,6 +22,10 @@ from .record import MemoryRecord
 
 USER_KEY = "omne_user_id"  # collection metadata: whose vectors a collection holds
 _PAGE = 5000
+# Chroma rewrites a collection's HNSW files every `sync_threshold` additions (default 1000); its own log keeps
+# the adds in between durable, and SQLite is the record of truth anyway. At 100k vectors a 1000-vector add
+# took 0.80 s with the default and 0.67 s with 20000 (bench figures in the issue note).
+_HNSW_SYNC_THRESHOLD = 20_000
 
 
 class VectorIndexError(MemoryStoreError):
@@ -107,7 +111,7 @@ class VectorIndex:
                     name,
                     embedding_function=None,
                     metadata={USER_KEY: user_id},
-                    configuration={"hnsw": {"space": "cosine"}},
+                    configuration={"hnsw": {"space": "cosine", "sync_threshold": _HNSW_SYNC_THRESHOLD}},
                 )
             else:
                 try:
