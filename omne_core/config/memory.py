@@ -46,6 +46,9 @@ class MemorySettings(BaseModel):
     dense_candidates: int = 50  # candidates taken from the vector index before fusion
     lexical_candidates: int = 50  # candidates taken from the BM25 (FTS5) index before fusion
     candidate_overfetch: int = Field(default=4, ge=1)  # unfiltered candidates per wanted one, before the filter
+    # BM25 scores every row a query term matches. Past this many matching rows, a query's most frequent terms
+    # are left out of the lexical side (None: never). Small stores never reach it.
+    lexical_max_matches: int | None = Field(default=20_000, ge=1)
     rrf_k: int = 60  # reciprocal-rank-fusion constant
     recency_weight: float = 0.0  # score boost for recent records (0 disables)
     recency_half_life_days: float = 30.0

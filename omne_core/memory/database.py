@@ -78,6 +78,11 @@ def owner_token(user_id: str) -> str:
     return "u" + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:24]
 
 
+def indexing_phrase(term: str) -> str:
+    """One FTS5 phrase for a term (quotes doubled)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
 def fts_match(match: str, owners: Sequence[str] | None = None) -> str:
     """An FTS5 expression: `match` over the text column, restricted to these users' rows when given."""
     expression = f"content : ({match})"
@@ -294,6 +299,11 @@ class Database:
         )
         rows = self.conn().execute(sql, [fts_match(match, where.users()), *params, limit]).fetchall()
         return [(rid, -score) for rid, score in rows]
+
+    def term_document_count(self, term: str) -> int:
+        """How many rows hold the term (as the FTS tokenizer reads it)."""
+        expression = "content : " + indexing_phrase(term)
+        return self.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH ?", (expression,)).fetchone()[0]
 
     def user_counts(self) -> dict[str, int]:
         """Records per user (every status)."""

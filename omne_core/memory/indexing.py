@@ -88,12 +88,31 @@ def query_text(query: str) -> str:
     return query.strip()
 
 
+def query_terms(query: str) -> list[str]:
+    """The query's distinct content words; its stop words only when it has nothing else."""
+    return list(dict.fromkeys(content_words(query))) or list(dict.fromkeys(words(query)))
+
+
+def any_of(terms: list[str]) -> str | None:
+    """An FTS5 MATCH expression for documents holding any of the terms; None for no terms."""
+    if not terms:
+        return None
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
 def lexical_query(query: str) -> str | None:
     """An FTS5 MATCH expression: any of the query's content words (BM25 ranks by how many and how rare).
 
     Stop words are dropped unless the query has nothing else; None when the query has no word at all.
     """
-    terms = list(dict.fromkeys(content_words(query))) or list(dict.fromkeys(words(query)))
-    if not terms:
-        return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    return any_of(query_terms(query))
+
+
+def rarest_terms(terms: list[str], document_counts: dict[str, int], budget: int) -> list[str]:
+    """The terms to score when BM25 may look at about `budget` matching rows: drop the most frequent terms
+    (the lowest IDF, the least weight in BM25) while the rest still match more than `budget` rows. The rarest
+    term is always kept. Order is preserved."""
+    kept = sorted(terms, key=lambda t: document_counts.get(t, 0))
+    while len(kept) > 1 and sum(document_counts.get(t, 0) for t in kept) > budget:
+        kept.pop()
+    return [t for t in terms if t in kept]

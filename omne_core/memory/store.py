@@ -75,6 +75,8 @@ class MemoryStore:
         self._vectors: VectorIndex | None = None
         self._vectors_dirty = False
         self._user_counts: dict[str, int] | None = None  # records per user: picks the lexical search plan
+        self._term_counts: dict[str, int] = {}  # rows per FTS term, for the BM25 work budget
+        self._counted_at = 0  # the store's size when _term_counts was started
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
@@ -499,18 +501,38 @@ class MemoryStore:
 
     def _lexical_candidates(self, query: str, where: RecordFilter, n: int) -> list[tuple[str, float]]:
         """The best `n` (id, BM25) among the records `where` matches."""
-        match = indexing.lexical_query(query)
+        terms = indexing.query_terms(query)
+        # When the users searched hold a small share of the store, the FTS query itself is restricted to their
+        # rows (their owner token). Otherwise BM25's cost grows with the rows the terms match: past the budget,
+        # only the rarer terms are scored (the common ones carry the least weight; dense retrieval still sees them).
+        owners = where.users() if self._share_of_records(where.users()) < _OWNER_PREFILTER_SHARE else None
+        budget = self.settings.memory.lexical_max_matches
+        if owners is None and budget is not None and len(terms) > 1:
+            terms = indexing.rarest_terms(terms, self._document_counts(terms), budget)
+        match = indexing.any_of(terms)
         if match is None:
             return []
-        # Fast path: BM25 without a join per match, over-fetched, then filtered. When the users searched hold
-        # a small share of the store, the FTS query itself is restricted to their rows (their owner token).
+        # Fast path: BM25 without a join per match, over-fetched, then filtered.
         fetch = n * self.settings.memory.candidate_overfetch
-        owners = where.users() if self._share_of_records(where.users()) < _OWNER_PREFILTER_SHARE else None
         found = self.db.lexical_top(match, fetch, owners)
         keep = self.db.matching("seq", [seq for seq, _ in found], where)
         if len(keep) >= n or len(found) < fetch:
             return [(keep[seq], score) for seq, score in found if seq in keep][:n]
         return self.db.lexical_search(match, where, n)  # a selective filter: SQLite joins and filters every match
+
+    def _document_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """Rows per term, cached until the store has grown or shrunk by a tenth since they were counted."""
+        total = sum(self._user_counts.values()) if self._user_counts is not None else self.db.count()
+        if abs(total - self._counted_at) > self._counted_at / 10:
+            self._term_counts.clear()
+            self._counted_at = total
+        counts = {}
+        for term in terms:
+            count = self._term_counts.get(term)
+            if count is None:
+                count = self._term_counts[term] = self.db.term_document_count(term)
+            counts[term] = count
+        return counts
 
     def _share_of_records(self, users: Sequence[str]) -> float:
         """The fraction of all stored records that belong to these users (1.0 for an empty store)."""
