@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from omne_core.memory.indexing import date_words, index_text, lexical_query, speaker_line
+from omne_core.memory.indexing import date_words, index_text, lexical_query, rarest_terms, speaker_line
 from omne_core.memory.record import MemoryKind, MemoryRecord, MemoryScope
 
 SESSION = MemoryScope(user_id="u", session_id="s")
@@ -135,3 +135,11 @@ async def test_updating_a_turn_reindexes_it_with_its_own_predecessor(store):
         "Tea or coffee?" in own and "Black?" not in own
     )  # its context is the turn before it, not the last one
     assert "oat milk" in await _lexical_text(store, third.id)  # the follower sees the new words
+
+
+def test_rarest_terms_leaves_out_the_most_frequent_until_the_budget_holds():
+    counts = {"apple": 5000, "monday": 30000, "zebra": 10}
+    assert rarest_terms(["monday", "apple", "zebra"], counts, 20_000) == ["apple", "zebra"]
+    assert rarest_terms(["monday", "apple", "zebra"], counts, 100) == ["zebra"]
+    assert rarest_terms(["monday", "apple", "zebra"], counts, 10**6) == ["monday", "apple", "zebra"]
+    assert rarest_terms(["monday"], counts, 1) == ["monday"]  # the rarest term always stays

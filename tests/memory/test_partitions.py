@@ -163,3 +163,31 @@ async def test_a_collection_dropped_by_another_client_is_looked_up_again(store, 
     assert hit.record.id == first.id and hit.dense_score is None
     [second] = await store.add([MemoryRecord(kind=MemoryKind.FACT, text="bats hunt at dusk", scope=scope)])
     assert store.vectors.ids("x") == {second.id}
+
+
+async def test_past_the_bm25_budget_only_the_rarer_terms_are_scored(settings, embedder):
+    settings.memory.lexical_max_matches = 3
+    async with await MemoryStore.open(settings, embedder=embedder) as store:
+        common = await store.add([MemoryRecord(kind=MemoryKind.FACT, text=f"apple pie recipe {n}", scope=ALICE) for n in range(6)])
+        [rare] = await store.add([MemoryRecord(kind=MemoryKind.FACT, text="a zebra ate the apple", scope=ALICE)])
+
+        hits = await store.search("apple zebra", ALICE, limit=10)
+        assert {h.record.id for h in hits if h.lexical_score is not None} == {rare.id}  # "apple" left out
+        assert {h.record.id for h in hits} == {rare.id, *(r.id for r in common)}  # dense still finds them
+
+        store.settings.memory.lexical_max_matches = None
+        hits = await store.search("apple zebra", ALICE, limit=10)
+        assert len([h for h in hits if h.lexical_score is not None]) == 7
+
+
+async def test_the_bm25_budget_does_not_apply_to_a_small_share_of_the_store(settings, embedder):
+    settings.memory.lexical_max_matches = 3
+    async with await MemoryStore.open(settings, embedder=embedder) as store:
+        await store.add([MemoryRecord(kind=MemoryKind.FACT, text=f"apple tart {n}", scope=MemoryScope(user_id="big"))
+                         for n in range(20)])
+        mine = await store.add([MemoryRecord(kind=MemoryKind.FACT, text=t, scope=ALICE)
+                                for t in ("apple pie", "apple juice", "a zebra ate the apple")])
+
+        hits = await store.search("apple zebra", ALICE)
+
+        assert {h.record.id for h in hits if h.lexical_score is not None} == {r.id for r in mine}
