@@ -1,6 +1,11 @@
 """Retrieval recall on LoCoMo through the public `MemoryStore` API (no LLM at query time).
 
     .venv/bin/python bench/locomo_recall.py ../shared/data/locomo/locomo_dev.json [--show-misses N]
+    .venv/bin/python bench/locomo_recall.py PATH --distractors 5000 --lexical-budgets none,1000
+
+`--distractors N` first stores N synthetic chat-like sentences (`memory_scale.TextMaker`) in each conversation's
+user scope, so the questions are asked in a bigger, noisier store; `--lexical-budgets` asks every question once
+per value of `MemoryStore.settings.memory.lexical_max_matches` ("none": no budget) and prints a table for each.
 
 Every dialog turn of a conversation becomes one L0 `message` record (speaker in metadata, the session date
 as `event_time`, one session id per LoCoMo session, one user per conversation; an image a turn shares is
@@ -94,41 +99,69 @@ def load_locomo(path: Path) -> list[Conversation]:
     return conversations
 
 
-async def run(path: Path, show_misses: int) -> dict[str, list[float]]:
+async def run(
+    path: Path, show_misses: int, distractors: int = 0, budgets: tuple[int | None, ...] = (20_000,)
+) -> None:
     conversations = load_locomo(path)
-    per_category: dict[int, list[list[float]]] = defaultdict(list)
-    per_conversation: dict[str, list[list[float]]] = defaultdict(list)
+    per_budget: dict[int | None, tuple[dict[int, list[list[float]]], dict[str, list[list[float]]]]] = {
+        b: (defaultdict(list), defaultdict(list)) for b in budgets
+    }
     misses: list[str] = []
     with tempfile.TemporaryDirectory(prefix="omne-locomo-") as tmp:
         settings = load_settings(data_dir=Path(tmp))
         async with await MemoryStore.open(settings) as store:
             for conv in conversations:
+                scope = MemoryScope(user_id=conv.sample_id)
+                if distractors:
+                    await add_distractors(store, scope, distractors)
                 start = time.perf_counter()
                 stored = await store.add(conv.records, actor="locomo")
                 added = time.perf_counter() - start
                 dia_of: dict[str, set[str]] = defaultdict(set)  # exact duplicate turns share one record
                 for record, dia_id in zip(stored, conv.dia_ids, strict=True):
                     dia_of[record.id].add(dia_id)
-                scope = MemoryScope(user_id=conv.sample_id)
                 start = time.perf_counter()
-                for q in conv.questions:
-                    hits = await store.search(q.text, scope, limit=max(KS))
-                    ranked = [dia_of.get(h.record.id, set()) for h in hits]
-                    row = []
-                    for k in KS:
-                        found = set().union(*ranked[:k]) if ranked else set()
-                        row.append(len(q.evidence & found) / len(q.evidence))
-                    per_category[q.category].append(row)
-                    per_conversation[conv.sample_id].append(row)
-                    if row[2] < 1.0 and len(misses) < show_misses:
-                        missing = sorted(q.evidence - set().union(*ranked[:10]))
-                        misses.append(f"[{q.category}] {q.text}  missing {missing}")
+                for budget in budgets:
+                    store.settings.memory.lexical_max_matches = budget
+                    per_category, per_conversation = per_budget[budget]
+                    for q in conv.questions:
+                        hits = await store.search(q.text, scope, limit=max(KS))
+                        ranked = [dia_of.get(h.record.id, set()) for h in hits]
+                        row = []
+                        for k in KS:
+                            found = set().union(*ranked[:k]) if ranked else set()
+                            row.append(len(q.evidence & found) / len(q.evidence))
+                        per_category[q.category].append(row)
+                        per_conversation[conv.sample_id].append(row)
+                        if budget == budgets[0] and row[2] < 1.0 and len(misses) < show_misses:
+                            missing = sorted(q.evidence - set().union(*ranked[:10]))
+                            misses.append(f"[{q.category}] {q.text}  missing {missing}")
                 searched = time.perf_counter() - start
                 print(
                     f"{conv.sample_id}: {len(conv.records)} turns ({len(dia_of)} records) added in {added:.1f}s; "
-                    f"{len(conv.questions)} questions in {searched:.1f}s",
+                    f"{len(conv.questions)} questions x {len(budgets)} in {searched:.1f}s",
                     file=sys.stderr,
                 )
+    for budget, (per_category, per_conversation) in per_budget.items():
+        if len(budgets) > 1 or distractors:
+            print(f"\n{distractors} distractor records per conversation, lexical_max_matches={budget}")
+        print_table(per_category, per_conversation)
+    for line in misses:
+        print("miss:", line)
+
+
+async def add_distractors(store: MemoryStore, scope: MemoryScope, count: int) -> None:
+    """`count` synthetic sentences in the scope (no session), added in batches."""
+    from memory_scale import TextMaker  # the benchmark next door (bench/ is on sys.path when run as a script)
+
+    maker = TextMaker(seed=len(scope.user_id) + count)
+    texts = [maker.text(i) for i in range(count)]
+    for start in range(0, count, 1000):
+        batch = [MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=scope) for t in texts[start : start + 1000]]
+        await store.add(batch, actor="distractor")
+
+
+def print_table(per_category: dict[int, list[list[float]]], per_conversation: dict[str, list[list[float]]]) -> None:
     table = {"all": [r for rows in per_category.values() for r in rows]}
     table.update({f"{c} {CATEGORIES[c]}": per_category[c] for c in sorted(per_category)})
     table.update(per_conversation)
@@ -136,9 +169,6 @@ async def run(path: Path, show_misses: int) -> dict[str, list[float]]:
     for name, rows in table.items():
         means = [sum(r[i] for r in rows) / len(rows) if rows else 0.0 for i in range(len(KS))]
         print(f"{name:<16}{len(rows):>5}" + "".join(f"{m:>8.3f}" for m in means))
-    for line in misses:
-        print("miss:", line)
-    return table
 
 
 def main() -> None:
@@ -151,10 +181,17 @@ def main() -> None:
     parser.add_argument(
         "--show-misses", type=int, default=0, help="print up to N questions not fully found in the top 10"
     )
+    parser.add_argument("--distractors", type=int, default=0, help="synthetic records added per conversation first")
+    parser.add_argument(
+        "--lexical-budgets",
+        type=lambda s: tuple(None if x.strip().lower() == "none" else int(x) for x in s.split(",") if x.strip()),
+        default=(20_000,),
+        help="comma-separated lexical_max_matches values to ask every question with ('none': no budget)",
+    )
     args = parser.parse_args()
     if not args.path.is_file():
         parser.error(f"no such file: {args.path}")
-    asyncio.run(run(args.path, args.show_misses))
+    asyncio.run(run(args.path, args.show_misses, args.distractors, args.lexical_budgets))
 
 
 if __name__ == "__main__":

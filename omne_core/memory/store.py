@@ -505,10 +505,13 @@ class MemoryStore:
         # When the users searched hold a small share of the store, the FTS query itself is restricted to their
         # rows (their owner token). Otherwise BM25's cost grows with the rows the terms match: past the budget,
         # only the rarer terms are scored (the common ones carry the least weight; dense retrieval still sees them).
-        owners = where.users() if self._share_of_records(where.users()) < _OWNER_PREFILTER_SHARE else None
+        share = self._share_of_records(where.users())
+        owners = where.users() if share < _OWNER_PREFILTER_SHARE else None
         budget = self.settings.memory.lexical_max_matches
-        if owners is None and budget is not None and len(terms) > 1:
-            terms = indexing.rarest_terms(terms, self._document_counts(terms), budget)
+        if budget is not None and len(terms) > 1:
+            scale = share if owners is not None else 1.0  # the owners' rows: estimated as their share of each term
+            counts = {term: round(count * scale) for term, count in self._document_counts(terms).items()}
+            terms = indexing.rarest_terms(terms, counts, budget)
         match = indexing.any_of(terms)
         if match is None:
             return []

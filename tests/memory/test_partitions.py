@@ -180,14 +180,17 @@ async def test_past_the_bm25_budget_only_the_rarer_terms_are_scored(settings, em
         assert len([h for h in hits if h.lexical_score is not None]) == 7
 
 
-async def test_the_bm25_budget_does_not_apply_to_a_small_share_of_the_store(settings, embedder):
-    settings.memory.lexical_max_matches = 3
+async def test_the_bm25_budget_counts_a_small_users_rows_by_their_share(settings, embedder):
     async with await MemoryStore.open(settings, embedder=embedder) as store:
         await store.add([MemoryRecord(kind=MemoryKind.FACT, text=f"apple tart {n}", scope=MemoryScope(user_id="big"))
                          for n in range(20)])
         mine = await store.add([MemoryRecord(kind=MemoryKind.FACT, text=t, scope=ALICE)
                                 for t in ("apple pie", "apple juice", "a zebra ate the apple")])
-
+        # "apple" is in 23 rows, 3 of them alice's; her share (3/23) puts it at 3: within a budget of 4 ...
+        store.settings.memory.lexical_max_matches = 4
         hits = await store.search("apple zebra", ALICE)
-
         assert {h.record.id for h in hits if h.lexical_score is not None} == {r.id for r in mine}
+        # ... and over a budget of 2, so only "zebra" is scored then.
+        store.settings.memory.lexical_max_matches = 2
+        hits = await store.search("apple zebra", ALICE)
+        assert {h.record.id for h in hits if h.lexical_score is not None} == {mine[2].id}
