@@ -52,6 +52,16 @@ class _Added(NamedTuple):
     superseded: list[str]
 
 
+def _enough_kept(
+    found: Sequence[tuple[Any, float]], keep: dict[Any, str], n: int, fetch: int
+) -> list[tuple[str, float]] | None:
+    """The best `n` (id, score) of an unfiltered, over-fetched candidate list that the filter kept (`keep`: key ->
+    record id); None when too few were kept while more candidates exist (the caller then queries with the filter)."""
+    if len(keep) < n and len(found) >= fetch:
+        return None
+    return [(keep[key], score) for key, score in found if key in keep][:n]
+
+
 def _stored(resolved: Sequence[Any], i: int) -> MemoryRecord:
     """The stored record of input `i` while `_add_sync` resolves duplicates (an int points at an earlier input)."""
     item = resolved[i]
@@ -491,9 +501,9 @@ class MemoryStore:
         # Fast path: an unfiltered HNSW query over the user's collection, over-fetched, checked against SQLite.
         fetch = n * self.settings.memory.candidate_overfetch
         found = self.vectors.query(user_id, embedding, fetch)
-        keep = self.db.matching("id", [rid for rid, _ in found], where)
-        if len(keep) >= n or len(found) < fetch:  # enough matches, or the whole partition was seen
-            return [(rid, sim) for rid, sim in found if rid in keep][:n]
+        kept = _enough_kept(found, self.db.matching("id", [rid for rid, _ in found], where), n, fetch)
+        if kept is not None:
+            return kept
         # A selective filter (session, kind, time, inactive records): chroma filters, SQLite checks again.
         found = self.vectors.query(user_id, embedding, n, where.chroma_where(within_user=True))
         keep = self.db.matching("id", [rid for rid, _ in found], where)
@@ -518,9 +528,9 @@ class MemoryStore:
         # Fast path: BM25 without a join per match, over-fetched, then filtered.
         fetch = n * self.settings.memory.candidate_overfetch
         found = self.db.lexical_top(match, fetch, owners)
-        keep = self.db.matching("seq", [seq for seq, _ in found], where)
-        if len(keep) >= n or len(found) < fetch:
-            return [(keep[seq], score) for seq, score in found if seq in keep][:n]
+        kept = _enough_kept(found, self.db.matching("seq", [seq for seq, _ in found], where), n, fetch)
+        if kept is not None:
+            return kept
         return self.db.lexical_search(match, where, n)  # a selective filter: SQLite joins and filters every match
 
     def _document_counts(self, terms: Sequence[str]) -> dict[str, int]:
@@ -706,13 +716,10 @@ class MemoryStore:
             self._user_counts = None  # recounted on the next search
             self._embed_refreshed(followers, refreshed)
             try:
-                if op is ChangeOp.FORGET_USER:  # one collection per user: drop it whole
-                    for user_id in by_user(records):
-                        self.vectors.drop_user(user_id)
-                else:
+                if op is not ChangeOp.FORGET_USER:  # forget_user drops the user's whole collection itself
                     for user_id, group in by_user(records).items():
                         self.vectors.delete(user_id, [r.id for r in group])
-                db.clear_outbox(ids)
+                    db.clear_outbox(ids)
             except Exception as exc:
                 logger.warning("vector delete failed (%s); retried on next open", exc)
                 self._vectors_dirty = True
@@ -737,6 +744,7 @@ class MemoryStore:
                 conn.execute("INSERT INTO records_fts(records_fts) VALUES ('optimize')")
             try:
                 self.vectors.drop_user(user_id)  # also when the user had no records left (an orphan collection)
+                db.clear_outbox([r.id for r in records])
             except Exception as exc:  # repaired on the next open: a collection without records is emptied
                 logger.warning("dropping the user's vector collection failed (%s)", exc)
             db.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")

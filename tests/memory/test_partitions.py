@@ -98,6 +98,7 @@ async def test_forget_user_drops_the_users_collection_only(store):
 
     assert store.vectors.users() == ["keep"]
     assert store.vectors.count("gone") == 0
+    assert store.db.outbox() == []  # the dropped collection took the vectors: nothing left to remove later
     assert [h.record.text for h in await store.search("tea", MemoryScope(user_id="keep"))] == ["keep likes tea"]
 
 
