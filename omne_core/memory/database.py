@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .filters import RecordFilter, as_utc, record_ts
+from .indexing import phrase
 from .record import MemoryRecord, MemoryScope
 from .results import ChangeOp, MemoryChange
 
@@ -76,11 +77,6 @@ _FTS_TABLE = (
 def owner_token(user_id: str) -> str:
     """The single FTS token naming a user (a digest: user ids may hold any character)."""
     return "u" + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:24]
-
-
-def indexing_phrase(term: str) -> str:
-    """One FTS5 phrase for a term (quotes doubled)."""
-    return '"' + term.replace('"', '""') + '"'
 
 
 def fts_match(match: str, owners: Sequence[str] | None = None) -> str:
@@ -302,7 +298,7 @@ class Database:
 
     def term_document_count(self, term: str) -> int:
         """How many rows hold the term (as the FTS tokenizer reads it)."""
-        expression = "content : " + indexing_phrase(term)
+        expression = "content : " + phrase(term)
         return self.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH ?", (expression,)).fetchone()[0]
 
     def user_counts(self) -> dict[str, int]:

@@ -93,11 +93,16 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(content_words(query))) or list(dict.fromkeys(words(query)))
 
 
+def phrase(term: str) -> str:
+    """One FTS5 phrase for a term (quotes doubled)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
 def any_of(terms: list[str]) -> str | None:
     """An FTS5 MATCH expression for documents holding any of the terms; None for no terms."""
     if not terms:
         return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    return " OR ".join(phrase(t) for t in terms)
 
 
 def lexical_query(query: str) -> str | None:
