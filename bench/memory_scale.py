@@ -15,6 +15,8 @@ Search, top 10 of one user's records:
 - floor:    embed the query + the same query without `where` (no scope at all: a lower bound, not the same work);
 - omne:     `MemoryStore.search` (query embedding and HNSW query on the user's own collection beside the BM25
             query, SQLite filter check, fusion, access-count update).
+Then the store is closed and opened again, timed: with every id compared between SQLite and chroma (the default,
+`verify_index_on_open`) and with counts only.
 With `--vectors-only` both sides use the same precomputed random unit vectors, so no model runs at all.
 """
 
@@ -142,6 +144,8 @@ class Row:
     floor_p95: float
     omne_p50: float
     omne_p95: float
+    reopen_full_s: float
+    reopen_counts_s: float
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -182,6 +186,16 @@ async def timed_raw(
     t0 = time.perf_counter()
     await asyncio.to_thread(search)
     return (time.perf_counter() - t0) * 1000
+
+
+async def timed_reopen(settings: Any, embedder: Embedder, *, verify: bool) -> float:
+    """Seconds to open the store again: with every id compared (the default), or counts only."""
+    settings.memory.verify_index_on_open = verify
+    t0 = time.perf_counter()
+    store = await MemoryStore.open(settings, embedder=embedder)
+    elapsed = time.perf_counter() - t0
+    await store.close()
+    return elapsed
 
 
 async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root: Path) -> Row:
@@ -252,6 +266,8 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
             raw_ms.append(timings[1])
             floor_ms.append(timings[2])
     await store.close()
+    reopen_full_s = await timed_reopen(settings, embedder, verify=True)
+    reopen_counts_s = await timed_reopen(settings, embedder, verify=False)
     return Row(
         size=size,
         mode="vectors-only" if isinstance(embedder, LookupEmbedder) else "minilm",
@@ -264,6 +280,8 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
         floor_p95=percentile(floor_ms, 95),
         omne_p50=statistics.median(omne_ms),
         omne_p95=percentile(omne_ms, 95),
+        reopen_full_s=reopen_full_s,
+        reopen_counts_s=reopen_counts_s,
     )
 
 
@@ -271,7 +289,7 @@ def print_table(rows: Sequence[Row]) -> None:
     print(
         f"{'size':>9} {'mode':<13}| {'add rec/s: model':>16} {'raw':>8} {'omne':>8} {'omne/model':>10} {'omne/raw':>8} "
         f"| {'search ms: raw p50':>18} {'p95':>6} {'floor p50':>9} {'p95':>6} {'omne p50':>8} {'p95':>6} "
-        f"| {'omne/raw p50':>12} {'p95':>5} {'omne/floor p50':>14} {'p95':>5}"
+        f"| {'omne/raw p50':>12} {'p95':>5} {'omne/floor p50':>14} {'p95':>5} | {'reopen s: ids':>13} {'counts':>6}"
     )
     for r in rows:
         model = "-" if r.model_rps == float("inf") else f"{r.model_rps:.0f}"
@@ -280,7 +298,8 @@ def print_table(rows: Sequence[Row]) -> None:
             f"{r.size:>9} {r.mode:<13}| {model:>16} {r.raw_rps:>8.0f} {r.omne_rps:>8.0f} {share:>10} "
             f"{r.omne_rps / r.raw_rps:>8.2f} | {r.raw_p50:>18.1f} {r.raw_p95:>6.1f} {r.floor_p50:>9.1f} "
             f"{r.floor_p95:>6.1f} {r.omne_p50:>8.1f} {r.omne_p95:>6.1f} | {r.omne_p50 / r.raw_p50:>12.2f} "
-            f"{r.omne_p95 / r.raw_p95:>5.2f} {r.omne_p50 / r.floor_p50:>14.2f} {r.omne_p95 / r.floor_p95:>5.2f}"
+            f"{r.omne_p95 / r.raw_p95:>5.2f} {r.omne_p50 / r.floor_p50:>14.2f} {r.omne_p95 / r.floor_p95:>5.2f} "
+            f"| {r.reopen_full_s:>13.1f} {r.reopen_counts_s:>6.1f}"
         )
     sys.stdout.flush()
 
