@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -86,17 +85,13 @@ def check_chroma(settings: OmneSettings) -> str:
     return f"{chroma.mode.value} at {where}: {count} collection(s)"
 
 
-_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
-
-
 def probe_create_args(role: ModelRoleSettings) -> dict[str, int]:
-    """A tiny output budget. OpenAI's reasoning models (o1/o3/o4, gpt-5) reject `max_tokens` and spend
-    tokens on reasoning first, so they get `max_completion_tokens` with room to answer."""
-    from omne_core.config import ModelProvider
+    """A tiny output budget. Reasoning models spend tokens on reasoning first, so when the model takes
+    `max_completion_tokens` (OpenAI's o-series, gpt-5) it gets room to answer."""
+    from omne_core.models import output_limit_arg
 
-    if role.provider in (ModelProvider.OPENAI, ModelProvider.AZURE) and _REASONING_MODEL.match(role.model):
-        return {"max_completion_tokens": 64}
-    return {"max_tokens": 1}
+    field = output_limit_arg(role)
+    return {field: 64 if field == "max_completion_tokens" else 1}
 
 
 def check_model(settings: OmneSettings, role_name: str, role: ModelRoleSettings, timeout_s: float) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
 
-from omne_core.config import ModelProvider
 from omne_core.models.tokens import count_tokens, truncate_to_tokens
 
 LOGIC_EXPERT_SYSTEM_PROMPT = (
@@ -17,13 +16,6 @@ LOGIC_EXPERT_SYSTEM_PROMPT = (
     "problem. Reason carefully and check your work. Reply with your reasoning in brief, then a last "
     "line of the form 'FINAL ANSWER: <answer>'."
 )
-
-
-def output_limit_arg(provider: ModelProvider) -> str:
-    """The create-argument that caps completion tokens: OpenAI reasoning models reject `max_tokens`."""
-    return (
-        "max_completion_tokens" if provider in (ModelProvider.OPENAI, ModelProvider.AZURE) else "max_tokens"
-    )
 
 
 class LogicExpert:

@@ -11,10 +11,11 @@ from autogen_core.models import ChatCompletionClient
 from autogen_core.tools import BaseTool, FunctionTool
 
 from omne_core.config import OmneSettings
+from omne_core.models import output_limit_arg
 
 from .errors import ToolError
 from .files import FileReader
-from .logic_expert import LogicExpert, output_limit_arg
+from .logic_expert import LogicExpert
 from .search import SearchBackend, WebSearch
 from .web import TextBrowser, document_converter
 
@@ -187,7 +188,7 @@ def build_toolset(
                     max_answer_tokens=role.max_tokens or 4000,
                     timeout_s=role.timeout_s,
                     # A role with max_tokens already caps every call of its client; don't send a second cap.
-                    output_limit_arg=None if role.max_tokens is not None else output_limit_arg(role.provider),
+                    output_limit_arg=None if role.max_tokens is not None else output_limit_arg(role),
                 )
             )
         )

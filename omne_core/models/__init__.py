@@ -20,6 +20,7 @@ from .factory import (
     create_chat_client,
     create_role_client,
     model_info_from_capabilities,
+    output_limit_arg,
     resolve_api_key,
     role_settings,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "encoding_for",
     "model_info_from_capabilities",
     "price_for",
+    "output_limit_arg",
     "resolve_api_key",
     "resolve_gguf_path",
     "role_settings",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
@@ -87,6 +88,17 @@ def resolve_api_key(role: ModelRoleSettings, settings: OmneSettings, *, role_nam
     return PLACEHOLDER_API_KEY
 
 
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
+
+
+def output_limit_arg(role: ModelRoleSettings) -> str:
+    """The request field that caps a reply: OpenAI's reasoning models (o1/o3/o4, gpt-5) reject `max_tokens`
+    and take `max_completion_tokens` (OpenAI and Azure); every other server takes `max_tokens`."""
+    if role.provider in (ModelProvider.OPENAI, ModelProvider.AZURE) and _REASONING_MODEL.match(role.model):
+        return "max_completion_tokens"
+    return "max_tokens"
+
+
 def _openai_kwargs(role: ModelRoleSettings, model_info: ModelInfo) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "model": role.model,
@@ -97,7 +109,7 @@ def _openai_kwargs(role: ModelRoleSettings, model_info: ModelInfo) -> dict[str, 
     if role.temperature is not None:
         kwargs["temperature"] = role.temperature
     if role.max_tokens is not None:
-        kwargs["max_tokens"] = role.max_tokens
+        kwargs[output_limit_arg(role)] = role.max_tokens
     return kwargs
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from autogen_core.models import SystemMessage, UserMessage
 from autogen_ext.models.openai import AzureOpenAIChatCompletionClient, OpenAIChatCompletionClient
@@ -15,6 +17,7 @@ from omne_core.models import (
     create_role_client,
 )
 from omne_core.models.factory import PLACEHOLDER_API_KEY
+from tests.support.servers import json_server
 from tests.support.local_model import requires_local
 
 
@@ -35,6 +38,35 @@ def test_openai_from_env(monkeypatch):
     assert inner._create_args["temperature"] == 0.1
     assert client.model_info["vision"] is True  # AutoGen's own info for gpt-4o
     assert client.remaining_tokens([UserMessage(content="hi", source="u")]) > 100_000
+
+
+@pytest.mark.filterwarnings("ignore:Resolved model mismatch")  # the stand-in server echoes the undated name
+@pytest.mark.parametrize(
+    ("provider", "model", "sent", "not_sent"),
+    [
+        ("openai", "o3-mini", "max_completion_tokens", "max_tokens"),
+        ("openai", "gpt-5-mini", "max_completion_tokens", "max_tokens"),
+        ("openai", "gpt-4o", "max_tokens", "max_completion_tokens"),
+        ("openai_compatible", "o3-mini", "max_tokens", "max_completion_tokens"),  # a local server named so
+    ],
+)
+async def test_role_max_tokens_goes_out_in_the_field_the_model_accepts(monkeypatch, provider, model, sent, not_sent):
+    def route(method: str, path: str, body: bytes) -> tuple[int, dict]:
+        if not_sent in json.loads(body):  # what OpenAI answers a reasoning model sent max_tokens
+            return 400, {"error": {"message": f"Unsupported parameter: '{not_sent}'", "type": "invalid_request_error"}}
+        return 200, {
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "OK"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 1, "total_tokens": 8},
+        }
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with json_server(route) as (url, seen):
+        role = ModelRoleSettings(provider=ModelProvider(provider), model=model, base_url=f"{url}/v1", max_tokens=77)
+        client = create_chat_client(role, settings=OmneSettings())
+        result = await client.create([UserMessage(content="hi", source="user")])
+    assert result.content == "OK"
+    assert json.loads(seen[-1][2])[sent] == 77
 
 
 def test_openai_role_key_beats_provider_key(monkeypatch):

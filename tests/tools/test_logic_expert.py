@@ -8,8 +8,7 @@ import time
 from autogen_core import CancellationToken
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
-from omne_core.config import ModelProvider
-from tools.logic_expert import LogicExpert, output_limit_arg
+from tools.logic_expert import LogicExpert
 
 
 class SlowModel(ReplayChatCompletionClient):
@@ -29,13 +28,6 @@ async def test_problem_sent_with_budget_and_answer_returned():
     assert call["extra_create_args"] == {"max_tokens": 321}
     system, user = call["messages"]
     assert "FINAL ANSWER" in system.content and "I am a knave" in user.content
-
-
-def test_output_limit_argument_per_provider():
-    assert output_limit_arg(ModelProvider.OPENAI) == "max_completion_tokens"
-    assert output_limit_arg(ModelProvider.AZURE) == "max_completion_tokens"
-    assert output_limit_arg(ModelProvider.OPENAI_COMPATIBLE) == "max_tokens"
-    assert output_limit_arg(ModelProvider.LLAMACPP) == "max_tokens"
 
 
 async def test_over_budget_problem_refused_without_calling_model():

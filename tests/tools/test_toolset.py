@@ -11,7 +11,7 @@ from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsa
 from autogen_core.tools import FunctionTool
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
-from omne_core.config import SearchBackendName, load_settings
+from omne_core.config import ModelProvider, SearchBackendName, load_settings
 
 from .toolsite import PDF_SENTENCE
 
@@ -134,7 +134,7 @@ async def test_logic_expert_budget_comes_from_the_role_settings(local_site, web_
     from tools import build_toolset
 
     settings = settings_for(local_site, web_settings, tmp_path)
-    model = ReplayChatCompletionClient(["a", "b"])
+    model = ReplayChatCompletionClient(["a", "b", "c"])
     tool = build_toolset(settings, logic_client=model)[-1]
     await run(tool, problem="p?")
     assert model.create_calls[-1]["extra_create_args"] == {"max_tokens": 4000}  # llama.cpp role, no cap set
@@ -143,3 +143,9 @@ async def test_logic_expert_budget_comes_from_the_role_settings(local_site, web_
     tool = build_toolset(capped, logic_client=model)[-1]
     await run(tool, problem="p?")
     assert model.create_calls[-1]["extra_create_args"] == {}
+    reasoning = settings.model_copy(deep=True)
+    reasoning.models.logic_expert.provider = ModelProvider.OPENAI
+    reasoning.models.logic_expert.model = "o3-mini"  # rejects max_tokens
+    tool = build_toolset(reasoning, logic_client=model)[-1]
+    await run(tool, problem="p?")
+    assert model.create_calls[-1]["extra_create_args"] == {"max_completion_tokens": 4000}
