@@ -31,6 +31,7 @@ from .errors import MemoryImportError, MemoryNotFoundError, MemoryValidationErro
 from .filters import RecordFilter, ScopeArg, as_utc, normalize_scopes, scope_contains
 from .record import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
+from .retrieval import CandidateRetriever
 from .vectors import VectorIndex, by_user, collection_name
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 EXPORT_FORMAT = "omne-memory/1"
 _REPAIR_BATCH = 256
 _LAYOUT = "#per-user"  # marks the index layout in the `collection` meta value
-_OWNER_PREFILTER_SHARE = 0.5  # below this share of the records, BM25 runs on the searched users' rows only
 _UNSET: Any = object()
 
 
@@ -50,16 +50,6 @@ class _Added(NamedTuple):
     record: MemoryRecord  # the stored record (an existing one for a duplicate)
     created: bool
     superseded: list[str]
-
-
-def _enough_kept(
-    found: Sequence[tuple[Any, float]], keep: dict[Any, str], n: int, fetch: int
-) -> list[tuple[str, float]] | None:
-    """The best `n` (id, score) of an unfiltered, over-fetched candidate list that the filter kept (`keep`: key ->
-    record id); None when too few were kept while more candidates exist (the caller then queries with the filter)."""
-    if len(keep) < n and len(found) >= fetch:
-        return None
-    return [(keep[key], score) for key, score in found if key in keep][:n]
 
 
 def _stored(resolved: Sequence[Any], i: int) -> MemoryRecord:
@@ -83,10 +73,8 @@ class MemoryStore:
         self.blobs = blobs or BlobStore(self.settings.blob_dir)
         self._db: Database | None = None
         self._vectors: VectorIndex | None = None
+        self._retriever: CandidateRetriever | None = None
         self._vectors_dirty = False
-        self._user_counts: dict[str, int] | None = None  # records per user: picks the lexical search plan
-        self._term_counts: dict[str, int] = {}  # rows per FTS term, for the BM25 work budget
-        self._counted_at = 0  # the store's size when _term_counts was started
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
@@ -141,6 +129,7 @@ class MemoryStore:
                 db.set_meta(conn, "collection", layout)
                 db.set_meta(conn, "embedder", self.embedder.name)
         self._db, self._vectors = db, vectors
+        self._retriever = CandidateRetriever(db, vectors, self.embedder, self.settings.memory)
         self._repair_sync(full=self.settings.memory.verify_index_on_open)
 
     def _close_sync(self) -> None:
@@ -148,7 +137,7 @@ class MemoryStore:
             self._vectors.close()
         if self._db is not None:
             self._db.close()
-        self._db = self._vectors = None
+        self._db = self._vectors = self._retriever = None
 
     @property
     def db(self) -> Database:
@@ -161,6 +150,12 @@ class MemoryStore:
         if self._vectors is None:
             raise RuntimeError("the memory store is not open: use `await MemoryStore.open(settings)`")
         return self._vectors
+
+    @property
+    def retriever(self) -> CandidateRetriever:
+        if self._retriever is None:
+            raise RuntimeError("the memory store is not open: use `await MemoryStore.open(settings)`")
+        return self._retriever
 
     # -- index consistency ---------------------------------------------------------------------
     async def repair(self, *, full: bool = True) -> None:
@@ -360,9 +355,7 @@ class MemoryStore:
                             continue
                         replaced.append(self._mark_superseded(conn, old, new, actor))
                         superseded[i].append(old.id)
-            if self._user_counts is not None:
-                for record in created:
-                    self._user_counts[record.scope.user_id] = self._user_counts.get(record.scope.user_id, 0) + 1
+            self.retriever.records_added([record.scope.user_id for record in created])
             by_id = {records[i].id: e for i, e in zip(fresh, embeddings, strict=True)}
             self._sync_vectors(created, [by_id[r.id] for r in created])
             self._sync_vectors(replaced, None)
@@ -481,79 +474,10 @@ class MemoryStore:
         settings = self.settings.memory
         # The two candidate lists are independent: the query embedding and HNSW query run beside the BM25 query.
         dense, lexical = await asyncio.gather(
-            asyncio.to_thread(self._dense_candidates, query, where, max(settings.dense_candidates, limit)),
-            asyncio.to_thread(self._lexical_candidates, query, where, max(settings.lexical_candidates, limit)),
+            asyncio.to_thread(self.retriever.dense, query, where, max(settings.dense_candidates, limit)),
+            asyncio.to_thread(self.retriever.lexical, query, where, max(settings.lexical_candidates, limit)),
         )
         return await asyncio.to_thread(self._rank_sync, query, dense, lexical, where, limit)
-
-    def _dense_candidates(self, query: str, where: RecordFilter, n: int) -> list[tuple[str, float]]:
-        """The best `n` (id, cosine similarity) among the records `where` matches, one user partition at a time."""
-        embedding = self.embedder.embed([indexing.query_text(query)])[0]
-        found: list[tuple[str, float]] = []
-        for user_id in where.users():
-            found.extend(self._dense_in_user(user_id, where.for_user(user_id), embedding, n))
-        found.sort(key=lambda hit: hit[1], reverse=True)
-        return found[:n]
-
-    def _dense_in_user(
-        self, user_id: str, where: RecordFilter, embedding: Sequence[float], n: int
-    ) -> list[tuple[str, float]]:
-        # Fast path: an unfiltered HNSW query over the user's collection, over-fetched, checked against SQLite.
-        fetch = n * self.settings.memory.candidate_overfetch
-        found = self.vectors.query(user_id, embedding, fetch)
-        kept = _enough_kept(found, self.db.matching("id", [rid for rid, _ in found], where), n, fetch)
-        if kept is not None:
-            return kept
-        # A selective filter (session, kind, time, inactive records): chroma filters, SQLite checks again.
-        found = self.vectors.query(user_id, embedding, n, where.chroma_where(within_user=True))
-        keep = self.db.matching("id", [rid for rid, _ in found], where)
-        return [(rid, sim) for rid, sim in found if rid in keep]
-
-    def _lexical_candidates(self, query: str, where: RecordFilter, n: int) -> list[tuple[str, float]]:
-        """The best `n` (id, BM25) among the records `where` matches."""
-        terms = indexing.query_terms(query)
-        # When the users searched hold a small share of the store, the FTS query itself is restricted to their
-        # rows (their owner token). Otherwise BM25's cost grows with the rows the terms match: past the budget,
-        # only the rarer terms are scored (the common ones carry the least weight; dense retrieval still sees them).
-        share = self._share_of_records(where.users())
-        owners = where.users() if share < _OWNER_PREFILTER_SHARE else None
-        budget = self.settings.memory.lexical_max_matches
-        if budget is not None and len(terms) > 1:
-            scale = share if owners is not None else 1.0  # the owners' rows: estimated as their share of each term
-            counts = {term: round(count * scale) for term, count in self._document_counts(terms).items()}
-            terms = indexing.rarest_terms(terms, counts, budget)
-        match = indexing.any_of(terms)
-        if match is None:
-            return []
-        # Fast path: BM25 without a join per match, over-fetched, then filtered.
-        fetch = n * self.settings.memory.candidate_overfetch
-        found = self.db.lexical_top(match, fetch, owners)
-        kept = _enough_kept(found, self.db.matching("seq", [seq for seq, _ in found], where), n, fetch)
-        if kept is not None:
-            return kept
-        return self.db.lexical_search(match, where, n)  # a selective filter: SQLite joins and filters every match
-
-    def _document_counts(self, terms: Sequence[str]) -> dict[str, int]:
-        """Rows per term, cached until the store has grown or shrunk by a tenth since they were counted."""
-        total = sum(self._user_counts.values()) if self._user_counts is not None else self.db.count()
-        if abs(total - self._counted_at) > self._counted_at / 10:
-            self._term_counts.clear()
-            self._counted_at = total
-        counts = {}
-        for term in terms:
-            count = self._term_counts.get(term)
-            if count is None:
-                count = self._term_counts[term] = self.db.term_document_count(term)
-            counts[term] = count
-        return counts
-
-    def _share_of_records(self, users: Sequence[str]) -> float:
-        """The fraction of all stored records that belong to these users (1.0 for an empty store)."""
-        counts = self._user_counts
-        if counts is None:
-            counts = self._user_counts = self.db.user_counts()
-        total = sum(counts.values())
-        return sum(counts.get(u, 0) for u in users) / total if total else 1.0
 
     def _rank_sync(
         self,
@@ -713,7 +637,7 @@ class MemoryStore:
                     for r in records:
                         db.log(conn, op, actor, r.id, r.scope.user_id, version=r.version)
                 refreshed = self._reindex(conn, followers)  # their index context held the purged text
-            self._user_counts = None  # recounted on the next search
+            self.retriever.records_removed()
             self._embed_refreshed(followers, refreshed)
             try:
                 if op is not ChangeOp.FORGET_USER:  # forget_user drops the user's whole collection itself
