@@ -31,7 +31,7 @@ async def conversation_records(
     for message in items:
         if not isinstance(message, BaseChatMessage):
             continue
-        meta = {"speaker": message.source, "message_type": message.type}
+        meta = {"speaker": message.source, "message_type": getattr(message, "type", type(message).__name__)}
         if isinstance(message, MultiModalMessage) and blobs is not None:
             parts = await _part_records(message, scope, blobs)
             records.extend(

@@ -267,7 +267,7 @@ class Database:
         ).fetchall()
         return [load_row(r) for r in rows]
 
-    def list(self, where: RecordFilter, limit: int | None, oldest_first: bool = False) -> list[MemoryRecord]:
+    def list_records(self, where: RecordFilter, limit: int | None, oldest_first: bool = False) -> list[MemoryRecord]:
         fragment, params = where.sql("r")
         order = "ASC" if oldest_first else "DESC"
         sql = f"SELECT {_COLUMNS} FROM records r WHERE {fragment} ORDER BY r.ts {order}, r.seq {order}"

@@ -115,7 +115,7 @@ class RecordFilter:
 
         `within_user`: the query runs inside one user's collection, so the user condition is implied.
         """
-        ors = []
+        ors: list[dict[str, Any]] = []
         for scope in self.scopes:
             parts = [
                 {name: {"$eq": getattr(scope, name)}}

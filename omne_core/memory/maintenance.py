@@ -27,7 +27,7 @@ def near_duplicates(vectors: Sequence[Sequence[float]], threshold: float, block:
     """For each vector, the indexes of the others with cosine similarity >= threshold (blockwise matrix products)."""
     matrix = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = matrix / np.where(norms == 0, 1.0, norms)
+    matrix = (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32, copy=False)
     out: list[list[int]] = []
     for start in range(0, len(matrix), block):
         sims = matrix[start : start + block] @ matrix.T

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import hashlib
 import json
 import logging
@@ -447,12 +448,12 @@ class MemoryStore:
         limit: int | None = 100,
         include_inactive: bool = False,
         oldest_first: bool = False,
-    ) -> list[MemoryRecord]:
+    ) -> builtins.list[MemoryRecord]:
         """Records of the scope(s), newest first (by event time, else learnt time)."""
         where = RecordFilter.build(scope, kinds, since, until, include_inactive)
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise MemoryValidationError(f"limit must be a positive integer or None, got {limit!r}")
-        return await asyncio.to_thread(self.db.list, where, limit, oldest_first)
+        return await asyncio.to_thread(self.db.list_records, where, limit, oldest_first)
 
     async def search(
         self,
@@ -464,7 +465,7 @@ class MemoryStore:
         until: datetime | None = None,
         limit: int = 10,
         include_inactive: bool = False,
-    ) -> list[SearchHit]:
+    ) -> builtins.list[SearchHit]:
         """Hybrid search: dense + BM25 candidates fused; scope, kind, time and status are hard filters."""
         if not isinstance(query, str) or not query.strip():
             raise MemoryValidationError("query must be a non-empty string")
@@ -482,11 +483,11 @@ class MemoryStore:
     def _rank_sync(
         self,
         query: str,
-        dense: list[tuple[str, float]],
-        lexical: list[tuple[str, float]],
+        dense: builtins.list[tuple[str, float]],
+        lexical: builtins.list[tuple[str, float]],
         where: RecordFilter,
         limit: int,
-    ) -> list[SearchHit]:
+    ) -> builtins.list[SearchHit]:
         """Fuse the candidates, count the accesses of the hits returned."""
         ids = list(dict.fromkeys([rid for rid, _ in dense] + [rid for rid, _ in lexical]))
         records = self.db.get_many(ids, where)  # the record of truth has the last word on every filter
@@ -499,7 +500,7 @@ class MemoryStore:
             )
         return hits
 
-    async def history(self, record_id: str) -> list[MemoryChange]:
+    async def history(self, record_id: str) -> builtins.list[MemoryChange]:
         """Every change of a record, oldest first (content is purged after a hard delete)."""
         self._check_id(record_id)
         changes = await asyncio.to_thread(self.db.history, record_id)
@@ -542,9 +543,11 @@ class MemoryStore:
         """A new version of the record (version + 1); the previous one stays in the history."""
         changes: dict[str, Any] = {}
         for name, value in (("text", text), ("importance", importance), ("confidence", confidence),
-                            ("metadata", metadata), ("source_ids", source_ids)):
+                            ("metadata", metadata)):
             if value is not None:
-                changes[name] = list(value) if name == "source_ids" else value
+                changes[name] = value
+        if source_ids is not None:
+            changes["source_ids"] = list(source_ids)
         if payload is not _UNSET:
             changes["payload"] = payload
         if event_time is not _UNSET:
@@ -660,7 +663,7 @@ class MemoryStore:
     def _forget_user_sync(self, user_id: str, actor: str) -> int:
         db = self.db
         with db.write_lock:
-            records = db.list(RecordFilter.build(MemoryScope(user_id=user_id), include_inactive=True), None)
+            records = db.list_records(RecordFilter.build(MemoryScope(user_id=user_id), include_inactive=True), None)
             self._purge(records, actor, ChangeOp.FORGET_USER)
             with db.transaction() as conn:
                 conn.execute("DELETE FROM history WHERE user_id = ?", (user_id,))
@@ -681,7 +684,7 @@ class MemoryStore:
         return await asyncio.to_thread(self._export_sync, Path(path), where)
 
     def _export_sync(self, path: Path, where: RecordFilter) -> int:
-        records = self.db.list(where, None, oldest_first=True)
+        records = self.db.list_records(where, None, oldest_first=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-")
         try:
@@ -707,8 +710,8 @@ class MemoryStore:
     def _import_sync(self, path: Path, actor: str) -> ImportResult:
         if not path.is_file():
             raise MemoryValidationError(f"import file not found: {path}")
-        records: list[MemoryRecord] = []
-        blobs: list[bytes] = []
+        records: builtins.list[MemoryRecord] = []
+        blobs: builtins.list[bytes] = []
         with path.open("r", encoding="utf-8", errors="strict") as fh:
             try:
                 lines = list(fh)

@@ -13,6 +13,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from operator import methodcaller
 from typing import Any
 
 from ..config import ChromaMode, OmneSettings
@@ -180,7 +181,8 @@ class VectorIndex:
             self._call(
                 user_id,
                 True,
-                lambda c, group=group: c.upsert(
+                methodcaller(
+                    "upsert",
                     ids=[r.id for r in group],
                     embeddings=[list(vectors[r.id]) for r in group],
                     metadatas=[vector_metadata(r) for r in group],
@@ -192,7 +194,7 @@ class VectorIndex:
             self._call(
                 user_id,
                 True,
-                lambda c, group=group: c.update(ids=[r.id for r in group], metadatas=[vector_metadata(r) for r in group]),
+                methodcaller("update", ids=[r.id for r in group], metadatas=[vector_metadata(r) for r in group]),
             )
 
     def delete(self, user_id: str, ids: Sequence[str]) -> None:
