@@ -34,6 +34,12 @@ class ChromaSettings(BaseModel):
     port: int = 8000
     ssl: bool = False
     collection_prefix: str = "omne"
+    # HNSW build parameters of new collections (an existing collection keeps its own). Chroma's defaults are
+    # 100 and 1000. At 100k vectors, ef_construction 64 took a 1000-vector add from 0.41 s to 0.25 s for a
+    # recall@40 against exact search of 0.9984 instead of 0.9989. Chroma's log keeps the adds between two HNSW
+    # file rewrites (every `hnsw_sync_threshold` additions) durable, and SQLite is the record of truth anyway.
+    hnsw_ef_construction: int = Field(default=64, ge=8)
+    hnsw_sync_threshold: int = Field(default=20_000, ge=2)
 
 
 class MemorySettings(BaseModel):

@@ -22,10 +22,6 @@ from .filters import SCOPE_FIELDS, record_ts
 from .record import MemoryRecord
 
 USER_KEY = "omne_user_id"  # collection metadata: whose vectors a collection holds
-# Chroma rewrites a collection's HNSW files every `sync_threshold` additions (default 1000); its own log keeps
-# the adds in between durable, and SQLite is the record of truth anyway. At 100k vectors a 1000-vector add
-# took 0.80 s with the default and 0.67 s with 20000 (bench figures in the issue note).
-_HNSW_SYNC_THRESHOLD = 20_000
 
 
 class VectorIndexError(MemoryStoreError):
@@ -92,6 +88,11 @@ class VectorIndex:
             where = f"{chroma.host}:{chroma.port}" if chroma.mode is ChromaMode.HTTP else str(settings.chroma_path)
             raise VectorIndexError(f"cannot open chroma ({chroma.mode.value}) at {where}: {exc}") from exc
         self.name = name
+        self._hnsw = {
+            "space": "cosine",
+            "ef_construction": chroma.hnsw_ef_construction,
+            "sync_threshold": chroma.hnsw_sync_threshold,
+        }
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -111,7 +112,7 @@ class VectorIndex:
                     name,
                     embedding_function=None,
                     metadata={USER_KEY: user_id},
-                    configuration={"hnsw": {"space": "cosine", "sync_threshold": _HNSW_SYNC_THRESHOLD}},
+                    configuration={"hnsw": self._hnsw},
                 )
             else:
                 try:

@@ -195,3 +195,14 @@ async def test_the_bm25_budget_counts_a_small_users_rows_by_their_share(settings
         store.settings.memory.lexical_max_matches = 2
         hits = await store.search("apple zebra", ALICE)
         assert {h.record.id for h in hits if h.lexical_score is not None} == {mine[2].id}
+
+
+async def test_user_collections_are_built_with_the_configured_hnsw_parameters(settings, embedder):
+    settings.chroma.hnsw_ef_construction = 48
+    settings.chroma.hnsw_sync_threshold = 500
+    async with MemoryStore(settings, embedder=embedder) as store:
+        await store.add([MemoryRecord(kind=MemoryKind.FACT, text="owls hunt at night", scope=ALICE)])
+    other = chromadb.PersistentClient(path=str(settings.chroma_path), settings=ChromaClientSettings(anonymized_telemetry=False))
+    [collection] = other.list_collections()
+    hnsw = collection.configuration["hnsw"]
+    assert (hnsw["space"], hnsw["ef_construction"], hnsw["sync_threshold"]) == ("cosine", 48, 500)
