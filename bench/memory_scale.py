@@ -7,7 +7,8 @@
 Work is interleaved batch by batch (and query by query) so both sides see the same machine load, and every
 call runs in a worker thread (`asyncio.to_thread`), as `MemoryStore` runs its own work:
 - model:  `Embedder.embed` of the batch's texts (the embedding model's own encode throughput);
-- raw:    that encode plus `collection.add(ids, embeddings, metadatas, documents)` on a bare chroma collection;
+- raw:    that encode plus `collection.add(ids, embeddings, metadatas, documents)` on a bare chroma collection
+          (built with the same HNSW parameters as Omne's, `settings.chroma.hnsw_*`);
 - omne:   `MemoryStore.add(records)` (validation, dedup, SQLite + FTS5 + history, its own encode, chroma).
 Search, top 10 of one user's records:
 - raw:      embed the query + `collection.query(n_results=10, where={user, active})` on the bare collection, the
@@ -44,7 +45,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
 
-from omne_core.config import load_settings  # noqa: E402
+from omne_core.config import ChromaSettings, load_settings  # noqa: E402
 from omne_core.embeddings import Embedder, LocalEmbedder  # noqa: E402
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore  # noqa: E402
 
@@ -152,16 +153,20 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def raw_collection(path: Path):
+def raw_collection(path: Path, chroma: ChromaSettings):
+    """A bare chroma collection built with the same HNSW parameters as Omne's collections (same work)."""
     import chromadb
     from chromadb.config import Settings as ChromaClientSettings
 
     client = chromadb.PersistentClient(
         path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False)
     )
-    return client, client.get_or_create_collection(
-        "raw", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-    )
+    hnsw = {
+        "space": "cosine",
+        "ef_construction": chroma.hnsw_ef_construction,
+        "sync_threshold": chroma.hnsw_sync_threshold,
+    }
+    return client, client.get_or_create_collection("raw", embedding_function=None, configuration={"hnsw": hnsw})
 
 
 async def timed_omne(store: MemoryStore, query: str, scope: MemoryScope) -> float:
@@ -207,8 +212,8 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
     if isinstance(embedder, LookupEmbedder):
         embedder.precompute(texts + queries)
 
-    _client, collection = raw_collection(root / f"raw-{size}")
     settings = load_settings(data_dir=root / f"omne-{size}")
+    _client, collection = raw_collection(root / f"raw-{size}", settings.chroma)
     settings.memory.verify_index_on_open = False
     store = await MemoryStore.open(settings, embedder=embedder)
 
