@@ -41,6 +41,7 @@ EXPORT_FORMAT = "omne-memory/1"
 _REPAIR_BATCH = 256
 _LAYOUT = "#per-user"  # marks the index layout in the `collection` meta value
 _UNSET: Any = object()
+_NOT_OPEN = "the memory store is not open: use `await MemoryStore.open(settings)`"
 
 
 def _now() -> datetime:
@@ -143,19 +144,19 @@ class MemoryStore:
     @property
     def db(self) -> Database:
         if self._db is None:
-            raise RuntimeError("the memory store is not open: use `await MemoryStore.open(settings)`")
+            raise RuntimeError(_NOT_OPEN)
         return self._db
 
     @property
     def vectors(self) -> VectorIndex:
         if self._vectors is None:
-            raise RuntimeError("the memory store is not open: use `await MemoryStore.open(settings)`")
+            raise RuntimeError(_NOT_OPEN)
         return self._vectors
 
     @property
     def retriever(self) -> CandidateRetriever:
         if self._retriever is None:
-            raise RuntimeError("the memory store is not open: use `await MemoryStore.open(settings)`")
+            raise RuntimeError(_NOT_OPEN)
         return self._retriever
 
     # -- index consistency ---------------------------------------------------------------------
