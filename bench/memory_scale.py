@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 from omne_core.config import ChromaSettings, load_settings  # noqa: E402
 from omne_core.embeddings import Embedder, LocalEmbedder  # noqa: E402
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore  # noqa: E402
+from omne_core.memory.vectors import hnsw_configuration  # noqa: E402
 
 _SYLLABLES = "ka lo mi ra te su vi no da be chi ren tor mel is an ol ur pe gu".split()
 VERBS = (
@@ -161,12 +162,9 @@ def raw_collection(path: Path, chroma: ChromaSettings):
     client = chromadb.PersistentClient(
         path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False)
     )
-    hnsw = {
-        "space": "cosine",
-        "ef_construction": chroma.hnsw_ef_construction,
-        "sync_threshold": chroma.hnsw_sync_threshold,
-    }
-    return client, client.get_or_create_collection("raw", embedding_function=None, configuration={"hnsw": hnsw})
+    return client, client.get_or_create_collection(
+        "raw", embedding_function=None, configuration={"hnsw": hnsw_configuration(chroma)}
+    )
 
 
 async def timed_omne(store: MemoryStore, query: str, scope: MemoryScope) -> float:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
 from typing import Any
 
-from ..config import ChromaMode, OmneSettings
+from ..config import ChromaMode, ChromaSettings, OmneSettings
 from .errors import MemoryStoreError
 from .filters import SCOPE_FIELDS, record_ts
 from .record import MemoryRecord
@@ -33,6 +33,15 @@ def collection_name(prefix: str, store_id: str, embedder_name: str) -> str:
     raw = f"{prefix}-{store_id[:12]}-{embedder_name}"
     name = re.sub(r"[^A-Za-z0-9._-]", "-", raw)[:200].strip("-._")
     return name if len(name) >= 3 else f"omne-{name}"
+
+
+def hnsw_configuration(chroma: ChromaSettings) -> dict[str, Any]:
+    """The HNSW part of a chroma collection configuration: cosine space and the configured build parameters."""
+    return {
+        "space": "cosine",
+        "ef_construction": chroma.hnsw_ef_construction,
+        "sync_threshold": chroma.hnsw_sync_threshold,
+    }
 
 
 def user_collection_name(base: str, user_id: str) -> str:
@@ -88,11 +97,7 @@ class VectorIndex:
             where = f"{chroma.host}:{chroma.port}" if chroma.mode is ChromaMode.HTTP else str(settings.chroma_path)
             raise VectorIndexError(f"cannot open chroma ({chroma.mode.value}) at {where}: {exc}") from exc
         self.name = name
-        self._hnsw = {
-            "space": "cosine",
-            "ef_construction": chroma.hnsw_ef_construction,
-            "sync_threshold": chroma.hnsw_sync_threshold,
-        }
+        self._hnsw = hnsw_configuration(chroma)
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
 
