@@ -18,7 +18,7 @@ from typing import Any
 
 from .filters import RecordFilter, as_utc, record_ts
 from .indexing import phrase
-from .record import MemoryRecord, MemoryScope
+from .record import MemoryRecord
 from .results import ChangeOp, MemoryChange
 
 SCHEMA_VERSION = "1"
@@ -212,35 +212,48 @@ class Database:
     def matching(self, column: str, keys: Sequence[Any], where: RecordFilter) -> dict[Any, str]:
         """{key: record id} for the keys (`id` or `seq` values) whose records `where` matches.
 
-        Reads only the indexed columns, so filtering index candidates costs no JSON parsing.
+        Each key is looked up by its index and checked in SQL on the indexed columns: no JSON parsing, no
+        Python per row (candidate lists of a few hundred are filtered on every search).
         """
         if column not in {"id", "seq"}:
             raise ValueError(f"unknown key column {column!r}")
+        fragment, params = where.sql("r", probe=True)
         out: dict[Any, str] = {}
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
             rows = self.conn().execute(
-                f"SELECT {column}, id, user_id, agent_id, session_id, namespace, kind, ts, status FROM records"
-                f" WHERE {column} IN ({','.join('?' * len(chunk))})",
-                chunk,
+                f"SELECT r.{column}, r.id FROM records r WHERE r.{column} IN ({','.join('?' * len(chunk))})"
+                f" AND {fragment}",
+                [*chunk, *params],
             )
-            for key, rid, user_id, agent_id, session_id, namespace, kind, ts, status in rows:
-                scope = MemoryScope.model_construct(
-                    user_id=user_id, agent_id=agent_id, session_id=session_id, namespace=namespace
-                )
-                if where.matches_fields(scope, kind, ts, status):
-                    out[key] = rid
+            out.update(rows.fetchall())
         return out
 
-    def find_duplicate(self, record: MemoryRecord) -> MemoryRecord | None:
-        """A non-deleted record with the same content hash in exactly the same scope."""
-        s = record.scope
-        row = self.conn().execute(
-            f"SELECT {_COLUMNS} FROM records WHERE user_id = ? AND content_hash = ? AND status != 'deleted'"
-            " AND agent_id IS ? AND session_id IS ? AND namespace IS ? ORDER BY seq LIMIT 1",
-            (s.user_id, record.content_hash(), s.agent_id, s.session_id, s.namespace),
-        ).fetchone()
-        return load_row(row) if row else None
+    def find_duplicates(self, records: Sequence[MemoryRecord], hashes: Sequence[str]) -> list[MemoryRecord | None]:
+        """For each record (with its content hash), the oldest non-deleted record with that hash in exactly its
+        scope, or None. One query per user and 500 hashes, not one per record: adds come in batches."""
+        wanted: dict[str, set[str]] = {}
+        for record, digest in zip(records, hashes, strict=True):
+            wanted.setdefault(record.scope.user_id, set()).add(digest)
+        first: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # (scope fields, hash) -> row of the oldest match
+        for user_id, digests in wanted.items():
+            chunks = sorted(digests)
+            for start in range(0, len(chunks), 500):
+                chunk = chunks[start : start + 500]
+                rows = self.conn().execute(
+                    f"SELECT agent_id, session_id, namespace, content_hash, {_COLUMNS} FROM records"
+                    f" WHERE user_id = ? AND content_hash IN ({','.join('?' * len(chunk))}) AND status != 'deleted'"
+                    " ORDER BY seq",
+                    (user_id, *chunk),
+                )
+                for agent_id, session_id, namespace, digest, *row in rows:
+                    first.setdefault((user_id, agent_id, session_id, namespace, digest), tuple(row))
+        out: list[MemoryRecord | None] = []
+        for record, digest in zip(records, hashes, strict=True):
+            s = record.scope
+            row = first.get((s.user_id, s.agent_id, s.session_id, s.namespace, digest))
+            out.append(load_row(row) if row else None)
+        return out
 
     def previous_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
         """Up to `limit` records added before this one (or, if not stored yet, before now) in its session, oldest first."""
@@ -348,7 +361,11 @@ class Database:
         return self.conn().execute("SELECT 1 FROM records WHERE blob_ref = ? LIMIT 1", (ref,)).fetchone() is not None
 
     # -- writes (inside `transaction()`) --------------------------------------------------------
-    def insert(self, conn: sqlite3.Connection, record: MemoryRecord, dense_text: str, lexical_text: str) -> None:
+    def insert(
+        self, conn: sqlite3.Connection, record: MemoryRecord, dense_text: str, lexical_text: str,
+        content_hash: str | None = None,
+    ) -> None:
+        """A new record's row and its FTS text (`content_hash`: the record's, when the caller has it already)."""
         s = record.scope
         cur = conn.execute(
             "INSERT INTO records(id, user_id, agent_id, session_id, namespace, kind, status, content_hash, ts,"
@@ -356,7 +373,7 @@ class Database:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
             (
                 record.id, s.user_id, s.agent_id, s.session_id, s.namespace, record.kind.value,
-                record.status.value, record.content_hash(), record_ts(record), record.blob_ref,
+                record.status.value, content_hash or record.content_hash(), record_ts(record), record.blob_ref,
                 record.access_count, record.last_accessed_at.isoformat() if record.last_accessed_at else None,
                 dense_text, dump_record(record),
             ),

@@ -308,25 +308,30 @@ class MemoryStore:
         records = self._validate(records)
         db = self.db
         self._repair_if_dirty()
+        hashes = [record.content_hash() for record in records]
         resolved: list[tuple[MemoryRecord, bool] | int | None] = [None] * len(records)
         first_of: dict[tuple[Any, str], int] = {}
+        first_with_id: dict[str, int] = {}
+        stored = db.get_many([record.id for record in records])
+        duplicates = db.find_duplicates(records, hashes)
         fresh: list[int] = []
         for i, record in enumerate(records):
-            key = (record.scope, record.content_hash())
+            key = (record.scope, hashes[i])
             if key in first_of:
                 resolved[i] = first_of[key]
                 continue
-            existing = db.get(record.id)
-            if existing is not None:
-                if op is ChangeOp.IMPORT or existing.content_hash() == record.content_hash():
-                    resolved[i] = (existing, False)
-                    continue
+            earlier, existing = first_with_id.get(record.id), stored.get(record.id)
+            if op is not ChangeOp.IMPORT and (
+                earlier is not None or (existing is not None and existing.content_hash() != hashes[i])
+            ):
                 raise MemoryValidationError(f"record {i}: id {record.id!r} already exists with other content")
-            duplicate = db.find_duplicate(record)
-            if duplicate is not None:
-                resolved[i] = (duplicate, False)
+            if earlier is not None:  # an import: the first line with an id wins
+                resolved[i] = earlier
                 continue
-            first_of[key] = i
+            if existing is not None or duplicates[i] is not None:
+                resolved[i] = (existing or duplicates[i], False)  # type: ignore[assignment]
+                continue
+            first_of[key] = first_with_id[record.id] = i
             fresh.append(i)
 
         texts = self._index_texts([records[i] for i in fresh])
@@ -337,13 +342,15 @@ class MemoryStore:
         superseded: list[list[str]] = [[] for _ in records]
         with db.write_lock:
             with db.transaction() as conn:
-                for i, (dense, lexical) in zip(fresh, texts, strict=True):
+                # A concurrent writer may have added the same record or content meanwhile.
+                now_stored = db.get_many([records[i].id for i in fresh])
+                now_duplicates = db.find_duplicates([records[i] for i in fresh], [hashes[i] for i in fresh])
+                for i, (dense, lexical), duplicate in zip(fresh, texts, now_duplicates, strict=True):
                     record = records[i]
-                    duplicate = db.find_duplicate(record)  # a concurrent writer may have added it meanwhile
-                    if duplicate is not None or db.get(record.id) is not None:
-                        resolved[i] = (duplicate or db.get(record.id), False)  # type: ignore[assignment]
+                    if duplicate is not None or record.id in now_stored:
+                        resolved[i] = (duplicate or now_stored[record.id], False)
                         continue
-                    db.insert(conn, record, dense, lexical)
+                    db.insert(conn, record, dense, lexical, hashes[i])
                     db.log(conn, op, actor, record.id, record.scope.user_id, version=record.version, after=record)
                     resolved[i] = (record, True)
                     created.append(record)

@@ -17,8 +17,8 @@ from omne_core.models import (
     create_role_client,
 )
 from omne_core.models.factory import PLACEHOLDER_API_KEY
-from tests.support.servers import json_server
 from tests.support.local_model import requires_local
+from tests.support.servers import json_server
 
 
 def test_openai_from_env(monkeypatch):

@@ -56,6 +56,34 @@ async def test_exact_duplicate_returns_existing(store):
     assert a.id != b.id
 
 
+async def test_batch_dedup_is_exact_to_the_scope_and_ignores_deleted_records(store):
+    fact = MemoryKind.FACT
+    kept, gone = await store.add([rec("tea at noon", kind=fact), rec("gone soon", kind=fact)])
+    await store.delete(gone.id)
+    batch = [
+        rec("tea at noon", kind=fact),  # a stored duplicate
+        rec("tea at noon", scope=MemoryScope(user_id="alice", session_id="s2"), kind=fact),  # another session
+        rec("tea at noon", scope=MemoryScope(user_id="alice", session_id="s1", agent_id="a"), kind=fact),
+        rec("gone soon", kind=fact),  # its twin was deleted: this one is new
+        rec("new words", kind=fact),
+        rec("new words", kind=fact),  # a duplicate within the batch
+    ]
+    out = await store.add(batch)
+    assert out[0].id == kept.id
+    assert len({out[1].id, out[2].id, kept.id}) == 3
+    assert out[3].id != gone.id and out[3].status is MemoryStatus.ACTIVE
+    assert out[4].id == out[5].id
+    assert (await store.stats(MemoryScope(user_id="alice"))).by_status == {"active": 5, "deleted": 1}
+
+
+async def test_one_id_twice_with_other_content_in_a_batch_is_rejected(store):
+    first = rec("first words", kind=MemoryKind.FACT)
+    clash = rec("other words", kind=MemoryKind.FACT, id=first.id)
+    with pytest.raises(MemoryValidationError, match="already exists with other content"):
+        await store.add([first, clash])
+    assert (await store.stats(MemoryScope(user_id="alice"))).total == 0
+
+
 async def test_access_count_updated_on_hits(store):
     [r] = await store.add(rec("the wifi password is hunter2"))
     await store.search("wifi password", ALICE)
