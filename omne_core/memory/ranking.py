@@ -74,10 +74,12 @@ def fuse(
     now: datetime,
     query: str = "",
     weights: FusionWeights = DEFAULT_WEIGHTS,
+    limit: int | None = None,
 ) -> list[SearchHit]:
     """Rank candidate ids, best first. `dense` is (id, cosine) best first; `lexical` is (id, bm25) best first.
 
-    Only ids present in `records` (already filtered by scope, kind, time and status) become hits.
+    Only ids present in `records` (already filtered by scope, kind, time and status) become hits; only the
+    best `limit` are returned (all when None).
     """
     dense_norm, lexical_norm = normalize(dense, records), normalize(lexical, records)
     dense_raw, lexical_raw = dict(dense), dict(lexical)
@@ -114,7 +116,7 @@ def fuse(
             why.append(f"importance +{boost:.4f}")
         scores[rid], reasons[rid] = score, why
 
-    ordered = sorted(scores, key=lambda rid: scores[rid], reverse=True)
+    ordered = sorted(scores, key=lambda rid: scores[rid], reverse=True)[:limit]
     return [
         SearchHit(
             record=records[rid],

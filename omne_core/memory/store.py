@@ -500,7 +500,7 @@ class MemoryStore:
         ids = list(dict.fromkeys([rid for rid, _ in dense] + [rid for rid, _ in lexical]))
         records = self.db.get_many(ids, where)  # the record of truth has the last word on every filter
         now = _now()
-        hits = ranking.fuse(dense, lexical, records, self.settings.memory, now, query)[:limit]
+        hits = ranking.fuse(dense, lexical, records, self.settings.memory, now, query, limit=limit)
         self.db.touch([h.record.id for h in hits], now)
         for hit in hits:
             hit.record = hit.record.model_copy(

@@ -8,7 +8,13 @@ import math
 import pytest
 
 from omne_core.config import EmbeddingBackend, EmbeddingSettings
-from omne_core.embeddings import EmbeddingError, LocalEmbedder, OpenAIEmbedder, build_embedder
+from omne_core.embeddings import (
+    EmbeddingError,
+    LocalEmbedder,
+    OpenAIEmbedder,
+    _default_torch_threads,
+    build_embedder,
+)
 from tests.support.servers import free_port, json_server
 
 
@@ -19,6 +25,17 @@ def test_local_minilm_is_offline_normalized_and_semantic(embedder):
     dot = lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))  # noqa: E731
     assert dot(cat, kitten) > dot(cat, tax) + 0.2
     assert isinstance(build_embedder(EmbeddingSettings()), LocalEmbedder)
+
+
+def test_a_query_is_encoded_on_one_thread_with_the_same_vector_as_in_a_batch(embedder):
+    import torch
+
+    texts = [f"note number {i} about the garden and the bees" for i in range(12)]
+    alone = embedder.embed(texts[:1])
+    assert torch.get_num_threads() == 1  # a query leaves the other core to the BM25 side
+    batch = embedder.embed(texts)
+    assert torch.get_num_threads() == _default_torch_threads()  # a batch gets every thread torch would use
+    assert batch[0] == pytest.approx(alone[0], abs=1e-5)
 
 
 @pytest.fixture

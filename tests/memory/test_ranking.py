@@ -49,6 +49,10 @@ def test_found_by_both_beats_found_by_one():
     )
     assert order(hits)[0] == "both"
     assert order(hits)[-1] == "low"
+    # `limit` keeps the best ones, in the same order
+    top = fuse(dense=[("dense", 0.80), ("both", 0.78), ("low", 0.10)], lexical=[("lex", 12.0), ("both", 11.5), ("low", 1.0)],
+               records=records, settings=MemorySettings(), now=NOW, limit=2)
+    assert order(top) == order(hits)[:2]
 
 
 def test_weights_decide_between_retrievers():
