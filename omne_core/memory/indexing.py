@@ -105,14 +105,6 @@ def any_of(terms: list[str]) -> str | None:
     return " OR ".join(phrase(t) for t in terms)
 
 
-def lexical_query(query: str) -> str | None:
-    """An FTS5 MATCH expression: any of the query's content words (BM25 ranks by how many and how rare).
-
-    Stop words are dropped unless the query has nothing else; None when the query has no word at all.
-    """
-    return any_of(query_terms(query))
-
-
 def rarest_terms(terms: list[str], document_counts: dict[str, int], budget: int) -> list[str]:
     """The terms to score when BM25 may look at about `budget` matching rows: drop the most frequent terms
     (the lowest IDF, the least weight in BM25) while the rest still match more than `budget` rows. The rarest

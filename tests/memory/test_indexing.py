@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from omne_core.memory.indexing import date_words, index_text, lexical_query, rarest_terms, speaker_line
+from omne_core.memory.indexing import any_of, date_words, index_text, query_terms, rarest_terms, speaker_line
 from omne_core.memory.record import MemoryKind, MemoryRecord, MemoryScope
 
 SESSION = MemoryScope(user_id="u", session_id="s")
@@ -54,6 +54,11 @@ def test_first_turn_and_non_messages_have_no_context():
 def test_date_words():
     assert date_words(datetime(2024, 12, 1, tzinfo=UTC)) == "1 December 2024"
     assert date_words(None) == ""
+
+
+def lexical_query(query: str) -> str | None:
+    """The MATCH expression a search uses when no term is left out by the BM25 budget."""
+    return any_of(query_terms(query))
 
 
 def test_lexical_query_drops_stop_words_but_never_everything():
