@@ -163,8 +163,10 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
             return turns
         return [{"role": "system", "content": system}, *turns]
 
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """Prompt tokens by the model's own tokenizer (plus a few per turn for the role markers)."""
+    def count_tokens(self, messages: Sequence[LLMMessage], **kwargs: Any) -> int:
+        """Prompt tokens by the model's own tokenizer (plus a few per turn for the role markers); `tools=` adds
+        their schemas."""
+        tools: Sequence[Tool | ToolSchema] = kwargs.get("tools") or []
         total = 0
         for turn in self.to_llama_messages(messages):
             total += TOKENS_PER_TURN + len(self.llm.tokenize(turn["content"].encode("utf-8"), add_bos=False))
@@ -173,8 +175,8 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
             total += len(self.llm.tokenize(schemas.encode("utf-8"), add_bos=False))
         return total + 1  # BOS
 
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return max(self.llm.n_ctx() - self.count_tokens(messages, tools=tools), 0)
+    def remaining_tokens(self, messages: Sequence[LLMMessage], **kwargs: Any) -> int:
+        return max(self.llm.n_ctx() - self.count_tokens(messages, **kwargs), 0)
 
     # -- calls ---------------------------------------------------------------------------------------
     def _request(
@@ -295,7 +297,7 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
             try:
                 prompt_tokens: int | None = None
                 finish_reason: str | None = None
-                chunks = self.llm.create_chat_completion(**request, stream=True)
+                chunks: Any = self.llm.create_chat_completion(**request, stream=True)  # a generator of dict chunks
                 try:
                     for chunk in chunks:
                         if prompt_tokens is None:

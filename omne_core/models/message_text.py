@@ -28,8 +28,8 @@ def message_text(message: LLMMessage, *, image_placeholder: str = "[image]") -> 
     if isinstance(message, UserMessage):
         if isinstance(message.content, str):
             return message.content
-        parts = (part if isinstance(part, str) else image_placeholder for part in message.content)
-        return "\n".join(part for part in parts if part)
+        texts = (part if isinstance(part, str) else image_placeholder for part in message.content)
+        return "\n".join(text for text in texts if text)
     if isinstance(message, AssistantMessage):
         parts = [message.thought] if message.thought else []
         if isinstance(message.content, str):

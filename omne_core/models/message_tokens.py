@@ -25,11 +25,11 @@ LOW_DETAIL_IMAGE_TOKENS = 85
 def image_tokens(width: int, height: int) -> int:
     """OpenAI's high-detail image cost: fit in 2048x2048, shortest side to 768, then 85 + 170 per 512px tile."""
     scale = min(1.0, 2048 / max(width, height))
-    width, height = width * scale, height * scale
-    if min(width, height) > 768:
-        scale = 768 / min(width, height)
-        width, height = width * scale, height * scale
-    return LOW_DETAIL_IMAGE_TOKENS + 170 * math.ceil(width / 512) * math.ceil(height / 512)
+    w, h = width * scale, height * scale
+    if min(w, h) > 768:
+        scale = 768 / min(w, h)
+        w, h = w * scale, h * scale
+    return LOW_DETAIL_IMAGE_TOKENS + 170 * math.ceil(w / 512) * math.ceil(h / 512)
 
 
 def count_message_tokens(
