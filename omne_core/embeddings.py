@@ -60,6 +60,7 @@ _ENCODE_LOCK = threading.Lock()
 
 @functools.cache
 def _default_torch_threads() -> int:
+    """torch's own intra-op thread count, read once before this module ever changes it."""
     import torch
 
     return int(torch.get_num_threads())
@@ -73,7 +74,8 @@ def _set_torch_threads(texts: int, small_batch: int) -> None:
     """
     import torch
 
-    torch.set_num_threads(1 if texts <= small_batch else _default_torch_threads())
+    default = _default_torch_threads()  # first: before the count is ever set to 1
+    torch.set_num_threads(1 if texts <= small_batch else default)
 
 
 def _load_sentence_transformer(path: str, device: str) -> object:
