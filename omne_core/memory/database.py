@@ -237,9 +237,9 @@ class Database:
             wanted.setdefault(record.scope.user_id, set()).add(digest)
         first: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # (scope fields, hash) -> row of the oldest match
         for user_id, digests in wanted.items():
-            chunks = sorted(digests)
-            for start in range(0, len(chunks), 500):
-                chunk = chunks[start : start + 500]
+            ordered = sorted(digests)
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start : start + 500]
                 rows = self.conn().execute(
                     f"SELECT agent_id, session_id, namespace, content_hash, {_COLUMNS} FROM records"
                     f" WHERE user_id = ? AND content_hash IN ({','.join('?' * len(chunk))}) AND status != 'deleted'"
