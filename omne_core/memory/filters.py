@@ -144,19 +144,16 @@ class RecordFilter:
 
     # -- Python (the final check on records loaded from the record of truth) --------------------
     def matches(self, record: MemoryRecord) -> bool:
-        return self.matches_fields(record.scope, record.kind.value, record_ts(record), record.status.value)
-
-    def matches_fields(self, scope: MemoryScope, kind: str, ts: float, status: str) -> bool:
-        """`matches` on the indexed columns of a record (no need to load its body)."""
-        if not any(scope_contains(query, scope) for query in self.scopes):
+        if not any(scope_contains(query, record.scope) for query in self.scopes):
             return False
-        if self.kinds is not None and kind not in {k.value for k in self.kinds}:
+        if self.kinds is not None and record.kind not in self.kinds:
             return False
+        ts = record_ts(record)
         if self.since is not None and ts < self.since.timestamp():
             return False
         if self.until is not None and ts > self.until.timestamp():
             return False
-        return self.include_inactive or status == MemoryStatus.ACTIVE.value
+        return self.include_inactive or record.status is MemoryStatus.ACTIVE
 
 
 def _and(parts: list[dict[str, Any]]) -> dict[str, Any]:

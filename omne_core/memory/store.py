@@ -328,8 +328,9 @@ class MemoryStore:
             if earlier is not None:  # an import: the first line with an id wins
                 resolved[i] = earlier
                 continue
-            if existing is not None or duplicates[i] is not None:
-                resolved[i] = (existing or duplicates[i], False)  # type: ignore[assignment]
+            prior = existing or duplicates[i]
+            if prior is not None:
+                resolved[i] = (prior, False)
                 continue
             first_of[key] = first_with_id[record.id] = i
             fresh.append(i)

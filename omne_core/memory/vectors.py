@@ -14,12 +14,15 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import ChromaMode, ChromaSettings, OmneSettings
 from .errors import MemoryStoreError
 from .filters import SCOPE_FIELDS, record_ts
 from .record import MemoryRecord
+
+if TYPE_CHECKING:
+    from chromadb.api.collection_configuration import CreateHNSWConfiguration
 
 USER_KEY = "omne_user_id"  # collection metadata: whose vectors a collection holds
 
@@ -35,7 +38,7 @@ def collection_name(prefix: str, store_id: str, embedder_name: str) -> str:
     return name if len(name) >= 3 else f"omne-{name}"
 
 
-def hnsw_configuration(chroma: ChromaSettings) -> dict[str, Any]:
+def hnsw_configuration(chroma: ChromaSettings) -> CreateHNSWConfiguration:
     """The HNSW part of a chroma collection configuration: cosine space and the configured build parameters."""
     return {
         "space": "cosine",
