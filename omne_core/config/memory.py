@@ -52,6 +52,9 @@ class MemorySettings(BaseModel):
     dense_candidates: int = 50  # candidates taken from the vector index before fusion
     lexical_candidates: int = 50  # candidates taken from the BM25 (FTS5) index before fusion
     candidate_overfetch: int = Field(default=4, ge=1)  # unfiltered candidates per wanted one, before the filter
+    # A selective filter allowing at most this many of a user's records has their vectors scored exactly;
+    # beyond it, chroma's HNSW searches among the allowed ids.
+    dense_exact_max: int = Field(default=500, ge=0)
     # BM25 scores every row a query term matches. Past this many matching rows, a query's most frequent terms
     # are left out of the lexical side (None: never). Small stores never reach it.
     lexical_max_matches: int | None = Field(default=20_000, ge=1)

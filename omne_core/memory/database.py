@@ -229,6 +229,13 @@ class Database:
             out.update(rows.fetchall())
         return out
 
+    def indexed_ids_matching(self, where: RecordFilter) -> list[str]:
+        """The ids of the records `where` matches whose vectors are in the index (not pending): a selective
+        filter's allow-list for the vector index."""
+        fragment, params = where.sql("r")
+        sql = f"SELECT r.id FROM records r WHERE {fragment} AND r.index_state = 1"
+        return [rid for (rid,) in self.conn().execute(sql, params)]
+
     def find_duplicates(self, records: Sequence[MemoryRecord], hashes: Sequence[str]) -> list[MemoryRecord | None]:
         """For each record (with its content hash), the oldest non-deleted record with that hash in exactly its
         scope, or None. One query per user and 500 hashes, not one per record: adds come in batches."""
@@ -386,17 +393,16 @@ class Database:
     def replace(
         self, conn: sqlite3.Connection, record: MemoryRecord, texts: tuple[str, str] | None = None
     ) -> None:
-        """Rewrite a record's row (and its index texts when `texts` is given); marks the vector index stale."""
+        """Rewrite a record's row; with `texts`, also its index texts, and its vector becomes pending (stale)."""
         conn.execute(
-            "UPDATE records SET kind = ?, status = ?, content_hash = ?, ts = ?, blob_ref = ?, body = ?,"
-            " index_state = 0 WHERE id = ?",
+            "UPDATE records SET kind = ?, status = ?, content_hash = ?, ts = ?, blob_ref = ?, body = ? WHERE id = ?",
             (record.kind.value, record.status.value, record.content_hash(), record_ts(record), record.blob_ref,
              dump_record(record), record.id),
         )
         if texts is not None:
             dense, lexical = texts
             seq = conn.execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()[0]
-            conn.execute("UPDATE records SET dense_text = ? WHERE id = ?", (dense, record.id))
+            conn.execute("UPDATE records SET dense_text = ?, index_state = 0 WHERE id = ?", (dense, record.id))
             conn.execute("DELETE FROM records_fts WHERE rowid = ?", (seq,))
             conn.execute(
                 "INSERT INTO records_fts(rowid, content, owner) VALUES (?, ?, ?)",

@@ -1,4 +1,4 @@
-"""Hard filters (scope, kind, time, status) expressed once and rendered for SQLite and for chroma."""
+"""Hard filters (scope, kind, time, status) expressed once: rendered as SQL, and checked on loaded records."""
 
 from __future__ import annotations
 
@@ -114,34 +114,6 @@ class RecordFilter:
         """The same filter restricted to the scopes of one user."""
         return replace(self, scopes=tuple(s for s in self.scopes if s.user_id == user_id))
 
-    # -- chroma --------------------------------------------------------------------------------
-    def chroma_where(self, *, within_user: bool = False) -> dict[str, Any] | None:
-        """The same filter as a chroma `where` document; None when nothing is left to filter.
-
-        `within_user`: the query runs inside one user's collection, so the user condition is implied.
-        """
-        ors: list[dict[str, Any]] = []
-        for scope in self.scopes:
-            parts = [
-                {name: {"$eq": getattr(scope, name)}}
-                for name in SCOPE_FIELDS
-                if getattr(scope, name) is not None and not (within_user and name == "user_id")
-            ]
-            if not parts:  # this scope is the whole user: the union with it is the whole user
-                ors = []
-                break
-            ors.append(_and(parts))
-        clauses = [ors[0] if len(ors) == 1 else {"$or": ors}] if ors else []
-        if self.kinds is not None:
-            clauses.append({"kind": {"$in": [k.value for k in self.kinds]}})
-        if self.since is not None:
-            clauses.append({"ts": {"$gte": self.since.timestamp()}})
-        if self.until is not None:
-            clauses.append({"ts": {"$lte": self.until.timestamp()}})
-        if not self.include_inactive:
-            clauses.append({"status": {"$eq": MemoryStatus.ACTIVE.value}})
-        return _and(clauses) if clauses else None
-
     # -- Python (the final check on records loaded from the record of truth) --------------------
     def matches(self, record: MemoryRecord) -> bool:
         if not any(scope_contains(query, record.scope) for query in self.scopes):
@@ -154,10 +126,6 @@ class RecordFilter:
         if self.until is not None and ts > self.until.timestamp():
             return False
         return self.include_inactive or record.status is MemoryStatus.ACTIVE
-
-
-def _and(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 def scope_contains(query: MemoryScope, scope: MemoryScope) -> bool:

@@ -2,7 +2,8 @@
 
 Both lists take the cheap path first: the index is asked for more candidates than needed without a filter
 (HNSW on the user's own collection; FTS5 without a join per match) and SQLite keeps those the filter matches
-on its indexed columns. Only when too few are kept does the index run the filtered query. BM25's cost grows
+on its indexed columns. Only when too few are kept does the filtered query run: for vectors, among the ids
+SQLite lists for the filter; for BM25, joined with the filter in SQL. BM25's cost grows
 with the rows its terms match, so a work budget leaves the most common terms out on big stores.
 """
 
@@ -90,10 +91,12 @@ class CandidateRetriever:
         kept = enough_kept(found, self.db.matching("id", [rid for rid, _ in found], where), n, fetch)
         if kept is not None:
             return kept
-        # A selective filter (session, kind, time, inactive records): chroma filters, SQLite checks again.
-        found = self.vectors.query(user_id, embedding, n, where.chroma_where(within_user=True))
-        keep = self.db.matching("id", [rid for rid, _ in found], where)
-        return [(rid, sim) for rid, sim in found if rid in keep]
+        # A selective filter (session, kind, time, inactive records): SQLite lists the ids it allows, and the
+        # vectors are searched among those only (a few are scored exactly; more by chroma's HNSW on the list).
+        allowed = self.db.indexed_ids_matching(where)
+        if len(allowed) <= self.settings.dense_exact_max:
+            return self.vectors.nearest_exact(user_id, embedding, allowed, n)
+        return self.vectors.query(user_id, embedding, n, among=allowed)
 
     # -- lexical -------------------------------------------------------------------------------
     def lexical(self, query: str, where: RecordFilter, n: int) -> Candidates:

@@ -201,15 +201,12 @@ class MemoryStore:
                 db.mark_indexed([r.id for r in records])
             self._vectors_dirty = False
 
-    def _sync_vectors(self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]] | None) -> None:
-        """Write vectors (or just their metadata) for records already committed; on failure leave them pending."""
+    def _sync_vectors(self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]]) -> None:
+        """Write the vectors of records already committed; on failure leave them pending (repaired later)."""
         if not records:
             return
         try:
-            if embeddings is None:
-                self.vectors.update_metadata(records)
-            else:
-                self.vectors.upsert(records, embeddings)
+            self.vectors.upsert(records, embeddings)
             self.db.mark_indexed([r.id for r in records])
         except Exception as exc:  # the records are safe in SQLite; the index is repaired later
             logger.warning("vector index write failed (%s); %d records stay pending", exc, len(records))
@@ -339,7 +336,6 @@ class MemoryStore:
         embeddings = self.embedder.embed([dense for dense, _ in texts]) if fresh else []
 
         created: list[MemoryRecord] = []
-        replaced: list[MemoryRecord] = []
         superseded: list[list[str]] = [[] for _ in records]
         with db.write_lock:
             with db.transaction() as conn:
@@ -363,12 +359,11 @@ class MemoryStore:
                             raise MemoryNotFoundError(old_id)  # rolls back the whole call
                         if old.id == new.id or old.status is not MemoryStatus.ACTIVE:
                             continue
-                        replaced.append(self._mark_superseded(conn, old, new, actor))
+                        self._mark_superseded(conn, old, new, actor)
                         superseded[i].append(old.id)
             self.retriever.records_added([record.scope.user_id for record in created])
             by_id = {records[i].id: e for i, e in zip(fresh, embeddings, strict=True)}
             self._sync_vectors(created, [by_id[r.id] for r in created])
-            self._sync_vectors(replaced, None)
         out: list[_Added] = []
         for i, item in enumerate(resolved):
             created_now = not isinstance(item, int) and item is not None and item[1]
@@ -589,7 +584,8 @@ class MemoryStore:
                 db.replace(conn, new, texts)
                 db.log(conn, ChangeOp.UPDATE, actor, new.id, new.scope.user_id, version=new.version, before=old, after=new)
                 refreshed = self._reindex(conn, followers)
-            self._sync_vectors([new], embedding)
+            if embedding is not None:
+                self._sync_vectors([new], embedding)
             self._embed_refreshed(followers, refreshed)
         return new
 
@@ -611,7 +607,6 @@ class MemoryStore:
                 raise MemoryNotFoundError(new_id)
             with db.transaction() as conn:
                 updated = self._mark_superseded(conn, old, new, actor)
-            self._sync_vectors([updated], None)
         return updated
 
     async def delete(self, record_id: str, *, hard: bool = False, actor: str = "user") -> None:
@@ -635,7 +630,6 @@ class MemoryStore:
                 db.replace(conn, updated)
                 db.log(conn, ChangeOp.DELETE, actor, record_id, old.scope.user_id, version=updated.version,
                        before=old, after=updated)
-            self._sync_vectors([updated], None)
 
     def _purge(self, records: Sequence[MemoryRecord], actor: str, op: ChangeOp) -> None:
         """Hard-delete records: rows, FTS text, history content, vectors, unreferenced blobs."""

@@ -1,28 +1,33 @@
 """The dense index: one chroma collection per user (embedded PersistentClient or a `chroma run` server, same code).
 
 A user is the hard isolation boundary of every search, so each user's vectors live in their own collection:
-a user-scoped search is a plain HNSW query with no metadata filter (chroma's `where` evaluation costs tens
-of milliseconds per query at 100k vectors, the HNSW query itself about two), and `forget_user` drops one
-collection. Chroma is an index, not the record of truth: the store rewrites it from SQLite whenever they
-disagree.
+a user-scoped search is a plain HNSW query with no metadata filter, and `forget_user` drops one collection.
+Chroma holds ids and vectors only. Every filterable field lives in SQLite, which lists the ids a selective
+filter allows; chroma then searches among those ids (a `where` on chroma metadata took 45-310 ms at 100k
+vectors, an id list 16-82 ms; and each metadata key made adds slower). Chroma is an index, not the record of
+truth: the store rewrites it from SQLite whenever they disagree.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..config import ChromaMode, ChromaSettings, OmneSettings
 from .errors import MemoryStoreError
-from .filters import SCOPE_FIELDS, record_ts
 from .record import MemoryRecord
 
 if TYPE_CHECKING:
     from chromadb.api.collection_configuration import CreateHNSWConfiguration
+
+logger = logging.getLogger(__name__)
 
 USER_KEY = "omne_user_id"  # collection metadata: whose vectors a collection holds
 
@@ -50,17 +55,6 @@ def hnsw_configuration(chroma: ChromaSettings) -> CreateHNSWConfiguration:
 def user_collection_name(base: str, user_id: str) -> str:
     """The collection of one user: the base name and a digest of the user id (ids may hold any character)."""
     return f"{base}-u-{hashlib.sha256(user_id.encode('utf-8')).hexdigest()[:32]}"
-
-
-def vector_metadata(record: MemoryRecord) -> dict[str, Any]:
-    """The filterable fields chroma keeps next to a vector (None fields are left out; the user is the collection)."""
-    meta: dict[str, Any] = {
-        name: getattr(record.scope, name)
-        for name in SCOPE_FIELDS
-        if name != "user_id" and getattr(record.scope, name) is not None
-    }
-    meta.update(kind=record.kind.value, status=record.status.value, ts=record_ts(record))
-    return meta
 
 
 def _is_not_found(exc: Exception) -> bool:
@@ -193,16 +187,7 @@ class VectorIndex:
                     "upsert",
                     ids=[r.id for r in group],
                     embeddings=[list(vectors[r.id]) for r in group],
-                    metadatas=[vector_metadata(r) for r in group],
                 ),
-            )
-
-    def update_metadata(self, records: Sequence[MemoryRecord]) -> None:
-        for user_id, group in by_user(records).items():
-            self._call(
-                user_id,
-                True,
-                methodcaller("update", ids=[r.id for r in group], metadatas=[vector_metadata(r) for r in group]),
             )
 
     def delete(self, user_id: str, ids: Sequence[str]) -> None:
@@ -211,19 +196,65 @@ class VectorIndex:
 
     # -- reads ---------------------------------------------------------------------------------
     def query(
-        self, user_id: str, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+        self, user_id: str, embedding: Sequence[float], n: int, among: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
-        """(id, cosine similarity) best first among the user's vectors (matching `where`, if given)."""
-        result = self._call(
-            user_id,
-            False,
-            lambda c: c.query(query_embeddings=[list(embedding)], n_results=n, where=where, include=["distances"]),
-        )
+        """(id, cosine similarity) best first among the user's vectors (only the ids in `among`, if given)."""
+        if among is not None and not among:
+            return []
+        ids = list(among) if among is not None else None
+
+        def search(collection: Any) -> Any:
+            def run(allowed: list[str] | None) -> Any:
+                return collection.query(query_embeddings=[list(embedding)], n_results=n, ids=allowed, include=["distances"])
+
+            try:
+                return run(ids)
+            except Exception:
+                if ids is None:
+                    raise
+            # Chroma refuses an id list naming a vector it lacks (the index lags the record of truth until the
+            # store repairs it): search among the ids it has.
+            present = self._present(collection, ids)
+            logger.warning("%d of %d allowed ids have no vector yet", len(ids) - len(present), len(ids))
+            return run(present) if present else None
+
+        result = self._call(user_id, False, search)
         if result is None:
             return []
         ids = result["ids"][0] if result["ids"] else []
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
         return [(rid, 1.0 - float(d)) for rid, d in zip(ids, distances, strict=True)]
+
+    def nearest_exact(
+        self, user_id: str, embedding: Sequence[float], among: Sequence[str], n: int
+    ) -> list[tuple[str, float]]:
+        """(id, cosine similarity) best first among a few ids, scored exactly. For small id sets fetching the
+        vectors beats chroma's filtered HNSW query: at 100k vectors, 99 ids took 4 ms against 69 ms."""
+        collection = self._collection(user_id, create=False) if among else None
+        if collection is None:
+            return []
+        ids: list[str] = []
+        rows: list[Any] = []
+        for start in range(0, len(among), 1000):
+            result = collection.get(ids=list(among[start : start + 1000]), include=["embeddings"])
+            ids.extend(result["ids"])
+            rows.extend(result["embeddings"])
+        if not ids:
+            return []
+        matrix = np.asarray(rows, dtype=np.float32)
+        query = np.asarray(embedding, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(query)) or 1.0)
+        sims = (matrix @ query) / np.where(norms == 0, 1.0, norms)
+        best = np.argsort(-sims, kind="stable")[:n]
+        return [(ids[i], float(sims[i])) for i in best]
+
+    @staticmethod
+    def _present(collection: Any, ids: Sequence[str]) -> list[str]:
+        """The ids among these that have a vector in the collection."""
+        present: list[str] = []
+        for start in range(0, len(ids), 1000):
+            present.extend(collection.get(ids=list(ids[start : start + 1000]), include=[])["ids"])
+        return present
 
     def get_embeddings(self, user_id: str, ids: Sequence[str]) -> dict[str, list[float]]:
         collection = self._collection(user_id, create=False) if ids else None
