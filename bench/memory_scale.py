@@ -16,6 +16,8 @@ Search, top 10 of one user's records:
 - floor:    embed the query + the same query without `where` (no scope at all: a lower bound, not the same work);
 - omne:     `MemoryStore.search` (query embedding and HNSW query on the user's own collection beside the BM25
             query, SQLite filter check, fusion, access-count update).
+A time-filtered search (`--window-share`, default 1 %: only the user's newest records) is timed the same way,
+raw with `where={user, active, ts >= cut}`, omne with `since=cut`: the path a session, kind or time filter takes.
 Then the store is closed and opened again, timed: with every id compared between SQLite and chroma (the default,
 `verify_index_on_open`) and with counts only.
 With `--vectors-only` both sides use the same precomputed random unit vectors, so no model runs at all.
@@ -35,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -148,6 +151,10 @@ class Row:
     omne_p95: float
     reopen_full_s: float
     reopen_counts_s: float
+    window_raw_p50: float
+    window_raw_p95: float
+    window_omne_p50: float
+    window_omne_p95: float
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -167,18 +174,28 @@ def raw_collection(path: Path, chroma: ChromaSettings):
     )
 
 
-async def timed_omne(store: MemoryStore, query: str, scope: MemoryScope) -> float:
-    """Milliseconds of one `MemoryStore.search` (top 10)."""
+async def timed_omne(store: MemoryStore, query: str, scope: MemoryScope, since: datetime | None = None) -> float:
+    """Milliseconds of one `MemoryStore.search` (top 10), records since `since` only if given."""
     t0 = time.perf_counter()
-    await store.search(query, scope, limit=10)
+    await store.search(query, scope, limit=10, since=since)
     return (time.perf_counter() - t0) * 1000
 
 
 async def timed_raw(
-    collection: Any, embedder: Embedder, query: str, scope: MemoryScope, *, scoped: bool = True
+    collection: Any,
+    embedder: Embedder,
+    query: str,
+    scope: MemoryScope,
+    *,
+    scoped: bool = True,
+    min_ts: float | None = None,
 ) -> float:
-    """Milliseconds of embedding the query and a top-10 chroma query (in the user's records), off the event loop."""
-    where = {"$and": [{"user_id": {"$eq": scope.user_id}}, {"status": {"$eq": "active"}}]} if scoped else None
+    """Milliseconds of embedding the query and a top-10 chroma query (in the user's records, those with
+    `ts >= min_ts` if given), off the event loop."""
+    clauses: list[dict[str, Any]] = [{"user_id": {"$eq": scope.user_id}}, {"status": {"$eq": "active"}}]
+    if min_ts is not None:
+        clauses.append({"ts": {"$gte": min_ts}})
+    where = {"$and": clauses} if scoped else None
 
     def search() -> None:
         vector = embedder.embed([query])
@@ -215,10 +232,15 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
     settings.memory.verify_index_on_open = False
     store = await MemoryStore.open(settings, embedder=embedder)
 
+    # The time window of the filtered searches: the batches from `window_start` on (their records are newer).
+    window_start = (size - max(1, round(size * args.window_share))) // args.batch * args.batch
+    window_since = datetime.now(UTC)
     t_model = t_raw = t_omne = 0.0
     started = time.perf_counter()
     for start in range(0, size, args.batch):
         batch = range(start, min(size, start + args.batch))
+        if start == window_start:
+            window_since = datetime.now(UTC)
         batch_texts = [texts[i] for i in batch]
         t0 = time.perf_counter()
         vectors = await asyncio.to_thread(embedder.embed, batch_texts)
@@ -268,6 +290,20 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
             omne_ms.append(timings[0])
             raw_ms.append(timings[1])
             floor_ms.append(timings[2])
+    window_raw_ms: list[float] = []
+    window_omne_ms: list[float] = []
+    for n, query in enumerate(queries[: args.window_queries + args.warmup]):
+        scope = MemoryScope(user_id=users[n % len(users)])
+        omne_first = n % 2 == 0
+        for side in (0, 1) if omne_first else (1, 0):
+            if side == 0:
+                elapsed = await timed_omne(store, query, scope, since=window_since)
+                target = window_omne_ms
+            else:
+                elapsed = await timed_raw(collection, embedder, query, scope, min_ts=float(window_start))
+                target = window_raw_ms
+            if n >= args.warmup:
+                target.append(elapsed)
     await store.close()
     reopen_full_s = await timed_reopen(settings, embedder, verify=True)
     reopen_counts_s = await timed_reopen(settings, embedder, verify=False)
@@ -285,6 +321,10 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
         omne_p95=percentile(omne_ms, 95),
         reopen_full_s=reopen_full_s,
         reopen_counts_s=reopen_counts_s,
+        window_raw_p50=statistics.median(window_raw_ms) if window_raw_ms else float("nan"),
+        window_raw_p95=percentile(window_raw_ms, 95),
+        window_omne_p50=statistics.median(window_omne_ms) if window_omne_ms else float("nan"),
+        window_omne_p95=percentile(window_omne_ms, 95),
     )
 
 
@@ -303,6 +343,16 @@ def print_table(rows: Sequence[Row]) -> None:
             f"{r.floor_p95:>6.1f} {r.omne_p50:>8.1f} {r.omne_p95:>6.1f} | {r.omne_p50 / r.raw_p50:>12.2f} "
             f"{r.omne_p95 / r.raw_p95:>5.2f} {r.omne_p50 / r.floor_p50:>14.2f} {r.omne_p95 / r.floor_p95:>5.2f} "
             f"| {r.reopen_full_s:>13.1f} {r.reopen_counts_s:>6.1f}"
+        )
+    print(
+        f"{'size':>9} {'mode':<13}| {'time-filtered search ms: raw p50':>32} {'p95':>6} {'omne p50':>8} {'p95':>6}"
+        f" | {'omne/raw p50':>12} {'p95':>5}"
+    )
+    for r in rows:
+        print(
+            f"{r.size:>9} {r.mode:<13}| {r.window_raw_p50:>32.1f} {r.window_raw_p95:>6.1f} {r.window_omne_p50:>8.1f}"
+            f" {r.window_omne_p95:>6.1f} | {r.window_omne_p50 / r.window_raw_p50:>12.2f}"
+            f" {r.window_omne_p95 / r.window_raw_p95:>5.2f}"
         )
     sys.stdout.flush()
 
@@ -333,6 +383,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="timed searches per size")
     parser.add_argument("--warmup", type=int, default=5, help="untimed searches first")
     parser.add_argument("--batch", type=int, default=1000, help="records per add call")
+    parser.add_argument(
+        "--window-share", type=float, default=0.01, help="share of the records the time-filtered searches allow"
+    )
+    parser.add_argument("--window-queries", type=int, default=50, help="timed time-filtered searches per size")
     parser.add_argument(
         "--users", type=int, default=1, help="records are spread over this many users; searches rotate"
     )
