@@ -201,29 +201,31 @@ class VectorIndex:
         """(id, cosine similarity) best first among the user's vectors (only the ids in `among`, if given)."""
         if among is not None and not among:
             return []
-        ids = list(among) if among is not None else None
-
-        def search(collection: Any) -> Any:
-            def run(allowed: list[str] | None) -> Any:
-                return collection.query(query_embeddings=[list(embedding)], n_results=n, ids=allowed, include=["distances"])
-
-            try:
-                return run(ids)
-            except Exception:
-                if ids is None:
-                    raise
-            # Chroma refuses an id list naming a vector it lacks (the index lags the record of truth until the
-            # store repairs it): search among the ids it has.
-            present = self._present(collection, ids)
-            logger.warning("%d of %d allowed ids have no vector yet", len(ids) - len(present), len(ids))
-            return run(present) if present else None
-
-        result = self._call(user_id, False, search)
+        allowed = list(among) if among is not None else None
+        result = self._call(user_id, False, lambda c: self._query_collection(c, list(embedding), n, allowed))
         if result is None:
             return []
-        ids = result["ids"][0] if result["ids"] else []
-        distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
-        return [(rid, 1.0 - float(d)) for rid, d in zip(ids, distances, strict=True)]
+        found = result["ids"][0] if result["ids"] else []
+        distances = result["distances"][0] if result.get("distances") else [1.0] * len(found)
+        return [(rid, 1.0 - float(d)) for rid, d in zip(found, distances, strict=True)]
+
+    def _query_collection(self, collection: Any, embedding: list[float], n: int, allowed: list[str] | None) -> Any:
+        """One chroma query. Chroma refuses an id list that names a vector it lacks (the index lags the record of
+        truth until the store repairs it), so such a list is retried with the ids it has."""
+
+        def run(ids: list[str] | None) -> Any:
+            return collection.query(query_embeddings=[embedding], n_results=n, ids=ids, include=["distances"])
+
+        if allowed is None:
+            return run(None)
+        try:
+            return run(allowed)
+        except Exception as exc:
+            if _is_not_found(exc):  # the collection itself is gone: `_call` looks it up again
+                raise
+        present = self._present(collection, allowed)
+        logger.warning("%d of %d allowed ids have no vector yet", len(allowed) - len(present), len(allowed))
+        return run(present) if present else None
 
     def nearest_exact(
         self, user_id: str, embedding: Sequence[float], among: Sequence[str], n: int
