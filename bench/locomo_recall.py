@@ -99,6 +99,11 @@ def load_locomo(path: Path) -> list[Conversation]:
     return conversations
 
 
+def recall_row(ranked: list[set[str]], evidence: set[str]) -> list[float]:
+    """recall@k for each k in KS: the share of the evidence turns among the turns of the top k hits."""
+    return [len(evidence & set().union(*ranked[:k])) / len(evidence) for k in KS]
+
+
 async def run(
     path: Path, show_misses: int, distractors: int = 0, budgets: tuple[int | None, ...] = (20_000,)
 ) -> None:
@@ -127,10 +132,7 @@ async def run(
                     for q in conv.questions:
                         hits = await store.search(q.text, scope, limit=max(KS))
                         ranked = [dia_of.get(h.record.id, set()) for h in hits]
-                        row = []
-                        for k in KS:
-                            found = set().union(*ranked[:k]) if ranked else set()
-                            row.append(len(q.evidence & found) / len(q.evidence))
+                        row = recall_row(ranked, q.evidence)
                         per_category[q.category].append(row)
                         per_conversation[conv.sample_id].append(row)
                         if budget == budgets[0] and row[2] < 1.0 and len(misses) < show_misses:

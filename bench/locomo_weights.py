@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from locomo_recall import KS, load_locomo  # the benchmark next door (bench/ is on sys.path as a script)
+# the benchmark next door (bench/ is on sys.path when run as a script)
+from locomo_recall import KS, load_locomo, recall_row
 
-from omne_core.config import load_settings
-from omne_core.memory import MemoryScope, MemoryStore
+from omne_core.config import MemorySettings, load_settings
+from omne_core.memory import MemoryRecord, MemoryScope, MemoryStore
 from omne_core.memory.filters import RecordFilter
 from omne_core.memory.ranking import DEFAULT_WEIGHTS, FusionWeights, fuse
 
@@ -42,7 +43,7 @@ class Asked:
     query: str
     dense: list[tuple[str, float]]
     lexical: list[tuple[str, float]]
-    records: dict
+    records: dict[str, MemoryRecord]
     dia_of: dict[str, set[str]]
     evidence: set[str]
 
@@ -54,17 +55,16 @@ def grid() -> list[FusionWeights]:
     ]
 
 
-def recall(asked: Asked, weights: FusionWeights, settings, now: datetime) -> list[float]:
+def recall(asked: Asked, weights: FusionWeights, settings: MemorySettings, now: datetime) -> list[float]:
     hits = fuse(asked.dense, asked.lexical, asked.records, settings, now, asked.query, weights, limit=max(KS))
-    ranked = [asked.dia_of.get(h.record.id, set()) for h in hits]
-    return [len(asked.evidence & set().union(*ranked[:k])) / len(asked.evidence) if ranked else 0.0 for k in KS]
+    return recall_row([asked.dia_of.get(h.record.id, set()) for h in hits], asked.evidence)
 
 
 def mean_rows(rows: list[list[float]]) -> list[float]:
     return [sum(r[i] for r in rows) / len(rows) for i in range(len(KS))] if rows else [0.0] * len(KS)
 
 
-async def collect(path: Path) -> tuple[list[Asked], object]:
+async def collect(path: Path) -> tuple[list[Asked], MemorySettings]:
     """Index every conversation through the public API and keep each question's fusion inputs."""
     asked: list[Asked] = []
     with tempfile.TemporaryDirectory(prefix="omne-locomo-cv-") as tmp:

@@ -208,6 +208,22 @@ async def timed_raw(
     return (time.perf_counter() - t0) * 1000
 
 
+async def timed_rounds(queries: Sequence[str], make_runs: Any, warmup: int) -> list[list[float]]:
+    """Milliseconds per side: each query's timed calls (`make_runs(query, n)`) run in turn, the side that
+    goes first rotating so no side always meets a cold or warm cache; the first `warmup` queries are not kept."""
+    kept: list[list[float]] = []
+    for n, query in enumerate(queries):
+        runs = make_runs(query, n)
+        kept = kept or [[] for _ in runs]
+        timings = [0.0] * len(runs)
+        for k in [(n + j) % len(runs) for j in range(len(runs))]:
+            timings[k] = await runs[k]()
+        if n >= warmup:
+            for side, elapsed in zip(kept, timings, strict=True):
+                side.append(elapsed)
+    return kept
+
+
 async def timed_reopen(settings: Any, embedder: Embedder, *, verify: bool) -> float:
     """Seconds to open the store again: with every id compared (the default), or counts only."""
     settings.memory.verify_index_on_open = verify
@@ -272,38 +288,25 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
                 f"  {size}: {done} added ({time.perf_counter() - started:.0f}s)", file=sys.stderr, flush=True
             )
 
-    raw_ms: list[float] = []
-    floor_ms: list[float] = []
-    omne_ms: list[float] = []
-    for n, query in enumerate(queries):
+    def sides(query: str, n: int) -> list[Any]:
         scope = MemoryScope(user_id=users[n % len(users)])
-        runs = [
+        return [
             partial(timed_omne, store, query, scope),
             partial(timed_raw, collection, embedder, query, scope),
             partial(timed_raw, collection, embedder, query, scope, scoped=False),
         ]
-        order = [(n + k) % 3 for k in range(3)]  # rotate who goes first
-        timings = [0.0, 0.0, 0.0]
-        for k in order:
-            timings[k] = await runs[k]()
-        if n >= args.warmup:
-            omne_ms.append(timings[0])
-            raw_ms.append(timings[1])
-            floor_ms.append(timings[2])
-    window_raw_ms: list[float] = []
-    window_omne_ms: list[float] = []
-    for n, query in enumerate(queries[: args.window_queries + args.warmup]):
+
+    def windowed(query: str, n: int) -> list[Any]:
         scope = MemoryScope(user_id=users[n % len(users)])
-        omne_first = n % 2 == 0
-        for side in (0, 1) if omne_first else (1, 0):
-            if side == 0:
-                elapsed = await timed_omne(store, query, scope, since=window_since)
-                target = window_omne_ms
-            else:
-                elapsed = await timed_raw(collection, embedder, query, scope, min_ts=float(window_start))
-                target = window_raw_ms
-            if n >= args.warmup:
-                target.append(elapsed)
+        return [
+            partial(timed_omne, store, query, scope, since=window_since),
+            partial(timed_raw, collection, embedder, query, scope, min_ts=float(window_start)),
+        ]
+
+    omne_ms, raw_ms, floor_ms = await timed_rounds(queries, sides, args.warmup)
+    window_omne_ms, window_raw_ms = await timed_rounds(
+        queries[: args.window_queries + args.warmup], windowed, args.warmup
+    )
     await store.close()
     reopen_full_s = await timed_reopen(settings, embedder, verify=True)
     reopen_counts_s = await timed_reopen(settings, embedder, verify=False)

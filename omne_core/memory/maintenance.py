@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from .filters import as_utc
 from .record import L1_KINDS, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .store import MemoryStore
+from .vectors import unit_rows
 
 
 class MergeGroup(BaseModel):
@@ -25,9 +26,7 @@ class ConsolidationResult(BaseModel):
 
 def near_duplicates(vectors: Sequence[Sequence[float]], threshold: float, block: int = 1024) -> list[list[int]]:
     """For each vector, the indexes of the others with cosine similarity >= threshold (blockwise matrix products)."""
-    matrix = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32, copy=False)
+    matrix = unit_rows(vectors)
     out: list[list[int]] = []
     for start in range(0, len(matrix), block):
         sims = matrix[start : start + block] @ matrix.T

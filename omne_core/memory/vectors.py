@@ -14,7 +14,7 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,19 @@ def by_user(records: Iterable[MemoryRecord]) -> dict[str, list[MemoryRecord]]:
     for record in records:
         groups.setdefault(record.scope.user_id, []).append(record)
     return groups
+
+
+def _get_by_ids(collection: Any, ids: Sequence[str], include: list[str], chunk: int = 1000) -> Iterator[Any]:
+    """chroma `get` results for these ids, `chunk` ids per call (ids it lacks are left out)."""
+    for start in range(0, len(ids), chunk):
+        yield collection.get(ids=list(ids[start : start + chunk]), include=include)
+
+
+def unit_rows(vectors: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """The vectors as float32 rows scaled to length 1 (zero rows stay zero): dot products become cosines."""
+    matrix = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32, copy=False)
 
 
 class VectorIndex:
@@ -237,34 +250,26 @@ class VectorIndex:
             return []
         ids: list[str] = []
         rows: list[Any] = []
-        for start in range(0, len(among), 1000):
-            result = collection.get(ids=list(among[start : start + 1000]), include=["embeddings"])
+        for result in _get_by_ids(collection, among, ["embeddings"]):
             ids.extend(result["ids"])
             rows.extend(result["embeddings"])
         if not ids:
             return []
-        matrix = np.asarray(rows, dtype=np.float32)
-        query = np.asarray(embedding, dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(query)) or 1.0)
-        sims = (matrix @ query) / np.where(norms == 0, 1.0, norms)
+        sims = unit_rows(rows) @ unit_rows([embedding])[0]
         best = np.argsort(-sims, kind="stable")[:n]
         return [(ids[i], float(sims[i])) for i in best]
 
     @staticmethod
     def _present(collection: Any, ids: Sequence[str]) -> list[str]:
         """The ids among these that have a vector in the collection."""
-        present: list[str] = []
-        for start in range(0, len(ids), 1000):
-            present.extend(collection.get(ids=list(ids[start : start + 1000]), include=[])["ids"])
-        return present
+        return [rid for result in _get_by_ids(collection, ids, []) for rid in result["ids"]]
 
     def get_embeddings(self, user_id: str, ids: Sequence[str]) -> dict[str, list[float]]:
         collection = self._collection(user_id, create=False) if ids else None
         if collection is None:
             return {}
         out: dict[str, list[float]] = {}
-        for start in range(0, len(ids), 1000):
-            result = collection.get(ids=list(ids[start : start + 1000]), include=["embeddings"])
+        for result in _get_by_ids(collection, ids, ["embeddings"]):
             out.update((rid, list(map(float, emb))) for rid, emb in zip(result["ids"], result["embeddings"], strict=True))
         return out
 
