@@ -13,6 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 
 from tests.support.local_model import LOCAL_EXTRA_MISSING, SERVER_MISSING, llama_server  # noqa: E402
+from tests.support.postgres import POSTGRES_MISSING, TestPostgres, drop_schema, fresh_schema, running_postgres  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +50,21 @@ def llama_server_url(bundled_gguf, tmp_path_factory) -> Iterator[str]:
         pytest.skip(f"the `local` extra is absent (llama-cpp-python[server]; missing {', '.join(SERVER_MISSING)})")
     with llama_server(bundled_gguf, tmp_path_factory.mktemp("llama-server") / "server.log") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> Iterator[TestPostgres]:
+    """PostgreSQL 16 + pgvector for the session: pgserver's bundled server (stopped at the end), or the server
+    named by OMNE_TEST_POSTGRES_URL."""
+    if POSTGRES_MISSING:
+        pytest.skip(f"the `postgres` extra is absent (missing {', '.join(POSTGRES_MISSING)})")
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_schema(postgres_server) -> Iterator[str]:
+    """A schema of the test's own on the session's server (dropped after the test): tests never share data."""
+    schema = fresh_schema()
+    yield schema
+    drop_schema(postgres_server, schema)

@@ -4,6 +4,7 @@ from .autogen_memory import OmneMemory, OmneMemoryConfig
 from .context import MemoryContext, build_context
 from .conversation import conversation_records, record_conversation
 from .errors import (
+    DataDirectoryInUseError,
     MemoryImportError,
     MemoryNotFoundError,
     MemoryStoreError,
@@ -27,6 +28,7 @@ from .store import MemoryStore
 
 __all__ = [
     "ConsolidationResult",
+    "DataDirectoryInUseError",
     "ForgetPolicy",
     "ForgetResult",
     "MergeGroup",

@@ -38,3 +38,7 @@ class ReflectionError(MemoryStoreError):
     def __init__(self, message: str, raw_output: str | None = None) -> None:
         super().__init__(message)
         self.raw_output = raw_output
+
+
+class DataDirectoryInUseError(MemoryStoreError):
+    """Another process holds the embedded store's data directory; the message names it and the ways out."""

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from ..blobs import BlobStore
 from ..config import OmneSettings, load_settings
 from ..embeddings import Embedder, build_embedder
-from . import indexing, ranking
+from . import data_dir_lock, indexing, ranking
 from .database import Database
 from .errors import MemoryImportError, MemoryNotFoundError, MemoryValidationError
 from .filters import RecordFilter, ScopeArg, as_utc, normalize_scopes, scope_contains
@@ -77,6 +77,7 @@ class MemoryStore:
         self._vectors: VectorIndex | None = None
         self._retriever: CandidateRetriever | None = None
         self._vectors_dirty = False
+        self._lock_key: Path | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
@@ -109,6 +110,19 @@ class MemoryStore:
 
     def _open_sync(self) -> None:
         data_dir = Path(self.settings.data_dir)
+        self._lock_key = data_dir_lock.acquire(data_dir)  # one process per data directory
+        try:
+            self._open_locked(data_dir)
+        except BaseException:
+            self._close_sync()  # whatever was opened, and the lock
+            raise
+
+    def _release_lock(self) -> None:
+        if self._lock_key is not None:
+            data_dir_lock.release(self._lock_key)
+            self._lock_key = None
+
+    def _open_locked(self, data_dir: Path) -> None:
         db = Database(data_dir / self.settings.memory.sqlite_file)
         with db.write_lock, db.transaction() as conn:
             store_id = db.get_meta("store_id")
@@ -140,6 +154,7 @@ class MemoryStore:
         if self._db is not None:
             self._db.close()
         self._db = self._vectors = self._retriever = None
+        self._release_lock()
 
     @property
     def db(self) -> Database:
