@@ -23,13 +23,21 @@ from .errors import (
     GaiaResultsError,
     GaiaTokenMissingError,
 )
-from .factory import DEFAULT_AGENT_FACTORY, AgentFactory, MeteredAgent, load_agent_factory
+from .factory import (
+    DEFAULT_AGENT_FACTORY,
+    AgentFactory,
+    LimitedAgentFactory,
+    MeteredAgent,
+    PlainAgentFactory,
+    RunLimits,
+    load_agent_factory,
+)
 from .grading import GradedAnswers, grade_answers, rescore
 from .loader import GAIA_REPO_ID, download_gaia, load_gaia_dataset
 from .prompt import GAIA_SYSTEM_PROMPT, build_task_message, extract_final_answer
 from .report import ReportFiles, RunSummary, summarize, write_report
 from .results import AnswerSource, ErrorClass, GaiaResult, read_answers, read_results, write_submission
-from .runner import GaiaRunConfig, GaiaRunner, RunLimits, RunOutcome, run_gaia
+from .runner import GaiaRunConfig, GaiaRunner, RunOutcome, run_gaia
 from .scorer import lenient_question_scorer, question_scorer
 from .task import GaiaAgentTask, GaiaDataset, GaiaSplit, GaiaTask
 
@@ -56,7 +64,9 @@ __all__ = [
     "GaiaTask",
     "GaiaTokenMissingError",
     "GradedAnswers",
+    "LimitedAgentFactory",
     "MeteredAgent",
+    "PlainAgentFactory",
     "ReportFiles",
     "RunLimits",
     "RunOutcome",

@@ -1,36 +1,46 @@
-"""Agent factories: how the runner gets a fresh AutoGen agent for each GAIA task.
+"""The agent-factory contract: how the runner gets a fresh AutoGen agent for each GAIA task.
 
 A factory is any callable `(task: GaiaAgentTask, settings: OmneSettings) -> agent`, sync or async, named
 on the command line as `module:function`. It may also take a keyword `limits: RunLimits` to size the
 agent's own budgets. The agent is an AutoGen `ChatAgent` (or any `TaskRunner`, e.g. a team); a factory
 may instead return a `MeteredAgent` whose `UsageLedger` records every model call for exact token and cost
 accounting (otherwise the runner sums `models_usage` of the agent's messages).
+
+This module knows no agent: Omne's own (the Reactive Responder) is in `default_agent`, which the runner
+never imports; it is loaded by name like any other factory.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import os
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from autogen_agentchat.base import TaskRunner
+from pydantic import BaseModel, Field
 
 from .errors import AgentFactoryError
 from .task import GaiaAgentTask
 
 if TYPE_CHECKING:
-    from autogen_core.models import ChatCompletionClient
-
     from omne_core.config import OmneSettings
     from omne_core.models.usage import UsageLedger
 
-    from .runner import RunLimits
+DEFAULT_AGENT_FACTORY = "eval.gaia.default_agent:reactive_responder_factory"
 
-DEFAULT_AGENT_FACTORY = "eval.gaia.factory:reactive_responder_factory"
+
+class RunLimits(BaseModel):
+    """Per-task limits. A step is one message or event the agent emits (tool calls, thoughts, replies)."""
+
+    time_limit_s: float = Field(default=600.0, gt=0)
+    max_steps: int = Field(default=60, ge=1)
+    max_tokens: int = Field(default=500_000, ge=1)
+    follow_up: bool = True  # ask once for the FINAL ANSWER template when a long reply lacks it
+    cancel_grace_s: float = Field(default=5.0, ge=0)  # how long a cancelled agent may take to stop
 
 
 @dataclass
@@ -46,14 +56,38 @@ class MeteredAgent:
 
 
 AgentLike: TypeAlias = TaskRunner | MeteredAgent
-AgentFactory: TypeAlias = Callable[..., AgentLike | Awaitable[AgentLike]]
 
 
-def load_agent_factory(spec: str) -> AgentFactory:
-    """Import `module:function` (e.g. `my_pkg.agents:make_agent`) and check it is callable."""
+class PlainAgentFactory(Protocol):
+    """`(task, settings) -> agent`, sync or async."""
+
+    def __call__(self, task: GaiaAgentTask, settings: OmneSettings, /) -> AgentLike | Awaitable[AgentLike]: ...
+
+
+class LimitedAgentFactory(Protocol):
+    """`(task, settings, *, limits) -> agent`: a factory that sizes its agent's budgets to the run's limits."""
+
+    def __call__(
+        self, task: GaiaAgentTask, settings: OmneSettings, /, *, limits: RunLimits
+    ) -> AgentLike | Awaitable[AgentLike]: ...
+
+
+AgentFactory: TypeAlias = PlainAgentFactory | LimitedAgentFactory
+
+
+def load_agent_factory(spec: str, *, search_dir: str | Path | None = None) -> AgentFactory:
+    """Import `module:function` (e.g. `my_pkg.agents:make_agent`) and check it is callable.
+
+    `search_dir` (the CLI passes the current directory) is put first on `sys.path` when it is not there
+    yet, as `python -m` does, so a factory module beside the user's files imports.
+    """
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise AgentFactoryError(f"agent factory must be 'module:function', got {spec!r}")
+    if search_dir is not None:
+        folder = str(Path(search_dir).resolve())
+        if folder not in (str(Path(p).resolve()) for p in sys.path if p):
+            sys.path.insert(0, folder)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -66,7 +100,14 @@ def load_agent_factory(spec: str) -> AgentFactory:
             raise AgentFactoryError(f"{module_name!r} has no attribute {attr!r}") from exc
     if not callable(target):
         raise AgentFactoryError(f"{spec} is not callable")
-    return target
+    return target  # type: ignore[no-any-return]
+
+
+def factory_name(factory: object) -> str:
+    """`module:qualname` of a factory (what `load_agent_factory` takes back when it is importable)."""
+    module = getattr(factory, "__module__", None) or type(factory).__module__
+    name = getattr(factory, "__qualname__", None) or type(factory).__qualname__
+    return f"{module}:{name}"
 
 
 def _accepts_limits(factory: AgentFactory) -> bool:
@@ -81,7 +122,10 @@ async def build_agent(
     factory: AgentFactory, task: GaiaAgentTask, settings: OmneSettings, limits: RunLimits
 ) -> MeteredAgent:
     """Call `factory` for `task` and check it returned something the runner can run."""
-    made = factory(task, settings, limits=limits) if _accepts_limits(factory) else factory(task, settings)
+    if _accepts_limits(factory):
+        made = factory(task, settings, limits=limits)  # type: ignore[call-arg]
+    else:
+        made = factory(task, settings)  # type: ignore[call-arg]
     if inspect.isawaitable(made):
         made = await made
     if isinstance(made, MeteredAgent):
@@ -91,96 +135,3 @@ async def build_agent(
             f"the agent factory returned {type(made).__name__}, not an AutoGen ChatAgent/TaskRunner or MeteredAgent"
         )
     return MeteredAgent(agent=made)
-
-
-# -- the default: Omne's Reactive Responder with the four tools ----------------------------------------
-
-_SHARED_LOCAL: dict[str, ChatCompletionClient] = {}  # embedded llama.cpp clients, one GGUF load per process
-
-
-@dataclass
-class _Clients:
-    """The model clients of one task, all recording into one ledger; `owned` are closed after the task."""
-
-    ledger: UsageLedger
-    main: ChatCompletionClient
-    logic: ChatCompletionClient
-    vision: ChatCompletionClient | None
-    owned: list[ChatCompletionClient]
-
-
-def _local_client(settings: OmneSettings, role_name: str, ledger: UsageLedger) -> ChatCompletionClient:
-    """A per-task recording wrapper around a process-wide llama.cpp client (loading a GGUF per task is slow)."""
-    from omne_core.config import ModelPrice
-    from omne_core.models import UsageRecordingChatCompletionClient, build_inner_client, role_settings
-
-    role = role_settings(settings, role_name)
-    key = role.model_dump_json()
-    if key not in _SHARED_LOCAL:
-        _SHARED_LOCAL[key] = build_inner_client(role, settings, role_name=role_name)
-    if ledger.price_for(role.model) is None:
-        ledger.set_price(role.model, ModelPrice())  # an embedded model costs nothing per token
-    return UsageRecordingChatCompletionClient(
-        _SHARED_LOCAL[key], ledger, model=role.model, role=role_name, provider=role.provider.value
-    )
-
-
-def _task_clients(settings: OmneSettings) -> _Clients:
-    """Clients for `main`, `logic_expert` and `vision`. $OMNE_MODEL_COMPONENT (any AutoGen client, e.g. a
-    scripted one) plays every role; a logic expert left on the embedded default while `main` is a hosted
-    model uses `main` instead of a 270M local model."""
-    from omne_assistant.clients import MODEL_COMPONENT_ENV, load_component_client
-    from omne_core.config import ModelProvider
-    from omne_core.models import UsageLedger, UsageRecordingChatCompletionClient, create_role_client
-
-    ledger = UsageLedger.from_settings(settings)
-    component = os.environ.get(MODEL_COMPONENT_ENV)
-    if component:
-        inner = load_component_client(Path(component))
-        shared = UsageRecordingChatCompletionClient(inner, ledger, model=settings.models.main.model, role="main")
-        return _Clients(ledger, shared, shared, None, [shared])
-    owned: list[ChatCompletionClient] = []
-
-    def client(role_name: str) -> ChatCompletionClient:
-        if getattr(settings.models, role_name).provider is ModelProvider.LLAMACPP:
-            return _local_client(settings, role_name, ledger)
-        made = create_role_client(settings, role_name, usage=ledger)
-        owned.append(made)
-        return made
-
-    models = settings.models
-    main = client("main")
-    local_logic = models.logic_expert.provider is ModelProvider.LLAMACPP
-    logic = main if local_logic and models.main.provider is not ModelProvider.LLAMACPP else client("logic_expert")
-    vision = client("vision") if models.vision is not None else None
-    return _Clients(ledger, main, logic, vision, owned)
-
-
-async def reactive_responder_factory(
-    task: GaiaAgentTask, settings: OmneSettings, *, limits: RunLimits | None = None
-) -> MeteredAgent:
-    """Omne's Reactive Responder on the configured `main` model, with web search, the browser, the logic
-    expert and a file reader allowed to read this task's attachment directory; budgets just inside `limits`."""
-    try:
-        from omne_assistant import ReactiveResponder, TaskBudget
-    except ImportError as exc:
-        raise AgentFactoryError(
-            f"the Reactive Responder (omne_assistant) cannot be imported ({exc}); name another factory with --agent"
-        ) from exc
-    from tools import build_toolset
-
-    clients = _task_clients(settings)
-    roots = [task.attachment_root] if task.attachment_root is not None else []
-    tools = build_toolset(
-        settings, model_client=clients.main, logic_client=clients.logic, file_roots=roots, vision_client=clients.vision
-    )
-    budget = TaskBudget()
-    if limits is not None:  # stop on its own, with an answer, before the runner has to cut it off
-        budget = TaskBudget(max_seconds=limits.time_limit_s * 0.9, max_tokens=max(1, int(limits.max_tokens * 0.9)))
-    agent = ReactiveResponder("gaia_solver", clients.main, tools, budget=budget)
-
-    async def close_clients() -> None:
-        for client in clients.owned:
-            await client.close()
-
-    return MeteredAgent(agent=agent, ledger=clients.ledger, on_close=close_clients)

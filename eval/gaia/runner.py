@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from omne_core.models.usage import cost_usd, price_for
 
-from .factory import AgentFactory, MeteredAgent, build_agent
+from .factory import AgentFactory, MeteredAgent, RunLimits, build_agent
 from .progress import RunProgress
 from .prompt import FOLLOW_UP_PROMPT, build_task_message, extract_final_answer, fallback_answer
 from .results import (
@@ -51,16 +51,6 @@ if TYPE_CHECKING:
 RUN_FILE = "run.json"
 _MAX_TRACE_CHARS = 20_000
 _MAX_TRACE_ITEM_CHARS = 2_000
-
-
-class RunLimits(BaseModel):
-    """Per-task limits. A step is one message or event the agent emits (tool calls, thoughts, replies)."""
-
-    time_limit_s: float = Field(default=600.0, gt=0)
-    max_steps: int = Field(default=60, ge=1)
-    max_tokens: int = Field(default=500_000, ge=1)
-    follow_up: bool = True  # ask once for the FINAL ANSWER template when a long reply lacks it
-    cancel_grace_s: float = Field(default=5.0, ge=0)  # how long a cancelled agent may take to stop
 
 
 class GaiaRunConfig(BaseModel):

@@ -87,7 +87,7 @@ async def test_a_path_outside_the_task_files_is_refused_by_the_file_reader(
 
 
 def test_a_logic_expert_left_on_the_embedded_default_uses_the_hosted_main_model(monkeypatch) -> None:
-    from eval.gaia.factory import _SHARED_LOCAL, _task_clients
+    from eval.gaia.default_agent import _SHARED_LOCAL, _task_clients
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai")
