@@ -93,7 +93,7 @@ def run(
         root = data if data is not None else download_gaia(settings, gaia_split)
         dataset = load_gaia_dataset(root, gaia_split, levels=level, task_ids=task_id, limit=limit)
         factory_name = agent or DEFAULT_AGENT_FACTORY
-        factory = load_agent_factory(factory_name)
+        factory = load_agent_factory(factory_name, search_dir=Path.cwd())
     except GaiaError as exc:
         raise _fail(str(exc)) from exc
     model_name = model or settings.models.main.model
@@ -113,7 +113,10 @@ def run(
         agent=factory_name,
     )
     runner = GaiaRunner(factory, settings, config, show_progress=progress)
-    outcome = asyncio.run(runner.run(dataset.tasks))
+    try:
+        outcome = asyncio.run(runner.run(dataset.tasks))
+    except GaiaError as exc:
+        raise _fail(str(exc)) from exc
     typer.echo(f"ran {len(outcome.ran)} task(s), {outcome.resumed} already done")
     _print_summary(summarize(outcome.results), lenient)
     typer.echo(f"results: {runner.results_path}\nsubmission: {runner.submission_path}")

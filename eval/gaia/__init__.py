@@ -21,6 +21,7 @@ from .errors import (
     GaiaHubError,
     GaiaHubUnreachableError,
     GaiaResultsError,
+    GaiaRunMismatchError,
     GaiaTokenMissingError,
 )
 from .factory import (
@@ -37,6 +38,7 @@ from .loader import GAIA_REPO_ID, download_gaia, load_gaia_dataset
 from .prompt import GAIA_SYSTEM_PROMPT, build_task_message, extract_final_answer
 from .report import ReportFiles, RunSummary, summarize, write_report
 from .results import AnswerSource, ErrorClass, GaiaResult, read_answers, read_results, write_submission
+from .run_info import RUN_FILE, RunInfo
 from .runner import GaiaRunConfig, GaiaRunner, RunOutcome, run_gaia
 from .scorer import lenient_question_scorer, question_scorer
 from .task import GaiaAgentTask, GaiaDataset, GaiaSplit, GaiaTask
@@ -45,6 +47,7 @@ __all__ = [
     "DEFAULT_AGENT_FACTORY",
     "GAIA_REPO_ID",
     "GAIA_SYSTEM_PROMPT",
+    "RUN_FILE",
     "AgentFactory",
     "AgentFactoryError",
     "AnswerSource",
@@ -59,6 +62,7 @@ __all__ = [
     "GaiaResult",
     "GaiaResultsError",
     "GaiaRunConfig",
+    "GaiaRunMismatchError",
     "GaiaRunner",
     "GaiaSplit",
     "GaiaTask",
@@ -68,6 +72,7 @@ __all__ = [
     "MeteredAgent",
     "PlainAgentFactory",
     "ReportFiles",
+    "RunInfo",
     "RunLimits",
     "RunOutcome",
     "RunSummary",

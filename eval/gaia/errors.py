@@ -33,3 +33,7 @@ class AgentFactoryError(GaiaError):
 
 class GaiaResultsError(GaiaError):
     """A results or submission file is unreadable."""
+
+
+class GaiaRunMismatchError(GaiaError):
+    """The run directory holds a run of another agent, model or split; its results must not be relabelled."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from omne_core.models.usage import cost_usd, price_for
 
-from .factory import AgentFactory, MeteredAgent, RunLimits, build_agent
+from .factory import AgentFactory, MeteredAgent, RunLimits, build_agent, factory_name
 from .progress import RunProgress
 from .prompt import FOLLOW_UP_PROMPT, build_task_message, extract_final_answer, fallback_answer
 from .results import (
@@ -39,6 +38,7 @@ from .results import (
     ResultsFile,
     write_submission,
 )
+from .run_info import RunInfo, claim_run_dir
 from .scorer import lenient_question_scorer, question_scorer
 from .task import GaiaTask
 
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from omne_core.config import OmneSettings
     from omne_core.models.usage import UsageLedger
 
-RUN_FILE = "run.json"
 _MAX_TRACE_CHARS = 20_000
 _MAX_TRACE_ITEM_CHARS = 2_000
 
@@ -61,7 +60,7 @@ class GaiaRunConfig(BaseModel):
     limits: RunLimits = Field(default_factory=RunLimits)
     model: str | None = None  # priced from settings.prices; None: settings.models.main.model
     retry_errors: bool = False  # run again the tasks recorded with an error
-    agent: str = ""  # the factory's name, written to run.json
+    agent: str = ""  # the factory's name for run.json (default: its `module:qualname`)
 
 
 class RunOutcome(BaseModel):
@@ -168,6 +167,7 @@ class GaiaRunner:
         self.console = console
         self.show_progress = show_progress
         self.model = config.model or settings.models.main.model
+        self.agent = config.agent or factory_name(factory)
         self.output_dir = Path(config.output_dir)
 
     @property
@@ -181,8 +181,7 @@ class GaiaRunner:
     # -- the whole run -----------------------------------------------------------------------------
     async def run(self, tasks: Sequence[GaiaTask]) -> RunOutcome:
         """Run every task not yet recorded; returns when all are recorded (or the run is cancelled)."""
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        self._write_run_file(tasks)
+        claim_run_dir(self.output_dir, self._run_info(tasks))
         with ResultsFile(self.results_path) as results_file:
             done = results_file.read()
             pending = [t for t in tasks if not self._is_done(done.get(t.task_id))]
@@ -231,19 +230,15 @@ class GaiaRunner:
             return False
         return not (self.config.retry_errors and result.error_class is not None)
 
-    def _write_run_file(self, tasks: Sequence[GaiaTask]) -> None:
-        info = {
-            "agent": self.config.agent,
-            "model": self.model,
-            "concurrency": self.config.concurrency,
-            "limits": self.config.limits.model_dump(),
-            "tasks": len(tasks),
-            "split": tasks[0].split.value if tasks else None,
-        }
-        path = self.output_dir / RUN_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
-        tmp.replace(path)
+    def _run_info(self, tasks: Sequence[GaiaTask]) -> RunInfo:
+        return RunInfo(
+            agent=self.agent,
+            model=self.model,
+            split=tasks[0].split.value if tasks else None,
+            concurrency=self.config.concurrency,
+            limits=self.config.limits,
+            tasks=len(tasks),
+        )
 
     # -- one task ----------------------------------------------------------------------------------
     async def run_task(self, task: GaiaTask) -> GaiaResult:

@@ -271,8 +271,8 @@ async def test_retry_errors_reruns_only_failed_tasks(gaia_root: Path, tmp_path: 
             return ScriptedAgent([RuntimeError("transient")])
         return ScriptedAgent([final_answer_reply(answers[task.task_id])])
 
-    await _runner(flaky, out).run(tasks)
-    retried = await _runner(scripted_factory(answers), out, retry_errors=True).run(tasks)
+    await _runner(flaky, out, agent="solver").run(tasks)
+    retried = await _runner(scripted_factory(answers), out, agent="solver", retry_errors=True).run(tasks)
     assert retried.ran == ["v-l1-bird"]
     assert all(r.correct for r in retried.results)
     assert read_results(out / "results.jsonl")["v-l1-bird"].error is None  # the later line wins
@@ -326,3 +326,45 @@ async def test_the_progress_bar_shows_running_accuracy_tokens_and_cost(gaia_root
     shown = console.file.getvalue()
     assert "3/3" in shown and "acc 66.7% (2/3)" in shown
     assert "6.0k tok" in shown and "$0.0263" in shown  # 3 x (1500 x $2.50 + 500 x $10) / 1M
+
+
+async def test_run_json_names_the_factory_actually_used(gaia_root: Path, tmp_path: Path) -> None:
+    tasks = load_gaia_dataset(gaia_root, limit=2).tasks
+    await _runner(scripted_factory(oracle_answers()), tmp_path / "run").run(tasks)
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["agent"] == "eval.gaia.scripted:scripted_factory.<locals>.factory"
+    assert info["model"] == load_settings().models.main.model and info["split"] == "validation"
+
+
+async def test_a_rerun_with_another_agent_or_model_refuses_and_keeps_the_old_results(
+    gaia_root: Path, tmp_path: Path
+) -> None:
+    from eval.gaia import GaiaRunMismatchError
+
+    out = tmp_path / "run"
+    tasks = load_gaia_dataset(gaia_root).tasks
+    await _runner(scripted_factory(oracle_answers()), out, agent="oracle", model="model-a").run(tasks[:3])
+    before = {name: (out / name).read_bytes() for name in ("results.jsonl", "run.json", "submission.jsonl")}
+    wrong = scripted_factory({t.task_id: "nope" for t in tasks})
+    for other in ({"agent": "guesser", "model": "model-a"}, {"agent": "oracle", "model": "model-b"}):
+        with pytest.raises(GaiaRunMismatchError, match="holds another run"):
+            await _runner(wrong, out, **other).run(tasks)
+        assert {name: (out / name).read_bytes() for name in before} == before  # nothing relabelled or added
+    test_tasks = load_gaia_dataset(gaia_root, "test").tasks
+    with pytest.raises(GaiaRunMismatchError, match="split 'validation'"):
+        await _runner(wrong, out, agent="oracle", model="model-a").run(test_tasks)
+
+    # the same agent and model resume the run: only the remaining tasks run
+    outcome = await _runner(scripted_factory(oracle_answers()), out, agent="oracle", model="model-a").run(tasks)
+    assert outcome.resumed == 3 and len(outcome.ran) == len(tasks) - 3
+
+
+async def test_an_older_run_without_run_json_is_checked_by_its_results_model(gaia_root: Path, tmp_path: Path) -> None:
+    from eval.gaia import GaiaRunMismatchError
+
+    out = tmp_path / "run"
+    tasks = load_gaia_dataset(gaia_root).tasks
+    await _runner(scripted_factory(oracle_answers()), out, model="model-a").run(tasks[:2])
+    (out / "run.json").unlink()
+    with pytest.raises(GaiaRunMismatchError, match="model 'model-a'"):
+        await _runner(scripted_factory(oracle_answers()), out, model="model-b").run(tasks)

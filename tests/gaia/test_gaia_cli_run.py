@@ -1,0 +1,72 @@
+"""`omne gaia run` as a user runs it: a factory module in the current folder, reruns into a run folder."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eval.gaia import read_results
+from omne_cli.app import app
+
+from .gaia_fixture import VALIDATION_TASKS, oracle_answers
+
+runner = CliRunner()
+
+_FACTORY_MODULE = '''
+from eval.gaia.scripted import ScriptedAgent, final_answer_reply
+
+ANSWERS = {answers!r}
+
+def make_agent(task, settings):
+    return ScriptedAgent([final_answer_reply(ANSWERS.get(task.task_id, "{default}"))])
+'''
+
+
+def _factory_module(folder: Path, answers: dict[str, str], default: str = "no idea") -> str:
+    """Write a uniquely named factory module into `folder`; returns its module name."""
+    name = f"my_agents_{uuid.uuid4().hex[:8]}"
+    (folder / f"{name}.py").write_text(_FACTORY_MODULE.format(answers=answers, default=default), encoding="utf-8")
+    return name
+
+
+def test_an_agent_module_in_the_current_folder_imports_as_with_python_m(
+    gaia_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    module = _factory_module(project, oracle_answers())
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(project))])
+    out = tmp_path / "run"
+    args = ["gaia", "run", "--data", str(gaia_root), "--agent", f"{module}:make_agent", "--out", str(out),
+            "--no-progress", "--no-report"]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    results = read_results(out / "results.jsonl")
+    assert len(results) == len(VALIDATION_TASKS) and all(r.correct for r in results.values())
+    assert json.loads((out / "run.json").read_text())["agent"] == f"{module}:make_agent"
+
+
+def test_a_rerun_into_a_run_folder_with_another_agent_refuses(
+    gaia_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    first = _factory_module(tmp_path, oracle_answers())
+    second = _factory_module(tmp_path, {}, default="wrong")
+    out = tmp_path / "run"
+    common = ["gaia", "run", "--data", str(gaia_root), "--out", str(out), "--no-progress", "--no-report"]
+    assert runner.invoke(app, [*common, "--agent", f"{first}:make_agent", "--limit", "2"]).exit_code == 0
+    results = (out / "results.jsonl").read_bytes()
+
+    res = runner.invoke(app, [*common, "--agent", f"{second}:make_agent"])
+    assert res.exit_code == 2 and "holds another run" in res.output and second in res.output
+    res = runner.invoke(app, [*common, "--agent", f"{first}:make_agent", "--model", "another-model"])
+    assert res.exit_code == 2 and "another-model" in res.output
+    assert (out / "results.jsonl").read_bytes() == results
+    assert json.loads((out / "run.json").read_text())["agent"] == f"{first}:make_agent"
