@@ -57,9 +57,11 @@ class MemoryStatus(StrEnum):
 
 
 class MemoryScope(BaseModel):
-    """Who a record belongs to. Scope fields are hard filters: a search never crosses them."""
+    """Who a record belongs to. Scope fields are hard filters: a search never crosses them.
 
-    model_config = {"frozen": True}
+    Unknown fields are rejected: a misspelt `sesion_id` would otherwise widen a scope silently."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
 
     user_id: str
     agent_id: str | None = None

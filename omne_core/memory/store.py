@@ -33,6 +33,7 @@ from .filters import RecordFilter, ScopeArg, as_utc, normalize_scopes, scope_con
 from .record import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
 from .retrieval import CandidateRetriever
+from .store_config import StoreConfig
 from .vectors import VectorIndex, by_user, collection_name
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,10 @@ class MemoryStore:
     @property
     def is_open(self) -> bool:
         return self._db is not None
+
+    def open_config(self) -> StoreConfig:
+        """What opens this same store again (`store_access.open_store`), secrets left out."""
+        return StoreConfig.from_settings(self.settings).without_secrets()
 
     def _open_sync(self) -> None:
         data_dir = Path(self.settings.data_dir)
@@ -484,12 +489,21 @@ class MemoryStore:
         until: datetime | None = None,
         limit: int = 10,
         include_inactive: bool = False,
+        min_similarity: float | None = None,
     ) -> builtins.list[SearchHit]:
-        """Hybrid search: dense + BM25 candidates fused; scope, kind, time and status are hard filters."""
+        """Hybrid search: dense + BM25 candidates fused; scope, kind, time and status are hard filters.
+
+        `min_similarity` (-1..1) keeps only records whose cosine similarity to the query is known to reach it: a
+        candidate the lexical side alone found is kept only if the dense side scored it too.
+        """
         if not isinstance(query, str) or not query.strip():
             raise MemoryValidationError("query must be a non-empty string")
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise MemoryValidationError(f"limit must be an integer in 1..1000, got {limit!r}")
+        if min_similarity is not None and (
+            isinstance(min_similarity, bool) or not isinstance(min_similarity, int | float) or not -1 <= min_similarity <= 1
+        ):
+            raise MemoryValidationError(f"min_similarity must be a number in -1..1, got {min_similarity!r}")
         where = RecordFilter.build(scope, kinds, since, until, include_inactive)
         settings = self.settings.memory
         # The two candidate lists are independent: the query embedding and HNSW query run beside the BM25 query.
@@ -497,6 +511,10 @@ class MemoryStore:
             asyncio.to_thread(self.retriever.dense, query, where, max(settings.dense_candidates, limit)),
             asyncio.to_thread(self.retriever.lexical, query, where, max(settings.lexical_candidates, limit)),
         )
+        if min_similarity is not None:
+            dense = [(rid, score) for rid, score in dense if score >= min_similarity]
+            similar = {rid for rid, _ in dense}
+            lexical = [(rid, score) for rid, score in lexical if rid in similar]
         return await asyncio.to_thread(self._rank_sync, query, dense, lexical, where, limit)
 
     def _rank_sync(

@@ -1,0 +1,80 @@
+"""`StoreConfig`: what opens a `MemoryStore` in this process, as typed settings sections (no free dict).
+
+It is the part of `OmneSettings` a store reads, so a component that dumps it (`OmneMemory`) reopens the same
+store wherever it is loaded, whatever that machine's environment says. Secrets (API keys) are never written
+into a dump: a loaded config takes them from the environment (`OMNE_EMBEDDING__API_KEY`, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from ..config import ChromaSettings, EmbeddingSettings, MemorySettings, OmneSettings, load_settings
+
+# The sections of `OmneSettings` a store reads. tests/memory/test_store_config.py checks that every other
+# settings field is named in `NOT_STORE_SETTINGS`, so a new setting has to be placed on one side or the other.
+STORE_SECTIONS = ("data_dir", "embedding", "chroma", "memory")
+NOT_STORE_SETTINGS = frozenset(
+    {"models", "documents", "web", "prices", "openai_api_key", "azure_openai_api_key", "llama_cloud_api_key", "hf_token"}
+)
+
+
+class StoreConfig(BaseModel):
+    """A store opened in this process: its data directory and the settings sections it reads.
+
+    Sections left out take Omne's defaults, not the environment: the config alone says which store it is.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["in_process"] = "in_process"
+    data_dir: Path
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_section_fields(cls, data: Any) -> Any:
+        """The settings sections ignore unknown keys; a config must not (a typo would silently change the store)."""
+        if isinstance(data, dict):
+            for name in ("embedding", "chroma", "memory"):
+                section = data.get(name)
+                if isinstance(section, dict):
+                    fields = cls.model_fields[name].annotation.model_fields  # type: ignore[union-attr]
+                    unknown = sorted(set(section) - set(fields))
+                    if unknown:
+                        raise ValueError(f"unknown {name} setting(s): {', '.join(unknown)}")
+        return data
+
+    @classmethod
+    def from_settings(cls, settings: OmneSettings) -> StoreConfig:
+        return cls(**{name: getattr(settings, name) for name in STORE_SECTIONS})
+
+    def without_secrets(self) -> StoreConfig:
+        """The same config with every secret left out (what a dump may hold)."""
+        return self.model_copy(update={name: _no_secrets(getattr(self, name)) for name in ("embedding", "chroma", "memory")})
+
+    def to_settings(self) -> OmneSettings:
+        """Settings for opening this store; secrets the config leaves out come from the environment."""
+        sections: dict[str, Any] = {"data_dir": self.data_dir}
+        for name in ("embedding", "chroma", "memory"):
+            section: BaseModel = getattr(self, name)
+            sections[name] = {
+                key: value
+                for key, value in section
+                if not (value is None and _is_secret(type(section).model_fields[key].annotation))
+            }
+        return load_settings(**sections)
+
+
+def _is_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or SecretStr in getattr(annotation, "__args__", ())
+
+
+def _no_secrets(section: BaseModel) -> BaseModel:
+    secrets = {name: None for name, field in type(section).model_fields.items() if _is_secret(field.annotation)}
+    return section.model_copy(update=secrets) if secrets else section
