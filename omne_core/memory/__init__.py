@@ -25,6 +25,8 @@ from .record import (
 from .reflection import ReflectionResult, reflect, summarize_session
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
 from .store import MemoryStore
+from .store_access import MemoryStoreAPI, open_store
+from .store_config import StoreConfig
 
 __all__ = [
     "ConsolidationResult",
@@ -56,10 +58,13 @@ __all__ = [
     "MemoryStats",
     "MemoryStatus",
     "MemoryStore",
+    "MemoryStoreAPI",
     "MemoryStoreError",
     "MemoryValidationError",
     "Modality",
     "ReflectionError",
     "SearchHit",
+    "StoreConfig",
     "build_context",
+    "open_store",
 ]

@@ -1,47 +1,64 @@
 """`OmneMemory`: Omne's store as an AutoGen `Memory` component, usable in any `AssistantAgent(memory=[...])`.
 
-`update_context` searches with the latest message and puts ONE system message with the best records
-(under a token budget) into the model context, replacing the one it added on the previous turn.
+A drop-in for `ListMemory` and `ChromaDBVectorMemory` (docs/ARCHITECTURE.md, "OmneMemory"):
+
+- `add` stores text, markdown, JSON, bytes and images in the write scope; `query` gives them back as they went in,
+  with the user's metadata as given and Omne's own fields under `metadata["omne"]` (`memory_content.py`).
+- `query` searches the read scopes (hybrid: dense + BM25). `score_threshold` (config or per query) keeps results
+  whose cosine similarity to the query reaches it: an absolute score, as in `ChromaDBVectorMemory`.
+- `clear` hard-deletes exactly the records `query` reads: the read scopes and kinds, old versions included.
+- `update_context` searches with the latest message and puts ONE system message with the best records (under a
+  token budget) into the model context, replacing the one it added on the previous turn.
+- `dump_component` carries the store (`StoreConfig`): a loaded memory opens the same store.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
-from collections.abc import Sequence
 from typing import Any, Self
 
-from autogen_core import CancellationToken, Component, Image
-from autogen_core.memory import Memory, MemoryContent, MemoryMimeType, MemoryQueryResult, UpdateContextResult
+from autogen_core import CancellationToken, Component
+from autogen_core.memory import Memory, MemoryContent, MemoryQueryResult, UpdateContextResult
 from autogen_core.model_context import ChatCompletionContext
 from autogen_core.models import FunctionExecutionResultMessage, LLMMessage, SystemMessage
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..config import load_settings
 from .context import build_context
-from .errors import MemoryValidationError
-from .record import MemoryKind, MemoryRecord, MemoryScope, Modality
+from .errors import MemoryNotFoundError, MemoryStoreError, MemoryValidationError, validation_problems
+from .memory_content import query_text, to_content, to_record
+from .record import MemoryKind, MemoryScope
 from .results import SearchHit
-from .store import MemoryStore
+from .store_access import MemoryStoreAPI, open_store
+from .store_config import StoreConfig
 
 MEMORY_MESSAGE_HEADER = "Relevant long-term memories (Omne memory, most relevant first):"
 
-
 class OmneMemoryConfig(BaseModel):
-    """Serializable configuration of `OmneMemory`."""
+    """Serializable configuration of `OmneMemory`; unknown fields are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
 
     user_id: str
     agent_id: str | None = None
     session_id: str | None = None
     namespace: str | None = None
     read_scopes: list[MemoryScope] | None = None  # default: this user/agent/namespace across sessions
-    kinds: list[MemoryKind] | None = None  # kinds retrieved into the context (None: all)
-    k: int = Field(default=8, ge=1, le=100)
-    max_tokens: int = Field(default=1500, ge=1)
-    add_kind: MemoryKind = MemoryKind.OBSERVATION  # kind of records created by `add` (metadata "kind" overrides)
-    data_dir: str | None = None
-    settings_overrides: dict[str, Any] = Field(default_factory=dict)  # e.g. {"chroma": {"mode": "http", "port": 8000}}
+    kinds: list[MemoryKind] | None = None  # kinds retrieved (None: all)
+    k: int = Field(default=8, ge=1, le=100)  # results per query
+    score_threshold: float | None = Field(default=None, ge=-1.0, le=1.0)  # min cosine similarity (None: no minimum)
+    max_tokens: int = Field(default=1500, ge=1)  # budget of the memory message `update_context` adds
+    add_kind: MemoryKind = MemoryKind.OBSERVATION  # kind of added records (metadata["omne"]["kind"] overrides)
+    store: StoreConfig | None = None  # the store (None: the one the environment's settings name where it runs)
+
+
+class QueryOptions(BaseModel):
+    """What `OmneMemory.query` takes besides the query; unknown options are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int | None = Field(default=None, ge=1, le=1000)
+    kinds: list[MemoryKind] | None = None
+    score_threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
 
 
 def _message_text(message: LLMMessage) -> str:
@@ -61,27 +78,12 @@ def _is_memory_message(message: Any) -> bool:
     return isinstance(message, SystemMessage) and message.content.startswith(MEMORY_MESSAGE_HEADER)
 
 
-def _memory_content(hit: SearchHit) -> MemoryContent:
-    record = hit.record
-    return MemoryContent(
-        content=record.text,
-        mime_type=MemoryMimeType.TEXT,
-        metadata={
-            "id": record.id,
-            "kind": record.kind.value,
-            "score": round(hit.score, 6),
-            "time": (record.event_time or record.created_at).isoformat(),
-            "speaker": record.metadata.get("speaker"),
-            "source_ids": list(record.source_ids),
-            "reasons": list(hit.reasons),
-        },
-    )
-
-
 class OmneMemory(Memory, Component[OmneMemoryConfig]):
     """Long-term memory for an AutoGen agent: scoped, hybrid-searched, token-budgeted into the context.
 
-    Example: `AssistantAgent("assistant", model_client, memory=[OmneMemory(user_id="alice")])`.
+    Example: `AssistantAgent("assistant", model_client, memory=[OmneMemory(user_id="alice")])`. `store=` is either
+    an open store (a `MemoryStore` or anything with its public API), used and left open, or a `StoreConfig` naming
+    the store to open on first use; without it, the environment's settings name the store.
     """
 
     component_type = "memory"
@@ -93,17 +95,28 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         user_id: str | None = None,
         *,
         config: OmneMemoryConfig | None = None,
-        store: MemoryStore | None = None,
+        store: MemoryStoreAPI | StoreConfig | None = None,
         **options: Any,
     ) -> None:
+        if isinstance(store, StoreConfig):  # the store to open on first use, as in a config
+            options["store"], store = store, None
         if config is None:
             if user_id is None:
                 raise MemoryValidationError("OmneMemory needs a user_id")
-            config = OmneMemoryConfig(user_id=user_id, **options)
+            try:
+                config = OmneMemoryConfig(user_id=user_id, **options)
+            except ValidationError as exc:
+                raise MemoryValidationError(f"invalid OmneMemory options: {validation_problems(exc)}") from None
+        elif user_id is not None or options:
+            raise MemoryValidationError("give OmneMemory either a config or user_id and options, not both")
+        if store is not None:
+            if config.store is not None:
+                raise MemoryValidationError("give OmneMemory either store= or a config with a store section, not both")
+            config = config.model_copy(update={"store": store.open_config()})
         self._config = config
         self._store = store
         self._owns_store = store is None
-        self._open_lock: asyncio.Lock | None = None
+        self._open_lock = asyncio.Lock()
 
     @property
     def config(self) -> OmneMemoryConfig:
@@ -119,45 +132,27 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         c = self._config
         return c.read_scopes or [MemoryScope(user_id=c.user_id, agent_id=c.agent_id, namespace=c.namespace)]
 
-    async def get_store(self) -> MemoryStore:
-        """The underlying store, opened on first use from the configured settings."""
+    @property
+    def _actor(self) -> str:
+        return self._config.agent_id or "agent"
+
+    async def get_store(self) -> MemoryStoreAPI:
+        """The store: the one given, else opened on first use from the config's store section."""
         if self._store is not None and self._store.is_open:
             return self._store
-        if self._open_lock is None:
-            self._open_lock = asyncio.Lock()
+        if not self._owns_store:
+            raise MemoryStoreError("the store given to this OmneMemory is closed")
         async with self._open_lock:
             if self._store is None or not self._store.is_open:
-                overrides = dict(self._config.settings_overrides)
-                if self._config.data_dir:
-                    overrides["data_dir"] = self._config.data_dir
-                self._store = await MemoryStore.open(load_settings(**overrides))
-                self._owns_store = True
+                self._store = await open_store(self._config.store)
         return self._store
 
     # -- Memory protocol -----------------------------------------------------------------------
     async def add(self, content: MemoryContent, cancellation_token: CancellationToken | None = None) -> None:
-        """Store a text, JSON, image or binary memory content in the write scope."""
+        """Store text, markdown, JSON, bytes or an image in the write scope (`metadata["omne"]`: Omne's options)."""
         store = await self.get_store()
-        await store.add(await self._to_record(store, content), actor=self._config.agent_id or "agent")
-
-    async def _to_record(self, store: MemoryStore, content: MemoryContent) -> MemoryRecord:
-        meta = dict(content.metadata or {})
-        kind = MemoryKind(meta.pop("kind", self._config.add_kind))
-        importance = float(meta.pop("importance", 0.5))
-        mime = content.mime_type.value if isinstance(content.mime_type, MemoryMimeType) else str(content.mime_type)
-        fields: dict[str, Any] = {"mime_type": mime}
-        value = content.content
-        if isinstance(value, Image):
-            ref = await store.blobs.aput_bytes(base64.b64decode(value.to_base64()))
-            fields.update(modality=Modality.IMAGE, blob_ref=ref, text=str(meta.pop("description", "image")))
-        elif isinstance(value, bytes):
-            ref = await store.blobs.aput_bytes(value)
-            fields.update(modality=Modality.FILE, blob_ref=ref, text=str(meta.pop("description", "file")))
-        elif isinstance(value, dict):
-            fields.update(text=json.dumps(value, ensure_ascii=False, sort_keys=True), payload=value)
-        else:
-            fields.update(text=str(value))
-        return MemoryRecord(kind=kind, scope=self.write_scope, importance=importance, metadata=meta, **fields)
+        record = await to_record(content, self.write_scope, self._config.add_kind, store.blobs)
+        await store.add(record, actor=self._actor)
 
     async def query(
         self,
@@ -165,18 +160,28 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         cancellation_token: CancellationToken | None = None,
         **kwargs: Any,
     ) -> MemoryQueryResult:
-        """Hybrid search over the read scopes; `k` and `kinds` may be overridden per call."""
-        text = query if isinstance(query, str) else str(query.content)
-        if not text.strip():
-            return MemoryQueryResult(results=[])
-        hits = await self._search(text, k=kwargs.get("k"), kinds=kwargs.get("kinds"))
-        return MemoryQueryResult(results=[_memory_content(h) for h in hits])
-
-    async def _search(self, text: str, k: int | None = None, kinds: Sequence[MemoryKind] | None = None) -> list[SearchHit]:
+        """The best `k` records of the read scopes, as they were added. Options: `k`, `kinds`, `score_threshold`
+        (None: no minimum). An empty query lists the newest `k` records, as `ListMemory` lists its contents."""
+        try:
+            options = QueryOptions.model_validate(kwargs)
+        except ValidationError as exc:
+            raise MemoryValidationError(f"invalid OmneMemory.query options: {validation_problems(exc)}") from None
+        text = query_text(query)
         store = await self.get_store()
-        return await store.search(
-            text, self.read_scopes, kinds=kinds or self._config.kinds, limit=k or self._config.k
-        )
+        k, kinds = options.k or self._config.k, options.kinds or self._config.kinds
+        if not text.strip():
+            records = await store.list(self.read_scopes, kinds=kinds, limit=k)
+            return MemoryQueryResult(results=[await to_content(r, store.blobs) for r in records])
+        given = "score_threshold" in options.model_fields_set  # an explicit None: no minimum for this query
+        threshold = options.score_threshold if given else self._config.score_threshold
+        hits = await self._search(text, k, kinds, threshold)
+        return MemoryQueryResult(results=[await to_content(h, store.blobs) for h in hits])
+
+    async def _search(
+        self, text: str, k: int, kinds: list[MemoryKind] | None, threshold: float | None
+    ) -> list[SearchHit]:
+        store = await self.get_store()
+        return await store.search(text, self.read_scopes, kinds=kinds, limit=k, min_similarity=threshold)
 
     async def update_context(self, model_context: ChatCompletionContext) -> UpdateContextResult:
         """Replace the previous Omne memory message with one built for the latest message."""
@@ -184,31 +189,40 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         query = next(
             (t for m in reversed(messages) if not _is_memory_message(m) and (t := _message_text(m).strip())), ""
         )
-        hits = await self._search(query) if query else []
-        context = build_context(hits, self._config.max_tokens, header=MEMORY_MESSAGE_HEADER)
+        c = self._config
+        hits = await self._search(query, c.k, c.kinds, c.score_threshold) if query else []
+        context = build_context(hits, c.max_tokens, header=MEMORY_MESSAGE_HEADER)
         await _drop_memory_messages(model_context)
         if not context.text:
             return UpdateContextResult(memories=MemoryQueryResult(results=[]))
         await model_context.add_message(SystemMessage(content=context.text))
         shown = set(context.record_ids)
+        store = await self.get_store()
         return UpdateContextResult(
-            memories=MemoryQueryResult(results=[_memory_content(h) for h in hits if h.record.id in shown])
+            memories=MemoryQueryResult(results=[await to_content(h, store.blobs) for h in hits if h.record.id in shown])
         )
 
     async def clear(self) -> None:
-        """Hard-delete every record of the write scope."""
+        """Hard-delete exactly what `query` reads: every record of the read scopes and kinds, old versions and
+        soft-deleted records included. Records outside them (other users, agents, namespaces) are not touched."""
         store = await self.get_store()
-        for record in await store.list(self.write_scope, include_inactive=True, limit=None):
-            await store.delete(record.id, hard=True, actor=self._config.agent_id or "agent")
+        records = await store.list(self.read_scopes, kinds=self._config.kinds, include_inactive=True, limit=None)
+        for record in records:
+            try:
+                await store.delete(record.id, hard=True, actor=self._actor)
+            except MemoryNotFoundError:  # removed meanwhile
+                continue
 
     async def close(self) -> None:
+        """Close the store if this memory opened it (a store given to it stays open)."""
         if self._store is not None and self._owns_store:
             await self._store.close()
             self._store = None
 
     # -- component -----------------------------------------------------------------------------
     def _to_config(self) -> OmneMemoryConfig:
-        return self._config.model_copy(deep=True)
+        store = self._config.store
+        return self._config.model_copy(update={"store": store.without_secrets() if store else None}, deep=True)
 
     @classmethod
     def _from_config(cls, config: OmneMemoryConfig) -> Self:

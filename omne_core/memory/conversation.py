@@ -12,6 +12,7 @@ from ..blobs import BlobStore
 from .errors import MemoryValidationError
 from .record import MemoryKind, MemoryRecord, MemoryScope
 from .store import MemoryStore
+from .store_access import MemoryStoreAPI
 
 if TYPE_CHECKING:
     from .autogen_memory import OmneMemory
@@ -73,6 +74,7 @@ async def record_conversation(
     """Store a conversation's chat messages; re-recording the same messages adds nothing new."""
     from .autogen_memory import OmneMemory
 
+    store: MemoryStoreAPI
     if isinstance(target, OmneMemory):
         scope = scope or target.write_scope
         store = await target.get_store()
@@ -82,5 +84,7 @@ async def record_conversation(
         raise MemoryValidationError(f"expected a MemoryStore or OmneMemory, got {type(target).__name__}")
     if scope is None:
         raise MemoryValidationError("a scope is required to record a conversation into a MemoryStore")
-    records = await conversation_records(messages, scope, store.blobs)
+    # Image parts keep their bytes in a local blob store; a store without one gets the messages as text.
+    blobs = store.blobs if isinstance(store.blobs, BlobStore) else None
+    records = await conversation_records(messages, scope, blobs)
     return await store.add(records, actor=actor) if records else []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class MemoryStoreError(Exception):
     """Base class of every memory error."""
@@ -42,3 +44,8 @@ class ReflectionError(MemoryStoreError):
 
 class DataDirectoryInUseError(MemoryStoreError):
     """Another process holds the embedded store's data directory; the message names it and the ways out."""
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """A pydantic error as one short line: `field: problem; field: problem`."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())

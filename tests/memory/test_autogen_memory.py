@@ -25,6 +25,7 @@ from omne_core.memory import (
     record_conversation,
 )
 from omne_core.memory.autogen_memory import MEMORY_MESSAGE_HEADER
+from omne_core.memory.store_config import StoreConfig
 
 
 class RecordingReplayClient(ReplayChatCompletionClient):
@@ -85,11 +86,11 @@ async def test_memory_protocol_add_query_clear(store):
     memory = OmneMemory(user_id="carol", agent_id="helper", store=store)
     assert isinstance(memory, Memory)
     await memory.add(MemoryContent(content="Carol is allergic to peanuts", mime_type=MemoryMimeType.TEXT,
-                                   metadata={"kind": "fact", "importance": 0.9}))
+                                   metadata={"omne": {"kind": "fact", "importance": 0.9}}))
     await memory.add(MemoryContent(content={"city": "Oslo"}, mime_type=MemoryMimeType.JSON))
     result = await memory.query("what is carol allergic to")
     assert result.results[0].content == "Carol is allergic to peanuts"
-    assert result.results[0].metadata["kind"] == "fact"
+    assert result.results[0].metadata["omne"]["kind"] == "fact"
     records = await store.list(MemoryScope(user_id="carol"))
     assert {r.kind for r in records} == {MemoryKind.FACT, MemoryKind.OBSERVATION}
     assert next(r for r in records if r.payload).payload == {"city": "Oslo"}
@@ -104,7 +105,7 @@ async def test_component_round_trip(tmp_path):
     memory = OmneMemory(
         user_id="dora", agent_id="a1", session_id="s1", namespace="team", k=4, max_tokens=300,
         read_scopes=[MemoryScope(user_id="dora", namespace="team"), MemoryScope(user_id="dora", agent_id="a1")],
-        data_dir=str(tmp_path / "omne"),
+        store=StoreConfig(data_dir=tmp_path / "omne"),
     )
     dumped = memory.dump_component()
     assert dumped.provider == "omne_core.memory.OmneMemory"
