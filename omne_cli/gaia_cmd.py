@@ -143,6 +143,9 @@ def score(
     data: Path | None = typer.Option(None, "--data", help="GAIA directory with the ground truth (needed for a submission)."),
     split: str = typer.Option("validation", "--split"),
     lenient: bool = typer.Option(False, "--lenient", help="Also show the lenient (non-official) accuracy."),
+    answered_only: bool = typer.Option(
+        False, "--answered-only", help="Score only the tasks the submission answers (default: the others score wrong)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Score answers with the official GAIA rules (against --data, or the ground truth in results.jsonl)."""
@@ -159,12 +162,15 @@ def score(
     try:
         if data is not None:
             dataset = load_gaia_dataset(data, split)
-            graded = grade_answers(read_answers(answers), dataset.tasks)
+            graded = grade_answers(read_answers(answers), dataset.tasks, answered_only=answered_only)
             results = graded.results
             if graded.unknown_task_ids:
                 typer.secho(f"warning: {len(graded.unknown_task_ids)} answer(s) for unknown task ids", err=True)
-            if graded.unanswered_task_ids:
-                typer.secho(f"warning: {len(graded.unanswered_task_ids)} task(s) without an answer (scored wrong)", err=True)
+            missing = len(graded.unanswered_task_ids)
+            if missing and answered_only:
+                typer.secho(f"note: {missing} task(s) without an answer left out (--answered-only)", err=True)
+            elif missing:
+                typer.secho(f"warning: {missing} task(s) without an answer (scored wrong; --answered-only leaves them out)", err=True)
         else:
             if not answers.is_file():
                 raise _fail(f"no such file: {answers}")

@@ -117,6 +117,20 @@ def _parse_row(where: str, row: dict[str, Any], split_dir: Path, split: GaiaSpli
     )
 
 
+def _check_split(split_dir: Path, split: GaiaSplit, *, tasks: int, public_answers: int) -> None:
+    """Refuse a folder that holds the other split: the test split hides every answer, validation none."""
+    if split is GaiaSplit.TEST and public_answers:
+        raise GaiaDatasetError(
+            f"{split_dir} holds public answers ({public_answers} of {tasks} tasks): it is not GAIA's test split, "
+            "whose answers are hidden. Use --split validation for it, or point --data at the test split."
+        )
+    if split is GaiaSplit.VALIDATION and tasks and not public_answers:
+        raise GaiaDatasetError(
+            f"every answer in {split_dir} is hidden: it looks like GAIA's test split, not validation; "
+            "use --split test for it, or point --data at the validation split."
+        )
+
+
 def load_gaia_dataset(
     root: str | Path,
     split: GaiaSplit | str = GaiaSplit.VALIDATION,
@@ -131,7 +145,7 @@ def load_gaia_dataset(
     wanted_levels = set(levels) if levels else None
     wanted_ids = set(task_ids) if task_ids else None
     tasks: list[GaiaTask] = []
-    placeholders = 0
+    placeholders = public_answers = 0
     seen: set[str] = set()
     for where, row in _read_rows(split_dir):
         task = _parse_row(where, row, split_dir, split)
@@ -141,11 +155,13 @@ def load_gaia_dataset(
         if task.task_id in seen:
             raise GaiaDatasetError(f"{where}: duplicate task_id {task.task_id}")
         seen.add(task.task_id)
+        public_answers += task.scorable
         if wanted_levels is not None and task.level not in wanted_levels:
             continue
         if wanted_ids is not None and task.task_id not in wanted_ids:
             continue
         tasks.append(task)
+    _check_split(split_dir, split, tasks=len(seen), public_answers=public_answers)
     if wanted_ids is not None:
         unknown = wanted_ids - seen
         if unknown:

@@ -28,7 +28,8 @@ class ErrorClass(StrEnum):
     AGENT_ERROR = "agent_error"  # the agent raised
     AGENT_STOPPED = "agent_stopped"  # the agent said it gave up (metadata status other than "answered")
     FACTORY_ERROR = "factory_error"  # the agent could not be built
-    NO_ANSWER = "no_answer"  # the agent finished without an extractable answer
+    NO_ANSWER = "no_answer"  # the agent finished without an extractable answer (or a submission's is empty)
+    UNANSWERED = "unanswered"  # a scored submission has no line for the task
 
 
 class AnswerSource(StrEnum):

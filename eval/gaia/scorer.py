@@ -94,6 +94,8 @@ def question_scorer(model_answer: str | None, ground_truth: str) -> bool:
 
 _NUMBER_IN_TEXT = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+")
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.IGNORECASE)
+# U+2212 MINUS SIGN (typeset text), U+FE63 SMALL HYPHEN-MINUS and U+FF0D FULLWIDTH HYPHEN-MINUS read as "-".
+_MINUS_SIGNS = str.maketrans(dict.fromkeys("\u2212\ufe63\uff0d", "-"))
 
 
 def _lenient_number(model_answer: str, ground_truth: str) -> bool:
@@ -112,10 +114,12 @@ def _lenient_text(model_answer: str, ground_truth: str) -> bool:
 
 
 def lenient_question_scorer(model_answer: str | None, ground_truth: str) -> bool:
-    """A forgiving score: official match, or a match ignoring units, articles and list punctuation."""
+    """A forgiving score: official match, or a match ignoring units, articles, list punctuation and the
+    typographic minus sign (`−5` = `-5`)."""
     if model_answer is None:
         return False
-    model_answer = str(model_answer)
+    model_answer = str(model_answer).translate(_MINUS_SIGNS)
+    ground_truth = ground_truth.translate(_MINUS_SIGNS)
     if question_scorer(model_answer, ground_truth):
         return True
     if is_float(ground_truth):

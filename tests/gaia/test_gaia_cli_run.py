@@ -70,3 +70,33 @@ def test_a_rerun_into_a_run_folder_with_another_agent_refuses(
     assert res.exit_code == 2 and "another-model" in res.output
     assert (out / "results.jsonl").read_bytes() == results
     assert json.loads((out / "run.json").read_text())["agent"] == f"{first}:make_agent"
+
+
+def test_run_on_a_validation_folder_as_the_test_split_is_an_error(gaia_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["gaia", "run", "--data", str(gaia_root / "2023" / "validation"), "--split", "test",
+            "--agent", "eval.gaia.scripted:ScriptedAgent", "--out", str(out), "--no-progress"]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "not GAIA's test split" in res.output, res.output
+    assert not out.exists()
+
+
+def test_score_a_partial_submission(gaia_root: Path, tmp_path: Path) -> None:
+    answered = {"v-l1-plain": "42", "v-l1-bird": "seagull", "v-l2-list": "blue, yellow, red", "v-l3-money": ""}
+    submission = tmp_path / "submission.jsonl"
+    submission.write_text("".join(json.dumps({"task_id": k, "model_answer": v}) + "\n" for k, v in answered.items()))
+
+    res = runner.invoke(app, ["gaia", "score", str(submission), "--data", str(gaia_root), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["overall"]["tasks"] == len(VALIDATION_TASKS) and summary["overall"]["correct"] == 2
+    unanswered = len(VALIDATION_TASKS) - len(answered)
+    assert summary["error_classes"] == {"unanswered": unanswered, "ok": 3, "no_answer": 1}  # never "ok" for them
+    assert "--answered-only" in res.stderr
+
+    res = runner.invoke(app, ["gaia", "score", str(submission), "--data", str(gaia_root), "--json", "--answered-only"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["overall"]["tasks"] == summary["overall"]["scored"] == len(answered)
+    assert summary["accuracy"] == pytest.approx(2 / 4)
+    assert "unanswered" not in summary["error_classes"]

@@ -248,3 +248,18 @@ def test_download_fetches_only_the_split_and_reuses_it_when_the_hub_is_gone(
     assert len(ds.tasks) == len(VALIDATION_TASKS) and ds.by_id()["v-l1-xlsx"].attachment_path.is_file()
     # The Hub is gone now: the downloaded copy is used as it is.
     assert download_gaia(settings, "validation") == root
+
+
+@pytest.mark.parametrize("folder", ["2023/validation", "renamed-copy"])
+def test_a_validation_folder_is_not_loaded_as_the_test_split(gaia_root: Path, folder: str) -> None:
+    split_dir = gaia_root / "2023" / "validation"
+    if folder != "2023/validation":
+        split_dir = split_dir.rename(gaia_root / folder)
+    with pytest.raises(GaiaDatasetError, match="not GAIA's test split"):
+        load_gaia_dataset(split_dir, "test")
+    assert len(load_gaia_dataset(split_dir, "validation").tasks) == len(VALIDATION_TASKS)
+
+
+def test_a_test_folder_is_not_loaded_as_the_validation_split(gaia_root: Path) -> None:
+    with pytest.raises(GaiaDatasetError, match="use --split test"):
+        load_gaia_dataset(gaia_root / "2023" / "test", "validation")

@@ -77,7 +77,16 @@ LENIENT_CASES = [
     ("17 or 18", "17", False),  # two numbers: ambiguous
     ("b, a", "a, b", False),
     ("Rome", "Paris", False),
+    ("\u22125", "-5", True),  # U+2212 MINUS SIGN, as typeset text writes it
+    ("\u22123.5 °C", "-3.5", True),
+    ("\u22121, 2", "-1, 2", True),
+    ("5", "\u22125", False),
+    ("\u22125", "5", False),
 ]
+
+
+def test_the_minus_sign_is_lenient_only() -> None:
+    assert question_scorer("\u22125", "-5") is False  # the official scorer's float() refuses U+2212
 
 
 @pytest.mark.parametrize(("answer", "truth", "expected"), LENIENT_CASES)
