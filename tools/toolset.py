@@ -117,18 +117,25 @@ def file_reader_tool(reader: FileReader) -> FunctionTool:
         question: Annotated[
             str | None, "Optional: a question about the file; a model reads the whole file and answers it."
         ] = None,
+        offset: Annotated[
+            int, "Character position to start reading at (0: the start); a long file's part ends by naming the next offset."
+        ] = 0,
+        find: Annotated[
+            str | None, "Optional: text to look for (case-insensitive) at or after `offset`; shows the part around the first match."
+        ] = None,
         cancellation_token: CancellationToken | None = None,
     ) -> str:
-        return await _text(reader.read(path, question, cancellation_token))
+        return await _text(reader.read(path, question, cancellation_token, offset=offset, find=find))
 
-    ask = " With a question, a model reads the whole document and gives a short and a detailed answer: use it for long files."
+    ask = " With a question, a model reads the whole document and gives a short and a detailed answer."
     return FunctionTool(
         read_file,
         name="read_file",
         description=(
             "Read a local file as markdown (PDF, Word, Excel, PowerPoint, CSV, JSON, XML, HTML, text, images, "
-            "audio, ZIP) or list a folder. Only the task's files and downloads can be read."
-            + (ask if reader.answerer is not None else "")
+            "audio, ZIP) or list a folder. Only the task's files and downloads can be read. A long file is shown "
+            "one part at a time with its character positions: read the next part with `offset`, or jump to text "
+            "with `find`." + (ask if reader.answerer is not None else "")
         ),
     )
 

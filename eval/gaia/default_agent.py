@@ -83,7 +83,7 @@ async def reactive_responder_factory(
     task: GaiaAgentTask, settings: OmneSettings, *, limits: RunLimits | None = None
 ) -> MeteredAgent:
     """Omne's Reactive Responder on the configured `main` model, with web search, the browser, the logic
-    expert and a file reader allowed to read this task's attachment directory; budgets just inside `limits`."""
+    expert and a file reader allowed to read this task's attachment (not its folder); budgets just inside `limits`."""
     try:
         from omne_assistant import ReactiveResponder, TaskBudget
     except ImportError as exc:
@@ -93,10 +93,12 @@ async def reactive_responder_factory(
     from tools import build_toolset
 
     clients = _task_clients(settings)
-    roots = [task.attachment_root] if task.attachment_root is not None else []
+    # The browser may not open file:// URLs whatever the settings say: the task's attachment is its only file.
+    settings = settings.model_copy(update={"web": settings.web.model_copy(update={"allow_file_urls": False})})
     tools = build_toolset(
-        settings, model_client=clients.main, logic_client=clients.logic, file_roots=roots, vision_client=clients.vision
-    )
+        settings, model_client=clients.main, logic_client=clients.logic, file_roots=task.file_roots,
+        vision_client=clients.vision,
+    )  # fmt: skip
     budget = TaskBudget()
     if limits is not None:  # stop on its own, with an answer, before the runner has to cut it off
         budget = TaskBudget(max_seconds=limits.time_limit_s * 0.9, max_tokens=max(1, int(limits.max_tokens * 0.9)))

@@ -36,7 +36,7 @@ def build_task_message(task: GaiaAgentTask, system_prompt: str = GAIA_SYSTEM_PRO
         parts += [
             "",
             f"Attached file: {task.attachment_path}",
-            "Read it with the file reader tool (its directory is an allowed root for this task).",
+            "Read it with the file reader tool (this file is the one local file you may read).",
         ]
     elif task.file_name:
         parts += ["", f"The question mentions an attached file ({task.file_name}) that is not available."]

@@ -58,9 +58,10 @@ class GaiaAgentTask(BaseModel):
     attachment_path: Path | None = None
 
     @property
-    def attachment_root(self) -> Path | None:
-        """The directory a file reader must be allowed to read for this task."""
-        return self.attachment_path.parent if self.attachment_path else None
+    def file_roots(self) -> list[Path]:
+        """What a file reader may read for this task: its attachment alone, never the folder around it
+        (that folder holds `metadata.jsonl`, every task's answer, and the other tasks' files)."""
+        return [self.attachment_path] if self.attachment_path is not None else []
 
 
 class GaiaDataset(BaseModel):

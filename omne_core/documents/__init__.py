@@ -1,5 +1,6 @@
 """Document conversion (file → markdown with provenance) and chunking for memory."""
 
+from .archive import extract_zip
 from .chunking import DocumentChunk, chunk_document, chunks_to_records, document_to_records
 from .convert import convert_file, convert_file_sync
 from .converters import register_converter, unregister_converter
@@ -57,6 +58,7 @@ __all__ = [
     "detect_file_type",
     "discover_files",
     "document_to_records",
+    "extract_zip",
     "ingest_paths",
     "register_converter",
     "unregister_converter",

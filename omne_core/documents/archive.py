@@ -83,6 +83,55 @@ def _safe_name(index: int, filename: str) -> str:
     return f"{index:05d}-{base}"
 
 
+def _safe_part(part: str) -> str:
+    return re.sub(r"[^\w.\- ]", "_", part)[:120]
+
+
+def _safe_relative_path(index: int, filename: str) -> PurePosixPath:
+    """A member's path with every part made safe (no `..`, no absolute path, no drive); never empty."""
+    parts = [_safe_part(p) for p in PurePosixPath(filename.replace("\\", "/")).parts if p not in ("", ".", "..", "/")]
+    parts = [p for p in parts if p.strip(".")]
+    return PurePosixPath(*parts) if parts else PurePosixPath(f"member-{index}")
+
+
+def _readable_members(zf: zipfile.ZipFile, settings: DocumentSettings, source: str) -> list[zipfile.ZipInfo]:
+    """The archive's files (no folders, no OS junk) once its limits are checked; all encrypted is an error."""
+    infos = [i for i in zf.infolist() if not i.is_dir() and not _JUNK.search(i.filename)]
+    _check_limits(infos, settings, source)
+    if infos and all(i.flag_bits & 0x1 for i in infos):
+        raise EncryptedFileError("every member of the archive is password-protected", source)
+    return infos
+
+
+def extract_zip(path: Path, dest: Path, settings: DocumentSettings) -> list[tuple[str, Path]]:
+    """Extract a ZIP archive's files under `dest` with their folders (paths made safe), under the same limits
+    as its conversion; returns (member name, extracted path) pairs. Encrypted and oversized members are left out."""
+    source = str(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CorruptFileError(f"not a readable ZIP archive: {exc}", source) from exc
+    budget = ExtractionBudget(settings.max_zip_uncompressed_bytes)
+    extracted: list[tuple[str, Path]] = []
+    with zf:
+        for index, info in enumerate(_readable_members(zf, settings, source)):
+            if info.flag_bits & 0x1 or info.file_size > settings.max_file_bytes:
+                continue
+            target = dest / _safe_relative_path(index, info.filename)
+            if target.exists():  # two members made safe to the same path
+                target = target.with_name(f"{index:05d}-{target.name}")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _extract(zf, info, target, budget, source)
+            except ArchiveError:
+                raise
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+                target.unlink(missing_ok=True)
+                continue
+            extracted.append((info.filename, target))
+    return extracted
+
+
 async def convert_zip(
     path: Path,
     *,
@@ -105,11 +154,8 @@ async def convert_zip(
     workdir = Path(tempfile.mkdtemp(prefix="omne-zip-"))
     try:
         with zf:
-            infos = [i for i in zf.infolist() if not i.is_dir() and not _JUNK.search(i.filename)]
-            _check_limits(infos, settings, source)
+            infos = _readable_members(zf, settings, source)
             encrypted = [i for i in infos if i.flag_bits & 0x1]
-            if infos and len(encrypted) == len(infos):
-                raise EncryptedFileError("every member of the archive is password-protected", source)
             skipped: list[dict[str, str]] = [
                 {"member": i.filename, "error": "EncryptedFileError", "reason": "password-protected member"}
                 for i in encrypted

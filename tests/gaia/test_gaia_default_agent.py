@@ -102,3 +102,39 @@ def test_a_logic_expert_left_on_the_embedded_default_uses_the_hosted_main_model(
     assert clients.logic is not clients.main and len(clients.owned) == 2
     clients.ledger.record(model="o4-mini", prompt_tokens=0, completion_tokens=1_000_000, latency_s=1)
     assert clients.ledger.summary().cost_usd == pytest.approx(4.40)  # one ledger prices every role's model
+
+
+async def test_the_default_agent_cannot_read_the_answer_key_or_other_tasks_files(
+    gaia_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the task's own attachment is readable: not metadata.jsonl (every answer), nor the split folder,
+    nor another task's attachment, by relative, absolute or `../` paths, nor through a file:// URL."""
+    from autogen_core import CancellationToken
+
+    [task] = load_gaia_dataset(gaia_root, task_ids=["v-l1-xlsx"]).tasks
+    split_dir = task.attachment_path.parent
+    monkeypatch.setenv("OMNE_MODEL_COMPONENT", str(_model_component(tmp_path / "model.json", task.attachment_path)))
+    monkeypatch.setenv("OMNE_WEB__ALLOW_FILE_URLS", "true")  # even a configuration that allows file:// URLs
+    factory = load_agent_factory(DEFAULT_AGENT_FACTORY)
+    metered = await factory(task.for_agent(), load_settings())
+    tools = {tool.name: tool for tool in metered.agent.tools}
+    token = CancellationToken()
+
+    async def call(name: str, **args: str) -> str:
+        return tools[name].return_value_as_string(await tools[name].run_json(args, token))
+
+    probes = ["metadata.jsonl", str(split_dir / "metadata.jsonl"), "../validation/metadata.jsonl",
+              str(split_dir), ".", "report.pdf", str(split_dir / "report.pdf")]  # fmt: skip
+    for probe in probes:
+        text = await call("read_file", path=probe)
+        assert text.startswith("Error:"), (probe, text[:300])
+        for secret in ("Reykjavik", "seagull", "Final answer", "chart.png"):  # answers, other tasks' files
+            assert secret not in text, (probe, secret)
+    page = await call("visit_page", url=(split_dir / "metadata.jsonl").as_uri())
+    assert page.startswith("Error:") and "Final answer" not in page
+    attachment = await call("read_file", path=str(task.attachment_path))
+    assert all(f"{v:g}" in attachment for v in XLSX_VALUES)  # the attachment itself is readable
+    assert (await call("read_file", path=task.file_name)) == attachment  # by its name too
+    await metered.agent.close()
+    if metered.on_close is not None:
+        await metered.on_close()

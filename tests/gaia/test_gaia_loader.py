@@ -42,7 +42,7 @@ def test_agent_view_hides_the_answer(gaia_root: Path) -> None:
     task = load_gaia_dataset(gaia_root, "validation").by_id()["v-l2-pdf"]
     view = task.for_agent()
     assert "final_answer" not in view.model_dump() and "annotator_metadata" not in view.model_dump()
-    assert view.attachment_root == view.attachment_path.parent
+    assert view.file_roots == [view.attachment_path]  # the file alone, not the folder with metadata.jsonl
 
 
 def test_test_split_skips_and_counts_the_placeholder_and_keeps_hidden_answers(gaia_root: Path) -> None:

@@ -72,7 +72,7 @@ async def test_attachments_reach_the_agent_and_the_prompt_is_gaias(gaia_root: Pa
     agents: list[ScriptedAgent] = []
 
     def factory(task, settings):  # type: ignore[no-untyped-def]
-        assert task.attachment_path is not None and task.attachment_root == task.attachment_path.parent
+        assert task.attachment_path is not None and task.file_roots == [task.attachment_path]
         agents.append(ScriptedAgent([read_attachment_answer]))
         return agents[-1]
 

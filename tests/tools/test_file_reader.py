@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from autogen_ext.models.replay import ReplayChatCompletionClient
@@ -45,7 +46,7 @@ def task_dir(tmp_path):
 )
 def test_escapes_refused(task_dir, path):
     roots = FileRoots([task_dir])
-    with pytest.raises(PathNotAllowedError, match="outside the folders you may read"):
+    with pytest.raises(PathNotAllowedError, match="outside the files you may read"):
         roots.resolve(path.format(tmp=task_dir.parent))
 
 
@@ -59,6 +60,45 @@ def test_paths_inside_root_resolve(task_dir):
         roots.resolve("nope.txt")
     with pytest.raises(PathNotAllowedError, match="no folders"):
         FileRoots([]).resolve("notes.txt")
+
+
+def test_a_file_root_allows_that_file_alone(task_dir):
+    """A task's attachment as the root: readable by path or name; its folder and neighbours are not."""
+    roots = FileRoots([task_dir / "notes.txt"])
+    assert roots.resolve(str(task_dir / "notes.txt")) == task_dir / "notes.txt"
+    assert roots.resolve("notes.txt") == task_dir / "notes.txt"
+    for path in ["report.pdf", str(task_dir / "report.pdf"), str(task_dir), ".", "../task/report.pdf",
+                 "notes.txt/../report.pdf", str(task_dir / "link_in" / ".." / "data.xlsx")]:  # fmt: skip
+        with pytest.raises((PathNotAllowedError, PathNotFoundError)):
+            roots.resolve(path)
+    with pytest.raises(PathNotAllowedError):
+        FileRoots([task_dir / "link_in"]).resolve(str(task_dir / "report.pdf"))  # a root given as a symlink
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+async def test_an_archive_root_is_read_whole_and_its_extracted_folder_becomes_readable(tmp_path):
+    import zipfile
+
+    (tmp_path / "answers.txt").write_text("the answer key\n")  # beside the archive: never readable
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("docs/inner.txt", "inside the archive\n")
+        zf.writestr("../../escape.txt", "tries to leave\n")
+        zf.writestr("data.csv", "a,b\n1,2\n")
+    reader = FileReader([archive])
+    whole = await reader.read("bundle.zip")
+    assert "inside the archive" in whole and "Extracted to: " in whole
+    folder = Path(whole.split("Extracted to: ", 1)[1].split(" ", 1)[0])
+    assert _files_under(folder) == ["data.csv", "docs/inner.txt", "escape.txt"]
+    member = await reader.read(str(folder / "docs" / "inner.txt"))
+    assert member.endswith("inside the archive\n")
+    assert "| 1 | 2 |" in await reader.read("data.csv")  # by its name within the extracted folder
+    with pytest.raises(PathNotAllowedError):
+        await reader.read(str(tmp_path / "answers.txt"))
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path.parent / "escape.txt").exists()
 
 
 async def test_read_text_pdf_xlsx_and_folder(task_dir):
@@ -83,11 +123,70 @@ async def test_reading_escapes_raises_typed_errors(task_dir):
         await reader.read("broken.pdf")
 
 
-async def test_long_file_truncated_to_budget(task_dir):
+async def test_long_file_shows_a_window_within_the_budget(task_dir):
     (task_dir / "long.txt").write_text(" ".join(f"word{i}" for i in range(5000)))
     text = await FileReader([task_dir], max_output_tokens=100).read("long.txt")
-    assert "[Truncated: showing the first 100 of" in text
+    assert "Showing characters 0-" in text and "[More: read_file(path='long.txt', offset=" in text
     assert "word4999" not in text
+
+
+def _pdb_like(lines: int, needle_at: int) -> tuple[str, str]:
+    """A PDB-style file of fixed-width records; the record the question needs starts near character `needle_at`."""
+    records = [f"ATOM  {i:5d}  CA  ALA A{i % 9999:4d}    {i * 0.013:8.3f}{i * 0.007:8.3f}{i * 0.011:8.3f}  1.00 20.00           C"
+               for i in range(1, lines + 1)]  # fmt: skip
+    needle = "HETATM 9999 FE   HEM A 900      12.345  -6.789  10.111  1.00 15.00          FE"
+    index = needle_at // (len(records[0]) + 1)
+    records.insert(index, needle)
+    return "\n".join(records) + "\n", needle
+
+
+async def test_a_long_file_is_paged_to_the_text_at_117k_characters(tmp_path):
+    """A 1.36M-token .pdb showed only its first 6k tokens; its needed data starts at character ~117k."""
+    content, needle = _pdb_like(6000, 117_000)
+    (tmp_path / "protein.pdb").write_text(content)
+    position = content.index(needle)
+    assert 110_000 < position < 125_000
+    reader = FileReader([tmp_path])
+
+    first = await reader.read("protein.pdb")
+    assert needle not in first
+    assert f"Length: {len(content):,} characters, 6,001 lines." in first
+    pages, offset, seen = 0, 0, first
+    while needle not in seen:  # the agent follows "the next part starts at" until it sees the record
+        end = int(seen.rsplit("offset=", 1)[1].split(")", 1)[0])
+        assert f"Showing characters {offset:,}-{end:,}" in seen  # windows are contiguous: nothing skipped
+        body = seen.split("=======================\n")[1]
+        assert body.endswith("\n") and content[offset:end] == body  # whole records, the file's own text
+        offset, pages = end, pages + 1
+        seen = await reader.read("protein.pdb", offset=offset)
+        assert pages < 20
+    assert pages >= 3  # it really was beyond the first windows
+
+    found = await reader.read("protein.pdb", find="fe   hem")  # case and spacing as the agent types them
+    assert needle in found
+    line = content[:position].count("\n") + 1
+    at = content.index("FE   HEM")
+    assert f"Found 'fe   hem' at character {at:,} (line {line:,}): match 1 of 1." in found
+    missing = await reader.read("protein.pdb", find="HEM", offset=at + 8)
+    assert missing.startswith("'HEM' was not found at or after character") and "without offset" in missing
+    with pytest.raises(FileReadError, match="outside protein.pdb"):
+        await reader.read("protein.pdb", offset=len(content) + 1)
+
+
+async def test_the_read_file_tool_takes_offset_and_find(tmp_path):
+    from autogen_core import CancellationToken
+
+    from omne_core.config import OmneSettings
+    from tools.toolset import file_reader_tool
+
+    content, needle = _pdb_like(3000, 117_000 // 2)
+    (tmp_path / "protein.pdb").write_text(content)
+    tool = file_reader_tool(FileReader([tmp_path], settings=OmneSettings(data_dir=tmp_path / "data")))
+    assert {"offset", "find"} <= set(tool.schema["parameters"]["properties"])
+    found = await tool.run_json({"path": "protein.pdb", "find": "HETATM"}, CancellationToken())
+    assert needle in found
+    tail = await tool.run_json({"path": "protein.pdb", "offset": len(content) - 100}, CancellationToken())
+    assert "[End of protein.pdb." in tail and content[-100:] in tail
 
 
 async def test_question_mode_short_document(task_dir):

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 
 from autogen_core import CancellationToken
-from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
+from autogen_core.models import ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
 from pydantic import BaseModel
 
 from omne_core.models.tokens import encoding_for
@@ -111,7 +111,7 @@ class DocumentQuestionAnswerer:
         self.timeout_s = timeout_s
 
     async def _complete(self, system: str, user: str, token: CancellationToken) -> str:
-        messages = [SystemMessage(content=system), UserMessage(content=user, source="file_reader")]
+        messages: list[LLMMessage] = [SystemMessage(content=system), UserMessage(content=user, source="file_reader")]
         result = await asyncio.wait_for(
             self.client.create(messages, cancellation_token=token), self.timeout_s
         )
