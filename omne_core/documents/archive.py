@@ -19,7 +19,7 @@ from .errors import (
     DocumentError,
     EncryptedFileError,
 )
-from .types import ConvertedDocument, DocumentKind, DocumentSection
+from .types import ConvertedDocument, DocumentKind, DocumentSection, trim_blank_edges
 
 _RATIO_MIN_BYTES = 1024 * 1024
 _JUNK = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$)")
@@ -198,7 +198,7 @@ async def convert_zip(
     blocks = ["\n".join(listing)]
     for member_name, doc in members:
         sections.extend(doc.sections)
-        blocks.append(f"## File: {member_name}\n\n{doc.text.strip()}")
+        blocks.append(f"## File: {member_name}\n\n{trim_blank_edges(doc.text)}")
     if skipped:
         lines = ["Skipped members:"] + [f"- {s['member']}: {s['reason']}" for s in skipped]
         blocks.append("\n".join(lines))

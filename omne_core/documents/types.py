@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -81,6 +82,15 @@ class DocumentSection(BaseModel):
         return None
 
 
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t\f\v]*\n)+")
+
+
+def trim_blank_edges(text: str) -> str:
+    """`text` without its leading blank lines and trailing whitespace; the first line's indentation is kept
+    (leading spaces can be data: a puzzle may count them)."""
+    return _LEADING_BLANK_LINES.sub("", text).rstrip()
+
+
 class ConvertedDocument(BaseModel):
     """A file as markdown: `text` is the whole document, `sections` the same content with provenance."""
 
@@ -110,14 +120,14 @@ class ConvertedDocument(BaseModel):
         blocks = [f"# {title}"] if title else []
         for section in sections:
             heading = section.heading
-            body = section.text.strip()
+            body = trim_blank_edges(section.text)
             blocks.append(f"## {heading}\n\n{body}" if heading else body)
         return cls(
             source=source,
             name=name,
             kind=kind,
             mime_type=mime_type or kind.mime_type,
-            text="\n\n".join(b for b in blocks if b).strip() + "\n",
+            text="\n\n".join(b for b in blocks if b).rstrip() + "\n",
             sections=sections,
             metadata=metadata or {},
             warnings=warnings or [],
