@@ -24,7 +24,7 @@ from autogen_core.models import FunctionExecutionResultMessage, LLMMessage, Syst
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .context import build_context
-from .errors import MemoryNotFoundError, MemoryStoreError, MemoryValidationError, validation_problems
+from .errors import MemoryStoreError, MemoryValidationError, validation_problems
 from .memory_content import query_text, to_content, to_record
 from .record import MemoryKind, MemoryScope
 from .results import SearchHit
@@ -32,6 +32,7 @@ from .store_access import MemoryStoreAPI, open_store
 from .store_config import StoreConfig
 
 MEMORY_MESSAGE_HEADER = "Relevant long-term memories (Omne memory, most relevant first):"
+_CLEAR_BATCH = 1000  # records hard-deleted per transaction by `clear`
 
 class OmneMemoryConfig(BaseModel):
     """Serializable configuration of `OmneMemory`; unknown fields are rejected."""
@@ -207,11 +208,9 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         soft-deleted records included. Records outside them (other users, agents, namespaces) are not touched."""
         store = await self.get_store()
         records = await store.list(self.read_scopes, kinds=self._config.kinds, include_inactive=True, limit=None)
-        for record in records:
-            try:
-                await store.delete(record.id, hard=True, actor=self._actor)
-            except MemoryNotFoundError:  # removed meanwhile
-                continue
+        for start in range(0, len(records), _CLEAR_BATCH):
+            batch = records[start : start + _CLEAR_BATCH]
+            await store.delete_many([r.id for r in batch], hard=True, actor=self._actor)
 
     async def close(self) -> None:
         """Close the store if this memory opened it (a store given to it stays open)."""

@@ -644,25 +644,38 @@ class MemoryStore:
 
     async def delete(self, record_id: str, *, hard: bool = False, actor: str = "user") -> None:
         """Soft delete (status `deleted`, history kept) or, with `hard=True`, purge text, vector and blob."""
-        await asyncio.to_thread(self._delete_sync, record_id, hard, actor)
-
-    def _delete_sync(self, record_id: str, hard: bool, actor: str) -> None:
         self._check_id(record_id)
+        await asyncio.to_thread(self._delete_sync, [record_id], hard, actor, True)
+
+    async def delete_many(self, record_ids: Sequence[str], *, hard: bool = False, actor: str = "user") -> int:
+        """`delete` for many records in one transaction; ids not found are skipped. Returns how many it deleted."""
+        if isinstance(record_ids, str) or not isinstance(record_ids, Sequence):
+            raise MemoryValidationError(f"record_ids must be a list of ids, got {type(record_ids).__name__}")
+        ids = list(dict.fromkeys(self._check_id(rid) for rid in record_ids))
+        return await asyncio.to_thread(self._delete_sync, ids, hard, actor, False) if ids else 0
+
+    def _delete_sync(self, ids: builtins.list[str], hard: bool, actor: str, must_exist: bool) -> int:
         db = self.db
         with db.write_lock:
-            old = db.get(record_id)
-            if old is None:
-                raise MemoryNotFoundError(record_id)
+            found = db.get_many(ids)
+            if must_exist and len(found) < len(ids):
+                raise MemoryNotFoundError(next(rid for rid in ids if rid not in found))
+            records = [found[rid] for rid in ids if rid in found]
             if hard:
-                self._purge([old], actor, ChangeOp.HARD_DELETE)
-                return
-            if old.status is MemoryStatus.DELETED:
-                return
-            updated = old.model_copy(update={"status": MemoryStatus.DELETED, "version": old.version + 1, "updated_at": _now()})
-            with db.transaction() as conn:
-                db.replace(conn, updated)
-                db.log(conn, ChangeOp.DELETE, actor, record_id, old.scope.user_id, version=updated.version,
-                       before=old, after=updated)
+                if records:
+                    self._purge(records, actor, ChangeOp.HARD_DELETE)
+                return len(records)
+            live = [r for r in records if r.status is not MemoryStatus.DELETED]
+            if live:
+                with db.transaction() as conn:
+                    for old in live:
+                        updated = old.model_copy(
+                            update={"status": MemoryStatus.DELETED, "version": old.version + 1, "updated_at": _now()}
+                        )
+                        db.replace(conn, updated)
+                        db.log(conn, ChangeOp.DELETE, actor, old.id, old.scope.user_id, version=updated.version,
+                               before=old, after=updated)
+            return len(live)
 
     def _purge(self, records: Sequence[MemoryRecord], actor: str, op: ChangeOp) -> None:
         """Hard-delete records: rows, FTS text, history content, vectors, unreferenced blobs."""

@@ -184,6 +184,26 @@ async def test_hard_delete_purges_text_vector_and_unshared_blob(store):
     assert raw == 0
 
 
+async def test_delete_many_soft_and_hard_in_one_call(store):
+    a, b, c, d = await store.add([rec("first note"), rec("second note"), rec("third note about zebras"), rec("kept note")])
+    assert await store.delete_many([a.id, b.id, "no-such-id", a.id], actor="bulk") == 2
+    assert [(await store.get(r.id)).status for r in (a, b, d)] == [MemoryStatus.DELETED, MemoryStatus.DELETED, MemoryStatus.ACTIVE]
+    assert (await store.history(a.id))[-1].op is ChangeOp.DELETE
+    assert await store.delete_many([a.id]) == 0  # already deleted: nothing to do
+
+    assert await store.delete_many([a.id, c.id], hard=True) == 2
+    for gone in (a, c):
+        with pytest.raises(MemoryNotFoundError):
+            await store.get(gone.id)
+    assert store.vectors.all_ids() == {b.id, d.id}
+    assert store.db.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'zebras'").fetchone()[0] == 0
+    assert await store.delete_many([]) == 0
+    with pytest.raises(MemoryValidationError):
+        await store.delete_many(a.id)  # one id is not a list of ids
+    with pytest.raises(MemoryNotFoundError):
+        await store.delete(a.id, hard=True)  # `delete` still says when the id is unknown
+
+
 async def test_forget_user_purges_everything(store):
     ref = await store.blobs.aput_bytes(b"bob's scan")
     await store.add([rec("bob secret one", MemoryScope(user_id="bob")),
