@@ -17,6 +17,7 @@ from ..config import ChromaSettings, EmbeddingSettings, MemorySettings, OmneSett
 # The sections of `OmneSettings` a store reads. tests/memory/test_store_config.py checks that every other
 # settings field is named in `NOT_STORE_SETTINGS`, so a new setting has to be placed on one side or the other.
 STORE_SECTIONS = ("data_dir", "embedding", "chroma", "memory")
+_MODEL_SECTIONS = STORE_SECTIONS[1:]  # the settings sections that are models (each a field of `StoreConfig`)
 NOT_STORE_SETTINGS = frozenset(
     {"models", "documents", "web", "prices", "openai_api_key", "azure_openai_api_key", "llama_cloud_api_key", "hf_token"}
 )
@@ -41,7 +42,7 @@ class StoreConfig(BaseModel):
     def _no_unknown_section_fields(cls, data: Any) -> Any:
         """The settings sections ignore unknown keys; a config must not (a typo would silently change the store)."""
         if isinstance(data, dict):
-            for name in ("embedding", "chroma", "memory"):
+            for name in _MODEL_SECTIONS:
                 section = data.get(name)
                 if isinstance(section, dict):
                     fields = cls.model_fields[name].annotation.model_fields  # type: ignore[union-attr]
@@ -56,12 +57,12 @@ class StoreConfig(BaseModel):
 
     def without_secrets(self) -> StoreConfig:
         """The same config with every secret left out (what a dump may hold)."""
-        return self.model_copy(update={name: _no_secrets(getattr(self, name)) for name in ("embedding", "chroma", "memory")})
+        return self.model_copy(update={name: _no_secrets(getattr(self, name)) for name in _MODEL_SECTIONS})
 
     def to_settings(self) -> OmneSettings:
         """Settings for opening this store; secrets the config leaves out come from the environment."""
         sections: dict[str, Any] = {"data_dir": self.data_dir}
-        for name in ("embedding", "chroma", "memory"):
+        for name in _MODEL_SECTIONS:
             section: BaseModel = getattr(self, name)
             sections[name] = {
                 key: value

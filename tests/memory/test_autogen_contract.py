@@ -37,6 +37,7 @@ from omne_core.memory import (
 )
 from omne_core.memory.autogen_memory import MEMORY_MESSAGE_HEADER
 from omne_core.memory.filters import RecordFilter
+from omne_core.memory.store_config import STORE_SECTIONS
 
 TEXT = MemoryMimeType.TEXT
 
@@ -345,7 +346,7 @@ async def test_dumped_memory_reopens_the_same_store(tmp_path, embedder, monkeypa
     assert "settings_overrides" not in config and "data_dir" not in config
     assert config["store"]["data_dir"] == str(data_dir)
     assert config["store"]["memory"]["dense_candidates"] == 33  # typed sections, every knob the store uses
-    assert set(config["store"]) == {"kind", "data_dir", "embedding", "chroma", "memory"}
+    assert set(config["store"]) == {"kind", *STORE_SECTIONS}
 
     monkeypatch.setenv("OMNE_DATA_DIR", str(tmp_path / "elsewhere"))  # the environment does not decide
     loaded = Memory.load_component(ComponentModel.model_validate_json(dumped))

@@ -14,6 +14,11 @@ def test_every_setting_is_placed_inside_or_outside_the_store_config():
     """A new settings field must be placed: a store that reads it needs it in `StoreConfig`, or a dumped
     `OmneMemory` would reopen its store with the loading machine's value."""
     fields = set(OmneSettings.model_fields)
+    unplaced = fields - set(STORE_SECTIONS) - NOT_STORE_SETTINGS
+    assert not unplaced, (
+        f"place {sorted(unplaced)}: in store_config.STORE_SECTIONS (and a StoreConfig field) if a store reads it, "
+        "else in NOT_STORE_SETTINGS"
+    )
     assert set(STORE_SECTIONS) | NOT_STORE_SETTINGS == fields
     assert not set(STORE_SECTIONS) & NOT_STORE_SETTINGS
     assert set(STORE_SECTIONS) == set(StoreConfig.model_fields) - {"kind"}
