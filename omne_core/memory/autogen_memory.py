@@ -161,15 +161,20 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         cancellation_token: CancellationToken | None = None,
         **kwargs: Any,
     ) -> MemoryQueryResult:
-        """The best `k` records of the read scopes, as they were added. Options: `k`, `kinds`, `score_threshold`
-        (None: no minimum). An empty query lists the newest `k` records, as `ListMemory` lists its contents."""
+        """The best `k` records of the read scopes, as they were added. Options: `k`, `kinds` (narrows the memory's
+        own kinds, never widens them), `score_threshold` (None: no minimum). An empty query lists the newest `k`
+        records, as `ListMemory` lists its contents."""
         try:
             options = QueryOptions.model_validate(kwargs)
         except ValidationError as exc:
             raise MemoryValidationError(f"invalid OmneMemory.query options: {validation_problems(exc)}") from None
         text = query_text(query)
         store = await self.get_store()
-        k, kinds = options.k or self._config.k, options.kinds or self._config.kinds
+        k, kinds = options.k or self._config.k, self._config.kinds
+        if options.kinds is not None:
+            kinds = [kind for kind in options.kinds if kinds is None or kind in kinds]
+            if not kinds:
+                return MemoryQueryResult(results=[])
         if not text.strip():
             records = await store.list(self.read_scopes, kinds=kinds, limit=k)
             return MemoryQueryResult(results=[await to_content(r, store.blobs) for r in records])

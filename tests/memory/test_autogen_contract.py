@@ -234,6 +234,19 @@ async def test_clear_removes_exactly_what_query_can_return(store, seed):
         assert (await memory.query("shared words note", k=100)).results == []
 
 
+async def test_per_query_kinds_never_widen_what_the_memory_reads(store):
+    scope = MemoryScope(user_id="kinds")
+    await store.add([
+        MemoryRecord(kind=MemoryKind.FACT, text="the boat is blue", scope=scope),
+        MemoryRecord(kind=MemoryKind.MESSAGE, text="I think the boat is blue", scope=scope),
+    ])
+    memory = OmneMemory(user_id="kinds", kinds=[MemoryKind.FACT], store=store)
+    assert [r.content for r in (await memory.query("boat", kinds=["message"])).results] == []
+    assert [r.content for r in (await memory.query("boat", kinds=["message", "fact"])).results] == ["the boat is blue"]
+    await memory.clear()
+    assert [r.text for r in await store.list(scope)] == ["I think the boat is blue"]
+
+
 async def test_clear_with_a_session_removes_every_session_it_reads(store):
     alice = MemoryScope(user_id="alice")
     await store.add([
