@@ -1,1 +1,1 @@
-"""eval."""
+"""Omne's evaluations (installed as `omne_eval`)."""

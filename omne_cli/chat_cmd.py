@@ -79,7 +79,7 @@ class _ChatSession:
         self.reactive = reactive
         user = self.user_scope.user_id
         if reactive:
-            from tools import build_toolset
+            from omne_tools import build_toolset
 
             scope = MemoryScope(user_id=user, agent_id="omne_reactive")
             self.agent = ReactiveResponder("omne_reactive", self.client, build_toolset(self.settings), memory=self.store, scope=scope)

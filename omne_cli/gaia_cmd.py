@@ -69,7 +69,7 @@ def run(
     """Run an agent on GAIA tasks, writing results.jsonl (resumable) and submission.jsonl."""
     import asyncio
 
-    from eval.gaia import (
+    from omne_eval.gaia import (
         DEFAULT_AGENT_FACTORY,
         GaiaError,
         GaiaRunConfig,
@@ -82,6 +82,7 @@ def run(
         summarize,
         write_report,
     )
+
     from omne_core.config import load_settings
 
     try:
@@ -149,7 +150,7 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Score answers with the official GAIA rules (against --data, or the ground truth in results.jsonl)."""
-    from eval.gaia import (
+    from omne_eval.gaia import (
         GaiaError,
         grade_answers,
         load_gaia_dataset,
@@ -196,7 +197,7 @@ def report(
     title: str = typer.Option("GAIA run report", "--title"),
 ) -> None:
     """Write report.md (charts beside it) and a self-contained report.html for a run."""
-    from eval.gaia import read_results, rescore, write_report
+    from omne_eval.gaia import read_results, rescore, write_report
 
     path = run_dir / "results.jsonl" if run_dir.is_dir() else run_dir
     if not path.is_file():

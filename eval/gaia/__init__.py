@@ -2,7 +2,7 @@
 
 ```python
 from pathlib import Path
-from eval.gaia import GaiaRunConfig, GaiaRunner, load_agent_factory, load_gaia_dataset, write_report
+from omne_eval.gaia import GaiaRunConfig, GaiaRunner, load_agent_factory, load_gaia_dataset, write_report
 from omne_core.config import load_settings
 
 out = Path("gaia-runs/level1")

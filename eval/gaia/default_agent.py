@@ -90,7 +90,7 @@ async def reactive_responder_factory(
         raise AgentFactoryError(
             f"the Reactive Responder (omne_assistant) cannot be imported ({exc}); name another factory with --agent"
         ) from exc
-    from tools import build_toolset
+    from omne_tools import build_toolset
 
     clients = _task_clients(settings)
     # The browser may not open file:// URLs whatever the settings say: the task's attachment is its only file.

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from omne_core.config import OmneSettings
     from omne_core.models.usage import UsageLedger
 
-DEFAULT_AGENT_FACTORY = "eval.gaia.default_agent:reactive_responder_factory"
+DEFAULT_AGENT_FACTORY = "omne_eval.gaia.default_agent:reactive_responder_factory"
 
 
 class RunLimits(BaseModel):

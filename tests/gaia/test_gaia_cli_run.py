@@ -8,9 +8,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from omne_eval.gaia import read_results
 from typer.testing import CliRunner
 
-from eval.gaia import read_results
 from omne_cli.app import app
 
 from .gaia_fixture import VALIDATION_TASKS, oracle_answers
@@ -18,7 +18,7 @@ from .gaia_fixture import VALIDATION_TASKS, oracle_answers
 runner = CliRunner()
 
 _FACTORY_MODULE = '''
-from eval.gaia.scripted import ScriptedAgent, final_answer_reply
+from omne_eval.gaia.scripted import ScriptedAgent, final_answer_reply
 
 ANSWERS = {answers!r}
 

@@ -9,8 +9,7 @@ import pytest
 from autogen_core import FunctionCall
 from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
-
-from eval.gaia import (
+from omne_eval.gaia import (
     DEFAULT_AGENT_FACTORY,
     AnswerSource,
     GaiaRunConfig,
@@ -18,7 +17,8 @@ from eval.gaia import (
     RunLimits,
     load_agent_factory,
 )
-from eval.gaia.loader import load_gaia_dataset
+from omne_eval.gaia.loader import load_gaia_dataset
+
 from omne_core.config import load_settings
 
 from .gaia_fixture import XLSX_VALUES
@@ -87,7 +87,7 @@ async def test_a_path_outside_the_task_files_is_refused_by_the_file_reader(
 
 
 def test_a_logic_expert_left_on_the_embedded_default_uses_the_hosted_main_model(monkeypatch) -> None:
-    from eval.gaia.default_agent import _SHARED_LOCAL, _task_clients
+    from omne_eval.gaia.default_agent import _SHARED_LOCAL, _task_clients
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai")

@@ -17,10 +17,10 @@ def _imports(path: Path) -> set[str]:
                 names.add(node.module.split(".")[0])
             elif node.level == 1:
                 names.update(alias.name for alias in node.names)
-            elif node.module and node.module.startswith("eval.gaia."):
+            elif node.module and node.module.startswith("omne_eval.gaia."):
                 names.add(node.module.split(".")[2])
         elif isinstance(node, ast.Import):
-            names.update(a.name.split(".")[2] for a in node.names if a.name.startswith("eval.gaia."))
+            names.update(a.name.split(".")[2] for a in node.names if a.name.startswith("omne_eval.gaia."))
     return names
 
 

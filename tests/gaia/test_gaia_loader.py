@@ -10,8 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-from eval.gaia import (
+from omne_eval.gaia import (
     GaiaAccessDeniedError,
     GaiaDatasetError,
     GaiaHubUnreachableError,
@@ -19,6 +18,7 @@ from eval.gaia import (
     download_gaia,
     load_gaia_dataset,
 )
+
 from omne_core.config import load_settings
 from tests.support.servers import free_port
 

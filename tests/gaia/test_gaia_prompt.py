@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from eval.gaia import GAIA_SYSTEM_PROMPT, GaiaAgentTask, build_task_message, extract_final_answer
-from eval.gaia.prompt import fallback_answer
+from omne_eval.gaia import GAIA_SYSTEM_PROMPT, GaiaAgentTask, build_task_message, extract_final_answer
+from omne_eval.gaia.prompt import fallback_answer
 
 
 def test_task_message_has_the_gaia_prompt_question_and_attachment(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from omne_eval.gaia import ErrorClass, GaiaResult, write_report
 from PIL import Image
 from typer.testing import CliRunner
 
-from eval.gaia import ErrorClass, GaiaResult, write_report
 from omne_cli.app import app
 
 from .gaia_fixture import VALIDATION_TASKS, oracle_answers

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from eval.gaia import read_results
+from omne_eval.gaia import read_results
 
 from .gaia_fixture import VALIDATION_TASKS, oracle_answers
 
@@ -31,7 +31,7 @@ def _env(tmp_path: Path, log: Path, latency: float, **extra: str) -> dict[str, s
         "GAIA_TEST_ANSWERS": str(answers),
         "GAIA_TEST_LOG": str(log),
         "GAIA_TEST_LATENCY": str(latency),
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
     }
 
 

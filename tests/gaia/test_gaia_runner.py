@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from autogen_agentchat.messages import TextMessage
 from autogen_core.models import RequestUsage
-
-from eval.gaia import (
+from omne_eval.gaia import (
     GAIA_SYSTEM_PROMPT,
     AnswerSource,
     ErrorClass,
@@ -21,7 +20,8 @@ from eval.gaia import (
     load_gaia_dataset,
     read_results,
 )
-from eval.gaia.scripted import ScriptedAgent, final_answer_reply, scripted_factory
+from omne_eval.gaia.scripted import ScriptedAgent, final_answer_reply, scripted_factory
+
 from omne_core.config import load_settings
 from omne_core.models.usage import UsageLedger
 
@@ -332,14 +332,14 @@ async def test_run_json_names_the_factory_actually_used(gaia_root: Path, tmp_pat
     tasks = load_gaia_dataset(gaia_root, limit=2).tasks
     await _runner(scripted_factory(oracle_answers()), tmp_path / "run").run(tasks)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert info["agent"] == "eval.gaia.scripted:scripted_factory.<locals>.factory"
+    assert info["agent"] == "omne_eval.gaia.scripted:scripted_factory.<locals>.factory"
     assert info["model"] == load_settings().models.main.model and info["split"] == "validation"
 
 
 async def test_a_rerun_with_another_agent_or_model_refuses_and_keeps_the_old_results(
     gaia_root: Path, tmp_path: Path
 ) -> None:
-    from eval.gaia import GaiaRunMismatchError
+    from omne_eval.gaia import GaiaRunMismatchError
 
     out = tmp_path / "run"
     tasks = load_gaia_dataset(gaia_root).tasks
@@ -360,7 +360,7 @@ async def test_a_rerun_with_another_agent_or_model_refuses_and_keeps_the_old_res
 
 
 async def test_an_older_run_without_run_json_is_checked_by_its_results_model(gaia_root: Path, tmp_path: Path) -> None:
-    from eval.gaia import GaiaRunMismatchError
+    from omne_eval.gaia import GaiaRunMismatchError
 
     out = tmp_path / "run"
     tasks = load_gaia_dataset(gaia_root).tasks

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from autogen_ext.models.replay import ReplayChatCompletionClient
-
-from tools.errors import FileReadError, PathNotAllowedError, PathNotFoundError
-from tools.files import DocumentQuestionAnswerer, FileReader, FileRoots, parse_answer
+from omne_tools.errors import FileReadError, PathNotAllowedError, PathNotFoundError
+from omne_tools.files import DocumentQuestionAnswerer, FileReader, FileRoots, parse_answer
 
 from .toolsite import PDF_SENTENCE, make_pdf, make_xlsx
 

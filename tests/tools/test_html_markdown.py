@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tools.web import Viewport, render_html
-from tools.web.viewport import split_pages
+from omne_tools.web import Viewport, render_html
+from omne_tools.web.viewport import split_pages
 
 PAGE = """<html><head><title>Shop &amp; Co</title><base href="https://shop.example/catalog/">
 <style>.x{color:red}</style><script>alert('x')</script></head>

@@ -7,8 +7,7 @@ import time
 
 from autogen_core import CancellationToken
 from autogen_ext.models.replay import ReplayChatCompletionClient
-
-from tools.logic_expert import LogicExpert
+from omne_tools.logic_expert import LogicExpert
 
 
 class SlowModel(ReplayChatCompletionClient):

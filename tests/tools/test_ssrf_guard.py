@@ -4,10 +4,10 @@ after DNS resolution; only hosts listed in `allowed_hosts` (matched literally) a
 from __future__ import annotations
 
 import pytest
+from omne_tools.errors import BlockedUrlError, FetchError
+from omne_tools.web import TextBrowser, UrlGuard
 
 from omne_core.config import WebSettings
-from tools.errors import BlockedUrlError, FetchError
-from tools.web import TextBrowser, UrlGuard
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ async def test_connection_is_pinned_to_the_checked_address(local_site, tmp_path)
             return ["127.0.0.1"]
 
     settings = WebSettings(allowed_hosts=["pinned.invalid"])
-    from tools.web import Fetcher
+    from omne_tools.web import Fetcher
 
     fetched = await Fetcher(settings, FixedDns(settings)).fetch(
         f"http://pinned.invalid:{local_site.port}/text"

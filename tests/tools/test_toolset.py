@@ -44,7 +44,7 @@ def settings_for(site, web_settings, tmp_path):
 
 
 def build(site, web_settings, tmp_path, **kwargs):
-    from tools import build_toolset
+    from omne_tools import build_toolset
 
     return {t.name: t for t in build_toolset(settings_for(site, web_settings, tmp_path), **kwargs)}
 
@@ -131,7 +131,7 @@ async def test_assistant_agent_uses_the_browser(local_site, web_settings, tmp_pa
 
 
 async def test_logic_expert_budget_comes_from_the_role_settings(local_site, web_settings, tmp_path):
-    from tools import build_toolset
+    from omne_tools import build_toolset
 
     settings = settings_for(local_site, web_settings, tmp_path)
     model = ReplayChatCompletionClient(["a", "b", "c"])

@@ -6,9 +6,8 @@ import re
 import time
 
 import pytest
-
-from tools.errors import BrowserStateError, FetchError, FetchTimeoutError, PageTooLargeError
-from tools.web import TextBrowser
+from omne_tools.errors import BrowserStateError, FetchError, FetchTimeoutError, PageTooLargeError
+from omne_tools.web import TextBrowser
 
 from .toolsite import LONG_NEEDLE, PDF_SENTENCE
 

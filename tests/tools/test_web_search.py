@@ -11,10 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from omne_core.config import SearchBackendName, WebSettings
-from tools.errors import SearchRateLimitedError, SearchUnavailableError
-from tools.search import (
+from omne_tools.errors import SearchRateLimitedError, SearchUnavailableError
+from omne_tools.search import (
     DuckDuckGoBackend,
     SearchBackend,
     SearchResult,
@@ -22,6 +20,8 @@ from tools.search import (
     WebSearch,
     search_backend_from_settings,
 )
+
+from omne_core.config import SearchBackendName, WebSettings
 
 
 def ddg(local_site, path: str, timeout_s: float = 5.0) -> DuckDuckGoBackend:

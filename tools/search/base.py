@@ -17,7 +17,7 @@ class SearchResult(BaseModel):
 
 class SearchBackend(ABC):
     """A web search engine. Implementations raise `SearchRateLimitedError`, `SearchTimeoutError` or
-    `SearchUnavailableError` (from `tools.errors`) so that `WebSearch` can retry or report them."""
+    `SearchUnavailableError` (from `omne_tools.errors`) so that `WebSearch` can retry or report them."""
 
     name: str = "search"
 
