@@ -14,10 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from omne_core.config import WebSettings  # noqa: E402
 from omne_tools.search import DuckDuckGoBackend, SearxngBackend  # noqa: E402
 from omne_tools.web import TextBrowser, Viewport, render_html  # noqa: E402
-
-from omne_core.config import WebSettings  # noqa: E402
 from tests.tools.toolsite import ServerThread  # noqa: E402
 
 

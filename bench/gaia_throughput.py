@@ -19,10 +19,9 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from omne_core.config import load_settings  # noqa: E402
 from omne_eval.gaia import GaiaRunConfig, GaiaRunner, RunLimits, load_gaia_dataset  # noqa: E402
 from omne_eval.gaia.scripted import scripted_factory  # noqa: E402
-
-from omne_core.config import load_settings  # noqa: E402
 
 
 def write_tasks(root: Path, n: int) -> dict[str, str]:

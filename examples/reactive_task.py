@@ -14,12 +14,11 @@ import asyncio
 import os
 import sys
 
-from omne_tools import build_toolset
-
 from omne_assistant import ReactiveResponder, TaskBudget
 from omne_core.config import load_settings
 from omne_core.memory import MemoryScope, MemoryStore
 from omne_core.models import create_role_client
+from omne_tools import build_toolset
 
 
 async def main(task: str) -> None:

@@ -15,11 +15,12 @@ from pathlib import Path
 from autogen_core.models import ChatCompletionClient
 
 from omne_core.config import OmneSettings
+from omne_core.errors import ConfigurationError
 
 MODEL_COMPONENT_ENV = "OMNE_MODEL_COMPONENT"
 
 
-class ModelComponentError(ValueError):
+class ModelComponentError(ConfigurationError):
     """The model component file is missing, not JSON, or not a chat completion client."""
 
 

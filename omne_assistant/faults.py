@@ -20,6 +20,8 @@ from autogen_core.models import AssistantMessage, ChatCompletionClient, CreateRe
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel, Field, ValidationError
 
+from omne_core.errors import ModelError
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -37,7 +39,7 @@ RETRYABLE = frozenset(
 )
 
 
-class ModelFaultError(Exception):
+class ModelFaultError(ModelError):
     """A model call that failed for good after its retries; `kind` says why."""
 
     def __init__(self, kind: ModelFaultKind, message: str, attempts: int = 1) -> None:

@@ -69,6 +69,7 @@ def run(
     """Run an agent on GAIA tasks, writing results.jsonl (resumable) and submission.jsonl."""
     import asyncio
 
+    from omne_core.config import load_settings
     from omne_eval.gaia import (
         DEFAULT_AGENT_FACTORY,
         GaiaError,
@@ -82,8 +83,6 @@ def run(
         summarize,
         write_report,
     )
-
-    from omne_core.config import load_settings
 
     try:
         gaia_split = GaiaSplit(split)

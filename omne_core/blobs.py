@@ -13,10 +13,12 @@ import re
 import tempfile
 from pathlib import Path
 
+from .errors import StorageError
+
 _REF = re.compile(r"^[0-9a-f]{64}$")
 
 
-class BlobNotFoundError(KeyError):
+class BlobNotFoundError(StorageError, KeyError):
     """No blob has this reference."""
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .config.memory import EmbeddingBackend, EmbeddingSettings
+from .errors import ModelError
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(ModelError, RuntimeError):
     """The embedding model could not be loaded or did not answer."""
 
 

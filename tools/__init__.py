@@ -10,6 +10,7 @@ from .errors import (
     FetchError,
     FetchTimeoutError,
     FileReadError,
+    LogicExpertError,
     PageTooLargeError,
     PathNotAllowedError,
     PathNotFoundError,
@@ -22,7 +23,14 @@ from .errors import (
 from .files import DocumentQuestionAnswerer, FileReader, FileRoots
 from .logic_expert import LogicExpert
 from .search import DuckDuckGoBackend, SearchBackend, SearchResult, SearxngBackend, WebSearch
-from .toolset import browser_tools, build_toolset, file_reader_tool, logic_expert_tool, web_search_tool
+from .toolset import (
+    agent_tool,
+    browser_tools,
+    build_toolset,
+    file_reader_tool,
+    logic_expert_tool,
+    web_search_tool,
+)
 from .web import TextBrowser, UrlGuard
 
 __all__ = [
@@ -36,6 +44,7 @@ __all__ = [
     "FileReader",
     "FileRoots",
     "LogicExpert",
+    "LogicExpertError",
     "PageTooLargeError",
     "PathNotAllowedError",
     "PathNotFoundError",
@@ -50,6 +59,7 @@ __all__ = [
     "ToolError",
     "UrlGuard",
     "WebSearch",
+    "agent_tool",
     "browser_tools",
     "build_toolset",
     "file_reader_tool",

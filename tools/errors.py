@@ -1,10 +1,26 @@
-"""Typed errors of the tools. Tool wrappers turn them into plain strings for the agent."""
+"""Typed errors of the tools. Tools raise them; the one tool wrapper (`toolset.agent_tool`) turns them into
+text for the agent (`ToolError.agent_text`)."""
 
 from __future__ import annotations
 
+from omne_core.errors import ToolError
 
-class ToolError(Exception):
-    """Base class: an expected failure whose message is safe and useful to show to an agent."""
+__all__ = [
+    "BlockedUrlError",
+    "BrowserStateError",
+    "FetchError",
+    "FetchTimeoutError",
+    "FileReadError",
+    "LogicExpertError",
+    "PageTooLargeError",
+    "PathNotAllowedError",
+    "PathNotFoundError",
+    "SearchError",
+    "SearchRateLimitedError",
+    "SearchTimeoutError",
+    "SearchUnavailableError",
+    "ToolError",
+]
 
 
 class BlockedUrlError(ToolError):
@@ -34,6 +50,8 @@ class PathNotAllowedError(ToolError):
 class SearchError(ToolError):
     """A web search failed."""
 
+    label = "Search error"
+
 
 class SearchRateLimitedError(SearchError):
     """The search engine answered with a rate-limit response (e.g. DuckDuckGo's HTTP 202)."""
@@ -53,3 +71,9 @@ class PathNotFoundError(ToolError):
 
 class FileReadError(ToolError):
     """The file exists but could not be converted (corrupt, unsupported, too large, ...)."""
+
+
+class LogicExpertError(ToolError):
+    """The logic expert gave no answer (empty or oversized problem, timeout, model failure)."""
+
+    label = "Logic expert error"

@@ -11,6 +11,8 @@ from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
 
 from omne_core.models.tokens import count_tokens, truncate_to_tokens
 
+from .errors import LogicExpertError
+
 LOGIC_EXPERT_SYSTEM_PROMPT = (
     "You are a meticulous expert in logic, mathematics and puzzles. You receive one self-contained "
     "problem. Reason carefully and check your work. Reply with your reasoning in brief, then a last "
@@ -42,14 +44,14 @@ class LogicExpert:
         return {self.output_limit_arg: self.max_answer_tokens} if self.output_limit_arg else {}
 
     async def solve(self, problem: str, cancellation_token: CancellationToken | None = None) -> str:
-        """The expert's answer, or a message saying why there is none (empty, too long, timeout, failure)."""
+        """The expert's answer; raises `LogicExpertError` saying why there is none (empty, too long, timeout, failure)."""
         problem = problem.strip()
         if not problem:
-            return "Logic expert error: the problem is empty."
+            raise LogicExpertError("the problem is empty.")
         size = count_tokens(problem)
         if size > self.max_problem_tokens:
-            return (
-                f"Logic expert error: the problem is {size} tokens, over the {self.max_problem_tokens}-token "
+            raise LogicExpertError(
+                f"the problem is {size} tokens, over the {self.max_problem_tokens}-token "
                 "budget. State it more concisely (only the facts needed to solve it)."
             )
         token = cancellation_token or CancellationToken()
@@ -59,15 +61,15 @@ class LogicExpert:
                 self.client.create(messages, extra_create_args=self._create_args(), cancellation_token=token),
                 timeout=self.timeout_s,
             )
-        except TimeoutError:
+        except TimeoutError as exc:
             token.cancel()
-            return f"Logic expert error: no answer within {self.timeout_s:g} s."
+            raise LogicExpertError(f"no answer within {self.timeout_s:g} s.") from exc
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a model or transport failure must not end the agent's run
-            return f"Logic expert error: the model call failed ({type(exc).__name__}: {exc})."
+            raise LogicExpertError(f"the model call failed ({type(exc).__name__}: {exc}).") from exc
         if not isinstance(result.content, str) or not result.content.strip():
-            return "Logic expert error: the model returned no text answer."
+            raise LogicExpertError("the model returned no text answer.")
         answer = result.content.strip()
         if count_tokens(answer) > self.max_answer_tokens:
             answer = (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+import functools
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -20,12 +21,21 @@ from .search import SearchBackend, WebSearch
 from .web import TextBrowser, document_converter
 
 
-async def _text(call: Awaitable[str]) -> str:
-    """The tool's text, with expected failures (`ToolError`) turned into a message for the agent."""
-    try:
-        return await call
-    except ToolError as exc:
-        return f"Error: {exc}"
+def agent_tool(function: Callable[..., Awaitable[str]], *, name: str, description: str) -> FunctionTool:
+    """`function` as a `FunctionTool` whose expected failures (`ToolError`) reach the agent as text.
+
+    The one place where a tool's error becomes what the model reads (`ToolError.agent_text`); anything else
+    propagates, and AutoGen reports it as a failed tool call.
+    """
+
+    @functools.wraps(function)
+    async def run(*args: object, **kwargs: object) -> str:
+        try:
+            return await function(*args, **kwargs)
+        except ToolError as exc:
+            return exc.agent_text()
+
+    return FunctionTool(run, name=name, description=description)
 
 
 def web_search_tool(search: WebSearch) -> FunctionTool:
@@ -34,7 +44,7 @@ def web_search_tool(search: WebSearch) -> FunctionTool:
     ) -> str:
         return await search.run(query)
 
-    return FunctionTool(
+    return agent_tool(
         web_search,
         name="web_search",
         description=(
@@ -50,32 +60,32 @@ def browser_tools(browser: TextBrowser) -> list[FunctionTool]:
     async def visit_page(
         url: Annotated[str, "The full URL to open, e.g. https://en.wikipedia.org/wiki/Moon."],
     ) -> str:
-        return await _text(browser.visit(url))
+        return await browser.visit(url)
 
     async def page_down() -> str:
-        return await _text(browser.page_down())
+        return await browser.page_down()
 
     async def page_up() -> str:
-        return await _text(browser.page_up())
+        return await browser.page_up()
 
     async def find_on_page(
         query: Annotated[str, "Words to look for (case-insensitive; * matches anything between words)."],
     ) -> str:
-        return await _text(browser.find(query))
+        return await browser.find(query)
 
     async def find_next() -> str:
-        return await _text(browser.find_next())
+        return await browser.find_next()
 
     async def follow_link(
         number: Annotated[int, "The number n of a link shown as [text][n] on the current page."],
     ) -> str:
-        return await _text(browser.follow_link(number))
+        return await browser.follow_link(number)
 
     async def history_back() -> str:
-        return await _text(browser.back())
+        return await browser.back()
 
     return [
-        FunctionTool(
+        agent_tool(
             visit_page,
             name="visit_page",
             description=(
@@ -84,26 +94,26 @@ def browser_tools(browser: TextBrowser) -> list[FunctionTool]:
                 "Excel, Word and other files are downloaded and shown as text. Links appear as [text][n]."
             ),
         ),
-        FunctionTool(
+        agent_tool(
             page_down, name="page_down", description="Scroll the current page down by one viewport."
         ),
-        FunctionTool(page_up, name="page_up", description="Scroll the current page up by one viewport."),
-        FunctionTool(
+        agent_tool(page_up, name="page_up", description="Scroll the current page up by one viewport."),
+        agent_tool(
             find_on_page,
             name="find_on_page",
             description="Scroll the current page to the first viewport, from the current one on, containing the words (like Ctrl+F).",
         ),
-        FunctionTool(
+        agent_tool(
             find_next,
             name="find_next",
             description="Scroll to the next viewport containing the words of the last find_on_page.",
         ),
-        FunctionTool(
+        agent_tool(
             follow_link,
             name="follow_link",
             description="Open the link numbered n on the current page (links are shown as [text][n]).",
         ),
-        FunctionTool(
+        agent_tool(
             history_back, name="history_back", description="Go back to the previous page, where you left it."
         ),
     ]
@@ -125,10 +135,10 @@ def file_reader_tool(reader: FileReader) -> FunctionTool:
         ] = None,
         cancellation_token: CancellationToken | None = None,
     ) -> str:
-        return await _text(reader.read(path, question, cancellation_token, offset=offset, find=find))
+        return await reader.read(path, question, cancellation_token, offset=offset, find=find)
 
     ask = " With a question, a model reads the whole document and gives a short and a detailed answer."
-    return FunctionTool(
+    return agent_tool(
         read_file,
         name="read_file",
         description=(
@@ -149,7 +159,7 @@ def logic_expert_tool(expert: LogicExpert) -> FunctionTool:
     ) -> str:
         return await expert.solve(problem, cancellation_token)
 
-    return FunctionTool(
+    return agent_tool(
         ask_logic_expert,
         name="ask_logic_expert",
         description=(

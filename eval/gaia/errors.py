@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from omne_core.errors import OmneError
 
-class GaiaError(Exception):
+
+class GaiaError(OmneError):
     """Base class of every GAIA harness error."""
 
 

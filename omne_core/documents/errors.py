@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from ..errors import DocumentError
 
-class DocumentError(Exception):
-    """A file could not be converted; `path` names the file (or archive member) at fault."""
-
-    def __init__(self, message: str, path: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path
-
-    def __reduce__(self):  # keep `path` when the error crosses a process boundary
-        return (type(self), (self.message, self.path))
-
-    def __str__(self) -> str:
-        return f"{self.message} ({self.path})" if self.path else self.message
+__all__ = [
+    "ArchiveDepthError",
+    "ArchiveError",
+    "ArchiveTooLargeError",
+    "ConversionCancelledError",
+    "ConversionTimeoutError",
+    "ConverterCrashedError",
+    "CorruptFileError",
+    "DocumentError",
+    "DocumentNotFoundError",
+    "EncryptedFileError",
+    "FileTooLargeError",
+    "ServiceUnavailableError",
+    "UnsupportedFileTypeError",
+]
 
 
 class DocumentNotFoundError(DocumentError):

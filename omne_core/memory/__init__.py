@@ -10,6 +10,7 @@ from .errors import (
     MemoryStoreError,
     MemoryValidationError,
     ReflectionError,
+    StoreNotOpenError,
 )
 from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
 from .record import (
@@ -65,6 +66,7 @@ __all__ = [
     "ReflectionError",
     "SearchHit",
     "StoreConfig",
+    "StoreNotOpenError",
     "build_context",
     "open_store",
 ]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .errors import StoreNotOpenError
 from .filters import RecordFilter, as_utc, record_ts
 from .indexing import phrase
 from .record import MemoryRecord
@@ -148,7 +149,7 @@ class Database:
     # -- connections ---------------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
         if self._closed:
-            raise RuntimeError("the memory store is closed")
+            raise StoreNotOpenError("the memory store is closed")
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)

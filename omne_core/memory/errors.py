@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from ..errors import StorageError, StoreNotOpenError
 
-class MemoryStoreError(Exception):
-    """Base class of every memory error."""
+__all__ = [
+    "DataDirectoryInUseError",
+    "MemoryImportError",
+    "MemoryNotFoundError",
+    "MemoryStoreError",
+    "MemoryValidationError",
+    "ReflectionError",
+    "StoreNotOpenError",
+    "validation_problems",
+]
+
+
+class MemoryStoreError(StorageError):
+    """Base class of every memory error (the storage branch of `OmneError`)."""
 
 
 class MemoryNotFoundError(MemoryStoreError, KeyError):

@@ -28,7 +28,7 @@ from ..config import OmneSettings, load_settings
 from ..embeddings import Embedder, build_embedder
 from . import data_dir_lock, indexing, ranking
 from .database import Database
-from .errors import MemoryImportError, MemoryNotFoundError, MemoryValidationError
+from .errors import MemoryImportError, MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
 from .filters import RecordFilter, ScopeArg, as_utc, normalize_scopes, scope_contains
 from .record import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
@@ -42,7 +42,6 @@ EXPORT_FORMAT = "omne-memory/1"
 _REPAIR_BATCH = 256
 _LAYOUT = "#per-user"  # marks the index layout in the `collection` meta value
 _UNSET: Any = object()
-_NOT_OPEN = "the memory store is not open: use `await MemoryStore.open(settings)`"
 
 
 def _now() -> datetime:
@@ -164,19 +163,19 @@ class MemoryStore:
     @property
     def db(self) -> Database:
         if self._db is None:
-            raise RuntimeError(_NOT_OPEN)
+            raise StoreNotOpenError()
         return self._db
 
     @property
     def vectors(self) -> VectorIndex:
         if self._vectors is None:
-            raise RuntimeError(_NOT_OPEN)
+            raise StoreNotOpenError()
         return self._vectors
 
     @property
     def retriever(self) -> CandidateRetriever:
         if self._retriever is None:
-            raise RuntimeError(_NOT_OPEN)
+            raise StoreNotOpenError()
         return self._retriever
 
     # -- index consistency ---------------------------------------------------------------------

@@ -12,9 +12,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..blobs import BlobStore
+from ..errors import DocumentError
 
 
-class PartError(ValueError):
+class PartError(DocumentError, ValueError):
     """A binary part whose bytes cannot be obtained (no source, missing file or blob, failed download)."""
 
 

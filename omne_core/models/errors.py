@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from ..errors import ConfigurationError, ModelError
 
-class ModelConfigurationError(ValueError):
+__all__ = ["ModelConfigurationError", "ModelError", "ModelUnavailableError"]
+
+
+class ModelConfigurationError(ConfigurationError, ModelError):
     """The settings do not describe a usable model (missing key, endpoint, file or field)."""
 
 
-class ModelUnavailableError(RuntimeError):
+class ModelUnavailableError(ModelError, RuntimeError):
     """The model cannot run here: an optional dependency (the `local` extra) is not installed."""

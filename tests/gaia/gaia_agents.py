@@ -10,11 +10,12 @@ import os
 import re
 from pathlib import Path
 
-from omne_eval.gaia.scripted import ScriptedAgent, final_answer_reply
-from omne_eval.gaia.task import GaiaAgentTask
 from openpyxl import load_workbook
 from PIL import Image
 from pypdf import PdfReader
+
+from omne_eval.gaia.scripted import ScriptedAgent, final_answer_reply
+from omne_eval.gaia.task import GaiaAgentTask
 
 _ATTACHED = re.compile(r"^Attached file: (.+)$", re.MULTILINE)
 

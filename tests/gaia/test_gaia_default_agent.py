@@ -9,6 +9,8 @@ import pytest
 from autogen_core import FunctionCall
 from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
+
+from omne_core.config import load_settings
 from omne_eval.gaia import (
     DEFAULT_AGENT_FACTORY,
     AnswerSource,
@@ -18,8 +20,6 @@ from omne_eval.gaia import (
     load_agent_factory,
 )
 from omne_eval.gaia.loader import load_gaia_dataset
-
-from omne_core.config import load_settings
 
 from .gaia_fixture import XLSX_VALUES
 

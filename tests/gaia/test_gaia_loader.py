@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from omne_core.config import load_settings
 from omne_eval.gaia import (
     GaiaAccessDeniedError,
     GaiaDatasetError,
@@ -18,8 +20,6 @@ from omne_eval.gaia import (
     download_gaia,
     load_gaia_dataset,
 )
-
-from omne_core.config import load_settings
 from tests.support.servers import free_port
 
 from .gaia_fixture import TEST_TASKS, VALIDATION_TASKS, write_gaia_fixture

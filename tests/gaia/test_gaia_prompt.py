@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from omne_eval.gaia import GAIA_SYSTEM_PROMPT, GaiaAgentTask, build_task_message, extract_final_answer
 from omne_eval.gaia.prompt import fallback_answer
 

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from omne_eval.gaia import ErrorClass, GaiaResult, write_report
 from PIL import Image
 from typer.testing import CliRunner
 
 from omne_cli.app import app
+from omne_eval.gaia import ErrorClass, GaiaResult, write_report
 
 from .gaia_fixture import VALIDATION_TASKS, oracle_answers
 

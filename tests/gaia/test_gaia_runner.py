@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from autogen_agentchat.messages import TextMessage
 from autogen_core.models import RequestUsage
+
+from omne_core.config import load_settings
+from omne_core.models.usage import UsageLedger
 from omne_eval.gaia import (
     GAIA_SYSTEM_PROMPT,
     AnswerSource,
@@ -21,9 +24,6 @@ from omne_eval.gaia import (
     read_results,
 )
 from omne_eval.gaia.scripted import ScriptedAgent, final_answer_reply, scripted_factory
-
-from omne_core.config import load_settings
-from omne_core.models.usage import UsageLedger
 
 from .gaia_agents import read_attachment_answer
 from .gaia_fixture import VALIDATION_TASKS, oracle_answers

@@ -7,6 +7,7 @@ import string
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from omne_eval.gaia.scorer import is_float, lenient_question_scorer, normalize_str, question_scorer
 
 OFFICIAL_CASES = [

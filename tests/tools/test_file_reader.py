@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 from autogen_ext.models.replay import ReplayChatCompletionClient
+
 from omne_tools.errors import FileReadError, PathNotAllowedError, PathNotFoundError
 from omne_tools.files import DocumentQuestionAnswerer, FileReader, FileRoots, parse_answer
+from omne_tools.toolset import file_reader_tool
 
+from .agent_view import tool_text
 from .toolsite import PDF_SENTENCE, make_pdf, make_xlsx
 
 
@@ -233,9 +236,11 @@ async def test_question_mode_malformed_reply_kept_whole(task_dir):
 
 
 async def test_question_mode_without_model_or_with_failing_model(task_dir):
-    assert "needs a model" in await FileReader([task_dir]).read("notes.txt", question="When?")
+    with pytest.raises(FileReadError, match="needs a model"):
+        await FileReader([task_dir]).read("notes.txt", question="When?")
     exhausted = ReplayChatCompletionClient([])
-    answer = await FileReader([task_dir], model_client=exhausted).read("notes.txt", question="When?")
+    tool = file_reader_tool(FileReader([task_dir], model_client=exhausted))
+    answer = await tool_text(tool, path="notes.txt", question="When?")
     assert answer.startswith("Error: the model failed while reading notes.txt (ValueError")
 
 
@@ -246,7 +251,7 @@ async def test_question_mode_timeout(task_dir):
             return await super().create(*args, **kwargs)
 
     answerer = DocumentQuestionAnswerer(SlowModel(["{}"]), timeout_s=0.2)
-    answer = await FileReader([task_dir], answerer=answerer).read("notes.txt", question="When?")
+    answer = await tool_text(file_reader_tool(FileReader([task_dir], answerer=answerer)), path="notes.txt", question="When?")
     assert answer == "Error: the model did not answer about notes.txt within 0.2 s."
 
 

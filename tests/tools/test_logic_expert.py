@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from autogen_core import CancellationToken
 from autogen_ext.models.replay import ReplayChatCompletionClient
-from omne_tools.logic_expert import LogicExpert
+
+from omne_tools import logic_expert_tool
+from omne_tools.logic_expert import LogicExpert, LogicExpertError
+
+from .agent_view import tool_text
 
 
 class SlowModel(ReplayChatCompletionClient):
@@ -31,10 +36,10 @@ async def test_problem_sent_with_budget_and_answer_returned():
 
 async def test_over_budget_problem_refused_without_calling_model():
     model = ReplayChatCompletionClient(["never"])
-    answer = await LogicExpert(model, max_problem_tokens=50).solve("word " * 500)
-    assert "over the 50-token budget" in answer
+    with pytest.raises(LogicExpertError, match="over the 50-token budget"):
+        await LogicExpert(model, max_problem_tokens=50).solve("word " * 500)
     assert model.create_calls == []
-    assert "empty" in await LogicExpert(model).solve("   ")
+    assert "empty" in await tool_text(logic_expert_tool(LogicExpert(model)), problem="   ")
 
 
 async def test_long_answer_truncated_to_budget():
@@ -46,8 +51,9 @@ async def test_long_answer_truncated_to_budget():
 async def test_timeout_and_failure_become_messages():
     token = CancellationToken()
     started = time.monotonic()
-    answer = await LogicExpert(SlowModel(["late"]), timeout_s=0.2).solve("1+1?", token)
-    assert answer == "Logic expert error: no answer within 0.2 s."
+    with pytest.raises(LogicExpertError) as late:
+        await LogicExpert(SlowModel(["late"]), timeout_s=0.2).solve("1+1?", token)
+    assert late.value.agent_text() == "Logic expert error: no answer within 0.2 s."
     assert time.monotonic() - started < 2 and token.is_cancelled()
-    failed = await LogicExpert(ReplayChatCompletionClient([])).solve("1+1?")
+    failed = await tool_text(logic_expert_tool(LogicExpert(ReplayChatCompletionClient([]))), problem="1+1?")
     assert failed.startswith("Logic expert error: the model call failed (ValueError: No more mock responses")

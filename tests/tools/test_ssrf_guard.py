@@ -4,10 +4,10 @@ after DNS resolution; only hosts listed in `allowed_hosts` (matched literally) a
 from __future__ import annotations
 
 import pytest
-from omne_tools.errors import BlockedUrlError, FetchError
-from omne_tools.web import TextBrowser, UrlGuard
 
 from omne_core.config import WebSettings
+from omne_tools.errors import BlockedUrlError, FetchError
+from omne_tools.web import TextBrowser, UrlGuard
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+
 from omne_tools.errors import BrowserStateError, FetchError, FetchTimeoutError, PageTooLargeError
 from omne_tools.web import TextBrowser
 

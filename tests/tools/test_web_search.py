@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from omne_core.config import SearchBackendName, WebSettings
 from omne_tools.errors import SearchRateLimitedError, SearchUnavailableError
 from omne_tools.search import (
     DuckDuckGoBackend,
@@ -20,8 +22,9 @@ from omne_tools.search import (
     WebSearch,
     search_backend_from_settings,
 )
+from omne_tools.toolset import web_search_tool
 
-from omne_core.config import SearchBackendName, WebSettings
+from .agent_view import tool_text
 
 
 def ddg(local_site, path: str, timeout_s: float = 5.0) -> DuckDuckGoBackend:
@@ -59,7 +62,9 @@ async def test_rate_limit_exhausted_gives_error_string(local_site):
     with pytest.raises(SearchRateLimitedError):
         await search.search("python")
     assert local_site.hits["/ddg-ratelimit/html/"] - before == 3
-    answer = await search.run("python")  # the tool form never raises
+    with pytest.raises(SearchRateLimitedError):
+        await search.run("python")  # the tool form raises a ToolError; the tool wrapper turns it into text
+    answer = await tool_text(web_search_tool(search), query="python")
     assert answer.startswith("Search error: DuckDuckGo rate-limited the search (HTTP 202")
     assert "Gave up after 3 attempts" in answer
 
@@ -67,7 +72,7 @@ async def test_rate_limit_exhausted_gives_error_string(local_site):
 async def test_timeout_retried_then_error_string(local_site):
     search = WebSearch(ddg(local_site, "/ddg-slow/html/", timeout_s=0.5), retries=1, backoff_s=0.05)
     started = time.monotonic()
-    answer = await search.run("python")
+    answer = await tool_text(web_search_tool(search), query="python")
     assert "did not answer within 0.5 s" in answer and "Gave up after 2 attempts" in answer
     assert time.monotonic() - started < 6
 
@@ -75,14 +80,14 @@ async def test_timeout_retried_then_error_string(local_site):
 async def test_no_results_and_empty_query(local_site):
     search = WebSearch(ddg(local_site, "/ddg-empty/html/"))
     assert await search.run("xyzzy") == "No results found for 'xyzzy' (duckduckgo)."
-    assert await search.run("   ") == "Search error: the query is empty."
+    assert await tool_text(web_search_tool(search), query="   ") == "Search error: the query is empty."
 
 
 async def test_unreachable_engine_fails_at_once_without_retries():
     """Connection refused (nothing listens on port 9 of 127.0.0.1) is not retried."""
     search = WebSearch(DuckDuckGoBackend(url="http://127.0.0.1:9/html/", timeout_s=5), retries=3, backoff_s=5)
     started = time.monotonic()
-    answer = await search.run("python")
+    answer = await tool_text(web_search_tool(search), query="python")
     assert answer.startswith("Search error: DuckDuckGo search failed:")
     assert time.monotonic() - started < 4
 

@@ -152,15 +152,15 @@ class FileReader:
         self, name: str, document: ConvertedDocument, question: str, token: CancellationToken | None
     ) -> str:
         if self.answerer is None:
-            return "Error: question mode needs a model and none is configured; call read_file without a question."
+            raise FileReadError("question mode needs a model and none is configured; call read_file without a question.")
         try:
             answer = await self.answerer.ask(name, document.text, question, token)
-        except TimeoutError:
-            return f"Error: the model did not answer about {name} within {self.answerer.timeout_s:g} s."
+        except TimeoutError as exc:
+            raise FileReadError(f"the model did not answer about {name} within {self.answerer.timeout_s:g} s.") from exc
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a model or transport failure must not end the agent's run
-            return f"Error: the model failed while reading {name} ({type(exc).__name__}: {exc})."
+            raise FileReadError(f"the model failed while reading {name} ({type(exc).__name__}: {exc}).") from exc
         return answer.render(name)
 
     def _listing(self, folder: Path) -> str:

@@ -7,6 +7,7 @@ import logging
 import random
 
 from omne_core.config import SearchBackendName, WebSettings
+from omne_core.errors import ConfigurationError
 
 from ..errors import SearchError, SearchRateLimitedError, SearchTimeoutError
 from .base import SearchBackend, SearchResult
@@ -20,7 +21,7 @@ def search_backend_from_settings(settings: WebSettings) -> SearchBackend:
     """The backend chosen by `settings.search_backend` (DuckDuckGo or SearXNG)."""
     if settings.search_backend == SearchBackendName.SEARXNG:
         if not settings.searxng_url:
-            raise ValueError("web.search_backend is 'searxng' but web.searxng_url is not set.")
+            raise ConfigurationError("web.search_backend is 'searxng' but web.searxng_url is not set.")
         return SearxngBackend(
             settings.searxng_url, timeout_s=settings.search_timeout_s, user_agent=settings.user_agent
         )
@@ -71,17 +72,15 @@ class WebSearch:
         raise AssertionError("unreachable")
 
     async def run(self, query: str, max_results: int | None = None) -> str:
-        """The agent-facing answer: numbered results, or a clear error message (never an exception)."""
+        """The agent-facing answer: numbered results; raises `SearchError` with a message for the agent."""
         query = query.strip()
         if not query:
-            return "Search error: the query is empty."
+            raise SearchError("the query is empty.")
         try:
             results = await self.search(query, max_results)
-        except SearchError as exc:
+        except (SearchRateLimitedError, SearchTimeoutError) as exc:
             attempts = self.retries + 1
-            if isinstance(exc, SearchRateLimitedError | SearchTimeoutError):
-                return f"Search error: {exc} Gave up after {attempts} attempts; try again later or use another query."
-            return f"Search error: {exc}"
+            raise type(exc)(f"{exc} Gave up after {attempts} attempts; try again later or use another query.") from exc
         if not results:
             return f"No results found for '{query}' ({self.backend.name})."
         lines = [f"Search results for '{query}' ({self.backend.name}):"]
