@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from omne_core.memory.record import MemoryScope
+from omne_core.records import MemoryScope
 
 
 class MemoryAccess(BaseModel):

@@ -47,7 +47,7 @@ def run_check(name: str, check: Callable[[], str]) -> CheckResult:
 
 
 def check_tokenizer() -> str:
-    from omne_core.models.tokens import count_tokens, encoding_for
+    from omne_core.tokens import count_tokens, encoding_for
 
     n = count_tokens("Omne counts tokens offline.", "gpt-4o")
     if n <= 0:

@@ -34,9 +34,9 @@ def ingest(
     from rich.table import Table
 
     from omne_core.config import load_settings
-    from omne_core.documents.ingest import IngestSkip, ingest_paths
     from omne_core.embeddings import EmbeddingError
     from omne_core.memory import MemoryScope, MemoryStore, MemoryStoreError
+    from omne_core.memory.ingest import IngestSkip, ingest_paths
 
     scope = MemoryScope(user_id=user, agent_id=agent, session_id=session, namespace=namespace)
     console = Console(stderr=as_json)

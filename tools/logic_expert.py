@@ -9,7 +9,7 @@ from typing import Any
 from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
 
-from omne_core.models.tokens import count_tokens, truncate_to_tokens
+from omne_core.tokens import count_tokens, truncate_to_tokens
 
 from .errors import LogicExpertError
 

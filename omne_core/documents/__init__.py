@@ -1,4 +1,6 @@
-"""Document conversion (file → markdown with provenance) and chunking for memory."""
+"""Document conversion (file → markdown with provenance) and chunking into records.
+
+Ingestion (files → chunks → a memory store) sits above this package, in `omne_core.memory.ingest`."""
 
 from .archive import extract_zip
 from .chunking import DocumentChunk, chunk_document, chunks_to_records, document_to_records
@@ -21,7 +23,6 @@ from .errors import (
     ServiceUnavailableError,
     UnsupportedFileTypeError,
 )
-from .ingest import IngestedFile, IngestReport, IngestSkip, discover_files, ingest_paths
 from .types import ConvertedDocument, DocumentKind, DocumentSection, SectionKind
 
 __all__ = [
@@ -42,9 +43,6 @@ __all__ = [
     "DocumentSection",
     "EncryptedFileError",
     "FileTooLargeError",
-    "IngestReport",
-    "IngestSkip",
-    "IngestedFile",
     "OpenAITranscriber",
     "SectionKind",
     "ServiceUnavailableError",
@@ -56,10 +54,8 @@ __all__ = [
     "convert_file_sync",
     "describe_image",
     "detect_file_type",
-    "discover_files",
     "document_to_records",
     "extract_zip",
-    "ingest_paths",
     "register_converter",
     "unregister_converter",
 ]

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..memory.record import MemoryKind, MemoryRecord, MemoryScope
-from ..models.tokens import count_tokens, encoding_for
+from ..records import MemoryKind, MemoryRecord, MemoryScope
+from ..tokens import count_tokens, encoding_for
 from .types import ConvertedDocument, DocumentSection, SectionKind
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")

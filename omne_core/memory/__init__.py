@@ -1,19 +1,7 @@
 """Omne Core memory: L0 raw data and L1 conclusions, scoped, versioned, searchable (dense + BM25)."""
 
-from .autogen_memory import OmneMemory, OmneMemoryConfig
-from .context import MemoryContext, build_context
-from .conversation import conversation_records, record_conversation
-from .errors import (
-    DataDirectoryInUseError,
-    MemoryImportError,
-    MemoryNotFoundError,
-    MemoryStoreError,
-    MemoryValidationError,
-    ReflectionError,
-    StoreNotOpenError,
-)
-from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
-from .record import (
+from ..messages.memory import conversation_records
+from ..records import (
     L0_KINDS,
     L1_KINDS,
     MemoryKind,
@@ -23,6 +11,20 @@ from .record import (
     MemoryStatus,
     Modality,
 )
+from .autogen_memory import OmneMemory, OmneMemoryConfig
+from .context import MemoryContext, build_context
+from .conversation import record_conversation
+from .errors import (
+    DataDirectoryInUseError,
+    MemoryImportError,
+    MemoryNotFoundError,
+    MemoryStoreError,
+    MemoryValidationError,
+    ReflectionError,
+    StoreNotOpenError,
+)
+from .ingest import IngestedFile, IngestReport, IngestSkip, discover_files, ingest_paths
+from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
 from .reflection import ReflectionResult, reflect, summarize_session
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
 from .store import MemoryStore
@@ -69,4 +71,9 @@ __all__ = [
     "StoreNotOpenError",
     "build_context",
     "open_store",
+    "IngestedFile",
+    "IngestReport",
+    "IngestSkip",
+    "discover_files",
+    "ingest_paths",
 ]

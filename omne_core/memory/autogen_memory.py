@@ -23,10 +23,10 @@ from autogen_core.model_context import ChatCompletionContext
 from autogen_core.models import FunctionExecutionResultMessage, LLMMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..records import MemoryKind, MemoryScope
 from .context import build_context
 from .errors import MemoryStoreError, MemoryValidationError, validation_problems
 from .memory_content import query_text, to_content, to_record
-from .record import MemoryKind, MemoryScope
 from .results import SearchHit
 from .store_access import MemoryStoreAPI, open_store
 from .store_config import StoreConfig

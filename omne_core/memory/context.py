@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from ..models.tokens import count_tokens, truncate_to_tokens
-from .record import MemoryRecord
+from ..records import MemoryRecord
+from ..tokens import count_tokens, truncate_to_tokens
 from .results import SearchHit
 
 _MIN_TRUNCATED_TOKENS = 24  # a record cut shorter than this is not worth showing

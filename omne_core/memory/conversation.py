@@ -1,4 +1,6 @@
-"""Record an AutoGen conversation (a team's or an agent's messages) into memory as L0 `message` records."""
+"""Record an AutoGen conversation (a team's or an agent's messages) into a store as L0 `message` records.
+
+The conversion itself (chat messages → records) is `omne_core.messages.memory.conversation_records`."""
 
 from __future__ import annotations
 
@@ -6,62 +8,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from autogen_agentchat.base import TaskResult
-from autogen_agentchat.messages import BaseChatMessage, MultiModalMessage
 
 from ..blobs import BlobStore
+from ..messages.memory import conversation_records
+from ..records import MemoryRecord, MemoryScope
 from .errors import MemoryValidationError
-from .record import MemoryKind, MemoryRecord, MemoryScope
 from .store import MemoryStore
 from .store_access import MemoryStoreAPI
 
 if TYPE_CHECKING:
     from .autogen_memory import OmneMemory
-
-
-async def conversation_records(
-    messages: TaskResult | Sequence[Any], scope: MemoryScope, blobs: BlobStore | None = None
-) -> list[MemoryRecord]:
-    """L0 `message` records of the chat messages (events such as tool calls are skipped); speaker in metadata.
-
-    A text message is one record. A multimodal message is one record per part when `blobs` is given: images
-    keep their bytes in the blob store (same bytes, one blob) with a text stand-in; without `blobs`, one text
-    record as AutoGen renders it.
-    """
-    items = messages.messages if isinstance(messages, TaskResult) else messages
-    records: list[MemoryRecord] = []
-    for message in items:
-        if not isinstance(message, BaseChatMessage):
-            continue
-        meta = {"speaker": message.source, "message_type": getattr(message, "type", type(message).__name__)}
-        if isinstance(message, MultiModalMessage) and blobs is not None:
-            parts = await _part_records(message, scope, blobs)
-            records.extend(
-                r.model_copy(update={"metadata": {**r.metadata, **meta, "source_ref": f"{message.id}#{i}"}})
-                for i, r in enumerate(parts)
-            )
-            continue
-        text = message.to_text().strip()
-        if text:
-            records.append(
-                MemoryRecord(
-                    kind=MemoryKind.MESSAGE,
-                    text=text,
-                    scope=scope,
-                    event_time=message.created_at,
-                    metadata={**meta, "source_ref": message.id},
-                )
-            )
-    return records
-
-
-async def _part_records(message: MultiModalMessage, scope: MemoryScope, blobs: BlobStore) -> list[MemoryRecord]:
-    from ..messages import (  # messages builds on memory.record: import late
-        from_chat_message,
-        to_memory_records,
-    )
-
-    records = await to_memory_records(from_chat_message(message), scope, blobs)
-    return [r for r in records if r.text.strip() or r.blob_ref]
 
 
 async def record_conversation(

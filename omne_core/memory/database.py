@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..records import MemoryRecord
 from .errors import StoreNotOpenError
 from .filters import RecordFilter, as_utc, record_ts
 from .indexing import phrase
-from .record import MemoryRecord
 from .results import ChangeOp, MemoryChange
 
 SCHEMA_VERSION = "1"

@@ -13,6 +13,7 @@ __all__ = [
     "MemoryStoreError",
     "MemoryValidationError",
     "ReflectionError",
+    "DataDirectoryInUseError",
     "StoreNotOpenError",
     "validation_problems",
 ]

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .errors import MemoryValidationError
-from .record import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 
 ScopeArg = MemoryScope | Sequence[MemoryScope]
 SCOPE_FIELDS = ("user_id", "agent_id", "session_id", "namespace")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from .record import MemoryKind, MemoryRecord
+from ..records import MemoryKind, MemoryRecord
 
 CONTEXT_RECORDS = 1  # earlier same-session records passed to `index_text`
 OWN_TEXT_WEIGHT = 2  # the record's own words count this many times in BM25 (a BM25F field weight)

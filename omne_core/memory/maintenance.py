@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..records import L1_KINDS, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .filters import as_utc
-from .record import L1_KINDS, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .store import MemoryStore
 from .vectors import unit_rows
 

@@ -24,8 +24,8 @@ from autogen_core import Image
 from autogen_core.memory import MemoryContent, MemoryMimeType
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..records import MemoryKind, MemoryLevel, MemoryRecord, MemoryScope, Modality
 from .errors import MemoryValidationError, validation_problems
-from .record import MemoryKind, MemoryLevel, MemoryRecord, MemoryScope, Modality
 from .results import SearchHit
 from .store_access import BlobAccess
 

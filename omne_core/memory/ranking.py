@@ -16,8 +16,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from ..config.memory import MemorySettings
+from ..records import MemoryRecord
 from .indexing import STOP_WORDS, content_words, words
-from .record import MemoryRecord
 from .results import SearchHit
 
 

@@ -17,9 +17,9 @@ from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
 from pydantic import BaseModel, Field, ValidationError
 
-from ..models.tokens import count_tokens
+from ..records import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
+from ..tokens import count_tokens
 from .errors import MemoryValidationError, ReflectionError
-from .record import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
 from .store import MemoryStore
 
 REFLECT_SYSTEM_PROMPT = """You maintain a user's long-term memory. From the new observations, derive durable \

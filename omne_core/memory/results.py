@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .record import MemoryRecord
+from ..records import MemoryRecord
 
 
 class SearchHit(BaseModel):

@@ -26,11 +26,11 @@ from pydantic import ValidationError
 from ..blobs import BlobStore
 from ..config import OmneSettings, load_settings
 from ..embeddings import Embedder, build_embedder
+from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from . import data_dir_lock, indexing, ranking
 from .database import Database
 from .errors import MemoryImportError, MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
 from .filters import RecordFilter, ScopeArg, as_utc, normalize_scopes, scope_contains
-from .record import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
 from .retrieval import CandidateRetriever
 from .store_config import StoreConfig

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ..config import load_settings
+from ..records import MemoryKind, MemoryRecord
 from .filters import ScopeArg
-from .record import MemoryKind, MemoryRecord
 from .results import SearchHit
 from .store import MemoryStore
 from .store_config import StoreConfig

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..config import ChromaMode, ChromaSettings, OmneSettings
+from ..records import MemoryRecord
 from .errors import MemoryStoreError
-from .record import MemoryRecord
 
 if TYPE_CHECKING:
     from chromadb.api.collection_configuration import CreateHNSWConfiguration

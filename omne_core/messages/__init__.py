@@ -7,7 +7,7 @@ from .autogen import (
     to_llm_message,
     to_llm_messages,
 )
-from .memory import from_memory_records, to_memory_records
+from .memory import conversation_records, from_memory_records, to_memory_records
 from .message import MessageRole, OmneMessage
 from .parts import AudioPart, BinaryPart, FilePart, ImagePart, MessagePart, PartError, TextPart
 from .render import RenderOptions, model_reads, part_as_text, part_for_model
@@ -23,6 +23,7 @@ __all__ = [
     "PartError",
     "RenderOptions",
     "TextPart",
+    "conversation_records",
     "from_chat_message",
     "from_llm_message",
     "from_memory_records",

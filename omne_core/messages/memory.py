@@ -1,14 +1,19 @@
-"""Messages as memory: one L0 `message` record per part, binary content kept once in the `BlobStore`."""
+"""Messages as memory records, in one place: an `OmneMessage` as one L0 `message` record per part (binary content
+kept once in the `BlobStore`) and back, and AutoGen chat messages (a conversation) as records."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
+from autogen_agentchat.base import TaskResult
+from autogen_agentchat.messages import BaseChatMessage, MultiModalMessage
 from pydantic import TypeAdapter
 
 from ..blobs import BlobStore
-from ..memory.record import MemoryKind, MemoryRecord, MemoryScope, Modality
+from ..records import MemoryKind, MemoryRecord, MemoryScope, Modality
+from .autogen import from_chat_message
 from .message import MessageRole, OmneMessage
 from .parts import AudioPart, BinaryPart, FilePart, ImagePart, MessagePart, PartError, TextPart
 from .render import RenderOptions, part_as_text
@@ -117,3 +122,44 @@ async def from_memory_records(
         )
     messages.sort(key=lambda m: m.time)
     return messages
+
+
+async def conversation_records(
+    messages: TaskResult | Sequence[Any], scope: MemoryScope, blobs: BlobStore | None = None
+) -> list[MemoryRecord]:
+    """L0 `message` records of the chat messages (events such as tool calls are skipped); speaker in metadata.
+
+    A text message is one record. A multimodal message is one record per part when `blobs` is given: images
+    keep their bytes in the blob store (same bytes, one blob) with a text stand-in; without `blobs`, one text
+    record as AutoGen renders it.
+    """
+    items = messages.messages if isinstance(messages, TaskResult) else messages
+    records: list[MemoryRecord] = []
+    for message in items:
+        if not isinstance(message, BaseChatMessage):
+            continue
+        meta = {"speaker": message.source, "message_type": getattr(message, "type", type(message).__name__)}
+        if isinstance(message, MultiModalMessage) and blobs is not None:
+            parts = await _part_records(message, scope, blobs)
+            records.extend(
+                r.model_copy(update={"metadata": {**r.metadata, **meta, "source_ref": f"{message.id}#{i}"}})
+                for i, r in enumerate(parts)
+            )
+            continue
+        text = message.to_text().strip()
+        if text:
+            records.append(
+                MemoryRecord(
+                    kind=MemoryKind.MESSAGE,
+                    text=text,
+                    scope=scope,
+                    event_time=message.created_at,
+                    metadata={**meta, "source_ref": message.id},
+                )
+            )
+    return records
+
+
+async def _part_records(message: MultiModalMessage, scope: MemoryScope, blobs: BlobStore) -> list[MemoryRecord]:
+    records = await to_memory_records(from_chat_message(message), scope, blobs)
+    return [r for r in records if r.text.strip() or r.blob_ref]

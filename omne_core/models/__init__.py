@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..tokens import count_tokens, encoding_for, truncate_to_tokens
 from .errors import ModelConfigurationError, ModelUnavailableError
 from .factory import (
     ModelRole,
@@ -27,7 +28,6 @@ from .factory import (
 from .gguf import bundled_gguf_path, resolve_gguf_path
 from .message_tokens import count_message_tokens
 from .recording import UsageRecordingChatCompletionClient
-from .tokens import count_tokens, encoding_for, truncate_to_tokens
 from .usage import ModelUsageTotals, UsageLedger, UsageRecord, UsageSummary, cost_usd, price_for
 
 if TYPE_CHECKING:

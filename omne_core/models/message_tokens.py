@@ -1,7 +1,7 @@
 """Offline token counts for AutoGen message lists, following OpenAI's chat accounting.
 
 AutoGen's `OpenAIChatCompletionClient.count_tokens` calls `tiktoken.encoding_for_model`, which downloads
-the BPE file on first use; offline that fails. This counter uses `omne_core.models.tokens` instead.
+the BPE file on first use; offline that fails. This counter uses `omne_core.tokens` instead.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from autogen_core.models import AssistantMessage, LLMMessage, UserMessage
 from autogen_core.tools import Tool, ToolSchema
 
+from ..tokens import count_tokens
 from .message_text import message_images, message_text, tools_text
-from .tokens import count_tokens
 
 TOKENS_PER_MESSAGE = 3  # <|start|>{role}<|message|> ... <|end|>
 TOKENS_PER_NAME = 1

@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 
 from omne_core.config import ModelPrice
 
+from ..tokens import count_tokens
 from .message_text import function_calls_text
 from .message_tokens import count_message_tokens
-from .tokens import count_tokens
 from .usage import UsageLedger
 
 TokenCounter = Callable[[Sequence[LLMMessage], Sequence[Tool | ToolSchema]], int]

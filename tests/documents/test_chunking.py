@@ -13,8 +13,8 @@ from omne_core.documents import (
     chunks_to_records,
     convert_file,
 )
-from omne_core.memory.record import MemoryKind, MemoryScope
-from omne_core.models.tokens import count_tokens
+from omne_core.records import MemoryKind, MemoryScope
+from omne_core.tokens import count_tokens
 
 from . import builders
 

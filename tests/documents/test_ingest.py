@@ -7,8 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from omne_core.config import load_settings
-from omne_core.documents.ingest import discover_files, ingest_paths
 from omne_core.memory import MemoryKind, MemoryScope, MemoryStore
+from omne_core.memory.ingest import discover_files, ingest_paths
 
 from . import builders
 

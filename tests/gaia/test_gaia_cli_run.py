@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from omne_eval.gaia import read_results
 from typer.testing import CliRunner
 
 from omne_cli.app import app
+from omne_eval.gaia import read_results
 
 from .gaia_fixture import VALIDATION_TASKS, oracle_answers
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from omne_core.memory.indexing import any_of, date_words, index_text, query_terms, rarest_terms, speaker_line
-from omne_core.memory.record import MemoryKind, MemoryRecord, MemoryScope
+from omne_core.records import MemoryKind, MemoryRecord, MemoryScope
 
 SESSION = MemoryScope(user_id="u", session_id="s")
 

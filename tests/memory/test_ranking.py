@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from omne_core.config.memory import MemorySettings
 from omne_core.memory.ranking import FusionWeights, fuse, normalize
-from omne_core.memory.record import MemoryKind, MemoryRecord, MemoryScope
+from omne_core.records import MemoryKind, MemoryRecord, MemoryScope
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 SCOPE = MemoryScope(user_id="u")

@@ -18,7 +18,6 @@ from PIL import Image as PILImage
 
 from omne_core.blobs import BlobStore
 from omne_core.config import DocumentSettings
-from omne_core.memory.record import MemoryKind, MemoryScope, Modality
 from omne_core.messages import (
     AudioPart,
     FilePart,
@@ -34,6 +33,7 @@ from omne_core.messages import (
     to_llm_message,
     to_memory_records,
 )
+from omne_core.records import MemoryKind, MemoryScope, Modality
 from tests.documents import builders
 
 

@@ -179,7 +179,7 @@ async def test_the_read_file_tool_takes_offset_and_find(tmp_path):
     from autogen_core import CancellationToken
 
     from omne_core.config import OmneSettings
-    from tools.toolset import file_reader_tool
+    from omne_tools.toolset import file_reader_tool
 
     content, needle = _pdb_like(3000, 117_000 // 2)
     (tmp_path / "protein.pdb").write_text(content)

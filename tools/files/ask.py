@@ -16,7 +16,7 @@ from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
 from pydantic import BaseModel
 
-from omne_core.models.tokens import encoding_for
+from omne_core.tokens import encoding_for
 
 ANSWER_SYSTEM_PROMPT = (
     "You answer a question about a document using only the text you are given. Reply with one JSON "

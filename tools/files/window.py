@@ -10,7 +10,7 @@ import re
 
 from pydantic import BaseModel
 
-from omne_core.models.tokens import encoding_for
+from omne_core.tokens import encoding_for
 
 _MAX_CHARS_PER_TOKEN = 8  # a window reads at most this many characters per token of budget
 _CONTEXT_BEFORE_MATCH = 300  # characters shown before a match when its line is longer than that

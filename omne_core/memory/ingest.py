@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from ..config import OmneSettings
-from ..memory.record import MemoryScope
-from .chunking import chunk_document, chunks_to_records
-from .convert import convert_file
-from .enrich import Transcriber
-from .errors import DocumentError
+from ..documents.chunking import chunk_document, chunks_to_records
+from ..documents.convert import convert_file
+from ..documents.enrich import Transcriber
+from ..documents.errors import DocumentError
+from ..records import MemoryScope
 
 if TYPE_CHECKING:
     from autogen_core.models import ChatCompletionClient
 
-    from ..memory import MemoryStore
+    from .store import MemoryStore
 
 
 class IngestSkip(BaseModel):
