@@ -26,7 +26,13 @@ from pathlib import Path
 from locomo_recall import KS, load_locomo, recall_row
 
 from omne_core.config import MemorySettings, load_settings
-from omne_core.memory import MemoryRecord, MemoryScope, MemoryStore
+from omne_core.embeddings import aembed
+from omne_core.memory import (
+    MemoryRecord,
+    MemoryScope,
+    MemoryStore,
+    indexing,  # noqa: E402
+)
 from omne_core.memory.filters import RecordFilter
 from omne_core.memory.ranking import DEFAULT_WEIGHTS, FusionWeights, fuse
 
@@ -79,10 +85,12 @@ async def collect(path: Path) -> tuple[list[Asked], MemorySettings]:
                     dia_of[record.id].add(dia_id)
                 where = RecordFilter.build(scope)
                 for q in conv.questions:
-                    dense = store.retriever.dense(q.text, where, max(memory.dense_candidates, max(KS)))
-                    lexical = store.retriever.lexical(q.text, where, max(memory.lexical_candidates, max(KS)))
+                    embedding = (await aembed(store.embedder, [indexing.query_text(q.text)]))[0]
+                    dense = await store.backend.dense(embedding, where, max(memory.dense_candidates, max(KS)))
+                    terms = indexing.query_terms(q.text)
+                    lexical = await store.backend.lexical(terms, where, max(memory.lexical_candidates, max(KS)))
                     ids = list(dict.fromkeys([rid for rid, _ in dense] + [rid for rid, _ in lexical]))
-                    records = store.db.get_many(ids, where)
+                    records = await store.backend.get_many(ids, where)
                     asked.append(Asked(conv.sample_id, q.text, dense, lexical, records, dia_of, q.evidence))
                 print(f"{conv.sample_id}: {len(conv.questions)} questions collected", file=sys.stderr)
             return asked, memory

@@ -51,7 +51,7 @@ import numpy as np  # noqa: E402
 from omne_core.config import ChromaSettings, load_settings  # noqa: E402
 from omne_core.embeddings import Embedder, LocalEmbedder  # noqa: E402
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore  # noqa: E402
-from omne_core.memory.vectors import hnsw_configuration  # noqa: E402
+from omne_core.memory.backends.embedded.chroma import hnsw_configuration  # noqa: E402
 
 _SYLLABLES = "ka lo mi ra te su vi no da be chi ren tor mel is an ol ur pe gu".split()
 VERBS = (

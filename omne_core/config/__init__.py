@@ -1,7 +1,15 @@
 """Typed settings for every layer of Omne."""
 
 from .documents import DocumentSettings
-from .memory import ChromaMode, ChromaSettings, EmbeddingBackend, EmbeddingSettings, MemorySettings
+from .memory import (
+    ChromaMode,
+    ChromaSettings,
+    EmbeddingBackend,
+    EmbeddingSettings,
+    MemorySettings,
+    StoreBackend,
+    StoreSettings,
+)
 from .models import ModelCapabilities, ModelPrice, ModelProvider, ModelRoleSettings, ModelsSettings
 from .settings import REDACTED, OmneSettings, config_file_path, load_settings
 from .web import SearchBackendName, WebSettings
@@ -21,6 +29,8 @@ __all__ = [
     "ModelsSettings",
     "OmneSettings",
     "SearchBackendName",
+    "StoreBackend",
+    "StoreSettings",
     "WebSettings",
     "config_file_path",
     "load_settings",

@@ -42,6 +42,20 @@ class ChromaSettings(BaseModel):
     hnsw_sync_threshold: int = Field(default=20_000, ge=2)
 
 
+class StoreBackend(StrEnum):
+    EMBEDDED = "embedded"  # SQLite (records, history, FTS5) + chroma under the data directory (or a chroma server)
+    POSTGRES = "postgres"  # one PostgreSQL database with pgvector: records, history, lexical and vector index
+
+
+class StoreSettings(BaseModel):
+    """Where the memory store keeps its data (`OMNE_STORE__BACKEND`, `OMNE_STORE__POSTGRES_URL`)."""
+
+    backend: StoreBackend = StoreBackend.EMBEDDED
+    postgres_url: SecretStr | None = None  # postgresql://user:password@host:port/db; never printed
+    # The schema the store's tables live in; a server opens one store per tenant, each in its own schema.
+    postgres_schema: str = Field(default="omne", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+
 class MemorySettings(BaseModel):
     """Retrieval and context defaults."""
 

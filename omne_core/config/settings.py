@@ -17,7 +17,7 @@ from pydantic_settings import (
 )
 
 from .documents import DocumentSettings
-from .memory import ChromaSettings, EmbeddingSettings, MemorySettings
+from .memory import ChromaSettings, EmbeddingSettings, MemorySettings, StoreSettings
 from .models import ModelPrice, ModelsSettings, default_price_table
 from .web import WebSettings
 
@@ -50,6 +50,7 @@ class OmneSettings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     prices: dict[str, ModelPrice] = Field(default_factory=default_price_table)

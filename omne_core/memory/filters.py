@@ -1,4 +1,5 @@
-"""Hard filters (scope, kind, time, status) expressed once: rendered as SQL, and checked on loaded records."""
+"""Hard filters (scope, kind, time, status) expressed once: each backend renders them for its own queries, and
+`matches` checks them on loaded records."""
 
 from __future__ import annotations
 
@@ -70,40 +71,6 @@ class RecordFilter:
             until=as_utc(until) if until else None,
             include_inactive=include_inactive,
         )
-
-    # -- SQLite --------------------------------------------------------------------------------
-    def sql(self, alias: str = "r", *, probe: bool = False) -> tuple[str, list[Any]]:
-        """A WHERE fragment over the `records` table and its parameters.
-
-        `probe`: the rows are already picked by key (a candidate list), so the fragment only checks each of
-        them: its columns are written `+col`, which keeps SQLite from scanning a whole scope by its index.
-        """
-        col = f"+{alias}." if probe else f"{alias}."
-        clauses: list[str] = []
-        params: list[Any] = []
-        ors: list[str] = []
-        for scope in self.scopes:
-            parts = []
-            for name in SCOPE_FIELDS:
-                value = getattr(scope, name)
-                if value is not None:
-                    parts.append(f"{col}{name} = ?")
-                    params.append(value)
-            ors.append("(" + " AND ".join(parts) + ")")
-        clauses.append("(" + " OR ".join(ors) + ")")
-        if self.kinds is not None:
-            clauses.append(f"{col}kind IN ({','.join('?' * len(self.kinds))})")
-            params.extend(k.value for k in self.kinds)
-        if self.since is not None:
-            clauses.append(f"{col}ts >= ?")
-            params.append(self.since.timestamp())
-        if self.until is not None:
-            clauses.append(f"{col}ts <= ?")
-            params.append(self.until.timestamp())
-        if not self.include_inactive:
-            clauses.append(f"{col}status = ?")
-            params.append(MemoryStatus.ACTIVE.value)
-        return " AND ".join(clauses), params
 
     # -- partitions ------------------------------------------------------------------------------
     def users(self) -> tuple[str, ...]:

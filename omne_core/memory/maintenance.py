@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from ..records import L1_KINDS, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .filters import as_utc
 from .store import MemoryStore
-from .vectors import unit_rows
+from .vectormath import unit_rows
 
 
 class MergeGroup(BaseModel):
@@ -53,7 +53,7 @@ async def consolidate(
     records = await store.list(scope, kinds=kinds, limit=max_records)
     if len(records) < 2:
         return ConsolidationResult()
-    vectors = await asyncio.to_thread(store.vectors.get_embeddings, scope.user_id, [r.id for r in records])
+    vectors = await store.backend.embeddings(scope.user_id, [r.id for r in records])
     ranked = sorted(
         (r for r in records if r.id in vectors),
         key=lambda r: (r.importance, r.confidence, as_utc(r.updated_at)),

@@ -20,11 +20,11 @@ SCOPE = MemoryScope(user_id="alice")
 
 
 async def snapshot(store: MemoryStore) -> tuple:
-    conn = store.db.conn()
+    conn = store.backend.db.conn()
     return (
         conn.execute("SELECT count(*) FROM records").fetchone()[0],
         conn.execute("SELECT count(*) FROM history").fetchone()[0],
-        store.vectors.count(),
+        store.backend.vectors.count(),
     )
 
 

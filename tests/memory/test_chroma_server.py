@@ -14,7 +14,7 @@ import pytest
 
 from omne_core.config import ChromaMode, ChromaSettings
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
-from omne_core.memory.vectors import VectorIndexError
+from omne_core.memory.backends.embedded.chroma import VectorIndexError
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.chroma_server
@@ -61,17 +61,17 @@ async def test_store_on_chroma_server(settings, embedder, chroma_server):
     assert hits[0].record.id == b.id and hits[0].dense_score is not None
     assert not (http.data_dir / "chroma").exists()  # nothing embedded on disk: vectors live in the server
     await store.delete(a.id, hard=True)
-    assert store.vectors.all_ids() == {b.id}
+    assert store.backend.vectors.all_ids() == {b.id}
     await store.close()
     # reopen against the same server: nothing to repair, search still works
     async with await MemoryStore.open(http, embedder=embedder) as reopened:
-        assert reopened.vectors.all_ids() == {b.id}
+        assert reopened.backend.vectors.all_ids() == {b.id}
         assert (await reopened.search("bananas", SCOPE))[0].record.id == b.id
         assert await reopened.search("bananas", MemoryScope(user_id="never-seen")) == []  # no collection yet
         await reopened.add([MemoryRecord(kind=MemoryKind.FACT, text="kiwis are green", scope=MemoryScope(user_id="tmp"))])
-        assert sorted(reopened.vectors.users()) == ["srv", "tmp"]
+        assert sorted(reopened.backend.vectors.users()) == ["srv", "tmp"]
         assert await reopened.forget_user("tmp") == 1
-        assert reopened.vectors.users() == ["srv"]  # the user's collection is gone from the server
+        assert reopened.backend.vectors.users() == ["srv"]  # the user's collection is gone from the server
 
 
 async def test_unreachable_server_is_a_clear_error(settings, embedder):

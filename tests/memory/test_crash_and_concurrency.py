@@ -68,7 +68,7 @@ async def test_sigkill_loses_no_acknowledged_add(settings, embedder, tmp_path):
             assert (await store.get(rid)).text == text
         stats = await store.stats(SCOPE)
         assert stats.pending_index == 0  # repaired on open
-        assert store.vectors.count() == store.db.count()
+        assert store.backend.vectors.count() == store.backend.db.count()
         for rid, text in list(acked.items())[::7]:
             hits = await store.search(text.split()[0], SCOPE, limit=3)
             assert hits[0].record.id == rid
@@ -77,16 +77,16 @@ async def test_sigkill_loses_no_acknowledged_add(settings, embedder, tmp_path):
 async def test_repair_on_open_reembeds_missing_and_drops_orphans(settings, embedder):
     store = await MemoryStore.open(settings, embedder=embedder)
     a, b = await store.add([MemoryRecord(kind=MemoryKind.FACT, text=t, scope=SCOPE) for t in ("alpha fact", "beta fact")])
-    store.vectors.delete(SCOPE.user_id, [a.id])  # as if the process died before chroma was written
+    store.backend.vectors.delete(SCOPE.user_id, [a.id])  # as if the process died before chroma was written
     ghosts = [
         MemoryRecord(kind=MemoryKind.FACT, text="ghost", scope=SCOPE, id="ghost"),
         MemoryRecord(kind=MemoryKind.FACT, text="ghost", scope=MemoryScope(user_id="nobody"), id="ghost-2"),
     ]
-    store.vectors.upsert(ghosts, embedder.embed(["ghost", "ghost"]))  # vectors without records, one user unknown
+    store.backend.vectors.upsert(ghosts, embedder.embed(["ghost", "ghost"]))  # vectors without records, one user unknown
     await store.close()
     async with await MemoryStore.open(settings, embedder=embedder) as reopened:
-        assert reopened.vectors.all_ids() == {a.id, b.id}
-        assert reopened.vectors.count("nobody") == 0
+        assert reopened.backend.vectors.all_ids() == {a.id, b.id}
+        assert reopened.backend.vectors.count("nobody") == 0
         hits = await reopened.search("alpha", SCOPE)
         assert hits[0].record.id == a.id and hits[0].dense_score is not None
 
@@ -130,5 +130,5 @@ async def test_concurrent_tasks_and_threads_lose_nothing(store):
     assert len(set(all_ids)) == 4 * 10 + 3 * 5 * 3
     stored = {r.id for r in await store.list(SCOPE, limit=None)}
     assert stored == set(all_ids)
-    assert store.vectors.all_ids() == stored
+    assert store.backend.vectors.all_ids() == stored
     assert (await store.stats(SCOPE)).pending_index == 0

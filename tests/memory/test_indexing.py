@@ -101,7 +101,7 @@ def test_own_words_outrank_the_same_words_in_context():
 
 
 async def _lexical_text(store, record_id: str) -> str:
-    conn = store.db.conn()
+    conn = store.backend.db.conn()
     (seq,) = conn.execute("SELECT seq FROM records WHERE id = ?", (record_id,)).fetchone()
     (dense,) = conn.execute("SELECT dense_text FROM records WHERE id = ?", (record_id,)).fetchone()
     (lexical,) = conn.execute("SELECT content FROM records_fts WHERE rowid = ?", (seq,)).fetchone()

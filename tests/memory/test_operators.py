@@ -176,11 +176,11 @@ async def test_hard_delete_purges_text_vector_and_unshared_blob(store):
     assert store.blobs.exists(shared) and not store.blobs.exists(own)
     with pytest.raises(MemoryNotFoundError):
         await store.get(c.id)
-    assert c.id not in store.vectors.all_ids()
+    assert c.id not in store.backend.vectors.all_ids()
     assert c.id not in {h.record.id for h in await store.search("zebra", ALICE, include_inactive=True)}
     changes = await store.history(c.id)
     assert changes[-1].op is ChangeOp.HARD_DELETE and all(ch.before is None and ch.after is None for ch in changes)
-    raw = store.db.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'zebra'").fetchone()[0]
+    raw = store.backend.db.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'zebra'").fetchone()[0]
     assert raw == 0
 
 
@@ -213,8 +213,8 @@ async def test_forget_user_purges_everything(store):
     assert removed == 2
     assert await store.list(MemoryScope(user_id="bob"), include_inactive=True) == []
     assert not store.blobs.exists(ref)
-    assert store.vectors.all_ids() == {kept.id}
-    conn = store.db.conn()
+    assert store.backend.vectors.all_ids() == {kept.id}
+    conn = store.backend.db.conn()
     assert conn.execute("SELECT count(*) FROM history WHERE user_id = 'bob' OR before LIKE '%bob%' OR after LIKE '%bob%'").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'bob'").fetchone()[0] == 0
     assert (await store.get(kept.id)).text == "alice stays"
@@ -232,7 +232,7 @@ async def test_export_import_reembeds(store, tmp_path, embedder):
         assert (result.imported, result.skipped) == (2, 0)
         assert (await other.get(records[0].id)).status is MemoryStatus.SUPERSEDED
         assert other.blobs.get_bytes(ref) == b"\x89PNG fake"
-        assert other.vectors.count() == 2  # re-embedded
+        assert other.backend.vectors.count() == 2  # re-embedded
         hits = await other.search("launch code", ALICE, include_inactive=True)
         assert hits[0].record.id == records[0].id and hits[0].dense_score is not None
         again = await other.import_jsonl(path)

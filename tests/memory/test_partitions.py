@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaClientSettings
 
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, indexing
 from omne_core.memory.filters import RecordFilter
 
 ALICE = MemoryScope(user_id="alice")
@@ -40,7 +40,7 @@ async def test_selective_session_filter_falls_back_to_filtered_queries(tight, em
         stored = await store.add([apples(n, "a") for n in range(10)] + [apples(n, "b") for n in range(10, 13)])
         in_b = {r.id for r in stored if r.scope.session_id == "b"}
         query_vector = embedder.embed(["apple orchard apples"])[0]
-        unfiltered = {rid for rid, _ in store.vectors.query("alice", query_vector, 2)}
+        unfiltered = {rid for rid, _ in store.backend.vectors.query("alice", query_vector, 2)}
         assert len(unfiltered - in_b) >= 1  # the fast path alone would come up short: the fallback must run
 
         hits = await store.search("apple orchard apples", MemoryScope(user_id="alice", session_id="b"), limit=2)
@@ -88,7 +88,7 @@ async def test_a_scope_union_searches_each_users_partition(store):
     hits = await store.search("bees on the roof", [MemoryScope(user_id="u1"), MemoryScope(user_id="u2")])
 
     assert {h.record.id for h in hits} == {mine.id, yours.id}
-    assert sorted(store.vectors.users()) == ["u1", "u2", "u3"]
+    assert sorted(store.backend.vectors.users()) == ["u1", "u2", "u3"]
 
 
 async def test_forget_user_drops_the_users_collection_only(store):
@@ -97,9 +97,9 @@ async def test_forget_user_drops_the_users_collection_only(store):
 
     assert await store.forget_user("gone") == 1
 
-    assert store.vectors.users() == ["keep"]
-    assert store.vectors.count("gone") == 0
-    assert store.db.outbox() == []  # the dropped collection took the vectors: nothing left to remove later
+    assert store.backend.vectors.users() == ["keep"]
+    assert store.backend.vectors.count("gone") == 0
+    assert store.backend.db.outbox() == []  # the dropped collection took the vectors: nothing left to remove later
     assert [h.record.text for h in await store.search("tea", MemoryScope(user_id="keep"))] == ["keep likes tea"]
 
 
@@ -119,7 +119,7 @@ async def test_a_store_of_the_single_collection_layout_is_migrated_on_open(setti
 
     async with await MemoryStore.open(settings, embedder=embedder) as store:
         assert [h.record.id for h in await store.search("blue boat", ALICE)] == [record.id]
-        assert store.vectors.all_ids() == {record.id}
+        assert store.backend.vectors.all_ids() == {record.id}
         assert "omne-legacy-all-users" not in [c.name for c in client.list_collections()]
 
 
@@ -127,14 +127,14 @@ async def test_bm25_restricted_to_owners_ranks_like_the_filtered_index(store):
     texts = ["red kite over the hill", "a red kite and a red barn", "the barn is old", "kite festival in spring"]
     for user in ("big", "small"):
         await store.add([MemoryRecord(kind=MemoryKind.FACT, text=t, scope=MemoryScope(user_id=user)) for t in texts])
-    everyone = [seq for seq, _ in store.db.lexical_top('"red" OR "kite"', 100)]
-    mine = store.db.matching("seq", everyone, RecordFilter.build(MemoryScope(user_id="small")))
+    everyone = [seq for seq, _ in store.backend.db.lexical_top('"red" OR "kite"', 100)]
+    mine = store.backend.db.matching("seq", everyone, RecordFilter.build(MemoryScope(user_id="small")))
 
-    restricted = store.db.lexical_top('"red" OR "kite"', 100, owners=["small"])
+    restricted = store.backend.db.lexical_top('"red" OR "kite"', 100, owners=["small"])
 
     assert len(mine) == 3 and len(everyone) == 6
     assert [seq for seq, _ in restricted] == [seq for seq in everyone if seq in mine]  # same order
-    assert store.db.lexical_top('"red" OR "kite"', 100, owners=["nobody"]) == []
+    assert store.backend.db.lexical_top('"red" OR "kite"', 100, owners=["nobody"]) == []
 
 
 async def test_an_index_without_the_owner_column_is_rebuilt_on_open(settings, embedder):
@@ -149,7 +149,7 @@ async def test_an_index_without_the_owner_column_is_rebuilt_on_open(settings, em
     async with await MemoryStore.open(settings, embedder=embedder) as store:
         [hit] = await store.search("boat", ALICE)
         assert hit.record.id == record.id and hit.lexical_score is not None
-        columns = [row[1] for row in store.db.conn().execute("PRAGMA table_info(records_fts)")]
+        columns = [row[1] for row in store.backend.db.conn().execute("PRAGMA table_info(records_fts)")]
         assert columns == ["content", "owner"]
 
 
@@ -164,7 +164,7 @@ async def test_a_collection_dropped_by_another_client_is_looked_up_again(store, 
     [hit] = await store.search("owls", scope)  # no error: BM25 still finds it, the vector is gone
     assert hit.record.id == first.id and hit.dense_score is None
     [second] = await store.add([MemoryRecord(kind=MemoryKind.FACT, text="bats hunt at dusk", scope=scope)])
-    assert store.vectors.ids("x") == {second.id}
+    assert store.backend.vectors.ids("x") == {second.id}
 
 
 async def test_past_the_bm25_budget_only_the_rarer_terms_are_scored(settings, embedder):
@@ -231,7 +231,7 @@ async def test_a_selective_filter_finds_its_nearest_records_on_both_paths(tight,
         query = "what happens to the apples after picking"
         where = RecordFilter.build(MemoryScope(user_id="alice", session_id="b"))
 
-        found = store.retriever.dense(query, where, 3)
+        found = await store.backend.dense(embedder.embed([indexing.query_text(query)])[0], where, 3)
 
         expected = exact_ranking(embedder, query, in_b)[:3]
         assert [rid for rid, _ in found] == [rid for rid, _ in expected]
@@ -246,12 +246,12 @@ async def test_a_filtered_search_skips_records_whose_vector_is_missing(tight, em
         in_b = await store.add([MemoryRecord(kind=MemoryKind.FACT, text=t, scope=MemoryScope(user_id="alice",
                                 session_id="b")) for t in SESSION_B])
         pending, lost = in_b[1], in_b[3]
-        with store.db.transaction() as conn:
-            store.db.mark_all_pending(conn, [pending.id])  # its vector is due to be rewritten
-        store.vectors.delete("alice", [lost.id])  # gone from chroma behind the store's back
+        with store.backend.db.transaction() as conn:
+            store.backend.db.mark_all_pending(conn, [pending.id])  # its vector is due to be rewritten
+        store.backend.vectors.delete("alice", [lost.id])  # gone from chroma behind the store's back
 
-        found = store.retriever.dense("apples after picking", RecordFilter.build(MemoryScope(user_id="alice",
-                                      session_id="b")), 10)
+        embedding = embedder.embed([indexing.query_text("apples after picking")])[0]
+        found = await store.backend.dense(embedding, RecordFilter.build(MemoryScope(user_id="alice", session_id="b")), 10)
 
         assert {rid for rid, _ in found} == {r.id for r in in_b} - {pending.id, lost.id}
         if exact_max == 0:  # chroma refused the list naming the lost vector; the store searched the rest

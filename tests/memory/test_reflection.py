@@ -34,7 +34,7 @@ def msg(text: str, speaker: str = "alice", **kw) -> MemoryRecord:
 
 
 async def snapshot(store) -> tuple:
-    conn = store.db.conn()
+    conn = store.backend.db.conn()
     return tuple(conn.execute(q).fetchone()[0] for q in ("SELECT count(*) FROM records", "SELECT count(*) FROM history",
                                                            "SELECT group_concat(status || body) FROM records"))
 

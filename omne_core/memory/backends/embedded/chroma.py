@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import ChromaMode, ChromaSettings, OmneSettings
-from ..records import MemoryRecord
-from .errors import MemoryStoreError
+from ....config import ChromaMode, ChromaSettings, OmneSettings
+from ....records import MemoryRecord
+from ...errors import MemoryStoreError
+from ...vectormath import unit_rows
 
 if TYPE_CHECKING:
     from chromadb.api.collection_configuration import CreateHNSWConfiguration
@@ -75,14 +76,7 @@ def _get_by_ids(collection: Any, ids: Sequence[str], include: list[str], chunk: 
         yield collection.get(ids=list(ids[start : start + chunk]), include=include)
 
 
-def unit_rows(vectors: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
-    """The vectors as float32 rows scaled to length 1 (zero rows stay zero): dot products become cosines."""
-    matrix = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32, copy=False)
-
-
-class VectorIndex:
+class ChromaIndex:
     """Per-user chroma collections with cosine distance, created on first write."""
 
     def __init__(self, settings: OmneSettings, name: str) -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import MemorySettings
-from ..embeddings import Embedder
-from . import indexing
+from ....config import MemorySettings
+from ... import indexing
+from ...filters import RecordFilter
+from .chroma import ChromaIndex
 from .database import Database
-from .filters import RecordFilter
-from .vectors import VectorIndex
 
 _OWNER_PREFILTER_SHARE = 0.5  # below this share of the records, BM25 runs on the searched users' rows only
 
@@ -35,8 +34,8 @@ def enough_kept(found: Sequence[tuple[Any, float]], keep: dict[Any, str], n: int
 class CandidateRetriever:
     """Dense and lexical candidates among the records a `RecordFilter` matches; keeps the counts its plan needs."""
 
-    def __init__(self, db: Database, vectors: VectorIndex, embedder: Embedder, settings: MemorySettings) -> None:
-        self.db, self.vectors, self.embedder, self.settings = db, vectors, embedder, settings
+    def __init__(self, db: Database, vectors: ChromaIndex, settings: MemorySettings) -> None:
+        self.db, self.vectors, self.settings = db, vectors, settings
         self._user_counts: dict[str, int] | None = None  # records per user: picks the lexical search plan
         self._term_counts: dict[str, int] = {}  # rows per FTS term, for the BM25 work budget
         self._counted_at = 0  # the store's size when _term_counts was started
@@ -75,9 +74,8 @@ class CandidateRetriever:
         return counts
 
     # -- dense ---------------------------------------------------------------------------------
-    def dense(self, query: str, where: RecordFilter, n: int) -> Candidates:
+    def dense(self, embedding: Sequence[float], where: RecordFilter, n: int) -> Candidates:
         """The best `n` (id, cosine similarity) among the records `where` matches, one user partition at a time."""
-        embedding = self.embedder.embed([indexing.query_text(query)])[0]
         found: Candidates = []
         for user_id in where.users():
             found.extend(self._dense_in_user(user_id, where.for_user(user_id), embedding, n))
@@ -99,9 +97,8 @@ class CandidateRetriever:
         return self.vectors.query(user_id, embedding, n, among=allowed)
 
     # -- lexical -------------------------------------------------------------------------------
-    def lexical(self, query: str, where: RecordFilter, n: int) -> Candidates:
-        """The best `n` (id, BM25) among the records `where` matches."""
-        terms = indexing.query_terms(query)
+    def lexical(self, terms: Sequence[str], where: RecordFilter, n: int) -> Candidates:
+        """The best `n` (id, BM25) among the records `where` matches; `terms` from `indexing.query_terms`."""
         # When the users searched hold a small share of the store, the FTS query itself is restricted to their
         # rows (their owner token). Otherwise BM25's cost grows with the rows the terms match: past the budget,
         # only the rarer terms are scored (the common ones carry the least weight; dense retrieval still sees them).

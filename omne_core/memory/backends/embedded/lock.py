@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import DataDirectoryInUseError
+from ...errors import DataDirectoryInUseError
 
 LOCK_FILE = "omne.lock"
 

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..records import MemoryRecord
-from .errors import StoreNotOpenError
-from .filters import RecordFilter, as_utc, record_ts
-from .indexing import phrase
-from .results import ChangeOp, MemoryChange
+from ....records import MemoryRecord
+from ...errors import StoreNotOpenError
+from ...filters import RecordFilter, as_utc, record_ts
+from ...indexing import phrase
+from ...results import ChangeOp, MemoryChange
+from .sql import filter_sql
 
 SCHEMA_VERSION = "1"
 
@@ -218,7 +219,7 @@ class Database:
         """
         if column not in {"id", "seq"}:
             raise ValueError(f"unknown key column {column!r}")
-        fragment, params = where.sql("r", probe=True)
+        fragment, params = filter_sql(where, "r", probe=True)
         out: dict[Any, str] = {}
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
@@ -233,7 +234,7 @@ class Database:
     def indexed_ids_matching(self, where: RecordFilter) -> list[str]:
         """The ids of the records `where` matches whose vectors are in the index (not pending): a selective
         filter's allow-list for the vector index."""
-        fragment, params = where.sql("r")
+        fragment, params = filter_sql(where, "r")
         sql = f"SELECT r.id FROM records r WHERE {fragment} AND r.index_state = 1"
         return [rid for (rid,) in self.conn().execute(sql, params)]
 
@@ -289,7 +290,7 @@ class Database:
         return [load_row(r) for r in rows]
 
     def list_records(self, where: RecordFilter, limit: int | None, oldest_first: bool = False) -> list[MemoryRecord]:
-        fragment, params = where.sql("r")
+        fragment, params = filter_sql(where, "r")
         order = "ASC" if oldest_first else "DESC"
         sql = f"SELECT {_COLUMNS} FROM records r WHERE {fragment} ORDER BY r.ts {order}, r.seq {order}"
         if limit is not None:
@@ -308,7 +309,7 @@ class Database:
 
     def lexical_search(self, match: str, where: RecordFilter, limit: int) -> list[tuple[str, float]]:
         """(id, bm25) best first among the records `where` matches; bm25 is made positive (higher is better)."""
-        fragment, params = where.sql("r")
+        fragment, params = filter_sql(where, "r")
         sql = (
             "SELECT r.id, bm25(records_fts, 1.0, 0.0) AS score FROM records_fts"
             " JOIN records r ON r.seq = records_fts.rowid"
@@ -321,6 +322,41 @@ class Database:
         """How many rows hold the term (as the FTS tokenizer reads it)."""
         expression = "content : " + phrase(term)
         return self.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH ?", (expression,)).fetchone()[0]
+
+    def counts(self, where: RecordFilter) -> tuple[dict[str, int], dict[str, int], int, int]:
+        """(records by kind, by status, pending vectors, distinct blobs) among the records `where` matches."""
+        fragment, params = filter_sql(where, "r")
+        conn = self.conn()
+        by_kind = dict(conn.execute(f"SELECT kind, count(*) FROM records r WHERE {fragment} GROUP BY kind", params).fetchall())
+        by_status = dict(conn.execute(f"SELECT status, count(*) FROM records r WHERE {fragment} GROUP BY status", params).fetchall())
+        pending = conn.execute(f"SELECT count(*) FROM records r WHERE {fragment} AND index_state = 0", params).fetchone()[0]
+        blobs = conn.execute(
+            f"SELECT count(DISTINCT blob_ref) FROM records r WHERE {fragment} AND blob_ref IS NOT NULL", params
+        ).fetchone()[0]
+        return by_kind, by_status, pending, blobs
+
+    def forget_history(self, conn: sqlite3.Connection, user_id: str) -> None:
+        """Drop every history row of a user (after their records were removed) and compact the FTS index."""
+        conn.execute("DELETE FROM history WHERE user_id = ?", (user_id,))
+        conn.execute("INSERT INTO records_fts(records_fts) VALUES ('optimize')")
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file and truncate it (purged text leaves no copy in the WAL)."""
+        self.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def version_of(self, record_id: str) -> int | None:
+        """The stored version of a record (read inside the writer's transaction), or None when it is gone."""
+        row = self.conn().execute("SELECT body FROM records WHERE id = ?", (record_id,)).fetchone()
+        return int(json.loads(row[0])["version"]) if row else None
+
+    def set_index_texts(self, conn: sqlite3.Connection, record_id: str, user_id: str, dense: str, lexical: str) -> None:
+        """New index texts for a stored record; its vector becomes pending (stale)."""
+        seq = conn.execute("SELECT seq FROM records WHERE id = ?", (record_id,)).fetchone()[0]
+        conn.execute("UPDATE records SET dense_text = ?, index_state = 0 WHERE id = ?", (dense, record_id))
+        conn.execute("DELETE FROM records_fts WHERE rowid = ?", (seq,))
+        conn.execute(
+            "INSERT INTO records_fts(rowid, content, owner) VALUES (?, ?, ?)", (seq, lexical, owner_token(user_id))
+        )
 
     def user_counts(self) -> dict[str, int]:
         """Records per user (every status)."""
@@ -401,14 +437,7 @@ class Database:
              dump_record(record), record.id),
         )
         if texts is not None:
-            dense, lexical = texts
-            seq = conn.execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()[0]
-            conn.execute("UPDATE records SET dense_text = ?, index_state = 0 WHERE id = ?", (dense, record.id))
-            conn.execute("DELETE FROM records_fts WHERE rowid = ?", (seq,))
-            conn.execute(
-                "INSERT INTO records_fts(rowid, content, owner) VALUES (?, ?, ?)",
-                (seq, lexical, owner_token(record.scope.user_id)),
-            )
+            self.set_index_texts(conn, record.id, record.scope.user_id, *texts)
 
     def remove(self, conn: sqlite3.Connection, record_ids: Sequence[str]) -> None:
         """Hard delete: row, FTS text, and history content; the vector id goes to the outbox."""

@@ -1,0 +1,279 @@
+"""The storage seam: what `MemoryStore` needs from storage, as small typed protocols and the change sets it commits.
+
+`MemoryStore` (the façade) validates input, resolves duplicates it can see, computes index texts and embeddings
+(`indexing.py`, the `Embedder`), and ranks candidates (`ranking.py`); a backend stores and searches. Every method
+is async: the embedded backend runs its SQLite/chroma code in a worker thread per call, the PostgreSQL backend
+awaits an async connection pool.
+
+A write is one coarse `ChangeSet` (new records with their index texts and embeddings, replacements, re-indexed
+records, removals, history entries) that the backend commits atomically, resolving races with concurrent writers
+inside its own transaction: a new record whose id exists already, or whose content (same scope, same content
+hash, not deleted) was stored meanwhile, is not inserted and its outcome names the stored record; a replacement
+whose record changed since the store read it raises `VersionConflict` (the store reads again and retries).
+
+Filters (`RecordFilter`: scopes, kinds, time window, status) are given to the backend as they are, and each
+backend renders them its own way (SQL lives only inside the backends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from ...errors import StorageError
+from ...records import MemoryRecord, MemoryStatus
+from ..filters import RecordFilter
+from ..results import ChangeOp, MemoryChange
+
+Candidates = list[tuple[str, float]]  # (record id, score), best first; a higher score is better
+
+
+class VersionConflict(StorageError):
+    """A replacement's record changed (or vanished) since the store read it; nothing of the change set was written."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(f"record {record_id!r} changed concurrently")
+        self.record_id = record_id
+
+
+def superseded_version(old: MemoryRecord, new_id: str, now: datetime) -> MemoryRecord:
+    """`old` marked superseded by `new_id`: its next version (what every backend writes for a supersession)."""
+    return old.model_copy(
+        update={"status": MemoryStatus.SUPERSEDED, "superseded_by": new_id, "version": old.version + 1, "updated_at": now}
+    )
+
+
+@dataclass(frozen=True)
+class IndexTexts:
+    """What the indexes hold for one record: `dense` is embedded, `lexical` goes to the full-text index."""
+
+    dense: str
+    lexical: str
+
+
+@dataclass
+class NewRecord:
+    """A record to insert, with its content hash, index texts and (when the embedder answered) its embedding."""
+
+    record: MemoryRecord
+    content_hash: str
+    texts: IndexTexts
+    embedding: Sequence[float] | None = None  # None: stored without a vector (pending), embedded later
+
+
+@dataclass
+class Supersession:
+    """`old_ids` become superseded by `new`: an index into `ChangeSet.inserts` (the record stored for it, maybe an
+    existing duplicate) or a record already stored. An unknown old id rejects the whole change set
+    (`MemoryNotFoundError`); one of another user too (`MemoryValidationError`); an inactive one, or `new` itself,
+    is skipped."""
+
+    new: int | MemoryRecord
+    old_ids: Sequence[str]
+
+
+@dataclass
+class Replacement:
+    """A new version of a stored record, written only if the stored version is still `expected_version`.
+
+    With `texts`, the record's index texts change too and its vector is rewritten (`embedding`) or, when
+    `embedding` is None, marked pending.
+    """
+
+    record: MemoryRecord
+    expected_version: int
+    texts: IndexTexts | None = None
+    embedding: Sequence[float] | None = None
+
+
+@dataclass
+class Reindex:
+    """New index texts (and vector, or pending) for a stored record whose content did not change: a record whose
+    index context (the turns before it in its session) changed."""
+
+    record_id: str
+    texts: IndexTexts
+    embedding: Sequence[float] | None = None
+
+
+@dataclass
+class HistoryEntry:
+    """One row of the append-only change history."""
+
+    op: ChangeOp
+    actor: str
+    record_id: str | None
+    user_id: str | None
+    version: int | None = None
+    before: MemoryRecord | None = None
+    after: MemoryRecord | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChangeSet:
+    """Everything one store operation writes, committed atomically by `RecordBackend.commit`.
+
+    Order inside the transaction: inserts (each logged as `insert_op` by `actor`, unless resolved to a stored
+    record), supersessions (each logged as `supersede`), replacements, re-indexes, removals (hard deletes: the
+    row, its index entries, its vector, and the content of its history rows), then `history`.
+    """
+
+    actor: str = "user"
+    insert_op: ChangeOp = ChangeOp.ADD
+    inserts: list[NewRecord] = field(default_factory=list)
+    supersessions: list[Supersession] = field(default_factory=list)
+    replacements: list[Replacement] = field(default_factory=list)
+    reindexed: list[Reindex] = field(default_factory=list)
+    removals: list[MemoryRecord] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+@dataclass
+class InsertOutcome:
+    record: MemoryRecord  # the stored record: the new one, or the existing one it resolved to
+    created: bool
+
+
+@dataclass
+class CommitResult:
+    inserted: list[InsertOutcome] = field(default_factory=list)  # one per `ChangeSet.inserts`, in order
+    superseded: list[list[str]] = field(default_factory=list)  # per `ChangeSet.supersessions`: the ids superseded
+
+
+@dataclass
+class RecordCounts:
+    """What `stats` counts among the records a filter matches (every status)."""
+
+    by_kind: dict[str, int]
+    by_status: dict[str, int]
+    pending_index: int  # records whose vector is not written yet
+    blobs: int  # distinct blob references
+
+
+@dataclass
+class PendingVector:
+    """A record whose vector must be (re)written, with the text to embed."""
+
+    record: MemoryRecord
+    dense_text: str
+
+
+@dataclass
+class IndexCheck:
+    """What an index check found (and repaired without an embedder): vectors removed, records marked pending."""
+
+    full: bool
+    orphans_removed: int = 0
+    marked_pending: int = 0
+
+
+@runtime_checkable
+class RecordBackend(Protocol):
+    """The records, their change history, and atomic change sets."""
+
+    async def get(self, record_id: str) -> MemoryRecord | None: ...
+
+    async def get_many(self, ids: Sequence[str], where: RecordFilter | None = None) -> dict[str, MemoryRecord]:
+        """Records by id, only those `where` matches (it is the final check of every search)."""
+        ...
+
+    async def list_records(
+        self, where: RecordFilter, limit: int | None, oldest_first: bool = False
+    ) -> list[MemoryRecord]:
+        """Records `where` matches, newest first by event time (else learnt time), then by insertion order."""
+        ...
+
+    async def find_duplicates(
+        self, records: Sequence[MemoryRecord], hashes: Sequence[str]
+    ) -> list[MemoryRecord | None]:
+        """For each record, the oldest non-deleted stored record with its content hash in exactly its scope."""
+        ...
+
+    async def previous_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
+        """Up to `limit` records stored before this one (or before now, if it is not stored) in its session (same
+        scope), oldest first; [] without a session."""
+        ...
+
+    async def next_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
+        """Up to `limit` records stored after this stored one in its session, oldest first."""
+        ...
+
+    async def history(self, record_id: str) -> list[MemoryChange]: ...
+
+    async def counts(self, where: RecordFilter) -> RecordCounts: ...
+
+    async def blob_in_use(self, ref: str) -> bool: ...
+
+    async def commit(self, changes: ChangeSet) -> CommitResult:
+        """Write the change set atomically (see `ChangeSet`); raises `VersionConflict`, `MemoryNotFoundError` or
+        `MemoryValidationError` with nothing written."""
+        ...
+
+    async def forget_user(self, user_id: str, actor: str) -> list[MemoryRecord]:
+        """Purge every record, index entry, vector and history row of the user, logging one `forget_user` entry
+        (without the user id); returns the records removed (their blobs are the store's to delete)."""
+        ...
+
+    async def touch(self, ids: Sequence[str], when: datetime) -> None:
+        """Count one access of each record (not a change: no history row)."""
+        ...
+
+
+@runtime_checkable
+class LexicalIndex(Protocol):
+    """Full-text candidates. `terms` come from `indexing.query_terms` (the store tokenizes, so backends rank alike)."""
+
+    async def lexical(self, terms: Sequence[str], where: RecordFilter, n: int) -> Candidates:
+        """The best `n` (id, BM25-like score, higher is better) among the records `where` matches, with the filter
+        applied together with the search (a selective filter never starves the result)."""
+        ...
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """Dense candidates and the vectors themselves."""
+
+    async def dense(self, embedding: Sequence[float], where: RecordFilter, n: int) -> Candidates:
+        """The best `n` (id, cosine similarity) among the records `where` matches (filter applied with the search)."""
+        ...
+
+    async def embeddings(self, user_id: str, ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored vectors of these records of one user (those that have one)."""
+        ...
+
+    async def pending_vectors(self, limit: int) -> list[PendingVector]:
+        """Records whose vector is missing or stale, oldest first."""
+        ...
+
+    async def write_vectors(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
+        """Store the vectors of pending records (id, embedding) and mark them indexed."""
+        ...
+
+
+@runtime_checkable
+class Migrations(Protocol):
+    """The backend's schema: created or upgraded in place when the backend opens."""
+
+    async def schema_version(self) -> str: ...
+
+
+@runtime_checkable
+class StorageBackend(RecordBackend, LexicalIndex, VectorIndex, Migrations, Protocol):
+    """One storage backend: everything above, plus its lifecycle and index maintenance."""
+
+    name: str  # "embedded" | "postgres"
+
+    @property
+    def index_dirty(self) -> bool:
+        """A vector write failed since the last check: the store runs `check_index(False)` and embeds pending."""
+        ...
+
+    async def check_index(self, full: bool) -> IndexCheck:
+        """Make the vector index agree with the records as far as possible without an embedder: remove orphan
+        vectors and mark records without a vector pending. `full=False` is the cheap check run on open."""
+        ...
+
+    async def close(self) -> None: ...

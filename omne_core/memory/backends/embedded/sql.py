@@ -1,0 +1,42 @@
+"""A `RecordFilter` rendered as SQLite SQL over the `records` table (the embedded backend's only filter dialect)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ....records import MemoryStatus
+from ...filters import SCOPE_FIELDS, RecordFilter
+
+
+def filter_sql(where: RecordFilter, alias: str = "r", *, probe: bool = False) -> tuple[str, list[Any]]:
+    """A WHERE fragment over the `records` table and its parameters.
+
+    `probe`: the rows are already picked by key (a candidate list), so the fragment only checks each of
+    them: its columns are written `+col`, which keeps SQLite from scanning a whole scope by its index.
+    """
+    col = f"+{alias}." if probe else f"{alias}."
+    clauses: list[str] = []
+    params: list[Any] = []
+    ors: list[str] = []
+    for scope in where.scopes:
+        parts = []
+        for name in SCOPE_FIELDS:
+            value = getattr(scope, name)
+            if value is not None:
+                parts.append(f"{col}{name} = ?")
+                params.append(value)
+        ors.append("(" + " AND ".join(parts) + ")")
+    clauses.append("(" + " OR ".join(ors) + ")")
+    if where.kinds is not None:
+        clauses.append(f"{col}kind IN ({','.join('?' * len(where.kinds))})")
+        params.extend(k.value for k in where.kinds)
+    if where.since is not None:
+        clauses.append(f"{col}ts >= ?")
+        params.append(where.since.timestamp())
+    if where.until is not None:
+        clauses.append(f"{col}ts <= ?")
+        params.append(where.until.timestamp())
+    if not where.include_inactive:
+        clauses.append(f"{col}status = ?")
+        params.append(MemoryStatus.ACTIVE.value)
+    return " AND ".join(clauses), params
