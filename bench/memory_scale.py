@@ -18,8 +18,8 @@ Search, top 10 of one user's records:
             query, SQLite filter check, fusion, access-count update).
 A time-filtered search (`--window-share`, default 1 %: only the user's newest records) is timed the same way,
 raw with `where={user, active, ts >= cut}`, omne with `since=cut`: the path a session, kind or time filter takes.
-Then the store is closed and opened again, timed: with every id compared between SQLite and chroma (the default,
-`verify_index_on_open`) and with counts only.
+Then the store is closed and opened again, timed: with every id compared between SQLite and chroma
+(`verify_index_on_open`, `omne memory repair`) and with counts only (the default).
 With `--vectors-only` both sides use the same precomputed random unit vectors, so no model runs at all.
 """
 

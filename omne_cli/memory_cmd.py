@@ -1,4 +1,4 @@
-"""`omne memory ...` commands: add, search, list, show, history, delete, export, import, reflect, stats.
+"""`omne memory ...` commands: add, search, list, show, history, delete, export, import, reflect, stats, repair.
 
 Every command is scoped with --user (and --agent, --session, --namespace). Heavy imports happen inside
 the commands so `omne --help` stays fast.
@@ -7,6 +7,7 @@ the commands so `omne --help` stays fast.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -279,6 +280,19 @@ def stats(
         typer.echo(f"  kind   {name:<15} {count}")
     for name, count in sorted(result.by_status.items()):
         typer.echo(f"  status {name:<15} {count}")
+
+
+@app.command()
+def repair(as_json: JsonOpt = False) -> None:
+    """Compare every id of the records and the vector index, remove orphan vectors, re-embed missing ones."""
+    result = _run(lambda store: store.repair(full=True))
+    if as_json:
+        _print_json(dataclasses.asdict(result))
+        return
+    typer.echo(
+        f"vector index checked: {result.orphans_removed} orphan vectors removed, "
+        f"{result.marked_pending} missing found, {result.embedded} records (re-)embedded"
+    )
 
 
 from . import ingest_cmd  # noqa: E402, F401  -- registers `omne memory ingest` (owned by the documents helper)

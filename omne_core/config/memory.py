@@ -76,5 +76,8 @@ class MemorySettings(BaseModel):
     recency_weight: float = 0.0  # score boost for recent records (0 disables)
     recency_half_life_days: float = 30.0
     importance_weight: float = 0.0  # score boost proportional to a record's importance (0 disables)
-    verify_index_on_open: bool = True  # compare every id in SQLite and chroma on open (else only counts)
+    # Compare every id of the records and the vector index on open. Off: open applies the journal (pending
+    # vectors, queued removals) and compares counts, which only a change behind the store's back can fool;
+    # `omne memory repair` compares every id (and open does too when the counts disagree).
+    verify_index_on_open: bool = False
     sqlite_file: str = "memory.sqlite3"  # under data_dir

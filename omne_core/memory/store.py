@@ -145,6 +145,7 @@ class MemoryStore:
         while batch := await backend.pending_vectors(_REPAIR_BATCH):
             embeddings = await aembed(self.embedder, [item.dense_text for item in batch])
             await backend.write_vectors([(item.record.id, vector) for item, vector in zip(batch, embeddings, strict=True)])
+            check.embedded += len(batch)
         return check
 
     async def _repair_if_dirty(self) -> None:

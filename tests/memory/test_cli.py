@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from typer.testing import CliRunner
@@ -82,3 +83,25 @@ def test_cli_reflect_through_an_openai_compatible_server(monkeypatch, embedder):
     assert "[S1]" in requests[0]["messages"][-1]["content"]
     [pref] = json.loads(run("list", "--user", "ivan", "--kind", "preference", "--json"))
     assert pref["source_ids"] == [source]
+
+
+async def test_cli_repair_finds_what_the_cheap_open_check_cannot(embedder):
+    """Open compares counts (and applies the journal); `omne memory repair` compares every id."""
+    from omne_core.config import load_settings
+    from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
+
+    settings = load_settings()  # the data directory the CLI opens
+    scope = MemoryScope(user_id="rita")
+    async with await MemoryStore.open(settings, embedder=embedder) as store:
+        kept, lost = await store.add([MemoryRecord(kind=MemoryKind.FACT, text=t, scope=scope)
+                                      for t in ("Rita sails on Sundays", "Rita's boat is called Gull")])  # fmt: skip
+        ghost = MemoryRecord(id="ghost", kind=MemoryKind.FACT, text="nobody", scope=scope)
+        store.backend.vectors.delete("rita", [lost.id])  # behind the store's back: one vector lost ...
+        store.backend.vectors.upsert([ghost], embedder.embed(["nobody"]))  # ... and one orphan: counts agree
+    async with await MemoryStore.open(settings, embedder=embedder) as store:  # the cheap check is fooled
+        assert store.backend.vectors.all_ids() == {kept.id, "ghost"}
+    report = json.loads(await asyncio.to_thread(run, "repair", "--json"))
+    assert report == {"full": True, "orphans_removed": 1, "marked_pending": 1, "embedded": 1}
+    async with await MemoryStore.open(settings, embedder=embedder) as store:
+        assert store.backend.vectors.all_ids() == {kept.id, lost.id}
+        assert [h.record.id for h in await store.search("what is the boat called", scope)][0] == lost.id

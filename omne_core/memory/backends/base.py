@@ -165,9 +165,10 @@ class PendingVector:
 class IndexCheck:
     """What an index check found (and repaired without an embedder): vectors removed, records marked pending."""
 
-    full: bool
+    full: bool  # every id was compared (asked for, or the counts disagreed)
     orphans_removed: int = 0
     marked_pending: int = 0
+    embedded: int = 0  # pending vectors the store then wrote (set by `MemoryStore.repair`)
 
 
 @runtime_checkable
