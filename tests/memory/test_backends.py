@@ -40,6 +40,10 @@ def test_the_store_settings_come_from_their_env_names_and_hide_the_password(monk
     assert "hunter2-secret" not in str(settings.redacted()) and "hunter2-secret" not in repr(settings)
     shown = CliRunner().invoke(app, ["config", "show"])
     assert shown.exit_code == 0 and "hunter2-secret" not in shown.output and "postgres" in shown.output
+    from omne_core.memory.store_config import StoreConfig
+
+    dumped = StoreConfig.from_settings(settings).without_secrets().model_dump_json()
+    assert '"backend":"postgres"' in dumped and "hunter2-secret" not in dumped  # a dumped OmneMemory keeps no password
     with pytest.raises(ValueError):
         load_settings(store={"postgres_schema": "Robert'); DROP TABLE x;--"})
 
