@@ -84,7 +84,7 @@ def _is_encrypted_ooxml(path: Path) -> bool:
         import olefile
 
         with olefile.OleFileIO(str(path)) as ole:
-            return ole.exists("EncryptedPackage")
+            return bool(ole.exists("EncryptedPackage"))
     except Exception:  # not a readable OLE file: let the format's converter report it
         return False
 

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 from .errors import (
     ConversionCancelledError,
@@ -52,7 +52,7 @@ def run_converter(target: str, path: str, job: Any) -> Any:
 # -- worker side ------------------------------------------------------------------------------
 
 
-def _read_exact(stream, size: int) -> bytes | None:
+def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
     data = b""
     while len(data) < size:
         chunk = stream.read(size - len(data))
@@ -108,6 +108,9 @@ class _Worker:
             env=env,
             close_fds=True,
         )
+        assert self.process.stdin is not None and self.process.stdout is not None  # both are pipes
+        self.stdin: IO[bytes] = self.process.stdin
+        self.stdout: IO[bytes] = self.process.stdout
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -116,7 +119,7 @@ class _Worker:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
             except OSError:
@@ -136,8 +139,8 @@ class _Worker:
         """Send one request and wait at most `timeout` seconds (or until `cancel` is set) for the reply."""
         data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.process.stdin.write(_HEADER.pack(len(data)) + data)
-            self.process.stdin.flush()
+            self.stdin.write(_HEADER.pack(len(data)) + data)
+            self.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise ConverterCrashedError(f"converter worker is gone: {exc}", source) from exc
         deadline = time.monotonic() + timeout
@@ -150,7 +153,7 @@ class _Worker:
     def _read(
         self, size: int, deadline: float, timeout: float, source: str, cancel: threading.Event | None
     ) -> bytes:
-        fd = self.process.stdout.fileno()
+        fd = self.stdout.fileno()
         chunks, remaining = [], size
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)

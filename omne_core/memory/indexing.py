@@ -98,14 +98,14 @@ def phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def any_of(terms: list[str]) -> str | None:
+def any_of(terms: Sequence[str]) -> str | None:
     """An FTS5 MATCH expression for documents holding any of the terms; None for no terms."""
     if not terms:
         return None
     return " OR ".join(phrase(t) for t in terms)
 
 
-def rarest_terms(terms: list[str], document_counts: dict[str, int], budget: int) -> list[str]:
+def rarest_terms(terms: Sequence[str], document_counts: dict[str, int], budget: int) -> list[str]:
     """The terms to score when BM25 may look at about `budget` matching rows: drop the most frequent terms
     (the lowest IDF, the least weight in BM25) while the rest still match more than `budget` rows. The rarest
     term is always kept. Order is preserved."""

@@ -103,7 +103,7 @@ def retention(record: MemoryRecord, half_life: timedelta, now: datetime) -> floa
     """Importance decayed by the time since the record was last used (or learnt)."""
     last = as_utc(record.last_accessed_at or record.created_at)
     age = max(0.0, (now - last).total_seconds())
-    return record.importance * 0.5 ** (age / half_life.total_seconds())
+    return float(record.importance * 0.5 ** (age / half_life.total_seconds()))
 
 
 def forget_reason(record: MemoryRecord, policy: ForgetPolicy, now: datetime) -> str | None:

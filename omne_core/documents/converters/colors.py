@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import colorsys
 import re
 
@@ -81,7 +83,7 @@ def theme_palette(theme_xml: bytes | str | None) -> list[str]:
     return [colours.get(name, "#000000") for name in order]
 
 
-def openpyxl_color(color, palette: list[str]) -> str | None:
+def openpyxl_color(color: Any, palette: list[str]) -> str | None:
     """An openpyxl `Color` (rgb, indexed or theme + tint) as `#RRGGBB`, or None when unset."""
     if color is None:
         return None

@@ -321,7 +321,7 @@ class Database:
     def term_document_count(self, term: str) -> int:
         """How many rows hold the term (as the FTS tokenizer reads it)."""
         expression = "content : " + phrase(term)
-        return self.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH ?", (expression,)).fetchone()[0]
+        return int(self.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH ?", (expression,)).fetchone()[0])
 
     def counts(self, where: RecordFilter) -> tuple[dict[str, int], dict[str, int], int, int]:
         """(records by kind, by status, pending vectors, distinct blobs) among the records `where` matches."""
@@ -390,7 +390,7 @@ class Database:
         return [(row[0], row[2], load_row(row[1:])) for row in rows]
 
     def count(self) -> int:
-        return self.conn().execute("SELECT count(*) FROM records").fetchone()[0]
+        return int(self.conn().execute("SELECT count(*) FROM records").fetchone()[0])
 
     def all_ids(self) -> set[str]:
         return {row[0] for row in self.conn().execute("SELECT id FROM records")}
