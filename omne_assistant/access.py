@@ -29,7 +29,7 @@ class MemoryAccess(BaseModel):
 
     @model_validator(mode="after")
     def _write_is_readable(self) -> MemoryAccess:
-        if not any(_contains(r, self.write) for r in self.read):
+        if not any(r.contains(self.write) for r in self.read):
             raise ValueError("the write scope must be readable through one of the read scopes")
         return self
 
@@ -57,8 +57,3 @@ class TeamMemory(BaseModel):
         """An agent reads the team's memory and its own; it writes where it is told."""
         private = self.private(agent_id)
         return MemoryAccess(read=(self.shared, private), write=self.shared if write == "team" else private)
-
-
-def _contains(query: MemoryScope, scope: MemoryScope) -> bool:
-    fields = ("user_id", "agent_id", "session_id", "namespace")
-    return all(getattr(query, f) is None or getattr(query, f) == getattr(scope, f) for f in fields)

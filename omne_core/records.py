@@ -56,6 +56,9 @@ class MemoryStatus(StrEnum):
     DELETED = "deleted"
 
 
+SCOPE_FIELDS = ("user_id", "agent_id", "session_id", "namespace")
+
+
 class MemoryScope(BaseModel):
     """Who a record belongs to. Scope fields are hard filters: a search never crosses them.
 
@@ -74,6 +77,11 @@ class MemoryScope(BaseModel):
         if not value or not value.strip():
             raise ValueError("user_id must be a non-empty string")
         return value
+
+    def contains(self, scope: MemoryScope) -> bool:
+        """True when `scope` lies within this one: every field set here equals `scope`'s (the one copy of scope
+        containment: a search, a `get` with a scope and an agent's read access all use it)."""
+        return all(getattr(self, n) is None or getattr(self, n) == getattr(scope, n) for n in SCOPE_FIELDS)
 
 
 class MemoryRecord(BaseModel):

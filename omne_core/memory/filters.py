@@ -12,7 +12,6 @@ from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .errors import MemoryValidationError
 
 ScopeArg = MemoryScope | Sequence[MemoryScope]
-SCOPE_FIELDS = ("user_id", "agent_id", "session_id", "namespace")
 
 
 def as_utc(value: datetime) -> datetime:
@@ -83,7 +82,7 @@ class RecordFilter:
 
     # -- Python (the final check on records loaded from the record of truth) --------------------
     def matches(self, record: MemoryRecord) -> bool:
-        if not any(scope_contains(query, record.scope) for query in self.scopes):
+        if not any(query.contains(record.scope) for query in self.scopes):
             return False
         if self.kinds is not None and record.kind not in self.kinds:
             return False
@@ -93,11 +92,6 @@ class RecordFilter:
         if self.until is not None and ts > self.until.timestamp():
             return False
         return self.include_inactive or record.status is MemoryStatus.ACTIVE
-
-
-def scope_contains(query: MemoryScope, scope: MemoryScope) -> bool:
-    """True when every field set in `query` equals the record scope's field."""
-    return all(getattr(query, n) is None or getattr(query, n) == getattr(scope, n) for n in SCOPE_FIELDS)
 
 
 def record_ts(record: MemoryRecord) -> float:

@@ -9,7 +9,6 @@ import random
 import pytest
 
 from omne_core.memory import MemoryKind, MemoryNotFoundError, MemoryRecord, MemoryScope, build_context
-from omne_core.memory.filters import scope_contains
 
 WORDS = "apple budget camera dentist holiday invoice password piano recipe salary vaccine wedding".split()
 
@@ -24,7 +23,7 @@ def random_scope(rng: random.Random) -> MemoryScope:
 
 
 def in_any(scopes: list[MemoryScope], record: MemoryRecord) -> bool:
-    return any(scope_contains(s, record.scope) for s in scopes)
+    return any(s.contains(record.scope) for s in scopes)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....records import MemoryStatus
-from ...filters import SCOPE_FIELDS, RecordFilter
+from ....records import SCOPE_FIELDS, MemoryStatus
+from ...filters import RecordFilter
 
 
 def filter_sql(where: RecordFilter, alias: str = "r", *, probe: bool = False) -> tuple[str, list[Any]]:
