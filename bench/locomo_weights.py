@@ -25,16 +25,18 @@ from pathlib import Path
 # the benchmark next door (bench/ is on sys.path when run as a script)
 from locomo_recall import KS, load_locomo, recall_row
 
-from omne_core.config import MemorySettings, load_settings
+from omne_core.config import FusionWeights, MemorySettings, load_settings
 from omne_core.embeddings import aembed
 from omne_core.memory import (
     MemoryRecord,
     MemoryScope,
     MemoryStore,
-    indexing,  # noqa: E402
+    indexing,
 )
 from omne_core.memory.filters import RecordFilter
-from omne_core.memory.ranking import DEFAULT_WEIGHTS, FusionWeights, fuse
+from omne_core.memory.ranking import fuse
+
+DEFAULT_WEIGHTS = FusionWeights()  # what MemorySettings.fusion holds unless configured
 
 LEXICAL = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # dense weight = 1 - lexical
 SPEAKER = (0.0, 0.15, 0.3, 0.45)

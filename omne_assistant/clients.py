@@ -9,15 +9,12 @@ drive `omne chat` with a scripted `ReplayChatCompletionClient`.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from autogen_core.models import ChatCompletionClient
 
 from omne_core.config import OmneSettings
 from omne_core.errors import ConfigurationError
-
-MODEL_COMPONENT_ENV = "OMNE_MODEL_COMPONENT"
 
 
 class ModelComponentError(ConfigurationError):
@@ -39,8 +36,9 @@ def load_component_client(path: Path) -> ChatCompletionClient:
 
 
 def assistant_client(settings: OmneSettings, role: str = "main", component: Path | None = None) -> ChatCompletionClient:
-    """The component file if given (argument, else $OMNE_MODEL_COMPONENT), else the settings' model for `role`."""
-    component = component or (Path(os.environ[MODEL_COMPONENT_ENV]) if os.environ.get(MODEL_COMPONENT_ENV) else None)
+    """The component file if given (argument, else `settings.model_component`: $OMNE_MODEL_COMPONENT), else the
+    settings' model for `role`."""
+    component = component or settings.model_component
     if component is not None:
         return load_component_client(component)
     from omne_core.models import create_role_client

@@ -8,7 +8,6 @@ the memories retrieved for each answer. Data lives in a demo directory that is r
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from pathlib import Path
@@ -81,20 +80,20 @@ def _one_line(text: str, limit: int = 220) -> str:
 
 
 async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
-    from omne_assistant.clients import MODEL_COMPONENT_ENV, assistant_client
+    from omne_assistant.clients import assistant_client
     from omne_core.config import ModelProvider, load_settings
     from omne_core.memory import MemoryScope, MemoryStore
 
     _reset(data_dir)
     settings = load_settings(data_dir=data_dir)
     main = settings.models.main
-    smoke = main.provider is ModelProvider.LLAMACPP and main.gguf_path is None and not os.environ.get(MODEL_COMPONENT_ENV)
+    smoke = main.provider is ModelProvider.LLAMACPP and main.gguf_path is None and settings.model_component is None
     if smoke and main.max_tokens is None:
         main.max_tokens = max_tokens
 
     console.rule("[bold]Omne demo: long-term memory for an AutoGen agent[/bold]")
-    if os.environ.get(MODEL_COMPONENT_ENV):
-        model_name = f"the model component in ${MODEL_COMPONENT_ENV}"
+    if settings.model_component is not None:
+        model_name = f"the model component {settings.model_component}"
     elif smoke:
         model_name = "the bundled Gemma 3 270M base model (llama.cpp, offline)"
     else:

@@ -3,9 +3,7 @@ logic expert, on the configured models. Loaded by name (`DEFAULT_AGENT_FACTORY`)
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import AgentFactoryError
@@ -52,14 +50,14 @@ def _task_clients(settings: OmneSettings) -> _Clients:
     """Clients for `main`, `logic_expert` and `vision`. $OMNE_MODEL_COMPONENT (any AutoGen client, e.g. a
     scripted one) plays every role; a logic expert left on the embedded default while `main` is a hosted
     model uses `main` instead of a 270M local model."""
-    from omne_assistant.clients import MODEL_COMPONENT_ENV, load_component_client
+    from omne_assistant.clients import load_component_client
     from omne_core.config import ModelProvider
     from omne_core.models import UsageLedger, UsageRecordingChatCompletionClient, create_role_client
 
     ledger = UsageLedger.from_settings(settings)
-    component = os.environ.get(MODEL_COMPONENT_ENV)
-    if component:
-        inner = load_component_client(Path(component))
+    component = settings.model_component
+    if component is not None:
+        inner = load_component_client(component)
         shared = UsageRecordingChatCompletionClient(inner, ledger, model=settings.models.main.model, role="main")
         return _Clients(ledger, shared, shared, None, [shared])
     owned: list[ChatCompletionClient] = []

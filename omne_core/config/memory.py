@@ -56,13 +56,27 @@ class StoreSettings(BaseModel):
     postgres_schema: str = Field(default="omne", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+class FusionWeights(BaseModel):
+    """How much each signal adds to a search hit's score (normalised retriever scores lie in 0..1).
+
+    Chosen on the LoCoMo dev conversations (`bench/locomo_weights.py` checks them leave-one-conversation-out).
+    """
+
+    model_config = {"frozen": True}
+
+    lexical: float = Field(default=0.6, ge=0.0)
+    dense: float = Field(default=0.4, ge=0.0)
+    speaker: float = Field(default=0.3, ge=0.0)  # the record's `speaker` is named in the query
+    substance: float = Field(default=0.1, ge=0.0)  # grows with the record's content words ...
+    substance_words: int = Field(default=20, ge=1)  # ... up to this many
+
+
 class MemorySettings(BaseModel):
     """Retrieval and context defaults."""
 
     max_text_chars: int = 200_000  # longer texts are rejected (split documents into chunks first)
     max_batch: int = 10_000  # records per `add` call
     context_max_tokens: int = 1500
-    search_limit: int = 10
     dense_candidates: int = 50  # candidates taken from the vector index before fusion
     lexical_candidates: int = 50  # candidates taken from the BM25 (FTS5) index before fusion
     candidate_overfetch: int = Field(default=4, ge=1)  # unfiltered candidates per wanted one, before the filter
@@ -72,7 +86,7 @@ class MemorySettings(BaseModel):
     # BM25 scores every row a query term matches. Past this many matching rows, a query's most frequent terms
     # are left out of the lexical side (None: never). Small stores never reach it.
     lexical_max_matches: int | None = Field(default=20_000, ge=1)
-    rrf_k: int = 60  # reciprocal-rank-fusion constant
+    fusion: FusionWeights = Field(default_factory=FusionWeights)  # how dense, lexical and the priors mix
     recency_weight: float = 0.0  # score boost for recent records (0 disables)
     recency_half_life_days: float = 30.0
     importance_weight: float = 0.0  # score boost proportional to a record's importance (0 disables)

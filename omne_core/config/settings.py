@@ -54,6 +54,10 @@ class OmneSettings(BaseSettings):
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     prices: dict[str, ModelPrice] = Field(default_factory=default_price_table)
+    # An AutoGen `ChatCompletionClient` component file (its `dump_component()` JSON) that plays the assistant's
+    # model instead of the configured roles: `OMNE_MODEL_COMPONENT=path.json`. Read by
+    # `omne_assistant.clients.assistant_client` (and the GAIA default agent); any AutoGen client, e.g. a scripted one.
+    model_component: Path | None = None
 
     # Well-known provider keys, also read from their usual variable names.
     openai_api_key: SecretStr | None = Field(

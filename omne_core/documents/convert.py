@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import OmneSettings, load_settings
+from ..config import OmneSettings
 from ..config.documents import DocumentSettings
 from .archive import ExtractionBudget, convert_zip
 from .converters import EXTENSION_CONVERTERS, LOCAL_CONVERTERS, ConvertJob
@@ -41,7 +41,7 @@ class _Conversion:
 
     def __init__(self, settings: OmneSettings | DocumentSettings | None, vision_client, transcriber) -> None:
         if settings is None:
-            settings = load_settings()
+            settings = DocumentSettings()  # the defaults: settings come from the caller, never the environment
         if isinstance(settings, OmneSettings):
             self.docs = settings.documents
             key = settings.llama_cloud_api_key

@@ -3,7 +3,7 @@
 Each retriever's scores are min-max normalised over its own candidates and mixed with fixed weights (a
 record missing from one list gets 0 there). Two small priors follow: a record whose speaker the query names,
 and a record with some substance (not a bare "ok!"). Optional recency and importance boosts come last.
-The default weights were chosen on the LoCoMo dev conversations (`bench/locomo_recall.py`), where weighted
+The weights (`MemorySettings.fusion`, `OMNE_MEMORY__FUSION__*`) were chosen on the LoCoMo dev conversations (`bench/locomo_recall.py`), where weighted
 score fusion beat reciprocal-rank fusion by keeping how *much* better the best candidates are.
 """
 
@@ -13,27 +13,10 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from pydantic import BaseModel, Field
-
-from ..config.memory import MemorySettings
+from ..config.memory import FusionWeights, MemorySettings
 from ..records import MemoryRecord
 from .indexing import STOP_WORDS, content_words, words
 from .results import SearchHit
-
-
-class FusionWeights(BaseModel):
-    """How much each signal adds to a hit's score (normalised retriever scores lie in 0..1)."""
-
-    model_config = {"frozen": True}
-
-    lexical: float = Field(default=0.6, ge=0.0)
-    dense: float = Field(default=0.4, ge=0.0)
-    speaker: float = Field(default=0.3, ge=0.0)  # the record's `speaker` is named in the query
-    substance: float = Field(default=0.1, ge=0.0)  # grows with the record's content words ...
-    substance_words: int = Field(default=20, ge=1)  # ... up to this many
-
-
-DEFAULT_WEIGHTS = FusionWeights()
 
 
 def record_time(record: MemoryRecord) -> datetime:
@@ -73,14 +56,15 @@ def fuse(
     settings: MemorySettings,
     now: datetime,
     query: str = "",
-    weights: FusionWeights = DEFAULT_WEIGHTS,
+    weights: FusionWeights | None = None,
     limit: int | None = None,
 ) -> list[SearchHit]:
-    """Rank candidate ids, best first. `dense` is (id, cosine) best first; `lexical` is (id, bm25) best first.
+    """Rank candidate ids, best first (`weights`: `settings.fusion` unless given). `dense` is (id, cosine) best first; `lexical` is (id, bm25) best first.
 
     Only ids present in `records` (already filtered by scope, kind, time and status) become hits; only the
     best `limit` are returned (all when None).
     """
+    weights = weights or settings.fusion
     dense_norm, lexical_norm = normalize(dense, records), normalize(lexical, records)
     dense_raw, lexical_raw = dict(dense), dict(lexical)
     dense_rank = {rid: rank for rank, (rid, _) in enumerate(dense, 1)}

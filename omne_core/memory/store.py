@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, TypeVar
 from pydantic import ValidationError
 
 from ..blobs import BlobStore
-from ..config import OmneSettings, load_settings
+from ..config import OmneSettings
 from ..embeddings import Embedder, aembed, build_embedder
 from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from . import indexing, ranking
@@ -40,7 +40,7 @@ from .backends import (
     superseded_version,
 )
 from .errors import MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
-from .filters import RecordFilter, ScopeArg, normalize_scopes, scope_contains
+from .filters import RecordFilter, ScopeArg, normalize_scopes
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
 from .store_config import StoreConfig
 from .transfer import EXPORT_FORMAT, read_import, write_export
@@ -69,16 +69,20 @@ class _Added(NamedTuple):
 
 
 class MemoryStore:
-    """Scoped, versioned long-term memory with hybrid (dense + BM25) search. Open with `await MemoryStore.open()`."""
+    """Scoped, versioned long-term memory with hybrid (dense + BM25) search. Open with `await MemoryStore.open(settings)`.
+
+    `settings` come from the caller (`load_settings()` at an entry point): the store reads its sections
+    (`data_dir`, `store`, `memory`, `chroma`, `embedding`).
+    """
 
     def __init__(
         self,
-        settings: OmneSettings | None = None,
+        settings: OmneSettings,
         *,
         embedder: Embedder | None = None,
         blobs: BlobStore | None = None,
     ) -> None:
-        self.settings = settings or load_settings()
+        self.settings = settings
         self.embedder: Embedder = embedder or build_embedder(self.settings.embedding)
         self.blobs = blobs or BlobStore(self.settings.blob_dir)
         self._backend: StorageBackend | None = None
@@ -87,7 +91,7 @@ class MemoryStore:
     @classmethod
     async def open(
         cls,
-        settings: OmneSettings | None = None,
+        settings: OmneSettings,
         *,
         embedder: Embedder | None = None,
         blobs: BlobStore | None = None,
@@ -302,7 +306,7 @@ class MemoryStore:
         record = await self.backend.get(record_id)
         if record is None:
             raise MemoryNotFoundError(record_id)
-        if scope is not None and not any(scope_contains(s, record.scope) for s in normalize_scopes(scope)):
+        if scope is not None and not any(s.contains(record.scope) for s in normalize_scopes(scope)):
             raise MemoryNotFoundError(record_id)
         return record
 

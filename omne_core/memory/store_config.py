@@ -12,14 +12,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from ..config import ChromaSettings, EmbeddingSettings, MemorySettings, OmneSettings, StoreSettings, load_settings
+from ..config import (
+    ChromaSettings,
+    EmbeddingSettings,
+    MemorySettings,
+    OmneSettings,
+    StoreSettings,
+    load_settings,
+)
 
 # The sections of `OmneSettings` a store reads. tests/memory/test_store_config.py checks that every other
 # settings field is named in `NOT_STORE_SETTINGS`, so a new setting has to be placed on one side or the other.
 STORE_SECTIONS = ("data_dir", "embedding", "chroma", "memory", "store")
 _MODEL_SECTIONS = STORE_SECTIONS[1:]  # the settings sections that are models (each a field of `StoreConfig`)
 NOT_STORE_SETTINGS = frozenset(
-    {"models", "documents", "web", "prices", "openai_api_key", "azure_openai_api_key", "llama_cloud_api_key", "hf_token"}
+    {"models", "documents", "web", "prices", "openai_api_key", "azure_openai_api_key", "llama_cloud_api_key", "hf_token",
+     "model_component"}
 )
 
 

@@ -124,3 +124,19 @@ def test_hits_explain_their_scores():
         "dense rank 1 (cosine 0.420)" in text and "lexical rank 1 (bm25 3.500)" in text and "speaker" in text
     )
     assert hit.score > 0.6 + 0.4  # both retrievers at their maximum, plus the priors
+
+
+def test_the_fusion_weights_are_a_memory_setting(monkeypatch):
+    """`MemorySettings.fusion` (OMNE_MEMORY__FUSION__*) is what `fuse` mixes with unless weights are given."""
+    from omne_core.config import load_settings
+
+    records = {
+        "lex": MemoryRecord(id="lex", kind=MemoryKind.FACT, text="alpha beta gamma delta", scope=SCOPE),
+        "den": MemoryRecord(id="den", kind=MemoryKind.FACT, text="alpha beta gamma delta", scope=SCOPE),
+    }
+    dense, lexical = [("den", 0.9), ("lex", 0.1)], [("lex", 5.0), ("den", 1.0)]
+    assert [h.record.id for h in fuse(dense, lexical, records, MemorySettings(), NOW)][0] == "lex"  # lexical 0.6
+    monkeypatch.setenv("OMNE_MEMORY__FUSION__LEXICAL", "0.1")
+    settings = load_settings().memory
+    assert settings.fusion.lexical == 0.1 and settings.fusion.dense == 0.4
+    assert [h.record.id for h in fuse(dense, lexical, records, settings, NOW)][0] == "den"
