@@ -9,8 +9,7 @@ from autogen_core.tools import FunctionTool
 
 from omne_assistant import ReactiveResponder, RetryPolicy, TaskBudget
 from omne_assistant.faults import ModelFaultKind
-
-from .scripted import calls, check, lesson, plan, prompts_text, scripted
+from tests.support.scripted import calls, check, lesson, plan, prompts_text, scripted
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
 

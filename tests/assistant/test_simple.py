@@ -13,8 +13,7 @@ from autogen_core import CancellationToken
 
 from omne_assistant import RetryPolicy, SimpleResponder, TeamMemory
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope
-
-from .scripted import prompts_text, scripted
+from tests.support.scripted import prompts_text, scripted
 
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.0, max_delay_s=0.0)
 

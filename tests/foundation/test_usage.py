@@ -14,8 +14,7 @@ from autogen_core.models import UserMessage
 
 from omne_core.config import ModelPrice, OmneSettings
 from omne_core.models import UsageLedger, UsageRecordingChatCompletionClient, price_for
-
-from .scripted import SCRIPTED_INFO, ScriptedChatClient, result
+from tests.support.scripted import SCRIPTED_INFO, ScriptedChatClient, result
 
 MSG = [UserMessage(content="What is 2+2?", source="user")]
 
