@@ -11,8 +11,11 @@ setup:
 demo: setup
 	.venv/bin/omne demo
 
+# mypy first (strict on omne_core), so the test runner's summary stays the last line.
 test: setup
+	./scripts/typecheck.sh
 	.venv/bin/python -m pytest -q -p no:cacheprovider
 
 lint: setup
 	.venv/bin/ruff check .
+	./scripts/typecheck.sh

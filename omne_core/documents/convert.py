@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import OmneSettings
 from ..config.documents import DocumentSettings
@@ -39,7 +39,9 @@ def _file_size(path: Path) -> int | None:
 class _Conversion:
     """One `convert_file` call: settings, optional model clients, and the archive byte budget."""
 
-    def __init__(self, settings: OmneSettings | DocumentSettings | None, vision_client, transcriber) -> None:
+    def __init__(
+        self, settings: OmneSettings | DocumentSettings | None, vision_client: Any, transcriber: Any
+    ) -> None:
         if settings is None:
             settings = DocumentSettings()  # the defaults: settings come from the caller, never the environment
         if isinstance(settings, OmneSettings):

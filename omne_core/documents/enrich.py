@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .errors import ServiceUnavailableError
 from .types import ConvertedDocument, DocumentSection, SectionKind
@@ -61,7 +61,7 @@ class OpenAITranscriber:
         try:
             data = await asyncio.to_thread(Path(path).read_bytes)
             extra = {"language": self.language} if self.language else {}
-            result = await client.audio.transcriptions.create(
+            result = await client.audio.transcriptions.create(  # type: ignore[call-overload]
                 model=self.model, file=(Path(path).name, data, mime_type), **extra
             )
         except openai.OpenAIError as exc:
@@ -80,15 +80,15 @@ def transcriber_from_settings(settings: OmneSettings) -> Transcriber | None:
     return OpenAITranscriber.from_settings(config, fallback)
 
 
-def _image_for_model(path: Path):
+def _image_for_model(path: Path) -> Any:
     from autogen_core import Image
     from PIL import Image as PILImage
 
     with PILImage.open(path) as pil:
         pil.seek(0)
-        pil = pil.convert("RGB")
-        pil.thumbnail((_MAX_VISION_SIDE, _MAX_VISION_SIDE))
-        return Image.from_pil(pil)
+        rgb = pil.convert("RGB")
+        rgb.thumbnail((_MAX_VISION_SIDE, _MAX_VISION_SIDE))
+        return Image.from_pil(rgb)
 
 
 async def describe_image(client: ChatCompletionClient, path: Path, prompt: str = DESCRIBE_PROMPT) -> str:

@@ -45,30 +45,30 @@ def validate_record(record: Any, settings: MemorySettings, blobs: BlobStore) -> 
     if not isinstance(record, MemoryRecord):
         raise MemoryValidationError(f"expected MemoryRecord, got {type(record).__name__}")
     try:
-        record = MemoryRecord.model_validate(record.model_dump(warnings=False))
+        checked = MemoryRecord.model_validate(record.model_dump(warnings=False))
     except ValidationError as exc:
         raise MemoryValidationError(str(exc)) from None
-    if not record.text.strip() and not record.blob_ref:
+    if not checked.text.strip() and not checked.blob_ref:
         raise MemoryValidationError("text is empty (and there is no blob)")
     limit = settings.max_text_chars
-    if len(record.text) > limit:
-        raise MemoryValidationError(f"text has {len(record.text)} characters, more than max_text_chars={limit}")
-    if record.blob_ref is not None:
+    if len(checked.text) > limit:
+        raise MemoryValidationError(f"text has {len(checked.text)} characters, more than max_text_chars={limit}")
+    if checked.blob_ref is not None:
         try:
-            present = blobs.exists(record.blob_ref)
+            present = blobs.exists(checked.blob_ref)
         except ValueError as exc:
             raise MemoryValidationError(str(exc)) from None
         if not present:
-            raise MemoryValidationError(f"blob {record.blob_ref} is not in the blob store")
+            raise MemoryValidationError(f"blob {checked.blob_ref} is not in the blob store")
     try:
-        json.dumps(record.payload)
-        json.dumps(record.metadata)
+        json.dumps(checked.payload)
+        json.dumps(checked.metadata)
     except (TypeError, ValueError) as exc:
         raise MemoryValidationError(f"payload/metadata must be JSON-serialisable: {exc}") from None
-    return record.model_copy(
+    return checked.model_copy(
         update={
-            "created_at": as_utc(record.created_at),
-            "updated_at": as_utc(record.updated_at),
-            "event_time": as_utc(record.event_time) if record.event_time else None,
+            "created_at": as_utc(checked.created_at),
+            "updated_at": as_utc(checked.updated_at),
+            "event_time": as_utc(checked.event_time) if checked.event_time else None,
         }
     )

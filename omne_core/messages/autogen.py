@@ -49,7 +49,7 @@ def _descriptor(part: MessagePart, rendered: str | Image) -> dict[str, Any]:
     else:
         entry = part.model_dump(mode="json", exclude={"data"}, exclude_none=True)
         inline_only = part.data is not None and part.path is None and part.url is None and part.blob_ref is None
-        if inline_only and not isinstance(rendered, Image):
+        if inline_only and part.data is not None and not isinstance(rendered, Image):
             entry["data_b64"] = base64.b64encode(part.data).decode("ascii")
     if isinstance(rendered, str):
         entry["chars"] = len(rendered)
@@ -103,8 +103,9 @@ def _manifest(metadata: dict[str, str]) -> list[dict[str, Any]] | None:
 
 def _split_text(text: str, manifest: list[dict[str, Any]]) -> list[str] | None:
     """The text cut back into its parts, or None if it was edited since (lengths no longer add up)."""
-    sizes = [e.get("chars") for e in manifest]
-    if any(not isinstance(s, int) for s in sizes):
+    found = [e.get("chars") for e in manifest]
+    sizes = [s for s in found if isinstance(s, int)]
+    if len(sizes) != len(found):
         return None
     if sum(sizes) + len(_SEPARATOR) * (len(sizes) - 1) != len(text):
         return None
@@ -143,7 +144,7 @@ def from_chat_message(message: BaseChatMessage) -> OmneMessage:
     if extra:
         metadata.setdefault("autogen_metadata", extra)
     if not isinstance(message, TextMessage | MultiModalMessage):
-        metadata.setdefault("autogen_type", message.type)
+        metadata.setdefault("autogen_type", getattr(message, "type", type(message).__name__))
     default_role = MessageRole.USER if message.source == "user" else MessageRole.ASSISTANT
     role = message.metadata.get(ROLE_KEY, default_role)
     return OmneMessage(

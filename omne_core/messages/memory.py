@@ -107,6 +107,9 @@ async def from_memory_records(
                 parts.append(TextPart(text=record.text))
                 continue
             part = _PART.validate_python({**descriptor, "blob_ref": record.blob_ref or descriptor.get("blob_ref")})
+            if isinstance(part, TextPart):
+                parts.append(part)
+                continue
             if load_bytes and blobs is not None and part.blob_ref and blobs.exists(part.blob_ref):
                 part = part.model_copy(update={"data": await blobs.aget_bytes(part.blob_ref)})
             parts.append(part)

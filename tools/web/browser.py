@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from omne_core.config import DocumentSettings, OmneSettings, WebSettings
@@ -236,7 +236,7 @@ class TextBrowser:
             url = "https://" + url
         resource = await self._fetcher.fetch(url)
         size = self.settings.viewport_chars
-        common = {
+        common: dict[str, Any] = {
             "url": resource.url,
             "status_code": resource.status_code,
             "reason": resource.reason,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 from bs4 import BeautifulSoup
@@ -40,7 +41,7 @@ class RenderedPage(BaseModel):
 class _NumberedLinkConverter(MarkdownConverter):
     """markdownify converter that numbers http(s) links instead of printing their URLs inline."""
 
-    def __init__(self, base_url: str, **options: object) -> None:
+    def __init__(self, base_url: str, **options: Any) -> None:
         super().__init__(heading_style="ATX", bullets="*", **options)
         self.base_url = base_url
         self.links: list[str] = []

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import colorsys
 import re
+from typing import Any
 
 _NAMED = {
     "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "light grey": (211, 211, 211),

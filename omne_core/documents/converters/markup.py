@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from ..errors import CorruptFileError
 from ..types import ConvertedDocument, DocumentSection, SectionKind
@@ -40,7 +41,7 @@ def split_by_headings(markdown: str, source: str) -> list[DocumentSection]:
     return sections or [DocumentSection(text="(no text)", source=source)]
 
 
-def _markitdown(converter, path: str, job: ConvertJob, **kwargs):
+def _markitdown(converter: Any, path: str, job: ConvertJob, **kwargs: Any) -> Any:
     from markitdown import StreamInfo
 
     info = StreamInfo(extension=Path(job.name).suffix.lower() or None, mimetype=job.mime_type, filename=job.name)
@@ -59,7 +60,7 @@ def _markitdown(converter, path: str, job: ConvertJob, **kwargs):
 def convert_docx(path: str, job: ConvertJob) -> ConvertedDocument:
     from markitdown.converters import DocxConverter
 
-    result = _markitdown(DocxConverter(), path, job)
+    result = _markitdown(DocxConverter(), path, job)  # type: ignore[no-untyped-call]
     metadata = {"converter": "markitdown/mammoth", "title": result.title}
     return job.document(split_by_headings(result.markdown, job.source), metadata)
 
@@ -77,7 +78,7 @@ def convert_html(path: str, job: ConvertJob) -> ConvertedDocument:
 def convert_pptx(path: str, job: ConvertJob) -> ConvertedDocument:
     from markitdown.converters import PptxConverter
 
-    result = _markitdown(PptxConverter(), path, job, keep_data_uris=False)
+    result = _markitdown(PptxConverter(), path, job, keep_data_uris=False)  # type: ignore[no-untyped-call]
     pieces = _SLIDE_MARKER.split(result.markdown)
     sections = []
     for number, body in zip(pieces[1::2], pieces[2::2], strict=False):

@@ -97,7 +97,7 @@ def convert_audio(path: str, job: ConvertJob) -> ConvertedDocument:
     info = {k: v for k, v in info.items() if isinstance(v, str | int | float)}
     lines = [f"Audio file ({job.mime_type})"]
     if "duration" in info:
-        lines[0] += f", duration {float(info['duration']):.1f} s"
+        lines[0] += f", duration {float(str(info['duration'])):.1f} s"
     lines += [f"- {k}: {v}" for k, v in sorted(info.items()) if k not in {"duration", "filesize"}]
     section = DocumentSection(kind=SectionKind.AUDIO, text="\n".join(lines), source=job.source, metadata=info)
     return job.document([section], {"converter": "tinytag", **info, "transcribed": False})

@@ -9,7 +9,7 @@ from ..types import ConvertedDocument, DocumentSection, SectionKind
 from .base import ConvertJob, md_cell, md_table
 
 
-def _open(path: str, job: ConvertJob):
+def _open(path: str, job: ConvertJob) -> Any:
     import pypdfium2
 
     try:
@@ -23,7 +23,7 @@ def _open(path: str, job: ConvertJob):
 _MIN_PATHS_FOR_TABLE = 4  # ruled tables draw lines/rectangles; pages without vector paths are skipped
 
 
-def _path_objects(page) -> int:
+def _path_objects(page: Any) -> int:
     import pypdfium2.raw as pdfium_c
 
     return sum(1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2))
@@ -50,7 +50,7 @@ def convert_pdf(path: str, job: ConvertJob) -> ConvertedDocument:
         meta: dict[str, Any] = {k: v for k, v in document.get_metadata_dict(skip_empty=True).items()}
         page_count = len(document)
         texts = []
-        table_candidates = []
+        table_candidates: list[int] = []
         for index in range(page_count):
             page = document[index]
             textpage = page.get_textpage()

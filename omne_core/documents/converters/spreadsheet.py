@@ -53,14 +53,15 @@ def _runs(cells: list[tuple[int, int]]) -> str:
     for row in sorted(by_row):
         cols = sorted(by_row[row])
         start = prev = cols[0]
-        for col in [*cols[1:], None]:
-            if col is not None and col == prev + 1:
-                prev = col
+        following: list[int | None] = [*cols[1:], None]
+        for nxt in following:
+            if nxt is not None and nxt == prev + 1:
+                prev = nxt
                 continue
             first = f"{column_letter(start)}{row}"
             parts.append(first if start == prev else f"{first}:{column_letter(prev)}{row}")
-            if col is not None:
-                start = prev = col
+            if nxt is not None:
+                start = prev = nxt
     return ", ".join(parts)
 
 
@@ -246,7 +247,8 @@ def convert_xls(path: str, job: ConvertJob) -> ConvertedDocument:
         raise CorruptFileError(f"not a readable XLS workbook: {type(exc).__name__}: {exc}", job.source) from exc
 
     budget = job.settings.max_spreadsheet_cells
-    grids, warnings = [], []
+    grids: list[Any] = []
+    warnings: list[str] = []
     for index in range(book.nsheets):
         sheet = book.sheet_by_index(index)
         grid = SheetGrid(sheet.name, index + 1)
