@@ -92,7 +92,7 @@ def _load_sentence_transformer(path: str, device: str) -> object:
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
-                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no weight-loading bar in CLI output
+                transformers_logging.disable_progress_bar()  # no weight-loading bar in CLI output
                 model = SentenceTransformer(path, device=device)
             except Exception as exc:
                 raise EmbeddingError(f"cannot load sentence-transformers model {path!r}: {exc}") from exc
