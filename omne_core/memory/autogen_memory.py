@@ -23,9 +23,10 @@ from autogen_core.model_context import ChatCompletionContext
 from autogen_core.models import FunctionExecutionResultMessage, LLMMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..errors import ConfigurationError, StoreNotOpenError
 from ..records import MemoryKind, MemoryScope
 from .context import build_context
-from .errors import MemoryStoreError, MemoryValidationError, validation_problems
+from .errors import MemoryValidationError, validation_problems
 from .memory_content import query_text, to_content, to_record
 from .results import SearchHit
 from .store_access import MemoryStoreAPI, open_store
@@ -103,16 +104,16 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
             options["store"], store = store, None
         if config is None:
             if user_id is None:
-                raise MemoryValidationError("OmneMemory needs a user_id")
+                raise ConfigurationError("OmneMemory needs a user_id")
             try:
                 config = OmneMemoryConfig(user_id=user_id, **options)
             except ValidationError as exc:
-                raise MemoryValidationError(f"invalid OmneMemory options: {validation_problems(exc)}") from None
+                raise ConfigurationError(f"invalid OmneMemory options: {validation_problems(exc)}") from None
         elif user_id is not None or options:
-            raise MemoryValidationError("give OmneMemory either a config or user_id and options, not both")
+            raise ConfigurationError("give OmneMemory either a config or user_id and options, not both")
         if store is not None:
             if config.store is not None:
-                raise MemoryValidationError("give OmneMemory either store= or a config with a store section, not both")
+                raise ConfigurationError("give OmneMemory either store= or a config with a store section, not both")
             config = config.model_copy(update={"store": store.open_config()})
         self._config = config
         self._store = store
@@ -142,7 +143,7 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         if self._store is not None and self._store.is_open:
             return self._store
         if not self._owns_store:
-            raise MemoryStoreError("the store given to this OmneMemory is closed")
+            raise StoreNotOpenError("the store given to this OmneMemory is closed (it opens only stores it was not given)")
         async with self._open_lock:
             if self._store is None or not self._store.is_open:
                 self._store = await open_store(self._config.store)

@@ -51,13 +51,9 @@ class StoreConfig(BaseModel):
     def _no_unknown_section_fields(cls, data: Any) -> Any:
         """The settings sections ignore unknown keys; a config must not (a typo would silently change the store)."""
         if isinstance(data, dict):
-            for name in _MODEL_SECTIONS:
-                section = data.get(name)
-                if isinstance(section, dict):
-                    fields = cls.model_fields[name].annotation.model_fields  # type: ignore[union-attr]
-                    unknown = sorted(set(section) - set(fields))
-                    if unknown:
-                        raise ValueError(f"unknown {name} setting(s): {', '.join(unknown)}")
+            unknown = [key for name in _MODEL_SECTIONS for key in _unknown_keys(_model_of(cls, name), data.get(name), name)]
+            if unknown:
+                raise ValueError(f"unknown store setting(s): {', '.join(unknown)}")
         return data
 
     @classmethod
@@ -71,14 +67,25 @@ class StoreConfig(BaseModel):
     def to_settings(self) -> OmneSettings:
         """Settings for opening this store; secrets the config leaves out come from the environment."""
         sections: dict[str, Any] = {"data_dir": self.data_dir}
-        for name in _MODEL_SECTIONS:
-            section: BaseModel = getattr(self, name)
-            sections[name] = {
-                key: value
-                for key, value in section
-                if not (value is None and _is_secret(type(section).model_fields[key].annotation))
-            }
+        sections.update({name: _as_settings_input(getattr(self, name)) for name in _MODEL_SECTIONS})
         return load_settings(**sections)
+
+
+def _model_of(owner: type[BaseModel], field: str) -> type[BaseModel] | None:
+    """The model class a field holds, if it holds one."""
+    annotation = owner.model_fields[field].annotation
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _unknown_keys(model: type[BaseModel] | None, data: Any, path: str) -> list[str]:
+    """Dotted paths of the keys in `data` that `model` (and its nested models) does not have."""
+    if model is None or not isinstance(data, dict):
+        return []
+    out = [f"{path}.{key}" for key in data if key not in model.model_fields]
+    for key, value in data.items():
+        if key in model.model_fields:
+            out.extend(_unknown_keys(_model_of(model, key), value, f"{path}.{key}"))
+    return out
 
 
 def _is_secret(annotation: Any) -> bool:
@@ -86,5 +93,23 @@ def _is_secret(annotation: Any) -> bool:
 
 
 def _no_secrets(section: BaseModel) -> BaseModel:
-    secrets = {name: None for name, field in type(section).model_fields.items() if _is_secret(field.annotation)}
-    return section.model_copy(update=secrets) if secrets else section
+    """The section with every secret (nested ones too) set to None."""
+    update: dict[str, Any] = {}
+    for name, field in type(section).model_fields.items():
+        value = getattr(section, name)
+        if _is_secret(field.annotation):
+            update[name] = None
+        elif isinstance(value, BaseModel):
+            update[name] = _no_secrets(value)
+    return section.model_copy(update=update)
+
+
+def _as_settings_input(section: BaseModel) -> dict[str, Any]:
+    """The section as settings input, leaving out secrets it does not hold (the environment supplies them)."""
+    out: dict[str, Any] = {}
+    for name, field in type(section).model_fields.items():
+        value = getattr(section, name)
+        if value is None and _is_secret(field.annotation):
+            continue
+        out[name] = _as_settings_input(value) if isinstance(value, BaseModel) else value
+    return out

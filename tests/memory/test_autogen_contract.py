@@ -26,6 +26,7 @@ from PIL import Image as PILImage
 from pydantic import ValidationError
 
 from omne_core.config import OmneSettings
+from omne_core.errors import ConfigurationError, StoreNotOpenError
 from omne_core.memory import (
     MemoryKind,
     MemoryRecord,
@@ -157,7 +158,7 @@ async def test_threshold_applies_among_many_records(store):
 
 
 def test_unknown_options_are_errors(tmp_path):
-    with pytest.raises(MemoryValidationError, match="scor_threshold"):
+    with pytest.raises(ConfigurationError, match="scor_threshold"):
         OmneMemory(user_id="u", scor_threshold=0.5)
     with pytest.raises(ValidationError):
         OmneMemoryConfig.model_validate({"user_id": "u", "bogus": 1})
@@ -375,6 +376,17 @@ async def test_dumped_memory_reopens_the_same_store(tmp_path, embedder, monkeypa
     bad["config"]["store"]["memory"]["no_such_knob"] = 1
     with pytest.raises(ValidationError, match="no_such_knob"):
         Memory.load_component(bad)
+
+
+async def test_a_given_store_is_used_and_left_open(tmp_path, embedder):
+    store = await MemoryStore.open(OmneSettings(data_dir=tmp_path / "given"), embedder=embedder)
+    memory = OmneMemory(user_id="g", store=store)
+    await memory.add(text("kept in the given store"))
+    await memory.close()
+    assert store.is_open and [r.text for r in await store.list(MemoryScope(user_id="g"))] == ["kept in the given store"]
+    await store.close()
+    with pytest.raises(StoreNotOpenError, match="given"):
+        await memory.query("anything")  # never a silent second store
 
 
 async def test_dumped_config_holds_no_secret(tmp_path, embedder):
