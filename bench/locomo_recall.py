@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/locomo_recall.py ../shared/data/locomo/locomo_dev.json [--show-misses N]
     .venv/bin/python bench/locomo_recall.py PATH --distractors 5000 --lexical-budgets none,1000
+    .venv/bin/python bench/locomo_recall.py PATH --l1 observations   # or: --l1 summaries
+    .venv/bin/python bench/locomo_recall.py PATH --l1 observations --kinds message   # L1 records as keys only
 
 `--distractors N` first stores N synthetic chat-like sentences (`memory_scale.TextMaker`) in each conversation's
 user scope, so the questions are asked in a bigger, noisier store; `--lexical-budgets` asks every question once
@@ -11,6 +13,14 @@ Every dialog turn of a conversation becomes one L0 `message` record (speaker in 
 as `event_time`, one session id per LoCoMo session, one user per conversation; an image a turn shares is
 kept as its caption). Each question of categories 1-4 is asked with `MemoryStore.search` in that user's
 scope; recall@k = |evidence ∩ top-k| / |evidence|, averaged over questions with evidence.
+
+`--l1 observations` also stores LoCoMo's `observation` lists as L1 `fact` records, `--l1 summaries` its session
+summaries as L1 `summary` records, as `reflect`/`summarize_session` would write them (facts in the user's scope,
+summaries in their session's), each citing its L0 records in `source_ids`. A hit delivers its own turn, or,
+for an L1 record, the turns its sources are. Below the recall table, per k: the tokens `build_context` would
+inject for the top k hits (with the sources L1 hits carry, no budget), and `shown r@k`, the share of evidence
+turns whose own text is in that context (a conclusion alone does not count there). `--kinds message` searches
+raw turns only: the conclusions then work as keys (`MemorySettings.l1_key_weight`), never as hits.
 """
 
 from __future__ import annotations
@@ -33,11 +43,24 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from omne_core.config import load_settings  # noqa: E402
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore  # noqa: E402
+from omne_core.memory import (  # noqa: E402
+    MemoryKind,
+    MemoryLevel,
+    MemoryRecord,
+    MemoryScope,
+    MemoryStore,
+    SearchHit,
+    build_context,
+)
+from omne_core.memory.reflection import speakers_metadata  # noqa: E402
 
 KS = (1, 5, 10, 25)
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 _SESSION = re.compile(r"session_(\d+)")
+_OBSERVATION = re.compile(r"session_(\d+)_observation")
+_SUMMARY = re.compile(r"session_(\d+)_summary")
+L1_MODES = ("none", "observations", "summaries")
+UNBOUNDED = 1_000_000  # a context budget no question reaches: tokens are measured, not capped
 
 
 @dataclass
@@ -45,6 +68,7 @@ class Question:
     text: str
     category: int
     evidence: set[str]
+    answer: str = ""
 
 
 @dataclass
@@ -53,6 +77,9 @@ class Conversation:
     records: list[MemoryRecord] = field(default_factory=list)
     dia_ids: list[str] = field(default_factory=list)  # dia_id of each record, same order
     questions: list[Question] = field(default_factory=list)
+    # LLM-written conclusions: (session number, text, cited dia_ids)
+    observations: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    summaries: list[tuple[int, str, list[str]]] = field(default_factory=list)
 
 
 def parse_session_time(text: str) -> datetime | None:
@@ -63,6 +90,12 @@ def parse_session_time(text: str) -> datetime | None:
         )
     except ValueError:
         return None
+
+
+def dia_ids_in(evidence: object) -> list[str]:
+    """The dia_ids an evidence field names ("D1:3", "D1:3; D2:4", a list of them)."""
+    items = evidence if isinstance(evidence, list) else [evidence]
+    return [e for item in items for e in re.split(r"[;,\s]+", str(item)) if e]
 
 
 def load_locomo(path: Path) -> list[Conversation]:
@@ -90,13 +123,58 @@ def load_locomo(path: Path) -> list[Conversation]:
                     )
                 )
                 conv.dia_ids.append(turn["dia_id"])
+        for key, per_speaker in sample.get("observation", {}).items():
+            if m := _OBSERVATION.fullmatch(key):
+                for pairs in per_speaker.values():
+                    conv.observations.extend((int(m.group(1)), text, dia_ids_in(cited)) for text, cited in pairs)
+        for key, text in sample.get("session_summary", {}).items():
+            if (m := _SUMMARY.fullmatch(key)) and text.strip():
+                number = int(m.group(1))
+                cited = [t["dia_id"] for t in dialog.get(f"session_{number}", [])]
+                conv.summaries.append((number, text.strip(), cited))
         for qa in sample.get("qa", []):
             category = qa.get("category")
-            evidence = {e for item in qa.get("evidence", []) for e in re.split(r"[;,\s]+", item) if e}
+            evidence = set(dia_ids_in(qa.get("evidence", [])))
             if category in CATEGORIES and evidence:
-                conv.questions.append(Question(qa["question"], category, evidence))
+                conv.questions.append(Question(qa["question"], category, evidence, str(qa.get("answer", ""))))
         conversations.append(conv)
     return conversations
+
+
+def derived_records(conv: Conversation, mode: str, record_of: dict[str, MemoryRecord]) -> list[MemoryRecord]:
+    """The conversation's L1 records for `--l1 mode`, as reflection writes them: each cites the stored L0
+    records of its turns; its event time is its latest source's. Conclusions citing no known turn are left out."""
+    if mode == "none":
+        return []
+    kind = MemoryKind.FACT if mode == "observations" else MemoryKind.SUMMARY
+    out = []
+    for number, text, cited in conv.observations if mode == "observations" else conv.summaries:
+        sources = list({record_of[d].id: record_of[d] for d in cited if d in record_of}.values())
+        if not sources or not text.strip():
+            continue
+        scope = MemoryScope(user_id=conv.sample_id)
+        if kind is MemoryKind.SUMMARY:
+            scope = scope.model_copy(update={"session_id": f"{conv.sample_id}/session_{number}"})
+        times = [r.event_time for r in sources if r.event_time]
+        out.append(
+            MemoryRecord(
+                kind=kind,
+                text=text.strip(),
+                scope=scope,
+                source_ids=[r.id for r in sources],
+                event_time=max(times) if times else None,
+                metadata={"derived_by": f"locomo-{mode}", **speakers_metadata(sources)},
+            )
+        )
+    return out
+
+
+def delivered(hit: SearchHit, dia_of: dict[str, set[str]]) -> set[str]:
+    """The turns a hit delivers: its own, or for an L1 record the turns its sources are."""
+    record = hit.record
+    if record.level is MemoryLevel.L1:
+        return set().union(*(dia_of.get(sid, set()) for sid in record.source_ids))
+    return dia_of.get(record.id, set())
 
 
 def recall_row(ranked: list[set[str]], evidence: set[str]) -> list[float]:
@@ -104,13 +182,31 @@ def recall_row(ranked: list[set[str]], evidence: set[str]) -> list[float]:
     return [len(evidence & set().union(*ranked[:k])) / len(evidence) for k in KS]
 
 
+def context_row(hits: list[SearchHit], dia_of: dict[str, set[str]], evidence: set[str]) -> list[float]:
+    """Per k in KS: the tokens `build_context` injects for the top k hits, then the share of the evidence turns
+    whose own text is in that context."""
+    tokens, shown = [], []
+    for k in KS:
+        context = build_context(hits[:k], UNBOUNDED)
+        tokens.append(float(context.tokens))
+        turns = set().union(*(dia_of.get(rid, set()) for rid in context.record_ids))
+        shown.append(len(evidence & turns) / len(evidence))
+    return tokens + shown
+
+
 async def run(
-    path: Path, show_misses: int, distractors: int = 0, budgets: tuple[int | None, ...] = (20_000,)
+    path: Path,
+    show_misses: int,
+    distractors: int = 0,
+    budgets: tuple[int | None, ...] = (20_000,),
+    l1: str = "none",
+    kinds: list[MemoryKind] | None = None,
 ) -> None:
     conversations = load_locomo(path)
     per_budget: dict[int | None, tuple[dict[int, list[list[float]]], dict[str, list[list[float]]]]] = {
         b: (defaultdict(list), defaultdict(list)) for b in budgets
     }
+    contexts: list[list[float]] = []
     misses: list[str] = []
     with tempfile.TemporaryDirectory(prefix="omne-locomo-") as tmp:
         settings = load_settings(data_dir=Path(tmp))
@@ -121,18 +217,23 @@ async def run(
                     await add_distractors(store, scope, distractors)
                 start = time.perf_counter()
                 stored = await store.add(conv.records, actor="locomo")
-                added = time.perf_counter() - start
                 dia_of: dict[str, set[str]] = defaultdict(set)  # exact duplicate turns share one record
                 for record, dia_id in zip(stored, conv.dia_ids, strict=True):
                     dia_of[record.id].add(dia_id)
+                derived = derived_records(conv, l1, dict(zip(conv.dia_ids, stored, strict=True)))
+                if derived:
+                    await store.add(derived, actor=f"locomo-{l1}")
+                added = time.perf_counter() - start
                 start = time.perf_counter()
                 for budget in budgets:
                     store.settings.memory.lexical_max_matches = budget
                     per_category, per_conversation = per_budget[budget]
                     for q in conv.questions:
-                        hits = await store.search(q.text, scope, limit=max(KS))
-                        ranked = [dia_of.get(h.record.id, set()) for h in hits]
+                        hits = await store.search(q.text, scope, limit=max(KS), kinds=kinds)
+                        ranked = [delivered(h, dia_of) for h in hits]
                         row = recall_row(ranked, q.evidence)
+                        if budget == budgets[0]:
+                            contexts.append(context_row(hits, dia_of, q.evidence))
                         per_category[q.category].append(row)
                         per_conversation[conv.sample_id].append(row)
                         if budget == budgets[0] and row[2] < 1.0 and len(misses) < show_misses:
@@ -140,7 +241,8 @@ async def run(
                             misses.append(f"[{q.category}] {q.text}  missing {missing}")
                 searched = time.perf_counter() - start
                 print(
-                    f"{conv.sample_id}: {len(conv.records)} turns ({len(dia_of)} records) added in {added:.1f}s; "
+                    f"{conv.sample_id}: {len(conv.records)} turns ({len(dia_of)} records) and {len(derived)} L1 "
+                    f"records added in {added:.1f}s; "
                     f"{len(conv.questions)} questions x {len(budgets)} in {searched:.1f}s",
                     file=sys.stderr,
                 )
@@ -148,6 +250,11 @@ async def run(
         if len(budgets) > 1 or distractors:
             print(f"\n{distractors} distractor records per conversation, lexical_max_matches={budget}")
         print_table(per_category, per_conversation)
+    means = [sum(row[i] for row in contexts) / len(contexts) for i in range(2 * len(KS))] if contexts else []
+    if means:
+        print(f"{'context':<21}" + "".join(f"{'@' + str(k):>8}" for k in KS))
+        print(f"{'tokens/question':<21}" + "".join(f"{m:>8.0f}" for m in means[: len(KS)]))
+        print(f"{'shown r@k':<21}" + "".join(f"{m:>8.3f}" for m in means[len(KS) :]))
     for line in misses:
         print("miss:", line)
 
@@ -190,10 +297,18 @@ def main() -> None:
         default=(20_000,),
         help="comma-separated lexical_max_matches values to ask every question with ('none': no budget)",
     )
+    parser.add_argument(
+        "--l1", choices=L1_MODES, default="none",
+        help="also store LoCoMo's observations (as L1 facts) or session summaries (as L1 summaries), citing their turns",
+    )
+    parser.add_argument(
+        "--kinds", type=lambda s: [MemoryKind(k.strip()) for k in s.split(",") if k.strip()], default=None,
+        help="comma-separated record kinds to search (e.g. 'message': L1 records then only serve as keys)",
+    )
     args = parser.parse_args()
     if not args.path.is_file():
         parser.error(f"no such file: {args.path}")
-    asyncio.run(run(args.path, args.show_misses, args.distractors, args.lexical_budgets))
+    asyncio.run(run(args.path, args.show_misses, args.distractors, args.lexical_budgets, args.l1, args.kinds))
 
 
 if __name__ == "__main__":

@@ -183,6 +183,10 @@ class _ChatSession:
                 f"{record.id}  {record.kind.value:<10} {hit.score:6.3f}  {when}  {_flat(record.text, 200)}{sources}",
                 markup=False, soft_wrap=True,
             )
+            for source in hit.sources:  # what the conclusion was drawn from, in this scope
+                self.console.print(
+                    f"  ↳ {source.id}  {source.kind.value:<10} {_flat(source.text, 200)}", markup=False, soft_wrap=True
+                )
 
     async def forget(self, record_id: str) -> None:
         from omne_core.memory.errors import MemoryNotFoundError, MemoryValidationError

@@ -58,7 +58,8 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def _print_records(records: list[MemoryRecord], scores: list[float] | None = None) -> None:
+def _print_records(records: list[MemoryRecord], scores: list[float | None] | None = None) -> None:
+    """A table of records; with `scores`, a score column (None: a source shown under the conclusion above it)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -69,7 +70,8 @@ def _print_records(records: list[MemoryRecord], scores: list[float] | None = Non
         when = (r.event_time or r.created_at).strftime("%Y-%m-%d %H:%M")
         scope = "/".join(x for x in (r.scope.user_id, r.scope.agent_id, r.scope.session_id, r.scope.namespace) if x)
         text = r.text if len(r.text) <= 200 else r.text[:200] + "…"
-        row = [r.id, r.kind.value, r.status.value, when, scope, *([f"{scores[i]:.4f}"] if scores else []), text]
+        score = [] if not scores else [f"{scores[i]:.4f}" if scores[i] is not None else "↳ source"]
+        row = [r.id, r.kind.value, r.status.value, when, scope, *score, text]
         table.add_row(*row)
     Console(width=200).print(table)
 
@@ -131,7 +133,9 @@ def search(
     elif not hits:
         typer.echo("no matching memories")
     else:
-        _print_records([h.record for h in hits], [h.score for h in hits])
+        # an L1 hit's sources (SearchHit.sources) are listed under it
+        rows = [(r, h.score if r is h.record else None) for h in hits for r in (h.record, *h.sources)]
+        _print_records([r for r, _ in rows], [score for _, score in rows])
 
 
 @app.command("list")

@@ -90,6 +90,19 @@ class MemorySettings(BaseModel):
     recency_weight: float = 0.0  # score boost for recent records (0 disables)
     recency_half_life_days: float = 30.0
     importance_weight: float = 0.0  # score boost proportional to a record's importance (0 disables)
+    # Derived memory (L1) at query time (`expansion.py`). Key expansion: a record's relevance gains this share of
+    # the relevance of the best active L1 candidate citing it (within the searched filter), so a raw record is
+    # also found through the words and meaning of the conclusions drawn from it (0 disables).
+    l1_key_weight: float = Field(default=0.3, ge=0.0, le=1.0)
+    # Provenance: an L1 hit carries up to this many of its sources (in the searched scope); a hit that would
+    # repeat a record already shown is folded into the hit showing it; `build_context` shows the sources.
+    l1_sources_per_hit: int = Field(default=3, ge=0)
+    # Session context: a candidate gains this share of the relevance of the best other candidate of its session
+    # (a turn of a conversation where other turns match too is more likely part of the answer; 0 disables).
+    session_weight: float = Field(default=0.3, ge=0.0)
+    # A time the query names ("in May 2023", "last week", read relative to the newest record searched) adds this
+    # to the score of the records whose time falls in it (`timequery.py`; a boost, never a filter; 0 disables).
+    time_weight: float = Field(default=0.2, ge=0.0)
     # Compare every id of the records and the vector index on open. Off: open applies the journal (pending
     # vectors, queued removals) and compares counts, which only a change behind the store's back can fool;
     # `omne memory repair` compares every id (and open does too when the counts disagree).

@@ -75,6 +75,12 @@ def _line(alias: str, record: MemoryRecord) -> str:
     return f"[{alias}] ({when}, {record.kind.value}){who} {' '.join(record.text.split())}"
 
 
+def speakers_metadata(sources: Sequence[MemoryRecord]) -> dict[str, Any]:
+    """`{"speakers": [...]}`: who said the records a conclusion is drawn from (ranking's speaker prior reads it)."""
+    speakers = sorted({s for r in sources if isinstance(s := r.metadata.get("speaker"), str) and s.strip()})
+    return {"speakers": speakers} if speakers else {}
+
+
 def extract_json(text: str) -> Any:
     """The JSON object in a model answer (bare, or in a ``` fence). Raises ValueError when there is none."""
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
@@ -161,7 +167,7 @@ async def reflect(
             event_time=max(times),
             importance=item.importance,
             confidence=item.confidence,
-            metadata={"derived_by": actor},
+            metadata={"derived_by": actor, **speakers_metadata(cited)},
         )
         planned.append((record, replaced))
     if not planned:
@@ -223,7 +229,7 @@ async def summarize_session(
             source_ids=[r.id for r in shown],
             event_time=shown[-1].event_time or shown[-1].created_at,
             importance=0.6,
-            metadata={"derived_by": actor, "messages": len(shown)},
+            metadata={"derived_by": actor, "messages": len(shown), **speakers_metadata(shown)},
         ), [old.id for old in previous])],
         actor=actor,
     )

@@ -19,6 +19,8 @@ class SearchHit(BaseModel):
     dense_score: float | None = None  # cosine similarity, when the vector index found it
     lexical_score: float | None = None  # BM25 score (higher is better), when FTS5 found it
     reasons: list[str] = Field(default_factory=list)
+    # For an L1 hit: the records it cites that lie in the searched scope (best first), shown with it in context.
+    sources: list[MemoryRecord] = Field(default_factory=list)
 
 
 class ChangeOp(StrEnum):

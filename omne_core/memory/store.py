@@ -24,7 +24,7 @@ from ..blobs import BlobStore
 from ..config import OmneSettings
 from ..embeddings import Embedder, aembed, build_embedder
 from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
-from . import indexing, ranking
+from . import expansion, indexing, ranking, timequery
 from .backends import (
     ChangeSet,
     HistoryEntry,
@@ -354,23 +354,35 @@ class MemoryStore:
             raise MemoryValidationError(f"min_similarity must be a number in -1..1, got {min_similarity!r}")
         where = RecordFilter.build(scope, kinds, since, until, include_inactive)
         settings, backend = self.settings.memory, self.backend
+        fetch = expansion.candidate_filter(where, settings)  # + L1 records as keys when `kinds` names raw kinds only
 
         async def dense() -> builtins.list[tuple[str, float]]:
             embedding = (await aembed(self.embedder, [indexing.query_text(query)]))[0]
-            return await backend.dense(embedding, where, max(settings.dense_candidates, limit))
+            return await backend.dense(embedding, fetch, max(settings.dense_candidates, limit))
 
         # The two candidate lists are independent: the query embedding and vector query run beside the BM25 query.
         dense_found, lexical_found = await asyncio.gather(
-            dense(), backend.lexical(indexing.query_terms(query), where, max(settings.lexical_candidates, limit))
+            dense(), backend.lexical(indexing.query_terms(query), fetch, max(settings.lexical_candidates, limit))
         )
         if min_similarity is not None:
             dense_found = [(rid, score) for rid, score in dense_found if score >= min_similarity]
             similar = {rid for rid, _ in dense_found}
             lexical_found = [(rid, score) for rid, score in lexical_found if rid in similar]
         ids = list(dict.fromkeys([rid for rid, _ in dense_found] + [rid for rid, _ in lexical_found]))
-        records = await backend.get_many(ids, where)  # the record of truth has the last word on every filter
+        records = await backend.get_many(ids, fetch)  # the record of truth has the last word on every filter
+        # What the L1 candidates cite (key expansion, provenance): loaded once, through the searched scope only.
+        cited = expansion.cited_ids(records.values())
+        loaded = await backend.get_many(cited, expansion.provenance_filter(where)) if cited else {}
+
+        async def newest() -> datetime | None:
+            found = await backend.list_records(where, 1)
+            return ranking.record_time(found[0]) if found else None
+
+        windows = await timequery.query_windows(query, newest) if settings.time_weight else []
         now = _now()
-        hits = ranking.fuse(dense_found, lexical_found, records, settings, now, query, limit=limit)
+        # with min_similarity, a record no retriever scored (one a conclusion cites) cannot be shown to reach it
+        hits = ranking.rank(query, dense_found, lexical_found, records, where, expansion.loader(loaded), settings, now,
+                            windows=windows, limit=limit, add_cited=min_similarity is None)
         await backend.touch([h.record.id for h in hits], now)
         for hit in hits:
             hit.record = hit.record.model_copy(

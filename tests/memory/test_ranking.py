@@ -15,7 +15,7 @@ FILLER = "we talked about the garden, the weather, plans for spring and the new 
 
 def rec(rid: str, text: str = FILLER, speaker: str | None = None, **kw) -> MemoryRecord:
     metadata = {"speaker": speaker} if speaker else {}
-    return MemoryRecord(id=rid, kind=MemoryKind.MESSAGE, text=text, scope=SCOPE, metadata=metadata, **kw)
+    return MemoryRecord(id=rid, kind=MemoryKind.MESSAGE, text=text, metadata=metadata, **{"scope": SCOPE, **kw})
 
 
 def by_id(*records: MemoryRecord) -> dict[str, MemoryRecord]:
@@ -140,3 +140,20 @@ def test_the_fusion_weights_are_a_memory_setting(monkeypatch):
     settings = load_settings().memory
     assert settings.fusion.lexical == 0.1 and settings.fusion.dense == 0.4
     assert [h.record.id for h in fuse(dense, lexical, records, settings, NOW)][0] == "den"
+
+
+def test_session_context_lifts_a_turn_whose_session_matches_elsewhere():
+    """Of two equal candidates, the one whose session holds another good match ranks first; off, a tie."""
+    in_session = MemoryScope(user_id="u", session_id="trip")
+    records = by_id(
+        rec("match", scope=in_session), rec("neighbour", scope=in_session),
+        rec("alone", scope=MemoryScope(user_id="u", session_id="other")), rec("no-session"),
+    )
+    dense = [("match", 0.9), ("neighbour", 0.5), ("alone", 0.5), ("no-session", 0.5), ("floor", 0.1)]
+    records["floor"] = rec("floor")
+    hits = fuse(dense, [], records, MemorySettings(session_weight=0.3), NOW)
+    assert order(hits)[:2] == ["match", "neighbour"]
+    neighbour = next(h for h in hits if h.record.id == "neighbour")
+    assert any(r.startswith("its session's best other match +") for r in neighbour.reasons)
+    scores = {h.record.id: h.score for h in fuse(dense, [], records, MemorySettings(session_weight=0.0), NOW)}
+    assert scores["neighbour"] == scores["alone"] == scores["no-session"]

@@ -1,0 +1,162 @@
+"""Derived memory at query time, on real stores with real embeddings: L1 records as keys for what they cite
+(kept current as conclusions change), provenance carried by L1 hits, and no scope leaking through either."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus, build_context
+from omne_core.memory.filters import scope_contains
+from omne_core.memory.reflection import speakers_metadata
+
+ALICE = MemoryScope(user_id="alice", session_id="s1")
+QUERY = "Which pet did Caroline adopt from the animal shelter?"
+# Its own words share nothing with the query; only the conclusion drawn from it does.
+TARGET = "Finally signed all the papers this morning, he comes home with us on Friday!"
+DISTRACTORS = [
+    "Caroline said the animal shelter downtown needs volunteers on weekends.",
+    "Melanie's cat sleeps on the piano all afternoon.",
+    "The adoption agency asked Caroline a lot of questions about her home.",
+    "We walked past the pet shop and looked at the goldfish.",
+    "Caroline read an article about shelter animals and how they are rescued.",
+    "My neighbour's parrot learnt to whistle a song from the radio.",
+    "Caroline painted a sunset over the lake for the art show.",
+    "The animal documentary on TV was about wolves in the mountains.",
+    "Caroline's friend adopted twins last year, the whole family is thrilled.",
+    "We went to the farm and fed the goats and the sheep.",
+]
+
+
+def message(text: str, scope: MemoryScope = ALICE) -> MemoryRecord:
+    return MemoryRecord(kind=MemoryKind.MESSAGE, text=text, scope=scope, metadata={"speaker": "Caroline"})
+
+
+def fact(text: str, sources: list[MemoryRecord], scope: MemoryScope | None = None) -> MemoryRecord:
+    scope = scope or ALICE.model_copy(update={"session_id": None})  # where `reflect` writes conclusions
+    return MemoryRecord(
+        kind=MemoryKind.FACT, text=text, scope=scope, source_ids=[s.id for s in sources],
+        metadata={"derived_by": "test", **speakers_metadata(sources)},  # as `reflect` writes it
+    )
+
+
+async def ranks_of(store, record_id: str, **kwargs) -> tuple[int | None, list[str]]:
+    """(1-based rank of the record among the hits, its reasons) for QUERY in alice's user scope."""
+    hits = await store.search(QUERY, MemoryScope(user_id="alice"), limit=20, **kwargs)
+    for rank, hit in enumerate(hits, 1):
+        if hit.record.id == record_id:
+            return rank, hit.reasons
+    return None, []
+
+
+@pytest.fixture
+async def seeded(store):
+    [target, *_] = await store.add([message(TARGET), *[message(t) for t in DISTRACTORS]])
+    return store, target
+
+
+async def test_raw_record_found_through_a_citing_conclusion(seeded):
+    store, target = seeded
+    alone, reasons = await ranks_of(store, target.id, kinds=[MemoryKind.MESSAGE])
+    assert alone == len(DISTRACTORS) + 1 and not any("found through" in r for r in reasons)  # its words miss
+
+    [conclusion] = await store.add(fact("Caroline adopted a puppy named Rex from the animal shelter.", [target]))
+    rank, reasons = await ranks_of(store, target.id, kinds=[MemoryKind.MESSAGE])
+    assert rank is not None and rank < alone - 1  # lifted above distractors through the conclusion
+    assert any(r.startswith(f"found through fact {conclusion.id[:8]}") for r in reasons)
+    # a heavier key weight lifts it further
+    store.settings.memory.l1_key_weight = 1.0
+    assert (await ranks_of(store, target.id, kinds=[MemoryKind.MESSAGE]))[0] < rank
+
+    # Searching every kind: the conclusion ranks first and carries its source instead of repeating it.
+    hits = await store.search(QUERY, MemoryScope(user_id="alice"), limit=20)
+    [carrier] = [h for h in hits if h.record.id == conclusion.id]
+    assert hits.index(carrier) < 3 and [s.id for s in carrier.sources] == [target.id]
+    assert target.id not in [h.record.id for h in hits]
+    assert any(r.startswith(f"carries its source {target.id[:8]}") for r in carrier.reasons)
+
+
+@pytest.mark.parametrize("change", ["supersede", "delete", "hard_delete"])
+async def test_a_conclusion_no_longer_active_no_longer_finds_its_source(seeded, change):
+    store, target = seeded
+    [other] = await store.add(message("We bought a new sofa for the living room."))
+    alone = (await ranks_of(store, target.id, kinds=[MemoryKind.MESSAGE]))[0]
+    [conclusion] = await store.add(fact("Caroline adopted a puppy named Rex from the animal shelter.", [target]))
+    assert (await ranks_of(store, target.id, kinds=[MemoryKind.MESSAGE]))[0] < alone
+
+    if change == "supersede":
+        [newer] = await store.add(fact("Caroline bought a new sofa.", [other]))
+        await store.supersede(conclusion.id, newer.id)
+    else:
+        await store.delete(conclusion.id, hard=change == "hard_delete")
+    rank, reasons = await ranks_of(store, target.id, kinds=[MemoryKind.MESSAGE])
+    assert rank == alone and not any("found through" in r for r in reasons)
+    hits = await store.search(QUERY, MemoryScope(user_id="alice"), limit=20)
+    assert conclusion.id not in [h.record.id for h in hits]
+    assert all(target.id not in [s.id for s in h.sources] for h in hits)
+
+
+async def test_key_expansion_can_be_switched_off(seeded):
+    store, target = seeded
+    await store.add(fact("Caroline adopted a puppy named Rex from the animal shelter.", [target]))
+    store.settings.memory.l1_key_weight = 0.0
+    rank, reasons = await ranks_of(store, target.id, kinds=[MemoryKind.MESSAGE])
+    assert rank == len(DISTRACTORS) + 1 and not any("found through" in r for r in reasons)
+
+
+async def test_provenance_in_context_respects_the_budget(store):
+    sources = await store.add([message(f"Turn {i}: " + "we talked about the garden and the roses " * 4) for i in range(4)])
+    [conclusion] = await store.add(fact("Caroline grows roses in her garden and talks about them a lot.", sources))
+    hits = await store.search("What does Caroline grow in her garden?", MemoryScope(user_id="alice"), limit=1)
+    assert hits[0].record.id == conclusion.id and len(hits[0].sources) == store.settings.memory.l1_sources_per_hit
+
+    full = build_context(hits, 10_000)
+    assert full.record_ids == [conclusion.id, *[s.id for s in hits[0].sources]]
+    bare = build_context(hits, 10_000, with_sources=False)
+    assert bare.record_ids == [conclusion.id]
+    for budget in (bare.tokens + 5, bare.tokens + 60, full.tokens - 1, full.tokens + 1):
+        context = build_context(hits, budget)
+        assert context.tokens <= budget
+        assert context.record_ids[0] == conclusion.id  # the hit first: sources only get what it leaves
+        assert len(context.record_ids) == len(set(context.record_ids))
+    assert build_context(hits, bare.tokens + 5).record_ids == [conclusion.id]  # no room for a source line
+    assert build_context(hits, full.tokens - 1).text != full.text  # the last source is cut or left out
+
+
+WORDS = "garden roses piano shelter puppy sofa museum pottery camping beach painting concert marathon".split()
+
+
+async def test_expansion_never_leaks_across_scopes(store):
+    """Randomized: conclusions cite records of any user and session; a search only ever returns, or carries as
+    sources, active records of the scopes it searched."""
+    rng = random.Random(18)
+    scopes = [MemoryScope(user_id=u, session_id=s) for u in ("u0", "u1", "u2") for s in ("s0", "s1", None)]
+    raw = [
+        MemoryRecord(kind=MemoryKind.MESSAGE, text=" ".join(rng.sample(WORDS, 4)) + f" #{i}", scope=rng.choice(scopes))
+        for i in range(60)
+    ]
+    raw = await store.add(raw)
+    conclusions = [
+        MemoryRecord(
+            kind=rng.choice([MemoryKind.FACT, MemoryKind.SUMMARY]),
+            text="conclusion: " + " ".join(rng.sample(WORDS, 3)) + f" #{i}",
+            scope=rng.choice(scopes),
+            source_ids=[r.id for r in rng.sample(raw, rng.randint(1, 6))],
+        )
+        for i in range(30)
+    ]
+    conclusions = await store.add(conclusions)
+    for record in rng.sample(raw, 8):
+        await store.delete(record.id)
+    deleted = {r.id for r in raw if (await store.get(r.id)).status is MemoryStatus.DELETED}
+    for _ in range(40):
+        searched = rng.sample(scopes, rng.randint(1, 2))
+        searched = [s.model_copy(update={"session_id": None}) if rng.random() < 0.4 else s for s in searched]
+        kinds = rng.choice([None, [MemoryKind.MESSAGE], [MemoryKind.FACT]])
+        hits = await store.search(" ".join(rng.sample(WORDS, 3)), searched, kinds=kinds, limit=10)
+        for hit in hits:
+            for record in [hit.record, *hit.sources]:
+                assert any(scope_contains(s, record.scope) for s in searched), (searched, record.scope)
+                assert record.status is MemoryStatus.ACTIVE and record.id not in deleted
+            assert kinds is None or hit.record.kind in kinds
