@@ -8,7 +8,6 @@ import random
 import pytest
 
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus, build_context
-from omne_core.memory.filters import scope_contains
 from omne_core.memory.reflection import speakers_metadata
 
 ALICE = MemoryScope(user_id="alice", session_id="s1")
@@ -157,6 +156,6 @@ async def test_expansion_never_leaks_across_scopes(store):
         hits = await store.search(" ".join(rng.sample(WORDS, 3)), searched, kinds=kinds, limit=10)
         for hit in hits:
             for record in [hit.record, *hit.sources]:
-                assert any(scope_contains(s, record.scope) for s in searched), (searched, record.scope)
+                assert any(s.contains(record.scope) for s in searched), (searched, record.scope)
                 assert record.status is MemoryStatus.ACTIVE and record.id not in deleted
             assert kinds is None or hit.record.kind in kinds
