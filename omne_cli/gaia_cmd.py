@@ -104,6 +104,12 @@ def run(
     )
     if dataset.missing_attachments:
         typer.secho(f"warning: attachment missing for {', '.join(dataset.missing_attachments)}", err=True)
+    if dataset.lfs_pointer_attachments:
+        typer.secho(
+            f"warning: {len(dataset.lfs_pointer_attachments)} attachment(s) are Git LFS pointers, not the files "
+            f"(run `git lfs pull` in the dataset's repository): {', '.join(dataset.lfs_pointer_attachments)}",
+            err=True,
+        )
     config = GaiaRunConfig(
         output_dir=out_dir,
         concurrency=concurrency,

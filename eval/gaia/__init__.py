@@ -41,7 +41,7 @@ from .results import AnswerSource, ErrorClass, GaiaResult, read_answers, read_re
 from .run_info import RUN_FILE, RunInfo
 from .runner import GaiaRunConfig, GaiaRunner, RunOutcome, run_gaia
 from .scorer import lenient_question_scorer, question_scorer
-from .task import GaiaAgentTask, GaiaDataset, GaiaSplit, GaiaTask
+from .task import AttachmentStatus, GaiaAgentTask, GaiaDataset, GaiaSplit, GaiaTask
 
 __all__ = [
     "DEFAULT_AGENT_FACTORY",
@@ -51,6 +51,7 @@ __all__ = [
     "AgentFactory",
     "AgentFactoryError",
     "AnswerSource",
+    "AttachmentStatus",
     "ErrorClass",
     "GaiaAccessDeniedError",
     "GaiaAgentTask",

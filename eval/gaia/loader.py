@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import GaiaAccessDeniedError, GaiaDatasetError, GaiaHubUnreachableError, GaiaTokenMissingError
-from .task import HIDDEN_ANSWER, PLACEHOLDER_TASK_ID, GaiaDataset, GaiaSplit, GaiaTask
+from .task import HIDDEN_ANSWER, PLACEHOLDER_TASK_ID, AttachmentStatus, GaiaDataset, GaiaSplit, GaiaTask
 
 if TYPE_CHECKING:
     from omne_core.config import OmneSettings
@@ -78,15 +78,19 @@ def _read_rows(split_dir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield f"{parquet}:row {index}", row
 
 
-def _attachment(split_dir: Path, file_name: str) -> Path | None:
-    """The attachment's absolute path, or None when absent or outside the split directory."""
+def _attachment(split_dir: Path, file_name: str) -> tuple[Path | None, AttachmentStatus]:
+    """The attachment's absolute path (None when absent, outside the split directory, or a Git LFS pointer)."""
+    from omne_core.documents.detect import read_lfs_pointer
+
     if not file_name:
-        return None
+        return None, AttachmentStatus.NONE
     base = split_dir.resolve()
     path = (base / file_name).resolve()
     if not path.is_relative_to(base) or not path.is_file():
-        return None
-    return path
+        return None, AttachmentStatus.MISSING
+    if read_lfs_pointer(path) is not None:
+        return None, AttachmentStatus.LFS_POINTER
+    return path, AttachmentStatus.PRESENT
 
 
 def _parse_row(where: str, row: dict[str, Any], split_dir: Path, split: GaiaSplit) -> GaiaTask | None:
@@ -105,13 +109,15 @@ def _parse_row(where: str, row: dict[str, Any], split_dir: Path, split: GaiaSpli
         raise GaiaDatasetError(f"{where}: Level must be 1, 2 or 3, got {row['Level']!r}") from exc
     metadata = row.get("Annotator Metadata") or {}
     file_name = str(row.get("file_name") or "").strip()
+    attachment, status = _attachment(split_dir, file_name)
     return GaiaTask(
         task_id=task_id,
         question=question,
         level=level,
         final_answer=None if answer is None or answer.strip() == HIDDEN_ANSWER else answer,
         file_name=file_name,
-        attachment_path=_attachment(split_dir, file_name),
+        attachment_path=attachment,
+        attachment_status=status,
         annotator_metadata=metadata if isinstance(metadata, dict) else {"raw": metadata},
         split=split,
     )
@@ -173,7 +179,8 @@ def load_gaia_dataset(
         split=split,
         tasks=tasks,
         placeholders_skipped=placeholders,
-        missing_attachments=[t.task_id for t in tasks if t.file_name and t.attachment_path is None],
+        missing_attachments=[t.task_id for t in tasks if t.attachment_status is AttachmentStatus.MISSING],
+        lfs_pointer_attachments=[t.task_id for t in tasks if t.attachment_status is AttachmentStatus.LFS_POINTER],
     )
 
 

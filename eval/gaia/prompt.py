@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .task import GaiaAgentTask
+from .task import AttachmentStatus, GaiaAgentTask
 
 # The system prompt of the GAIA paper (Mialon et al., 2023), used by the official leaderboard.
 GAIA_SYSTEM_PROMPT = (
@@ -38,6 +38,9 @@ def build_task_message(task: GaiaAgentTask, system_prompt: str = GAIA_SYSTEM_PRO
             f"Attached file: {task.attachment_path}",
             "Read it with the file reader tool (this file is the one local file you may read).",
         ]
+    elif task.attachment_status is AttachmentStatus.LFS_POINTER:
+        parts += ["", f"The question mentions an attached file ({task.file_name}) that is not available: only a "
+                  "Git LFS pointer to it was downloaded, not the file."]  # fmt: skip
     elif task.file_name:
         parts += ["", f"The question mentions an attached file ({task.file_name}) that is not available."]
     return "\n".join(parts)

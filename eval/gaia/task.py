@@ -17,6 +17,15 @@ class GaiaSplit(StrEnum):
     TEST = "test"
 
 
+class AttachmentStatus(StrEnum):
+    """Whether a task's attachment can be read."""
+
+    NONE = "none"  # the task has no attachment
+    PRESENT = "present"
+    MISSING = "missing"  # named, but absent from the split folder
+    LFS_POINTER = "lfs_pointer"  # a Git LFS pointer stands where the file should be (never downloaded)
+
+
 class GaiaTask(BaseModel):
     """One row of a GAIA `metadata.jsonl`, with its attachment resolved to a path."""
 
@@ -27,7 +36,8 @@ class GaiaTask(BaseModel):
     level: int
     final_answer: str | None = None  # None when hidden (the test split's "?")
     file_name: str = ""
-    attachment_path: Path | None = None  # None without an attachment, or when the file is missing
+    attachment_path: Path | None = None  # None without an attachment, or when it cannot be read
+    attachment_status: AttachmentStatus = AttachmentStatus.NONE
     annotator_metadata: dict[str, Any] = Field(default_factory=dict)
     split: GaiaSplit = GaiaSplit.VALIDATION
 
@@ -43,6 +53,7 @@ class GaiaTask(BaseModel):
             level=self.level,
             file_name=self.file_name,
             attachment_path=self.attachment_path,
+            attachment_status=self.attachment_status,
         )
 
 
@@ -56,6 +67,7 @@ class GaiaAgentTask(BaseModel):
     level: int
     file_name: str = ""
     attachment_path: Path | None = None
+    attachment_status: AttachmentStatus = AttachmentStatus.NONE
 
     @property
     def file_roots(self) -> list[Path]:
@@ -72,6 +84,7 @@ class GaiaDataset(BaseModel):
     tasks: list[GaiaTask]
     placeholders_skipped: int = 0
     missing_attachments: list[str] = Field(default_factory=list)  # task ids whose file is absent
+    lfs_pointer_attachments: list[str] = Field(default_factory=list)  # task ids whose file is a Git LFS pointer
 
     @property
     def hidden_answers(self) -> int:

@@ -6,7 +6,7 @@ from .archive import extract_zip
 from .chunking import DocumentChunk, chunk_document, chunks_to_records, document_to_records
 from .convert import convert_file, convert_file_sync
 from .converters import register_converter, unregister_converter
-from .detect import DetectedType, detect_file_type
+from .detect import DetectedType, LfsPointer, detect_file_type, read_lfs_pointer
 from .enrich import NO_TRANSCRIBER, OpenAITranscriber, Transcriber, describe_image
 from .errors import (
     ArchiveDepthError,
@@ -20,6 +20,7 @@ from .errors import (
     DocumentNotFoundError,
     EncryptedFileError,
     FileTooLargeError,
+    FileUnavailableError,
     ServiceUnavailableError,
     UnsupportedFileTypeError,
 )
@@ -43,6 +44,8 @@ __all__ = [
     "DocumentSection",
     "EncryptedFileError",
     "FileTooLargeError",
+    "FileUnavailableError",
+    "LfsPointer",
     "OpenAITranscriber",
     "SectionKind",
     "ServiceUnavailableError",
@@ -56,6 +59,7 @@ __all__ = [
     "detect_file_type",
     "document_to_records",
     "extract_zip",
+    "read_lfs_pointer",
     "register_converter",
     "unregister_converter",
 ]

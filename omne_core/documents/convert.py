@@ -12,7 +12,7 @@ from ..config import OmneSettings
 from ..config.documents import DocumentSettings
 from .archive import ExtractionBudget, convert_zip
 from .converters import EXTENSION_CONVERTERS, LOCAL_CONVERTERS, ConvertJob
-from .detect import detect_file_type
+from .detect import LFS_POINTER_MAX_BYTES, check_not_lfs_pointer, detect_file_type
 from .enrich import Transcriber, add_image_description, add_transcript, transcriber_from_settings
 from .errors import (
     ConversionTimeoutError,
@@ -65,6 +65,8 @@ class _Conversion:
 
         custom = EXTENSION_CONVERTERS.get(path.suffix.lower())
         if custom is not None:
+            if size < LFS_POINTER_MAX_BYTES:  # detection (below) checks the other files
+                check_not_lfs_pointer(await asyncio.to_thread(path.read_bytes), source)
             target, kind, mime_type = custom
             job = ConvertJob(source=source, name=name, kind=kind, mime_type=mime_type, settings=self.docs)
             return self._finish(await self._run_local(target, path, job), size)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 import zipfile
 from pathlib import Path
 
 import filetype
 from pydantic import BaseModel
 
-from .errors import CorruptFileError, EncryptedFileError, UnsupportedFileTypeError
+from .errors import CorruptFileError, EncryptedFileError, FileUnavailableError, UnsupportedFileTypeError
 from .types import DocumentKind
 
 _HEAD_BYTES = 64 * 1024
@@ -50,6 +51,52 @@ _EXTRA_MIME = {
     ".md": "text/markdown",
     ".pdb": "chemical/x-pdb",
 }
+
+
+# A Git LFS pointer (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md): under 1024 bytes, the spec's
+# version line, then only `ext-N-name sha256:<hex>`, `oid sha256:<hex>` and `size N` lines.
+LFS_POINTER_MAX_BYTES = 1024
+_LFS_POINTER = re.compile(
+    rb"\Aversion https://(?:git-lfs|hawser)\.github\.com/spec/v1\r?\n"
+    rb"(?:(?:ext-\d+-[a-z0-9]+ sha256:[0-9a-f]{64}|oid sha256:[0-9a-f]{64}|size \d+)\r?\n)+\Z"
+)
+_LFS_OID = re.compile(rb"^oid sha256:([0-9a-f]{64})\r?$", re.MULTILINE)
+_LFS_SIZE = re.compile(rb"^size (\d+)\r?$", re.MULTILINE)
+
+
+class LfsPointer(BaseModel):
+    """The object a Git LFS pointer file names in place of the file itself."""
+
+    oid: str
+    size: int
+
+
+def lfs_pointer(head: bytes) -> LfsPointer | None:
+    """The pointer `head` (a file's first bytes, or all of it) is, if it is a Git LFS pointer file."""
+    if len(head) >= LFS_POINTER_MAX_BYTES or not _LFS_POINTER.match(head):
+        return None
+    oid, size = _LFS_OID.search(head), _LFS_SIZE.search(head)
+    if oid is None or size is None:
+        return None
+    return LfsPointer(oid=oid.group(1).decode(), size=int(size.group(1)))
+
+
+def read_lfs_pointer(path: str | Path) -> LfsPointer | None:
+    """`lfs_pointer` of the file at `path` (reads at most 1 KiB)."""
+    with Path(path).open("rb") as fh:
+        return lfs_pointer(fh.read(LFS_POINTER_MAX_BYTES))
+
+
+def check_not_lfs_pointer(head: bytes, source: str) -> None:
+    """Raise `FileUnavailableError` when the bytes are a Git LFS pointer instead of the file they stand for."""
+    pointer = lfs_pointer(head)
+    if pointer is not None:
+        raise FileUnavailableError(
+            f"this is a Git LFS pointer, not the file: the real file ({pointer.size:,} bytes, sha256 "
+            f"{pointer.oid[:12]}...) was never downloaded (run `git lfs pull` where it came from, or download "
+            "it with its content)",
+            source,
+        )
 
 
 class DetectedType(BaseModel):
@@ -129,11 +176,13 @@ def _sniff_text_kind(head: bytes, encoding: str) -> DocumentKind:
 
 
 def detect_file_type(path: str | Path) -> DetectedType:
-    """Detect what `path` holds. Raises `UnsupportedFileTypeError` for binaries no converter reads."""
+    """Detect what `path` holds. Raises `UnsupportedFileTypeError` for binaries no converter reads and
+    `FileUnavailableError` for a Git LFS pointer standing in for the file."""
     path = Path(path)
     suffix = path.suffix.lower()
     with path.open("rb") as fh:
         head = fh.read(_HEAD_BYTES)
+    check_not_lfs_pointer(head, str(path))
 
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         kind = _ooxml_kind(path) or _OOXML_EXTENSIONS.get(suffix)

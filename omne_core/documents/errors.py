@@ -37,6 +37,10 @@ class CorruptFileError(DocumentError):
     """The file claims a known type but cannot be parsed (truncated, malformed, ...)."""
 
 
+class FileUnavailableError(DocumentError):
+    """The file's content is not here: e.g. a Git LFS pointer stands where the file should be."""
+
+
 class EncryptedFileError(DocumentError):
     """The file is password-protected and no password was given."""
 

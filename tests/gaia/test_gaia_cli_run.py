@@ -100,3 +100,18 @@ def test_score_a_partial_submission(gaia_root: Path, tmp_path: Path) -> None:
     assert summary["overall"]["tasks"] == summary["overall"]["scored"] == len(answered)
     assert summary["accuracy"] == pytest.approx(2 / 4)
     assert "unanswered" not in summary["error_classes"]
+
+
+def test_run_warns_about_git_lfs_pointer_attachments(
+    gaia_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{'b' * 64}\nsize 77\n"
+    (gaia_root / "2023" / "validation" / "chart.png").write_text(pointer)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    module = _factory_module(tmp_path, {})
+    args = ["gaia", "run", "--data", str(gaia_root), "--agent", f"{module}:make_agent", "--task-id", "v-l2-png",
+            "--out", str(tmp_path / "run"), "--no-progress", "--no-report"]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "1 attachment(s) are Git LFS pointers, not the files" in res.stderr and "v-l2-png" in res.stderr

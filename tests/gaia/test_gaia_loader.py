@@ -263,3 +263,18 @@ def test_a_validation_folder_is_not_loaded_as_the_test_split(gaia_root: Path, fo
 def test_a_test_folder_is_not_loaded_as_the_validation_split(gaia_root: Path) -> None:
     with pytest.raises(GaiaDatasetError, match="use --split test"):
         load_gaia_dataset(gaia_root / "2023" / "test", "validation")
+
+
+def test_an_attachment_that_is_a_git_lfs_pointer_is_counted_and_unavailable(gaia_root: Path) -> None:
+    from eval.gaia import AttachmentStatus, build_task_message
+
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{'a' * 64}\nsize 5120\n"
+    (gaia_root / "2023" / "validation" / "report.pdf").write_text(pointer)
+    ds = load_gaia_dataset(gaia_root, "validation")
+    task = ds.by_id()["v-l2-pdf"]
+    assert ds.lfs_pointer_attachments == ["v-l2-pdf"] and ds.missing_attachments == []
+    assert task.attachment_path is None and task.attachment_status is AttachmentStatus.LFS_POINTER
+    message = build_task_message(task.for_agent())
+    assert "not available: only a Git LFS pointer to it was downloaded" in message
+    assert "Attached file:" not in message
+    assert ds.by_id()["v-l1-xlsx"].attachment_status is AttachmentStatus.PRESENT

@@ -264,3 +264,10 @@ def test_parse_answer_variants():
     )
     missing_key = parse_answer('{"answer": "x"}')
     assert missing_key.well_formed is False and missing_key.detailed_answer == '{"answer": "x"}'
+
+
+async def test_a_git_lfs_pointer_is_reported_to_the_agent_as_unavailable(tmp_path):
+    oid = "0" * 64
+    (tmp_path / "data.xlsx").write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize 2048\n")
+    with pytest.raises(FileReadError, match=r"Could not read data.xlsx: this is a Git LFS pointer, not the file"):
+        await FileReader([tmp_path]).read("data.xlsx")
