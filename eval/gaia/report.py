@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -265,23 +266,28 @@ def _blocks(results: list[GaiaResult], summary: RunSummary, charts: list[_Chart]
     return blocks
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~#])")
+
+
+def _md_text(text: str) -> str:
+    """Text as markdown shows it literally: markup characters backslash-escaped (answers and errors come from
+    agents and files: a `<script>` or a `[link](javascript:...)` in them stays text), on one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
 
 
 def _markdown(blocks: list, base: Path) -> str:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, _Heading):
-            out.append("#" * b.level + " " + b.text)
+            out.append("#" * b.level + " " + _md_text(b.text))
         elif isinstance(b, _Text):
-            out.append(b.text)
+            out.append(_md_text(b.text))
         elif isinstance(b, _Table):
-            out.append("| " + " | ".join(_md_cell(h) for h in b.header) + " |")
+            out.append("| " + " | ".join(_md_text(h) for h in b.header) + " |")
             out.append("|" + "---|" * len(b.header))
-            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            out += ["| " + " | ".join(_md_text(c) for c in row) + " |" for row in b.rows]
         elif isinstance(b, _Chart):
-            out.append(f"![{b.title}]({b.path.relative_to(base).as_posix()})")
+            out.append(f"![{_md_text(b.title)}]({b.path.relative_to(base).as_posix()})")
         out.append("")
     return "\n".join(out)
 

@@ -133,3 +133,33 @@ def test_cli_run_with_the_hub_unreachable_stops_at_once(tmp_path: Path, monkeypa
                         env={"HF_TOKEN": "hf_test", "HF_ENDPOINT": f"http://127.0.0.1:{port}"})  # fmt: skip
     assert res.exit_code == 2
     assert f"Cannot reach the Hugging Face Hub at http://127.0.0.1:{port}" in res.output
+
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(2)</script>",
+    "[click](javascript:alert(3))",
+    "**bold** _it_ `code` ![i](http://x/i.png)",
+    "a | b <b>c</b> &amp; &lt;",
+]
+
+
+def test_report_shows_hostile_task_text_as_text_in_html_and_markdown(tmp_path: Path) -> None:
+    """Answers, ground truths, errors, ids and the title come from agents and files: text, never markup."""
+    from markdown_it import MarkdownIt
+
+    results = [
+        GaiaResult(task_id=f"id{i} {text}", level=1, model_answer=text, ground_truth=f"truth {text}", correct=False,
+                   error=f"failed on {text}", error_class=ErrorClass.AGENT_ERROR)
+        for i, text in enumerate(HOSTILE)
+    ]  # fmt: skip
+    files = write_report(results, tmp_path, title="Run <i>1</i> **x**")
+    html = files.html.read_text()
+    rendered = MarkdownIt("commonmark").enable("table").render(files.markdown.read_text())
+    for page in (html, rendered):
+        for markup in ("<img src=x", "<script>", "<b>c", "<i>1", "<a href", "<strong>", "<em>", "<code>", 'src="http://x'):
+            assert markup not in page, markup
+    for text in HOSTILE:  # each shows as the literal text (HTML-escaped in the page source)
+        assert text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in rendered and "**bold**" in rendered
+    assert "[click](javascript:alert(3))" in rendered
