@@ -24,7 +24,7 @@ class RunInfo(BaseModel):
     limits: RunLimits = RunLimits()
     tasks: int = 0
 
-    def same_run(self, other: RunInfo) -> list[str]:
+    def differences_from(self, other: RunInfo) -> list[str]:
         """What differs between the identities of the two runs (empty: the same run)."""
         return [
             f"{field} {getattr(other, field)!r} (this run: {getattr(self, field)!r})"
@@ -54,7 +54,7 @@ def claim_run_dir(output_dir: Path, info: RunInfo) -> None:
     if recorded is not None:
         if not recorded.agent:  # an older run recorded its model only
             recorded = recorded.model_copy(update={"agent": info.agent})
-        differences = info.same_run(recorded)
+        differences = info.differences_from(recorded)
         if differences:
             raise GaiaRunMismatchError(
                 f"{output_dir} holds another run: {'; '.join(differences)}. Its results are not relabelled: "
