@@ -75,7 +75,7 @@ def test_a_rerun_into_a_run_folder_with_another_agent_refuses(
 def test_run_on_a_validation_folder_as_the_test_split_is_an_error(gaia_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["gaia", "run", "--data", str(gaia_root / "2023" / "validation"), "--split", "test",
-            "--agent", "eval.gaia.scripted:scripted_factory", "--out", str(out), "--no-progress"]  # fmt: skip
+            "--agent", "omne_eval.gaia.scripted:scripted_factory", "--out", str(out), "--no-progress"]  # fmt: skip
     res = runner.invoke(app, args)
     assert res.exit_code == 2 and "not GAIA's test split" in res.output, res.output
     assert not out.exists()

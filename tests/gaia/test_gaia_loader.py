@@ -266,7 +266,7 @@ def test_a_test_folder_is_not_loaded_as_the_validation_split(gaia_root: Path) ->
 
 
 def test_an_attachment_that_is_a_git_lfs_pointer_is_counted_and_unavailable(gaia_root: Path) -> None:
-    from eval.gaia import AttachmentStatus, build_task_message
+    from omne_eval.gaia import AttachmentStatus, build_task_message
 
     pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{'a' * 64}\nsize 5120\n"
     (gaia_root / "2023" / "validation" / "report.pdf").write_text(pointer)
