@@ -26,7 +26,7 @@ from .errors import (
 from .ingest import IngestedFile, IngestReport, IngestSkip, discover_files, ingest_paths
 from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
 from .reflection import ReflectionResult, reflect, summarize_session
-from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
+from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store import MemoryStore
 from .store_access import MemoryStoreAPI, open_store
 from .store_config import StoreConfig
@@ -66,7 +66,9 @@ __all__ = [
     "MemoryValidationError",
     "Modality",
     "ReflectionError",
+    "RecordLinks",
     "SearchHit",
+    "UserSummary",
     "StoreConfig",
     "StoreNotOpenError",
     "build_context",

@@ -30,6 +30,19 @@ def normalize_scopes(scope: Any) -> tuple[MemoryScope, ...]:
     return tuple(dict.fromkeys(scopes))
 
 
+def normalize_statuses(statuses: Any) -> tuple[MemoryStatus, ...] | None:
+    if statuses is None:
+        return None
+    if isinstance(statuses, str | MemoryStatus):
+        statuses = [statuses]
+    try:
+        return tuple(dict.fromkeys(MemoryStatus(s) for s in statuses))
+    except (TypeError, ValueError) as exc:
+        raise MemoryValidationError(
+            f"unknown status in {statuses!r}; expected {[s.value for s in MemoryStatus]}"
+        ) from exc
+
+
 def normalize_kinds(kinds: Any) -> tuple[MemoryKind, ...] | None:
     if kinds is None:
         return None
@@ -43,13 +56,15 @@ def normalize_kinds(kinds: Any) -> tuple[MemoryKind, ...] | None:
 
 @dataclass(frozen=True)
 class RecordFilter:
-    """Scope union AND kinds AND time window AND (active unless include_inactive). All hard."""
+    """Scope union AND kinds AND time window AND status (`statuses` when given, else active unless
+    include_inactive). All hard."""
 
     scopes: tuple[MemoryScope, ...]
     kinds: tuple[MemoryKind, ...] | None = None
     since: datetime | None = None
     until: datetime | None = None
     include_inactive: bool = False
+    statuses: tuple[MemoryStatus, ...] | None = None
 
     @classmethod
     def build(
@@ -59,6 +74,7 @@ class RecordFilter:
         since: datetime | None = None,
         until: datetime | None = None,
         include_inactive: bool = False,
+        statuses: Any = None,
     ) -> RecordFilter:
         for name, value in (("since", since), ("until", until)):
             if value is not None and not isinstance(value, datetime):
@@ -69,6 +85,7 @@ class RecordFilter:
             since=as_utc(since) if since else None,
             until=as_utc(until) if until else None,
             include_inactive=include_inactive,
+            statuses=normalize_statuses(statuses),
         )
 
     # -- partitions ------------------------------------------------------------------------------
@@ -91,7 +108,14 @@ class RecordFilter:
             return False
         if self.until is not None and ts > self.until.timestamp():
             return False
-        return self.include_inactive or record.status is MemoryStatus.ACTIVE
+        statuses = self.status_set()
+        return statuses is None or record.status in statuses
+
+    def status_set(self) -> tuple[MemoryStatus, ...] | None:
+        """The statuses the filter admits (None: every status)."""
+        if self.statuses is not None:
+            return self.statuses
+        return None if self.include_inactive else (MemoryStatus.ACTIVE,)
 
 
 def record_ts(record: MemoryRecord) -> float:

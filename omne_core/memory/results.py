@@ -58,6 +58,26 @@ class MemoryStats(BaseModel):
     embedder: str = ""
 
 
+class UserSummary(BaseModel):
+    """One user of a store: their records (every status) by kind and by status."""
+
+    user_id: str
+    total: int
+    by_kind: dict[str, int]
+    by_status: dict[str, int]
+
+
+class RecordLinks(BaseModel):
+    """A record's provenance both ways and its supersession neighbours (`MemoryStore.links`)."""
+
+    record: MemoryRecord
+    sources: list[MemoryRecord] = Field(default_factory=list)  # what it cites, in `source_ids` order
+    missing_sources: list[str] = Field(default_factory=list)  # cited ids no longer stored (hard-deleted)
+    cited_by: list[MemoryRecord] = Field(default_factory=list)  # conclusions citing it, oldest first
+    supersedes: list[MemoryRecord] = Field(default_factory=list)  # records it replaced
+    superseded_by: MemoryRecord | None = None  # the record that replaced it
+
+
 class ImportResult(BaseModel):
     imported: int
     skipped: int  # already present (same id or same content in the same scope)

@@ -41,7 +41,7 @@ from .backends import (
 )
 from .errors import MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
 from .filters import RecordFilter, ScopeArg, normalize_scopes
-from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, SearchHit
+from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store_config import StoreConfig
 from .transfer import EXPORT_FORMAT, read_import, write_export
 from .validation import check_batch, check_id, validate_record, validate_records
@@ -320,12 +320,20 @@ class MemoryStore:
         limit: int | None = 100,
         include_inactive: bool = False,
         oldest_first: bool = False,
+        statuses: Sequence[MemoryStatus | str] | None = None,
+        after: str | None = None,
     ) -> builtins.list[MemoryRecord]:
-        """Records of the scope(s), newest first (by event time, else learnt time)."""
-        where = RecordFilter.build(scope, kinds, since, until, include_inactive)
+        """Records of the scope(s), newest first (by event time, else learnt time, then insertion order).
+
+        `statuses`: only records with these statuses (instead of `include_inactive`). `after`: keyset paging,
+        the records past the one with this id (the last of the previous page); as fast deep as on page one.
+        """
+        where = RecordFilter.build(scope, kinds, since, until, include_inactive, statuses)
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise MemoryValidationError(f"limit must be a positive integer or None, got {limit!r}")
-        return await self.backend.list_records(where, limit, oldest_first)
+        if after is not None:
+            check_id(after)
+        return await self.backend.list_records(where, limit, oldest_first, after)
 
     async def search(
         self,
@@ -389,6 +397,30 @@ class MemoryStore:
                 update={"access_count": hit.record.access_count + 1, "last_accessed_at": now}
             )
         return hits
+
+    async def links(self, record_id: str, scope: ScopeArg | None = None) -> RecordLinks:
+        """A record's provenance both ways (the records it cites; the conclusions citing it) and its supersession
+        neighbours (the records it replaced; the one that replaced it), linked records of any status."""
+        record = await self.get(record_id, scope)
+        backend = self.backend
+        found = await backend.get_many(record.source_ids) if record.source_ids else {}
+        linking = await backend.linking(record.id)
+        successor = await backend.get(record.superseded_by) if record.superseded_by else None
+        return RecordLinks(
+            record=record,
+            sources=[found[sid] for sid in record.source_ids if sid in found],
+            missing_sources=[sid for sid in record.source_ids if sid not in found],
+            cited_by=[r for r in linking if record.id in r.source_ids],
+            supersedes=[r for r in linking if r.superseded_by == record.id],
+            superseded_by=successor,
+        )
+
+    async def users(self) -> builtins.list[UserSummary]:
+        """Every user of the store, with their records (every status) counted by kind and status."""
+        return [
+            UserSummary(user_id=u.user_id, total=sum(u.by_status.values()), by_kind=u.by_kind, by_status=u.by_status)
+            for u in await self.backend.user_counts()
+        ]
 
     async def history(self, record_id: str) -> builtins.list[MemoryChange]:
         """Every change of a record, oldest first (content is purged after a hard delete)."""

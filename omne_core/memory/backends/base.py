@@ -154,6 +154,15 @@ class RecordCounts:
 
 
 @dataclass
+class UserCounts:
+    """One user's records (every status) by kind and by status."""
+
+    user_id: str
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class PendingVector:
     """A record whose vector must be (re)written, with the text to embed."""
 
@@ -182,9 +191,22 @@ class RecordBackend(Protocol):
         ...
 
     async def list_records(
-        self, where: RecordFilter, limit: int | None, oldest_first: bool = False
+        self, where: RecordFilter, limit: int | None, oldest_first: bool = False, after: str | None = None
     ) -> list[MemoryRecord]:
-        """Records `where` matches, newest first by event time (else learnt time), then by insertion order."""
+        """Records `where` matches, newest first by event time (else learnt time), then by insertion order.
+
+        `after` (keyset paging): only the records that come after the record with this id in that order (it
+        need not match `where`); an unknown id raises `MemoryNotFoundError`. A page costs the same at any depth.
+        """
+        ...
+
+    async def linking(self, record_id: str) -> list[MemoryRecord]:
+        """Every stored record (any status, any user) that names `record_id` in its `source_ids` (a conclusion
+        drawn from it) or in `superseded_by` (a record it replaced), oldest first. Indexed: not a scan."""
+        ...
+
+    async def user_counts(self) -> list[UserCounts]:
+        """Every user of the store with their records counted by kind and by status (every status)."""
         ...
 
     async def find_duplicates(

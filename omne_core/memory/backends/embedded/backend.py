@@ -31,6 +31,7 @@ from ..base import (
     InsertOutcome,
     PendingVector,
     RecordCounts,
+    UserCounts,
     VersionConflict,
     superseded_version,
 )
@@ -117,8 +118,21 @@ class EmbeddedBackend:
     async def get_many(self, ids: Sequence[str], where: RecordFilter | None = None) -> dict[str, MemoryRecord]:
         return await self._run(self.db.get_many, ids, where)
 
-    async def list_records(self, where: RecordFilter, limit: int | None, oldest_first: bool = False) -> list[MemoryRecord]:
-        return await self._run(self.db.list_records, where, limit, oldest_first)
+    async def list_records(
+        self, where: RecordFilter, limit: int | None, oldest_first: bool = False, after: str | None = None
+    ) -> list[MemoryRecord]:
+        return await self._run(self.db.list_records, where, limit, oldest_first, after)
+
+    async def linking(self, record_id: str) -> list[MemoryRecord]:
+        return await self._run(self.db.linking, record_id)
+
+    async def user_counts(self) -> list[UserCounts]:
+        users: dict[str, UserCounts] = {}
+        for user_id, kind, status, n in await self._run(self.db.user_kind_counts):
+            counts = users.setdefault(user_id, UserCounts(user_id))
+            counts.by_kind[kind] = counts.by_kind.get(kind, 0) + n
+            counts.by_status[status] = counts.by_status.get(status, 0) + n
+        return [users[user_id] for user_id in sorted(users)]
 
     async def find_duplicates(self, records: Sequence[MemoryRecord], hashes: Sequence[str]) -> list[MemoryRecord | None]:
         return await self._run(self.db.find_duplicates, records, hashes)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ....records import MemoryRecord
-from ...errors import StoreNotOpenError
+from ...errors import MemoryNotFoundError, StoreNotOpenError
 from ...filters import RecordFilter, as_utc, record_ts
 from ...indexing import phrase
 from ...results import ChangeOp, MemoryChange
@@ -68,6 +68,12 @@ CREATE TABLE IF NOT EXISTS history(
 CREATE INDEX IF NOT EXISTS history_record ON history(record_id, seq);
 CREATE INDEX IF NOT EXISTS history_user ON history(user_id);
 CREATE TABLE IF NOT EXISTS vector_outbox(id TEXT PRIMARY KEY, user_id TEXT);  -- vectors to remove
+CREATE TABLE IF NOT EXISTS record_links(  -- record `seq` names `target` (in its source_ids or superseded_by)
+    target TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (target, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_links_seq ON record_links(seq);
 """
 
 _COLUMNS = "seq, id, access_count, last_accessed_at, body"
@@ -124,6 +130,7 @@ class Database:
             if "user_id" not in outbox_columns:  # a store written before the index was split per user
                 self.conn().execute("ALTER TABLE vector_outbox ADD COLUMN user_id TEXT")
             self.conn().execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            self._fill_links()
 
     def _add_fts_owner_column(self) -> None:
         """Rebuild an FTS index written before it had the owner column (stores of the first release)."""
@@ -146,6 +153,21 @@ class Database:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _fill_links(self) -> None:
+        """Index the links of a store written before `record_links` existed (once; new stores start empty)."""
+        if self.get_meta("record_links") is not None:
+            return
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO record_links(target, seq) SELECT j.value, r.seq FROM records r,"
+                " json_each(r.body, '$.source_ids') j WHERE j.type = 'text'"
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO record_links(target, seq) SELECT json_extract(body, '$.superseded_by'), seq"
+                " FROM records WHERE json_extract(body, '$.superseded_by') IS NOT NULL"
+            )
+            self.set_meta(conn, "record_links", "1")
 
     # -- connections ---------------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
@@ -289,14 +311,38 @@ class Database:
         ).fetchall()
         return [load_row(r) for r in rows]
 
-    def list_records(self, where: RecordFilter, limit: int | None, oldest_first: bool = False) -> list[MemoryRecord]:
+    def list_records(
+        self, where: RecordFilter, limit: int | None, oldest_first: bool = False, after: str | None = None
+    ) -> list[MemoryRecord]:
+        """Records `where` matches in (ts, seq) order; `after`: only those past this record (keyset paging)."""
         fragment, params = filter_sql(where, "r")
-        order = "ASC" if oldest_first else "DESC"
+        order, past = ("ASC", ">") if oldest_first else ("DESC", "<")
+        if after is not None:
+            anchor = self.conn().execute("SELECT ts, seq FROM records WHERE id = ?", (after,)).fetchone()
+            if anchor is None:
+                raise MemoryNotFoundError(after)
+            # `ts <=`/`>=` first: a range on the (user_id, ts) index; then the tie on ts broken by seq
+            fragment += f" AND r.ts {past}= ? AND (r.ts {past} ? OR r.seq {past} ?)"
+            params.extend([anchor[0], anchor[0], anchor[1]])
         sql = f"SELECT {_COLUMNS} FROM records r WHERE {fragment} ORDER BY r.ts {order}, r.seq {order}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         return [load_row(row) for row in self.conn().execute(sql, params)]
+
+    def linking(self, record_id: str) -> list[MemoryRecord]:
+        """Every record naming `record_id` in its `source_ids` or `superseded_by`, oldest first."""
+        rows = self.conn().execute(
+            f"SELECT {_COLUMNS} FROM records WHERE seq IN (SELECT seq FROM record_links WHERE target = ?)"
+            " ORDER BY ts, seq",
+            (record_id,),
+        )
+        return [load_row(row) for row in rows]
+
+    def user_kind_counts(self) -> list[tuple[str, str, str, int]]:
+        """(user id, kind, status, records) for every user of the store."""
+        rows = self.conn().execute("SELECT user_id, kind, status, count(*) FROM records GROUP BY user_id, kind, status")
+        return [(user, kind, status, int(n)) for user, kind, status, n in rows]
 
     def lexical_top(self, match: str, limit: int, owners: Sequence[str] | None = None) -> list[tuple[int, float]]:
         """(seq, bm25) best first, unfiltered but for the owners (the fast path: no join per match)."""
@@ -426,6 +472,16 @@ class Database:
             "INSERT INTO records_fts(rowid, content, owner) VALUES (?, ?, ?)",
             (cur.lastrowid, lexical_text, owner_token(s.user_id)),
         )
+        self._link(conn, record, cur.lastrowid)
+
+    def _link(self, conn: sqlite3.Connection, record: MemoryRecord, seq: int | None, *, again: bool = False) -> None:
+        """Index the ids a stored record names (`linking` reads them); `again`: drop its previous links first."""
+        if seq is None:
+            seq = conn.execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()[0]
+        if again:
+            conn.execute("DELETE FROM record_links WHERE seq = ?", (seq,))
+        targets = {*record.source_ids, *([record.superseded_by] if record.superseded_by else [])}
+        conn.executemany("INSERT OR IGNORE INTO record_links(target, seq) VALUES (?, ?)", [(t, seq) for t in targets])
 
     def replace(
         self, conn: sqlite3.Connection, record: MemoryRecord, texts: tuple[str, str] | None = None
@@ -436,6 +492,7 @@ class Database:
             (record.kind.value, record.status.value, record.content_hash(), record_ts(record), record.blob_ref,
              dump_record(record), record.id),
         )
+        self._link(conn, record, None, again=True)
         if texts is not None:
             self.set_index_texts(conn, record.id, record.scope.user_id, *texts)
 
@@ -448,6 +505,7 @@ class Database:
             seq, user_id = row
             conn.execute("DELETE FROM records_fts WHERE rowid = ?", (seq,))
             conn.execute("DELETE FROM records WHERE seq = ?", (seq,))
+            conn.execute("DELETE FROM record_links WHERE seq = ?", (seq,))
             conn.execute("UPDATE history SET before = NULL, after = NULL WHERE record_id = ?", (rid,))
             conn.execute("INSERT OR IGNORE INTO vector_outbox(id, user_id) VALUES (?, ?)", (rid, user_id))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....records import SCOPE_FIELDS, MemoryStatus
+from ....records import SCOPE_FIELDS
 from ...filters import RecordFilter
 
 
@@ -36,7 +36,8 @@ def filter_sql(where: RecordFilter, alias: str = "r", *, probe: bool = False) ->
     if where.until is not None:
         clauses.append(f"{col}ts <= ?")
         params.append(where.until.timestamp())
-    if not where.include_inactive:
-        clauses.append(f"{col}status = ?")
-        params.append(MemoryStatus.ACTIVE.value)
+    statuses = where.status_set()
+    if statuses is not None:
+        clauses.append(f"{col}status IN ({','.join('?' * len(statuses))})")
+        params.extend(s.value for s in statuses)
     return " AND ".join(clauses), params
