@@ -1,8 +1,13 @@
-"""Omne Assistant: memory-backed AutoGen agents — the Simple Responder (chat) and the Reactive Responder (tasks)."""
+"""Omne Assistant: memory-backed AutoGen agents — the Simple Responder (chat) and the Reactive Responder (tasks).
+
+Model faults and retries are omne_core's (`omne_core.models`), re-exported here for agent authors.
+"""
+
+from omne_core.models import ModelFaultError, ModelFaultKind, RetryPolicy
+
 
 from .access import MemoryAccess, TeamMemory
 from .budget import TaskBudget
-from .faults import ModelFaultError, ModelFaultKind, RetryPolicy
 from .planning import AnswerCheck, Lesson, Replan, TaskAnalysis, TaskPlan
 from .reactive import ReactiveResponder, ReactiveResult, StepRecord
 from .simple import ReflectionReport, SimpleResponder

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
+
+
+# Bounds of every structured answer: a constrained small model always finishes, a rambling one is sent back.
+SHORT = 300  # characters of a one-line field
+LONG = 600  # characters of a free-text field
+MAX_STEPS = 10
+MAX_ITEMS = 8
 
 
 class TaskAnalysis(BaseModel):
     """What the task asks, the constraints an answer must meet, and the expected answer format."""
 
-    asked: str = Field(description="What exactly is asked, in one sentence.")
-    constraints: list[str] = Field(default_factory=list, description="Conditions the answer must satisfy.")
-    answer_format: str = Field(default="a short answer", description="The form of the final answer.")
+    asked: str = Field(min_length=1, max_length=SHORT, description="What exactly is asked, in one sentence.")
+    constraints: list[Annotated[str, Field(max_length=SHORT)]] = Field(
+        max_length=MAX_ITEMS, description="Conditions the answer must satisfy."
+    )
+    answer_format: str = Field(max_length=SHORT, description="The form of the final answer.")
 
 
 class TaskPlan(BaseModel):
     """An analysis and the numbered steps that should answer the task."""
 
     analysis: TaskAnalysis
-    steps: list[str] = Field(min_length=1, description="Ordered steps, each one action.")
+    steps: list[Annotated[str, Field(min_length=1, max_length=SHORT)]] = Field(
+        min_length=1, max_length=MAX_STEPS, description="Ordered steps, each one action."
+    )
 
     def numbered(self) -> str:
         return "\n".join(f"{i}. {step}" for i, step in enumerate(self.steps, 1))
@@ -26,8 +39,10 @@ class TaskPlan(BaseModel):
 class Replan(BaseModel):
     """A revised list of remaining steps after a failure or a stall, and why."""
 
-    reason: str = Field(description="Why the previous plan is changed.")
-    steps: list[str] = Field(min_length=1, description="The remaining steps, in order.")
+    reason: str = Field(max_length=SHORT, description="Why the previous plan is changed.")
+    steps: list[Annotated[str, Field(min_length=1, max_length=SHORT)]] = Field(
+        min_length=1, max_length=MAX_STEPS, description="The remaining steps, in order."
+    )
 
     def numbered(self) -> str:
         return "\n".join(f"{i}. {step}" for i, step in enumerate(self.steps, 1))
@@ -37,16 +52,16 @@ class AnswerCheck(BaseModel):
     """The verdict on a candidate answer against the analysis' constraints and format."""
 
     satisfies: bool
-    problems: list[str] = Field(default_factory=list)
-    final_answer: str = Field(description="The answer, reformatted to the required format.")
+    problems: list[Annotated[str, Field(max_length=SHORT)]] = Field(max_length=MAX_ITEMS)
+    final_answer: str = Field(max_length=LONG, description="The answer, reformatted to the required format.")
 
 
 class Lesson(BaseModel):
     """The self-evolution note kept after a task: what worked, what failed, and what to do next time."""
 
-    worked: str = ""
-    failed: str = ""
-    lesson: str
+    worked: str = Field(max_length=LONG)
+    failed: str = Field(max_length=LONG)
+    lesson: str = Field(min_length=1, max_length=LONG)
 
 
 PLAN_SYSTEM = """You are the planner of a careful assistant that solves tasks step by step with tools.

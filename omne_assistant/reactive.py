@@ -35,13 +35,23 @@ from autogen_core.models import (
 from autogen_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from omne_core.models import (
+    FINAL_ANSWER_MARKER,
+    ModelFaultError,
+    RetryPolicy,
+    create_structured,
+    create_with_retry,
+    extract_final_answer,
+    json_instruction,
+)
+
 from .budget import BudgetMeter, TaskBudget
 from .experience import experiences_prompt, hits_as_memory_contents, recall_experiences, store_experience
-from .faults import ModelFaultError, RetryPolicy, create_json, create_with_retry, json_instruction
 from .planning import (
     ACT_SYSTEM,
     CHECK_SYSTEM,
     LESSON_SYSTEM,
+    LONG,
     PLAN_SYSTEM,
     AnswerCheck,
     Lesson,
@@ -55,7 +65,6 @@ from .toolcall import execute_tool_call, tool_index
 if TYPE_CHECKING:
     from omne_core.memory import MemoryScope, MemoryStore
 
-FINAL_MARKER = "FINAL ANSWER:"
 T = TypeVar("T", bound=BaseModel)
 TaskStatus = Literal["answered", "budget_exhausted", "model_error"]
 
@@ -90,15 +99,6 @@ class ReactiveResult(BaseModel):
     def summary(self) -> str:
         head = f"[{self.status}] {self.answer}" if self.answer else f"[{self.status}] no answer"
         return f"{head} — {self.reason} ({self.steps} steps, {self.tokens} tokens, {self.seconds:.1f} s)"
-
-
-def extract_final_answer(text: str) -> str | None:
-    """The text after the last FINAL ANSWER marker, or None when the reply has none."""
-    idx = text.upper().rfind(FINAL_MARKER)
-    if idx < 0:
-        return None
-    answer = text[idx + len(FINAL_MARKER) :].strip()
-    return answer or None
 
 
 class ReactiveResponder(BaseChatAgent):
@@ -302,7 +302,7 @@ class _Run:
             text = result.content.strip()
             answer = extract_final_answer(text)
             messages.append(AssistantMessage(content=text or "(empty reply)", source=agent.name))
-            if answer is None:
+            if not answer:  # no marker, or nothing after it
                 idle += 1
                 self.trace(step, "thought", text[:500] or "(empty reply)")
                 if text:
@@ -312,7 +312,7 @@ class _Run:
                     async for event in self.replan(messages, "no progress: replies without tool calls or an answer"):
                         yield event
                 else:
-                    messages.append(UserMessage(content=f"Continue with the plan: call a tool, or reply '{FINAL_MARKER} ...'.", source="user"))
+                    messages.append(UserMessage(content=f"Continue with the plan: call a tool, or reply '{FINAL_ANSWER_MARKER} ...'.", source="user"))
                 continue
             check = await self.check(plan.analysis, answer)
             if check is None or check.satisfies:
@@ -323,7 +323,7 @@ class _Run:
             problems = "; ".join(check.problems) or "the answer does not meet the constraints"
             self.trace(step, "check", f"rejected {answer!r}: {problems}", ok=False)
             yield ThoughtEvent(content=f"Check rejected {answer!r}: {problems}", source=agent.name)
-            messages.append(UserMessage(content=f"The answer fails the check: {problems}. Fix it, then reply '{FINAL_MARKER} ...'.", source="user"))
+            messages.append(UserMessage(content=f"The answer fails the check: {problems}. Fix it, then reply '{FINAL_ANSWER_MARKER} ...'.", source="user"))
 
     async def replan(self, messages: list[LLMMessage], why: str) -> AsyncGenerator[BaseAgentEvent, None]:
         """Ask for revised remaining steps and put them in the conversation; bounded by `max_replans`."""
@@ -389,7 +389,7 @@ class _Run:
         """A JSON answer of `schema` within the task's deadline; every attempt's tokens are charged."""
         sink: list[CreateResult] = []
         try:
-            return await create_json(
+            return await create_structured(
                 self.agent._client, messages, schema, policy=self.agent.retry,
                 cancellation_token=self.token, deadline=self.meter.deadline, usage_sink=sink,
             )  # fmt: skip
@@ -417,13 +417,11 @@ def _fallback_lesson(result: ReactiveResult) -> Lesson:
     """A lesson written from the trace alone, used when the model cannot write one."""
     ok_tools = sorted({r.detail.split("(")[0] for r in result.trace if r.kind == "tool" and r.ok})
     bad = [r.detail for r in result.trace if not r.ok]
+    advice = " Avoid the failing calls above." if bad else ""
     return Lesson(
-        worked=("tools that worked: " + ", ".join(ok_tools)) if ok_tools else "",
-        failed="; ".join(bad)[:600],
-        lesson=(
-            f"Ended {result.status}: {result.reason}."
-            + (" Avoid the failing calls above." if bad else "")
-        ),
+        worked=(("tools that worked: " + ", ".join(ok_tools)) if ok_tools else "")[:LONG],
+        failed="; ".join(bad)[:LONG],
+        lesson=f"Ended {result.status}: {result.reason}"[: LONG - len(advice) - 1] + "." + advice,
     )
 
 

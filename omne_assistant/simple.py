@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -42,10 +42,10 @@ from omne_core.memory import (
     build_context,
     reflect,
 )
+from omne_core.models import ModelFaultError, RetryPolicy, create_with_retry, stream_with_retry
 
 from .access import MemoryAccess
 from .experience import hits_as_memory_contents
-from .faults import RETRYABLE, ModelFaultError, RetryPolicy, classify, create_with_retry, stream_with_retry
 from .responses import final_response
 
 DEFAULT_SYSTEM_MESSAGE = """You are a helpful assistant with long-term memory.
@@ -58,7 +58,9 @@ class ReflectionReport(BaseModel):
 
     created_ids: list[str] = Field(default_factory=list)
     source_ids: list[str] = Field(default_factory=list)
+    rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
     error: str | None = None
+    raw_output: str | None = None  # what the model last wrote, when its reply was unusable
 
     @property
     def changed(self) -> bool:
@@ -78,7 +80,8 @@ class SimpleResponder(BaseChatAgent):
 
     `memory` is an open `MemoryStore`; `access` says which scopes to read and where to write
     (a `MemoryScope` means read and write that scope). `record_replies=False` records only the incoming
-    messages (e.g. when a weak model's replies would pollute memory). Retrieved memories go at the top of
+    messages (e.g. when a weak model's replies would pollute memory); `model_create_args` go with every reply
+    call (e.g. `{"max_tokens": 48}`), not with reflection. Retrieved memories go at the top of
     the latest user message by default (`memory_placement="user"`): some chat templates, Gemma's among
     them, silently drop system messages. Inner events include a `MemoryQueryEvent`
     whose items carry the ids of the memories put in the prompt.
@@ -102,6 +105,7 @@ class SimpleResponder(BaseChatAgent):
         record_replies: bool = True,
         memory_placement: Literal["user", "system"] = "user",
         retry: RetryPolicy | None = None,
+        model_create_args: Mapping[str, Any] | None = None,
         description: str = "An assistant that remembers earlier conversations with the user.",
     ) -> None:
         super().__init__(name, description)
@@ -118,6 +122,7 @@ class SimpleResponder(BaseChatAgent):
         self._record_replies = record_replies
         self._memory_placement = memory_placement
         self._retry = retry or RetryPolicy()
+        self._model_create_args = dict(model_create_args or {})
         self._state = SimpleResponderState(session_id=session_id or uuid.uuid4().hex[:12])
 
     # -- AutoGen agent protocol --------------------------------------------------------------------
@@ -159,15 +164,21 @@ class SimpleResponder(BaseChatAgent):
 
         prompt = self._prompt(incoming, memory_text)
         answer, status = "", "ok"
+        extra = self._model_create_args
         try:
             if self._stream:
-                async for chunk in stream_with_retry(self._client, prompt, policy=self._retry, cancellation_token=cancellation_token):
+                stream = stream_with_retry(
+                    self._client, prompt, extra_create_args=extra, policy=self._retry, cancellation_token=cancellation_token
+                )
+                async for chunk in stream:
                     if isinstance(chunk, CreateResult):
                         answer = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
                     else:
                         yield ModelClientStreamingChunkEvent(content=chunk, source=self.name)
             else:
-                result = await create_with_retry(self._client, prompt, policy=self._retry, cancellation_token=cancellation_token)
+                result = await create_with_retry(
+                    self._client, prompt, extra_create_args=extra, policy=self._retry, cancellation_token=cancellation_token
+                )
                 answer = result.content if isinstance(result.content, str) else str(result.content)
         except ModelFaultError as exc:
             answer, status = f"Sorry, the model failed on this turn ({exc}). Your message was saved in memory.", "model_error"
@@ -205,22 +216,22 @@ class SimpleResponder(BaseChatAgent):
     async def reflect(self) -> ReflectionReport:
         """Derive L1 records from this session's unreflected L0 records; malformed model output changes nothing.
 
-        Transient model faults are retried like any call; what still fails is reported, never raised.
+        It takes the responders' path (`create_structured` under this agent's `RetryPolicy`): transient faults
+        and malformed replies are retried; what still fails is reported, never raised.
         """
         self._state.turns_since_reflection = 0
-        for attempt in range(1, self._retry.max_attempts + 1):
-            try:
-                outcome = await reflect(self._memory, self.write_scope, self._reflection_client, actor=f"agent:{self.name}")
-            except ReflectionError as exc:
-                return ReflectionReport(error=f"malformed reflection output, nothing stored ({exc})")
-            except Exception as exc:  # noqa: BLE001 - reflection is best effort; the chat goes on
-                if classify(exc) in RETRYABLE and attempt < self._retry.max_attempts:
-                    await asyncio.sleep(self._retry.delay(attempt))
-                    continue
-                return ReflectionReport(error=f"{type(exc).__name__}: {exc}")
-            sources = sorted({sid for record in outcome.created for sid in record.source_ids})
-            return ReflectionReport(created_ids=[r.id for r in outcome.created], source_ids=sources)
-        raise AssertionError("unreachable")
+        try:
+            outcome = await reflect(
+                self._memory, self.write_scope, self._reflection_client, actor=f"agent:{self.name}", policy=self._retry
+            )
+        except ReflectionError as exc:
+            return ReflectionReport(error=f"nothing stored: {exc}", raw_output=exc.raw_output)
+        except ModelFaultError as exc:
+            return ReflectionReport(error=str(exc))
+        sources = sorted({sid for record in outcome.created for sid in record.source_ids})
+        return ReflectionReport(
+            created_ids=[r.id for r in outcome.created], source_ids=sources, rejected=list(outcome.rejected)
+        )
 
     async def end_session(self) -> ReflectionReport | None:
         """Reflect over the turns not yet reflected on (call when the conversation ends)."""
@@ -229,7 +240,9 @@ class SimpleResponder(BaseChatAgent):
         return await self.reflect()
 
     async def _record(self, incoming: list[tuple[str, str]], answer: str | None) -> None:
-        """Store the turn as L0 `message` records (speaker-prefixed text, speaker and role in metadata)."""
+        """Store the turn as L0 `message` records (speaker-prefixed text, speaker and role in metadata).
+
+        Called only once the reply is complete: a turn cancelled mid-reply (Ctrl-C) stores nothing."""
         scope = self.write_scope
         now = datetime.now(UTC)
         turn = [(speaker, text) for speaker, text in incoming if text.strip()]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,9 @@ def chat(
         raise typer.Exit(2)
     try:
         asyncio.run(_chat(console, user, session, reactive, reflect_every, model_component, stream))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C: the turn in flight was cancelled, its model call stopped, nothing more runs
         console.print("\n[dim]interrupted[/dim]")
+        raise typer.Exit(130) from None  # 128 + SIGINT, as a shell reports it
 
 
 async def _chat(
@@ -95,7 +98,7 @@ class _ChatSession:
 
     async def loop(self) -> None:
         while True:
-            line = await asyncio.to_thread(_read_line, "you> ")
+            line = await _next_line("you> ")
             if line is None:
                 break
             line = line.strip()
@@ -254,6 +257,32 @@ def _flat(text: str, limit: int) -> str:
     """One line of at most `limit` characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+async def _next_line(prompt: str) -> str | None:
+    """`_read_line` in a daemon thread: a Ctrl-C at the prompt ends the chat at once, where a pool thread
+    blocked on the terminal would keep the interpreter waiting for one more line."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str | None] = loop.create_future()
+
+    def deliver(line: str | None, error: BaseException | None) -> None:
+        if future.done():  # cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(line)
+
+    def read() -> None:
+        try:
+            line, error = _read_line(prompt), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine
+            line, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for this line any more
+            loop.call_soon_threadsafe(deliver, line, error)
+
+    threading.Thread(target=read, name="omne-chat-input", daemon=True).start()
+    return await future
 
 
 def _read_line(prompt: str) -> str | None:

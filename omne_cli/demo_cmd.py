@@ -88,8 +88,7 @@ async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
     settings = load_settings(data_dir=data_dir)
     main = settings.models.main
     smoke = main.provider is ModelProvider.LLAMACPP and main.gguf_path is None and settings.model_component is None
-    if smoke and main.max_tokens is None:
-        main.max_tokens = max_tokens
+    reply_cap = (main.max_tokens or max_tokens) if smoke else None  # replies only: structured outputs are bounded
 
     console.rule("[bold]Omne demo: long-term memory for an AutoGen agent[/bold]")
     if settings.model_component is not None:
@@ -102,9 +101,10 @@ async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
     if smoke:
         console.print(
             "[yellow]Honest note:[/yellow] the bundled 270M base model is a smoke-test model. It proves the whole "
-            "pipeline runs offline, but its replies are mostly noise and it rarely writes the strict JSON reflection "
-            "needs. Memory retrieval below does not depend on it. Its replies are capped at "
-            f"{main.max_tokens} tokens, shown as-is, and not recorded, so its noise does not pollute memory."
+            "pipeline runs offline, but its replies are mostly noise. Reflection and the session summary are "
+            "constrained to their JSON schema, so they always form valid records citing real L0 turns — but what "
+            "they say is this tiny model's, shown as-is. Memory retrieval below does not depend on it. Its replies "
+            f"are capped at {reply_cap} tokens, shown as-is, and not recorded, so its noise does not pollute memory."
         )
 
     console.print("[dim]loading the model and the embedding model…[/dim]")
@@ -114,7 +114,7 @@ async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
     except Exception as exc:  # noqa: BLE001 - every start-up failure is reported with its reason
         raise _DemoFailed(f"{type(exc).__name__}: {exc}. Run `omne doctor` to see what is missing.") from exc
     try:
-        await _run_sessions(console, store, client, MemoryScope(user_id=USER), record_replies=not smoke)
+        await _run_sessions(console, store, client, MemoryScope(user_id=USER), record_replies=not smoke, reply_cap=reply_cap)
     finally:
         await store.close()
         await client.close()
@@ -122,7 +122,9 @@ async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
     console.print(REAL_MODEL_HELP, markup=False)
 
 
-async def _run_sessions(console: Any, store: Any, client: Any, user: Any, *, record_replies: bool) -> None:
+async def _run_sessions(
+    console: Any, store: Any, client: Any, user: Any, *, record_replies: bool, reply_cap: int | None
+) -> None:
     """Session 1 (facts), reflection and summary, the memory contents, then session 2 (questions)."""
     from omne_assistant import SimpleResponder
 
@@ -130,6 +132,7 @@ async def _run_sessions(console: Any, store: Any, client: Any, user: Any, *, rec
         options: dict[str, Any] = {} if record_replies else {"system_message": SMOKE_SYSTEM_MESSAGE}
         return SimpleResponder(
             "omne", client, store, user, session_id=session, reflect_every=None, record_replies=record_replies,
+            model_create_args={"max_tokens": reply_cap} if reply_cap else None,
             **options,
         )  # fmt: skip
 
@@ -142,7 +145,11 @@ async def _run_sessions(console: Any, store: Any, client: Any, user: Any, *, rec
     report = await first.end_session()
     if report is not None and report.changed:
         console.print(f"reflection derived {len(report.created_ids)} L1 record(s), each citing its L0 sources.")
-    else:
+    if report is not None and report.rejected:
+        console.print(f"[dim]dropped {len(report.rejected)} conclusion(s) the model wrote:[/dim]")
+        for why in report.rejected:
+            console.print(f"  {_one_line(why, 200)}", style="dim", markup=False)
+    if report is None or not report.changed:
         reason = report.error if report is not None and report.error else "the model derived nothing"
         console.print(f"[yellow]reflection produced no valid L1 record; memory unchanged[/yellow] ({_one_line(reason, 200)})")
     await _summarize(console, store, client, first.write_scope, weak=not record_replies)

@@ -137,7 +137,7 @@ def _model_location(settings: OmneSettings, role: ModelRoleSettings) -> str:
     from omne_core.models import resolve_gguf_path
 
     if role.provider is ModelProvider.LLAMACPP:
-        return str(resolve_gguf_path(role, settings))
+        return str(resolve_gguf_path(role))
     if role.provider is ModelProvider.AZURE:
         return str(role.azure_endpoint)
     return role.base_url or "https://api.openai.com/v1"

@@ -29,18 +29,19 @@ def _isolated_omne_env(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def shared_data_dir(tmp_path_factory) -> Path:
-    """A data directory that lives for the whole session, so the 250 MB GGUF is assembled once."""
+    """A data directory that lives for the whole session."""
     return tmp_path_factory.mktemp("omne-shared-data")
 
 
 @pytest.fixture(scope="session")
-def bundled_gguf(shared_data_dir) -> Path:
+def bundled_gguf() -> Path:
+    """The bundled GGUF in the machine's model cache (`$XDG_CACHE_HOME/omne/models`), as Omne itself uses it:
+    assembled once per machine, not per test run."""
     if LOCAL_EXTRA_MISSING:
         pytest.skip(f"the `local` extra is absent (missing {', '.join(LOCAL_EXTRA_MISSING)})")
-    from omne_core.config import OmneSettings
     from omne_core.models import bundled_gguf_path
 
-    return bundled_gguf_path(OmneSettings(data_dir=shared_data_dir))
+    return bundled_gguf_path()
 
 
 @pytest.fixture(scope="module")

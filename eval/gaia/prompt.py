@@ -1,10 +1,23 @@
-"""The GAIA system prompt, the task message an agent receives, and final-answer extraction."""
+"""The GAIA system prompt, the task message an agent receives, and the short-reply fallback answer.
+
+The `FINAL ANSWER:` extraction is omne_core's (`omne_core.models.extract_final_answer`), shared with the
+Reactive Responder, so the harness and the agent read an answer the same way.
+"""
 
 from __future__ import annotations
 
-import re
+from omne_core.models.output import ANSWER_WRAPPERS, FINAL_ANSWER_MARKER, extract_final_answer
 
 from .task import AttachmentStatus, GaiaAgentTask
+
+__all__ = [
+    "FINAL_ANSWER_MARKER",
+    "FOLLOW_UP_PROMPT",
+    "GAIA_SYSTEM_PROMPT",
+    "build_task_message",
+    "extract_final_answer",
+    "fallback_answer",
+]
 
 # The system prompt of the GAIA paper (Mialon et al., 2023), used by the official leaderboard.
 GAIA_SYSTEM_PROMPT = (
@@ -18,15 +31,10 @@ GAIA_SYSTEM_PROMPT = (
     "is a number or a string."
 )
 
-FINAL_ANSWER_MARKER = "FINAL ANSWER:"
-
 FOLLOW_UP_PROMPT = (
     "Your reply did not end with the required template. Based on your work so far, reply with one line "
     "only, exactly: FINAL ANSWER: [YOUR FINAL ANSWER] — following the formatting rules you were given."
 )
-
-_MARKER = re.compile(r"FINAL\s+ANSWER\s*:", re.IGNORECASE)
-_WRAPPERS = "*`_ \t\"'"
 
 
 def build_task_message(task: GaiaAgentTask, system_prompt: str = GAIA_SYSTEM_PROMPT) -> str:
@@ -46,23 +54,6 @@ def build_task_message(task: GaiaAgentTask, system_prompt: str = GAIA_SYSTEM_PRO
     return "\n".join(parts)
 
 
-def extract_final_answer(text: str | None) -> str | None:
-    """The answer after the last `FINAL ANSWER:` marker (its first non-empty line), or None without one."""
-    if not text:
-        return None
-    matches = list(_MARKER.finditer(text))
-    if not matches:
-        return None
-    rest = text[matches[-1].end() :]
-    for line in rest.splitlines():
-        answer = line.strip().strip(_WRAPPERS).strip()
-        if answer.startswith("[") and answer.endswith("]"):  # the template's brackets, copied literally
-            answer = answer[1:-1].strip()
-        if answer:
-            return answer
-    return ""
-
-
 def fallback_answer(text: str | None, max_chars: int = 200) -> str | None:
     """The last non-empty line of a reply without the template, when it is short enough to be an answer."""
     if not text:
@@ -70,4 +61,4 @@ def fallback_answer(text: str | None, max_chars: int = 200) -> str | None:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines or len(lines[-1]) > max_chars:
         return None
-    return lines[-1].strip(_WRAPPERS).strip() or None
+    return lines[-1].strip(ANSWER_WRAPPERS).strip() or None

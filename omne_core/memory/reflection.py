@@ -1,22 +1,25 @@
 """LLM operators: `reflect` derives L1 conclusions from L0 records, `summarize_session` writes a session summary.
 
 The model sees records under short aliases (S1, S2, ... for sources; C1, C2, ... for existing conclusions)
-and must answer JSON citing them. Output is validated completely before anything is written, so a
-malformed answer raises `ReflectionError` and leaves the store unchanged. A contradicted conclusion is
-superseded (status `superseded`, `superseded_by` set), never deleted.
+and answers a JSON object whose schema lists exactly those aliases, with bounded lists and texts. The call
+takes the shared structured-output path (`omne_core.models.create_structured`): constrained by the schema
+where the client can (llama.cpp grammar, OpenAI structured outputs), transient faults and malformed replies
+retried, and a reply that stays malformed raises `ReflectionError` with the store unchanged. A contradicted
+conclusion is superseded (status `superseded`, `superseded_by` set), never deleted.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from autogen_core import CancellationToken
-from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
-from pydantic import BaseModel, Field, ValidationError
+from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
+from pydantic import BaseModel, Field, create_model, model_validator
 
+from ..models.faults import ModelFaultError, ModelFaultKind, RetryPolicy
+from ..models.structured import create_structured
 from ..records import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
 from ..tokens import count_tokens
 from .errors import MemoryValidationError, ReflectionError
@@ -28,30 +31,72 @@ Rules:
 - Cite the observations each conclusion comes from by their aliases (S1, S2, ...). Never invent aliases.
 - If a conclusion contradicts or updates an existing conclusion (C1, C2, ...), list that alias in "supersedes".
 - Do not repeat existing conclusions that are still true. Output nothing you cannot cite.
-Answer with JSON only, in this form:
-{"memories": [{"kind": "fact|preference|insight|profile|experience", "text": "...", "source_ids": ["S1"], \
-"importance": 0.5, "confidence": 0.9, "supersedes": []}]}"""
+Answer with JSON only: {"memories": [{"kind": "fact|preference|insight|profile|experience", "text": "...", \
+"source_ids": ["S1"], "supersedes": [], "importance": 0.5, "confidence": 0.9}]}"""
+
+# One worked example, shown as an earlier exchange: small models follow an example far better than rules.
+# Conclusions that merely copy it are dropped (they cite nothing the model was shown).
+EXAMPLE_OBSERVATIONS = """New observations:
+[S1] (2024-05-02, message) user: I work as a baker in Porto.
+[S2] (2024-05-02, message) user: I prefer tea to coffee.
+
+Existing conclusions:
+(none)"""
+EXAMPLE_CONCLUSIONS = (
+    ("fact", "The user works as a baker in Porto.", "S1"),
+    ("preference", "The user prefers tea to coffee.", "S2"),
+)
+EXAMPLE_ANSWER = json.dumps(
+    {"memories": [
+        {"kind": kind, "text": text, "source_ids": [alias], "supersedes": [], "importance": 0.6, "confidence": 0.9}
+        for kind, text, alias in EXAMPLE_CONCLUSIONS
+    ]}
+)  # fmt: skip
 
 SUMMARY_SYSTEM_PROMPT = """Summarize the conversation below for long-term memory: who took part, what was \
 said or decided, facts learnt about the user, open questions. Be concise and factual.
 Answer with JSON only, in this form: {"summary": "..."}"""
 
-
-class _Conclusion(BaseModel):
-    kind: MemoryKind
-    text: str = Field(min_length=1)
-    source_ids: list[str] = Field(min_length=1)
-    importance: float = Field(default=0.5, ge=0.0, le=1.0)
-    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
-    supersedes: list[str] = Field(default_factory=list)
-
-
-class _ReflectionOutput(BaseModel):
-    memories: list[_Conclusion]
+DERIVED_KINDS = ("fact", "preference", "insight", "profile", "experience")  # what reflection may write
+MAX_CONCLUSIONS = 12
+MAX_CONCLUSION_CHARS = 400
+MAX_SUMMARY_CHARS = 1000
 
 
 class _SummaryOutput(BaseModel):
-    summary: str = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=MAX_SUMMARY_CHARS)
+
+
+def reflection_schema(sources: int, conclusions: int) -> type[BaseModel]:
+    """The JSON schema of one reflection: `kind` among the derivable kinds, `source_ids` among S1..S{sources},
+    `supersedes` among C1..C{conclusions}, lists and texts bounded."""
+    source_alias: Any = Literal[tuple(f"S{i}" for i in range(1, sources + 1))]  # type: ignore[valid-type]
+    fields: dict[str, Any] = {
+        "kind": (Literal[DERIVED_KINDS], ...),  # type: ignore[valid-type]
+        "text": (str, Field(min_length=3, max_length=MAX_CONCLUSION_CHARS)),
+        "source_ids": (list[source_alias], Field(min_length=1, max_length=min(sources, 8))),
+    }
+    if conclusions:
+        conclusion_alias: Any = Literal[tuple(f"C{i}" for i in range(1, conclusions + 1))]  # type: ignore[valid-type]
+        fields["supersedes"] = (list[conclusion_alias], Field(max_length=min(conclusions, 4)))
+    else:
+        fields["supersedes"] = (list[Annotated[str, Field(max_length=8)]], Field(max_length=0))  # nothing to supersede
+    fields["importance"] = (float, Field(ge=0.0, le=1.0))
+    fields["confidence"] = (float, Field(ge=0.0, le=1.0))
+    conclusion = create_model("Conclusion", **fields)
+    return create_model(
+        "Reflection",
+        memories=(list[conclusion], Field(max_length=min(MAX_CONCLUSIONS, 2 * sources))),  # type: ignore[valid-type]
+        __validators__={"not_only_the_example": model_validator(mode="after")(_not_only_the_example)},
+    )
+
+
+def _not_only_the_example(output: Any) -> Any:
+    """A reply made only of the prompt's example is no reflection: sent back like any invalid reply.
+    (Single copies beside real conclusions are dropped later and reported.)"""
+    if output.memories and all(_copies_example(item.text) for item in output.memories):
+        raise ValueError("these conclusions copy the example; derive them from the new observations")
+    return output
 
 
 class ReflectionResult(BaseModel):
@@ -60,6 +105,7 @@ class ReflectionResult(BaseModel):
     created: list[MemoryRecord] = Field(default_factory=list)
     superseded: list[tuple[str, str]] = Field(default_factory=list)
     source_ids: list[str] = Field(default_factory=list)  # the L0 records shown to the model
+    rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
 
 
 def _single_scope(scope: Any) -> MemoryScope:
@@ -81,26 +127,29 @@ def speakers_metadata(sources: Sequence[MemoryRecord]) -> dict[str, Any]:
     return {"speakers": speakers} if speakers else {}
 
 
-def extract_json(text: str) -> Any:
-    """The JSON object in a model answer (bare, or in a ``` fence). Raises ValueError when there is none."""
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
-    candidate = fenced.group(1) if fenced else text
-    start, end = candidate.find("{"), candidate.rfind("}")
-    if start < 0 or end <= start:
-        raise ValueError("no JSON object in the model output")
-    return json.loads(candidate[start : end + 1])
+async def _structured(
+    model_client: ChatCompletionClient,
+    messages: list[LLMMessage],
+    schema: type[Any],
+    what: str,
+    policy: RetryPolicy | None,
+    cancellation_token: CancellationToken | None,
+) -> Any:
+    """The shared structured path; a reply that stays malformed becomes `ReflectionError` (store unchanged),
+    other model faults (rate limit, timeout, ... after their retries) propagate as `ModelFaultError`."""
+    try:
+        return await create_structured(model_client, messages, schema, policy=policy, cancellation_token=cancellation_token)
+    except ModelFaultError as exc:
+        if exc.kind is not ModelFaultKind.MALFORMED_OUTPUT:
+            raise
+        raise ReflectionError(
+            f"malformed {what} output after {exc.attempts} attempt(s): {exc.detail}", raw_output=exc.raw_output
+        ) from exc
 
 
-async def _complete(
-    model_client: ChatCompletionClient, system: str, user: str, cancellation_token: CancellationToken | None
-) -> str:
-    result = await model_client.create(
-        [SystemMessage(content=system), UserMessage(content=user, source="user")],
-        cancellation_token=cancellation_token,
-    )
-    if not isinstance(result.content, str):
-        raise ReflectionError("the model answered with a function call instead of text", raw_output=str(result.content))
-    return result.content
+def _copies_example(text: str) -> bool:
+    flat = " ".join(text.split()).casefold()
+    return any(flat == example.casefold() for _, example, _ in EXAMPLE_CONCLUSIONS)
 
 
 async def _unreflected(store: MemoryStore, scope: MemoryScope, conclusion_scope: MemoryScope, limit: int) -> list[MemoryRecord]:
@@ -121,11 +170,14 @@ async def reflect(
     limit: int = 50,
     max_conclusions_shown: int = 50,
     actor: str = "reflect",
+    policy: RetryPolicy | None = None,
     cancellation_token: CancellationToken | None = None,
 ) -> ReflectionResult:
     """Derive L1 records from L0 records (default: recent ones not yet reflected on), citing their sources.
 
-    Conclusions are stored in the scope without its session (they outlive the session).
+    Conclusions are stored in the scope without its session (they outlive the session). Raises
+    `ReflectionError` when the model's reply stays malformed after `policy`'s attempts, `ModelFaultError`
+    when the model cannot be reached; either way nothing is written.
     """
     scope = _single_scope(scope)
     conclusion_scope = scope.model_copy(update={"session_id": None})
@@ -140,44 +192,43 @@ async def reflect(
         "\n".join(_line(a, r) for a, r in conclusion_alias.items()) if conclusion_alias else "(none)"
     )
 
-    raw = await _complete(model_client, REFLECT_SYSTEM_PROMPT, prompt, cancellation_token)
-    try:
-        output = _ReflectionOutput.model_validate(extract_json(raw))
-    except (ValueError, ValidationError) as exc:
-        raise ReflectionError(f"malformed reflection output: {exc}", raw_output=raw) from None
-
-    def resolve(alias: str, table: dict[str, MemoryRecord], what: str) -> MemoryRecord:
-        record = table.get(alias.strip()) or next((r for r in table.values() if r.id == alias.strip()), None)
-        if record is None:
-            raise ReflectionError(f"the model cited an unknown {what} {alias!r}", raw_output=raw)
-        return record
+    messages: list[LLMMessage] = [
+        SystemMessage(content=REFLECT_SYSTEM_PROMPT),
+        UserMessage(content=EXAMPLE_OBSERVATIONS, source="user"),
+        AssistantMessage(content=EXAMPLE_ANSWER, source="assistant"),
+        UserMessage(content=prompt, source="user"),
+    ]
+    schema = reflection_schema(len(source_alias), len(conclusion_alias))
+    output = await _structured(model_client, messages, schema, "reflection", policy, cancellation_token)
 
     planned: list[tuple[MemoryRecord, list[MemoryRecord]]] = []
+    rejected: list[str] = []
     for item in output.memories:
-        if item.kind not in L1_KINDS or item.kind is MemoryKind.SUMMARY:
-            raise ReflectionError(f"reflection may only derive fact/preference/insight/profile/experience, got {item.kind.value!r}", raw_output=raw)
-        cited = [resolve(a, source_alias, "source") for a in item.source_ids]
-        replaced = [resolve(a, conclusion_alias, "conclusion") for a in item.supersedes]
-        times = [r.event_time or r.created_at for r in cited]
+        text = " ".join(item.text.split())
+        if _copies_example(text):
+            rejected.append(f"{text!r} copies the prompt's example")
+            continue
+        cited = [source_alias[a] for a in dict.fromkeys(item.source_ids)]
+        replaced = [conclusion_alias[a] for a in dict.fromkeys(item.supersedes)]
         record = MemoryRecord(
-            kind=item.kind,
-            text=item.text.strip(),
+            kind=MemoryKind(item.kind),
+            text=text,
             scope=conclusion_scope,
-            source_ids=list(dict.fromkeys(r.id for r in cited)),
-            event_time=max(times),
+            source_ids=[r.id for r in cited],
+            event_time=max(r.event_time or r.created_at for r in cited),
             importance=item.importance,
             confidence=item.confidence,
             metadata={"derived_by": actor, **speakers_metadata(cited)},
         )
         planned.append((record, replaced))
     if not planned:
-        return ReflectionResult(source_ids=[r.id for r in sources])
+        return ReflectionResult(source_ids=[r.id for r in sources], rejected=rejected)
 
     # One transaction: the new conclusions and the supersession of those they contradict land together.
     stored = await store.add_superseding(
         [(record, [old.id for old in replaced]) for record, replaced in planned], actor=actor
     )
-    result = ReflectionResult(created=[], source_ids=[r.id for r in sources])
+    result = ReflectionResult(created=[], source_ids=[r.id for r in sources], rejected=rejected)
     for new, superseded in stored:
         if new not in result.created:
             result.created.append(new)
@@ -192,6 +243,7 @@ async def summarize_session(
     *,
     max_input_tokens: int = 6000,
     actor: str = "summarize",
+    policy: RetryPolicy | None = None,
     cancellation_token: CancellationToken | None = None,
 ) -> MemoryRecord:
     """Summarize a session's raw records into one `summary` record citing them; it supersedes the previous one.
@@ -213,13 +265,14 @@ async def summarize_session(
             break
         lines.append(line)
     shown = messages[len(messages) - len(lines):]
-    raw = await _complete(model_client, SUMMARY_SYSTEM_PROMPT, "\n".join(reversed(lines)), cancellation_token)
-    try:
-        text = _SummaryOutput.model_validate(extract_json(raw)).summary.strip()
-    except (ValueError, ValidationError) as exc:
-        raise ReflectionError(f"malformed summary output: {exc}", raw_output=raw) from None
+    prompt: list[LLMMessage] = [
+        SystemMessage(content=SUMMARY_SYSTEM_PROMPT),
+        UserMessage(content="\n".join(reversed(lines)), source="user"),
+    ]
+    output = await _structured(model_client, prompt, _SummaryOutput, "summary", policy, cancellation_token)
+    text = output.summary.strip()
     if not text:
-        raise ReflectionError("the model returned an empty summary", raw_output=raw)
+        raise ReflectionError("the model returned an empty summary", raw_output=output.summary)
     previous = await store.list(scope, kinds=[MemoryKind.SUMMARY], limit=None)
     [(summary, _)] = await store.add_superseding(
         [(MemoryRecord(

@@ -55,7 +55,11 @@ def _model_info_for(role: ModelRoleSettings) -> ModelInfo:
     if role.provider is ModelProvider.LLAMACPP:  # llama.cpp enforces JSON schemas with a grammar
         return model_info_from_capabilities(ModelCapabilities(structured_output=True))
     known = known_openai_model_info(role.model)
-    return known if known is not None else model_info_from_capabilities(ModelCapabilities())
+    if known is not None:
+        return known
+    # An unknown model behind an OpenAI-compatible server: vLLM, Ollama, llama.cpp's server and LM Studio take
+    # JSON schemas; a server that refuses one is asked in JSON mode instead (`create_structured`).
+    return model_info_from_capabilities(ModelCapabilities(structured_output=True))
 
 
 def _secret(value: Any) -> str | None:
@@ -166,7 +170,7 @@ def build_inner_client(
         if role.temperature is not None:
             defaults["temperature"] = role.temperature
         return LlamaCppChatClient(
-            resolve_gguf_path(role, settings),
+            resolve_gguf_path(role),
             model_info=model_info,
             n_ctx=role.n_ctx,
             n_threads=role.n_threads,

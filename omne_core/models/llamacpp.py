@@ -5,6 +5,9 @@ messages, cannot stream, lets two concurrent calls share one non-thread-safe `Ll
 generation, and uses the llama-2 prompt format for GGUFs without a chat template (the bundled Gemma has none).
 This client renders every AutoGen message as text in a strictly alternating conversation, streams, serialises
 calls with a lock, stops generating when its `CancellationToken` is cancelled, and picks the Gemma format.
+Generation runs in a worker thread that checks a stop flag after every token and is never killed mid-call: a
+cancelled call waits for its worker, and `close()` (also run at interpreter exit) frees the model only once
+no thread is inside llama.cpp — freeing it under a running generation is what made Ctrl-C segfault.
 Importing this module imports `llama_cpp`: the model factory imports it only for `llamacpp` roles.
 """
 
@@ -15,6 +18,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -106,7 +110,11 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
             default_create_args=dict(default_create_args or {}),
         )
         self._default_create_args = {"max_tokens": DEFAULT_MAX_TOKENS, **dict(default_create_args or {})}
-        self._lock = threading.Lock()  # one Llama context: calls must not overlap
+        self._lock = threading.Lock()  # one Llama context: calls must not overlap, nor a free with a call
+        self._running: set[threading.Event] = set()  # the stop flags of the generations in flight
+        # Frees the model once: on close(), when the client is garbage-collected, or at interpreter exit (before
+        # modules are torn down, so llama.cpp's own __del__ never runs on a half-finalized interpreter).
+        self._free = weakref.finalize(self, _free_llama, self.llm, self._lock)
 
     def _to_config(self) -> LlamaCppChatClientConfig:
         return self._config.model_copy(deep=True)
@@ -122,6 +130,21 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
             default_create_args=config.default_create_args,
         )
 
+    async def close(self) -> None:
+        """Stop the generations in flight, wait for their threads, then free the model. Idempotent."""
+        for stop in list(self._running):
+            stop.set()
+        if self._free.alive:
+            await asyncio.to_thread(self._free)
+
+    @property
+    def closed(self) -> bool:
+        return not self._free.alive
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError(f"the llama.cpp client for {self._model_path.name} is closed")
+
     @property
     def model_path(self) -> Path:
         return self._model_path
@@ -132,6 +155,7 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
 
     @property
     def context_window(self) -> int:
+        self._check_open()
         return self.llm.n_ctx()
 
     # -- messages ------------------------------------------------------------------------------------
@@ -167,6 +191,7 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
         """Prompt tokens by the model's own tokenizer (plus a few per turn for the role markers); `tools=` adds
         their schemas."""
         tools: Sequence[Tool | ToolSchema] = kwargs.get("tools") or []
+        self._check_open()
         total = 0
         for turn in self.to_llama_messages(messages):
             total += TOKENS_PER_TURN + len(self.llm.tokenize(turn["content"].encode("utf-8"), add_bos=False))
@@ -176,7 +201,8 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
         return total + 1  # BOS
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], **kwargs: Any) -> int:
-        return max(self.llm.n_ctx() - self.count_tokens(messages, **kwargs), 0)
+        used = self.count_tokens(messages, **kwargs)  # raises first when the client is closed
+        return max(self.llm.n_ctx() - used, 0)
 
     # -- calls ---------------------------------------------------------------------------------------
     def _request(
@@ -239,12 +265,14 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> AsyncGenerator[str | CreateResult, None]:
+        self._check_open()
         request = self._request(messages, tools, tool_choice, json_output, extra_create_args)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
         if cancellation_token is not None:
             cancellation_token.add_callback(stop.set)
+        self._running.add(stop)
         worker = loop.run_in_executor(None, self._generate, request, stop, loop, queue)
         text_parts: list[str] = []
         calls: dict[int, dict[str, str]] = {}
@@ -271,7 +299,8 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
                     slot["arguments"] += function.get("arguments") or ""
         finally:
             stop.set()  # also stops generation when the consumer stops reading
-            await asyncio.shield(worker)
+            await _join(worker)  # the thread ends after its current token; never leave it running
+            self._running.discard(stop)
         if stop.is_set() and cancellation_token is not None and cancellation_token.is_cancelled():
             raise asyncio.CancelledError("model call cancelled")
         result = self._result("".join(text_parts), calls, finish_reason, usage)
@@ -295,6 +324,8 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
 
         with self._lock:
             try:
+                if self.closed:
+                    raise RuntimeError(f"the llama.cpp client for {self._model_path.name} was closed")
                 prompt_tokens: int | None = None
                 finish_reason: str | None = None
                 chunks: Any = self.llm.create_chat_completion(**request, stream=True)  # a generator of dict chunks
@@ -345,6 +376,25 @@ class LlamaCppChatClient(LlamaCppChatCompletionClient, Component[LlamaCppChatCli
                 agent_id=agent_id,
             )
         )
+
+
+def _free_llama(llm: Any, lock: threading.Lock) -> None:
+    """Free a model once no generation holds it."""
+    with lock:
+        llm.close()
+
+
+async def _join(worker: asyncio.Future[None]) -> None:
+    """Wait for a generation thread to end, even when the waiting task is cancelled again meanwhile (the
+    cancellation is re-raised once the thread is done)."""
+    cancelled = False
+    while not worker.done():
+        try:
+            await asyncio.shield(worker)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError("model call cancelled")
 
 
 def _needs_gemma_format(metadata: Mapping[str, str], chosen: str | None) -> bool:

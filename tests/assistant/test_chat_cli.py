@@ -27,7 +27,8 @@ def _chat(tmp_path, name: str, user: str, lines: list[str], *replies: str) -> st
 
 
 def test_second_run_remembers_the_first_and_another_user_sees_nothing(tmp_path):
-    reflection = json.dumps({"memories": [{"kind": "preference", "text": "Favourite colour: teal.", "source_ids": ["S1"]}]})
+    reflection = json.dumps({"memories": [{"kind": "preference", "text": "Favourite colour: teal.", "source_ids": ["S1"],
+                                           "supersedes": [], "importance": 0.6, "confidence": 0.9}]})  # fmt: skip
     out1 = _chat(tmp_path, "run1", "alice", ["My favourite colour is teal.", "/quit"], "Noted: teal.", reflection)
     assert "Noted: teal." in out1
     assert "Favourite colour: teal." in out1  # the end-of-session reflection printed its L1 record

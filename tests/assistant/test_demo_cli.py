@@ -15,8 +15,10 @@ def test_demo_shows_l0_l1_with_sources_and_answers_from_memory(tmp_path, monkeyp
     reflection = json.dumps(
         {
             "memories": [
-                {"kind": "fact", "text": "Sam's daughter Lea loves dinosaurs.", "source_ids": ["S3"]},
-                {"kind": "fact", "text": "Sam is allergic to peanuts.", "source_ids": ["S5"]},
+                {"kind": "fact", "text": "Sam's daughter Lea loves dinosaurs.", "source_ids": ["S3"], "supersedes": [],
+                 "importance": 0.6, "confidence": 0.9},
+                {"kind": "fact", "text": "Sam is allergic to peanuts.", "source_ids": ["S5"], "supersedes": [],
+                 "importance": 0.9, "confidence": 0.9},
             ]
         }
     )

@@ -8,7 +8,7 @@ from autogen_agentchat.messages import TextMessage, ThoughtEvent, ToolCallExecut
 from autogen_core.tools import FunctionTool
 
 from omne_assistant import ReactiveResponder, RetryPolicy, TaskBudget
-from omne_assistant.faults import ModelFaultKind
+from omne_core.models import ModelFaultKind
 from tests.support.scripted import calls, check, lesson, plan, prompts_text, scripted
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
@@ -286,3 +286,16 @@ async def test_final_message_carries_the_whole_tasks_model_usage():
     usage, spent = final.models_usage, ledger.summary()
     assert spent.calls == 4 and spent.prompt_tokens > 0
     assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (spent.prompt_tokens, spent.completion_tokens)
+
+
+async def test_the_answer_is_read_as_the_gaia_harness_reads_it():
+    client = scripted(
+        plan("length", ["convert"]),
+        "FINAL ANSWER:",  # a marker with nothing after it is no answer: the model is told to go on
+        "**Final answer:** 3.66 m\nI converted 12 feet at 0.3048 m per foot.",  # only the answer line is the answer
+        check(True, "3.66 m"),
+    )
+    result = await ReactiveResponder("solver", client, [], retry=FAST).solve("How long is 12 feet in metres?")
+    assert result.status == "answered" and result.answer == "3.66 m"
+    assert "Continue with the plan" in prompts_text(client, 2)
+    assert "Candidate answer: 3.66 m\n" in prompts_text(client, 3)  # the explanation never reached the check

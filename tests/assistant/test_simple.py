@@ -132,7 +132,8 @@ async def test_team_agents_share_team_memory_and_keep_private_memory(store):
 def _reflection(*memories: dict) -> str:
     import json
 
-    return json.dumps({"memories": list(memories)})
+    defaults = {"supersedes": [], "importance": 0.5, "confidence": 0.8}
+    return json.dumps({"memories": [{**defaults, **m} for m in memories]})
 
 
 async def test_reflection_every_n_turns_creates_l1_records_citing_l0_ids(store):
@@ -159,19 +160,23 @@ async def test_reflection_every_n_turns_creates_l1_records_citing_l0_ids(store):
 
 
 async def test_malformed_reflection_output_changes_no_memory(store):
-    client = scripted("ok", "The user seems to like cats, probably.")  # second reply is the (non-JSON) reflection
+    # the reflection's replies are not JSON: shown to the model, asked again (FAST allows two attempts), reported
+    client = scripted("ok", "The user seems to like cats, probably.", "Cats. Definitely cats.")
     agent = SimpleResponder("omne", client, store, MemoryScope(user_id="cat"), reflect_every=None, retry=FAST)
     await agent.run(task="I have two cats.")
     before = [(r.id, r.version, r.status) for r in await store.list(MemoryScope(user_id="cat"), include_inactive=True)]
     report = await agent.end_session()
-    assert report is not None and report.error and "malformed reflection output" in report.error
+    assert report is not None and report.error and "malformed reflection output after 2 attempt(s)" in report.error
+    assert report.raw_output == "Cats. Definitely cats."  # what the model wrote is shown as what it is
+    assert "That reply was not valid" in prompts_text(client, 2)
     assert not report.changed
     after = [(r.id, r.version, r.status) for r in await store.list(MemoryScope(user_id="cat"), include_inactive=True)]
     assert after == before
 
 
 async def test_reflection_citing_an_unknown_source_changes_no_memory(store):
-    client = scripted("ok", _reflection({"kind": "fact", "text": "Invented.", "source_ids": ["S99"]}))
+    invented = _reflection({"kind": "fact", "text": "Invented.", "source_ids": ["S99"]})
+    client = scripted("ok", invented, invented)
     agent = SimpleResponder("omne", client, store, MemoryScope(user_id="inv"), reflect_every=None, retry=FAST)
     await agent.run(task="Hello there.")
     report = await agent.end_session()

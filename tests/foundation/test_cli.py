@@ -76,7 +76,7 @@ def test_doctor_fails_on_a_missing_key_and_a_broken_config(monkeypatch, tmp_path
 
 @requires_local
 def test_doctor_passes_on_the_offline_defaults(bundled_gguf, shared_data_dir, monkeypatch):
-    monkeypatch.setenv("OMNE_DATA_DIR", str(shared_data_dir))  # the bundled GGUF is already assembled there
+    monkeypatch.setenv("OMNE_DATA_DIR", str(shared_data_dir))  # the bundled GGUF is already in the model cache
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     checks = [line for line in result.stdout.splitlines() if line.startswith(("OK", "FAIL"))]

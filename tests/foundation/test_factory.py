@@ -114,6 +114,7 @@ def test_openai_compatible_unknown_model_gets_default_capabilities():
     role = ModelRoleSettings(provider=ModelProvider.OPENAI_COMPATIBLE, model="my-vllm-model", base_url="http://h:8000/v1")
     client = create_chat_client(role, settings=OmneSettings())
     assert client.model_info["function_calling"] is True and client.model_info["family"] == "unknown"
+    assert client.model_info["structured_output"] is True  # asked for JSON schemas; refused → JSON mode
 
 
 def test_openai_compatible_needs_base_url():
@@ -161,7 +162,7 @@ def test_llamacpp_missing_gguf_path(tmp_path):
 async def test_llamacpp_on_the_bundled_gguf(bundled_gguf, shared_data_dir, monkeypatch):
     from omne_core.models import LlamaCppChatClient
 
-    monkeypatch.setenv("OMNE_DATA_DIR", str(shared_data_dir))  # the default role: bundled GGUF under data_dir
+    monkeypatch.setenv("OMNE_DATA_DIR", str(shared_data_dir))  # the default role: the bundled GGUF, from the cache
     monkeypatch.setenv("OMNE_MODELS__MAIN__N_CTX", "1024")
     monkeypatch.setenv("OMNE_MODELS__MAIN__MAX_TOKENS", "4")
     settings = OmneSettings()

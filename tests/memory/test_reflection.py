@@ -24,9 +24,22 @@ from omne_core.memory import (
     summarize_session,
 )
 from omne_core.memory.maintenance import near_duplicates
+from omne_core.models import ModelFaultError, RetryPolicy
 
 SESSION = MemoryScope(user_id="alice", session_id="s1")
 USER = MemoryScope(user_id="alice")
+ONCE = RetryPolicy(max_attempts=1)
+FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
+
+
+def conclusion(kind: str, text: str, *sources: str, **fields) -> dict:
+    """One conclusion as reflection's schema wants it (every field present)."""
+    return {"kind": kind, "text": text, "source_ids": list(sources), "supersedes": [], "importance": 0.5,
+            "confidence": 0.8, **fields}  # fmt: skip
+
+
+def reflection(*conclusions: dict) -> str:
+    return json.dumps({"memories": list(conclusions)})
 
 
 def msg(text: str, speaker: str = "alice", **kw) -> MemoryRecord:
@@ -41,10 +54,10 @@ async def snapshot(store) -> tuple:
 
 async def test_reflect_creates_cited_l1_and_supersedes_contradiction(store):
     m1, m2 = await store.add([msg("I live in Paris"), msg("I'm vegetarian")])
-    first = ReplayChatCompletionClient([json.dumps({"memories": [
-        {"kind": "fact", "text": "Alice lives in Paris", "source_ids": ["S1"], "importance": 0.7},
-        {"kind": "preference", "text": "Alice is vegetarian", "source_ids": ["S2"]},
-    ]})])
+    first = ReplayChatCompletionClient([reflection(
+        conclusion("fact", "Alice lives in Paris", "S1", importance=0.7),
+        conclusion("preference", "Alice is vegetarian", "S2"),
+    )])
     result = await reflect(store, SESSION, first)
     assert sorted(r.text for r in result.created) == ["Alice is vegetarian", "Alice lives in Paris"]
     paris = next(r for r in result.created if "Paris" in r.text)
@@ -52,9 +65,9 @@ async def test_reflect_creates_cited_l1_and_supersedes_contradiction(store):
     assert set(result.source_ids) == {m1.id, m2.id}
 
     [m3] = await store.add(msg("We moved to Rome last week"))
-    second = ReplayChatCompletionClient(["```json\n" + json.dumps({"memories": [
-        {"kind": "fact", "text": "Alice lives in Rome", "source_ids": ["S1"], "supersedes": ["C2"]},
-    ]}) + "\n```"])
+    second = ReplayChatCompletionClient(["```json\n" + reflection(
+        conclusion("fact", "Alice lives in Rome", "S1", supersedes=["C2"]),
+    ) + "\n```"])
     result2 = await reflect(store, SESSION, second)
     # only the new message was shown (the first two are already cited)
     assert result2.source_ids == [m3.id]
@@ -72,19 +85,82 @@ async def test_reflect_creates_cited_l1_and_supersedes_contradiction(store):
     "output",
     [
         "I think Alice lives in Paris.",
-        '{"memories": [{"kind": "fact", "text": "x"}]}',  # no sources
-        '{"memories": [{"kind": "fact", "text": "Alice lives in Paris", "source_ids": ["S9"]}]}',  # unknown alias
-        '{"memories": [{"kind": "message", "text": "raw", "source_ids": ["S1"]}]}',  # not an L1 kind
-        '{"memories": [{"kind": "fact", "text": "ok", "source_ids": ["S1"]}, {"kind": "fact", "text": "y", "source_ids": ["S1"], "supersedes": ["C7"]}]}',
-        '{"memories": [{"kind": "fact", "text": "ok", "source_ids": ["S1"], "importance": 3}]}',
+        reflection({"kind": "fact", "text": "no sources or scores"}),
+        reflection(conclusion("fact", "Alice lives in Paris", "S9")),  # unknown alias
+        reflection(conclusion("fact", "Alice lives in Paris")),  # cites nothing
+        reflection(conclusion("message", "raw text", "S1")),  # not an L1 kind
+        reflection(conclusion("summary", "a summary", "S1")),  # summaries are summarize_session's
+        reflection(conclusion("fact", "ok it is", "S1"), conclusion("fact", "yes it is", "S1", supersedes=["C7"])),
+        reflection(conclusion("fact", "ok it is", "S1", importance=3)),
+        reflection(conclusion("fact", "x" * 401, "S1")),  # longer than the schema allows
+        reflection(*(conclusion("fact", f"fact number {i}", "S1") for i in range(3))),  # more than 2 per source
     ],
 )
 async def test_malformed_reflection_changes_nothing(store, output):
     await store.add([msg("I live in Paris")])
     before = await snapshot(store)
     with pytest.raises(ReflectionError) as info:
-        await reflect(store, SESSION, ReplayChatCompletionClient([output]))
+        await reflect(store, SESSION, ReplayChatCompletionClient([output]), policy=ONCE)
     assert info.value.raw_output == output
+    assert "malformed reflection output after 1 attempt(s)" in str(info.value)
+    assert await snapshot(store) == before
+
+
+async def test_malformed_reflection_is_shown_to_the_model_and_retried(store):
+    [paris] = await store.add([msg("I live in Paris")])
+    bad = reflection(conclusion("fact", "Alice lives in Paris", "S4"))
+    client = ReplayChatCompletionClient([bad, reflection(conclusion("fact", "Alice lives in Paris", "S1"))])
+    result = await reflect(store, SESSION, client, policy=FAST)
+    assert [(r.text, r.source_ids) for r in result.created] == [("Alice lives in Paris", [paris.id])]
+    retry_prompt = client.create_calls[1]["messages"]
+    assert retry_prompt[-2].content == bad  # the model sees its own malformed reply ...
+    assert "That reply was not valid" in retry_prompt[-1].content and "S4" in retry_prompt[-1].content  # ... and why
+
+
+async def test_reflection_that_stays_malformed_is_reported_with_the_last_reply(store):
+    await store.add([msg("I live in Paris")])
+    before = await snapshot(store)
+    replies = ["no JSON here", '{"memories": "none"}', reflection(conclusion("opinion", "Paris is nice", "S1"))]
+    with pytest.raises(ReflectionError) as info:
+        await reflect(store, SESSION, ReplayChatCompletionClient(replies), policy=FAST)
+    assert "after 3 attempt(s)" in str(info.value) and "kind" in str(info.value)
+    assert info.value.raw_output == replies[-1]
+    assert await snapshot(store) == before
+
+
+async def test_a_conclusion_copied_from_the_prompt_example_is_dropped(store):
+    [lyon] = await store.add([msg("I moved to Lyon")])
+    client = ReplayChatCompletionClient([reflection(
+        conclusion("fact", "The user works as a baker in Porto.", "S1"),  # the prompt's example, not an observation
+        conclusion("fact", "The user moved to Lyon.", "S1"),
+    )])  # fmt: skip
+    result = await reflect(store, SESSION, client, policy=ONCE)
+    assert [r.text for r in result.created] == ["The user moved to Lyon."] and result.created[0].source_ids == [lyon.id]
+    assert result.rejected and "copies the prompt's example" in result.rejected[0]
+    assert [r.text for r in await store.list(USER, kinds=[MemoryKind.FACT])] == ["The user moved to Lyon."]
+
+
+async def test_transient_faults_are_retried_and_unreachable_models_raise_model_faults(store):
+    [paris] = await store.add([msg("I live in Paris")])
+
+    class Flaky(ReplayChatCompletionClient):
+        failures = 1
+
+        async def create(self, *args, **kwargs):
+            if Flaky.failures:
+                Flaky.failures -= 1
+                raise TimeoutError("slow server")
+            return await super().create(*args, **kwargs)
+
+    result = await reflect(store, SESSION, Flaky([reflection(conclusion("fact", "Alice lives in Paris", "S1"))]), policy=FAST)
+    assert result.created[0].source_ids == [paris.id]
+
+    [rome] = await store.add([msg("I moved to Rome")])
+    before = await snapshot(store)
+    Flaky.failures = 5
+    with pytest.raises(ModelFaultError) as info:
+        await reflect(store, SESSION, Flaky([]), policy=FAST)
+    assert info.value.kind == "timeout" and info.value.attempts == 3
     assert await snapshot(store) == before
 
 
@@ -103,7 +179,9 @@ async def test_summarize_session_supersedes_previous_summary(store):
     with pytest.raises(MemoryValidationError):
         await summarize_session(store, USER, ReplayChatCompletionClient(["x"]))
     with pytest.raises(ReflectionError):
-        await summarize_session(store, SESSION, ReplayChatCompletionClient(["   "]))
+        await summarize_session(store, SESSION, ReplayChatCompletionClient(["   "]), policy=ONCE)
+    with pytest.raises(ReflectionError):  # a blank summary is no summary
+        await summarize_session(store, SESSION, ReplayChatCompletionClient(['{"summary": "  "}']), policy=ONCE)
 
 
 async def test_consolidate_merges_near_duplicates(store):
@@ -149,3 +227,12 @@ def test_near_duplicates_matches_pairwise_cosine_across_blocks():
     for block in (1, 4, 100):
         assert near_duplicates(vectors.tolist(), 0.95, block=block) == expected
     assert expected[0] == [6] and expected[9] == []  # a copy is found; a zero vector matches nothing
+
+
+async def test_a_reply_that_only_copies_the_example_is_sent_back(store):
+    [lyon] = await store.add([msg("I moved to Lyon")])
+    copy = reflection(conclusion("fact", "The user works as a baker in Porto.", "S1"))
+    client = ReplayChatCompletionClient([copy, reflection(conclusion("fact", "The user moved to Lyon.", "S1"))])
+    result = await reflect(store, SESSION, client, policy=FAST)
+    assert [(r.text, r.source_ids) for r in result.created] == [("The user moved to Lyon.", [lyon.id])]
+    assert "copy the example" in client.create_calls[1]["messages"][-1].content

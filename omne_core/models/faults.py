@@ -1,7 +1,8 @@
-"""Model faults: retry rate limits, timeouts and malformed JSON with backoff, then raise one typed error.
+"""Model faults: retry rate limits, timeouts and dropped connections with backoff, then raise one typed error.
 
-Assistants call models only through `create_with_retry` and `create_json`, so a flaky or weak model
-never crashes a chat or a task: the caller catches `ModelFaultError` and reports it.
+Every model call Omne makes (responders, reflection, session summaries, structured answers) goes through
+`create_with_retry` or `stream_with_retry`, so a flaky or weak model never crashes a chat, a task or a
+reflection: the caller catches `ModelFaultError` and reports it.
 """
 
 from __future__ import annotations
@@ -9,20 +10,20 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from autogen_core import CancellationToken
-from autogen_core.models import AssistantMessage, ChatCompletionClient, CreateResult, LLMMessage, UserMessage
+from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel, Field, ValidationError
 
-from omne_core.errors import ModelError
 
-T = TypeVar("T", bound=BaseModel)
+from ..errors import ModelError
+
+UNWIND_S = 10.0  # how long a cancelled or timed-out call may take to stop (an embedded model: one token)
 
 
 class ModelFaultKind(StrEnum):
@@ -40,13 +41,15 @@ RETRYABLE = frozenset(
 
 
 class ModelFaultError(ModelError):
-    """A model call that failed for good after its retries; `kind` says why."""
+    """A model call that failed for good after its retries; `kind` says why, `raw_output` is the last reply
+    (for malformed output) so the caller can show what the model actually wrote."""
 
-    def __init__(self, kind: ModelFaultKind, message: str, attempts: int = 1) -> None:
+    def __init__(self, kind: ModelFaultKind, message: str, attempts: int = 1, *, raw_output: str | None = None) -> None:
         super().__init__(f"model {kind.value} after {attempts} attempt(s): {message}")
         self.kind = kind
         self.attempts = attempts
         self.detail = message
+        self.raw_output = raw_output
 
 
 class RetryPolicy(BaseModel):
@@ -67,8 +70,13 @@ def classify(exc: BaseException) -> ModelFaultKind:
     """Which kind of fault an exception from a model client is."""
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return ModelFaultKind.TIMEOUT
+    if isinstance(exc, ValidationError | json.JSONDecodeError):  # a client that parses the reply itself
+        return ModelFaultKind.MALFORMED_OUTPUT
     try:
         import openai
+
+        if isinstance(exc, openai.LengthFinishReasonError | openai.ContentFilterFinishReasonError):
+            return ModelFaultKind.MALFORMED_OUTPUT  # a structured reply cut short or filtered
 
         if isinstance(exc, openai.RateLimitError):
             return ModelFaultKind.RATE_LIMIT
@@ -104,12 +112,15 @@ async def create_with_retry(
     messages: Sequence[LLMMessage],
     *,
     tools: Sequence[Tool | ToolSchema] = (),
-    json_output: bool | None = None,
+    json_output: bool | type[BaseModel] | None = None,
+    extra_create_args: Mapping[str, Any] | None = None,
     policy: RetryPolicy | None = None,
     cancellation_token: CancellationToken | None = None,
     deadline: float | None = None,
 ) -> CreateResult:
-    """`client.create` retried on transient faults; never waits past `deadline` (a `time.monotonic()` value)."""
+    """`client.create` retried on transient faults; never waits past `deadline` (a `time.monotonic()` value).
+
+    `json_output` and `extra_create_args` are passed to the client as they are (only when given)."""
     policy = policy or RetryPolicy()
     last: BaseException | None = None
     kind = ModelFaultKind.FATAL
@@ -124,6 +135,8 @@ async def create_with_retry(
             kwargs: dict[str, Any] = {"tools": list(tools)}
             if json_output is not None:
                 kwargs["json_output"] = json_output
+            if extra_create_args:
+                kwargs["extra_create_args"] = dict(extra_create_args)
             return await _call(client, messages, kwargs, cancellation_token, timeout)
         except asyncio.CancelledError:
             raise
@@ -158,107 +171,22 @@ async def _call(
         done, _ = await asyncio.wait({future}, timeout=limit_s)
     except asyncio.CancelledError:
         call_token.cancel()
+        # wait (bounded) for the call to unwind: an embedded model must stop generating before whoever
+        # cancelled us closes it
+        await asyncio.wait({future}, timeout=UNWIND_S)
         raise
     if not done:
         call_token.cancel()  # flags the token first, then cancels the linked call
-        await asyncio.wait({future}, timeout=1.0)  # let it unwind (bounded) rather than leave it dangling
+        await asyncio.wait({future}, timeout=UNWIND_S)  # let it unwind (bounded) rather than leave it dangling
         raise TimeoutError(f"no reply within {limit_s:.1f} s")
     return future.result()
-
-
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-
-
-def extract_json(text: str) -> Any:
-    """The JSON value in a model reply: bare, inside a ``` fence, or the first balanced {...} span."""
-    text = text.strip()
-    candidates = [text, *(_FENCE.findall(text))]
-    start = text.find("{")
-    if start >= 0:
-        depth = 0
-        in_str = esc = False
-        for i, ch in enumerate(text[start:], start):
-            if in_str:
-                esc = (ch == "\\") and not esc
-                if ch == '"' and not esc:
-                    in_str = False
-                continue
-            if ch == '"':
-                in_str = True
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    candidates.append(text[start : i + 1])
-                    break
-    for candidate in candidates:
-        try:
-            return json.loads(candidate)
-        except (json.JSONDecodeError, TypeError):
-            continue
-    raise ValueError("no JSON object found in the reply")
-
-
-def json_instruction(schema: type[BaseModel]) -> str:
-    """A prompt line that tells the model the exact JSON shape to answer with."""
-    return (
-        "Reply with a single JSON object and nothing else, matching this JSON schema:\n"
-        + json.dumps(schema.model_json_schema(), separators=(",", ":"))
-    )
-
-
-async def create_json(
-    client: ChatCompletionClient,
-    messages: Sequence[LLMMessage],
-    schema: type[T],
-    *,
-    policy: RetryPolicy | None = None,
-    cancellation_token: CancellationToken | None = None,
-    deadline: float | None = None,
-    usage_sink: list[CreateResult] | None = None,
-) -> T:
-    """Ask for JSON matching `schema`; a malformed reply is shown to the model and retried, then raises.
-
-    Raises `ModelFaultError(MALFORMED_OUTPUT)` when no attempt parses; nothing is guessed.
-    """
-    policy = policy or RetryPolicy()
-    convo = list(messages)
-    wants_json = bool(client.model_info.get("json_output", False))
-    error = ""
-    for _attempt in range(1, policy.max_attempts + 1):
-        result = await create_with_retry(
-            client,
-            convo,
-            json_output=True if wants_json else None,
-            policy=policy,
-            cancellation_token=cancellation_token,
-            deadline=deadline,
-        )
-        if usage_sink is not None:
-            usage_sink.append(result)
-        if not isinstance(result.content, str):
-            error = "the reply was a tool call, not JSON"
-            reply = json.dumps([{"name": c.name, "arguments": c.arguments} for c in result.content])
-        else:
-            reply = result.content
-            try:
-                return schema.model_validate(extract_json(reply))
-            except (ValueError, ValidationError) as exc:
-                error = str(exc).splitlines()[0][:300]
-        convo += [
-            AssistantMessage(content=reply[:2000], source="assistant"),
-            UserMessage(
-                content=f"That reply was not valid ({error}). {json_instruction(schema)}", source="user"
-            ),
-        ]
-    raise ModelFaultError(ModelFaultKind.MALFORMED_OUTPUT, f"no valid {schema.__name__} JSON: {error}", policy.max_attempts)
 
 
 async def stream_with_retry(
     client: ChatCompletionClient,
     messages: Sequence[LLMMessage],
     *,
+    extra_create_args: Mapping[str, Any] | None = None,
     policy: RetryPolicy | None = None,
     cancellation_token: CancellationToken | None = None,
 ) -> AsyncIterator[str | CreateResult]:
@@ -272,7 +200,10 @@ async def stream_with_retry(
             raise asyncio.CancelledError("cancelled before the model call")
         emitted = False
         try:
-            async for chunk in client.create_stream(list(messages), cancellation_token=cancellation_token):
+            stream = client.create_stream(
+                list(messages), extra_create_args=dict(extra_create_args or {}), cancellation_token=cancellation_token
+            )
+            async for chunk in stream:
                 emitted = emitted or isinstance(chunk, str)
                 yield chunk
             return
