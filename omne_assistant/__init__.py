@@ -5,7 +5,6 @@ Model faults and retries are omne_core's (`omne_core.models`), re-exported here 
 
 from omne_core.models import ModelFaultError, ModelFaultKind, RetryPolicy
 
-
 from .access import MemoryAccess, TeamMemory
 from .budget import TaskBudget
 from .planning import AnswerCheck, Lesson, Replan, TaskAnalysis, TaskPlan

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-
 # Bounds of every structured answer: a constrained small model always finishes, a rambling one is sent back.
 SHORT = 300  # characters of a one-line field
 LONG = 600  # characters of a free-text field

@@ -6,7 +6,6 @@ Every `reflect_every` turns (and at `end_session`) it reflects, deriving L1 reco
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import UTC, datetime

@@ -35,15 +35,15 @@ Answer with JSON only: {"memories": [{"kind": "fact|preference|insight|profile|e
 "source_ids": ["S1"], "supersedes": [], "importance": 0.5, "confidence": 0.9}]}"""
 
 # One worked example, shown as an earlier exchange: small models follow an example far better than rules.
-# Conclusions that merely copy it are dropped (they cite nothing the model was shown).
+# A conclusion that merely copies it is dropped; a reply of nothing but copies is sent back.
 EXAMPLE_OBSERVATIONS = """New observations:
-[S1] (2024-05-02, message) user: I work as a baker in Porto.
-[S2] (2024-05-02, message) user: I prefer tea to coffee.
+[S1] (2024-05-02, message) user: Thanks, that's all for today.
+[S2] (2024-05-02, message) user: I work as a baker in Porto and I prefer tea to coffee.
 
 Existing conclusions:
 (none)"""
-EXAMPLE_CONCLUSIONS = (
-    ("fact", "The user works as a baker in Porto.", "S1"),
+EXAMPLE_CONCLUSIONS = (  # nothing from S1: not every observation is worth remembering
+    ("fact", "The user works as a baker in Porto.", "S2"),
     ("preference", "The user prefers tea to coffee.", "S2"),
 )
 EXAMPLE_ANSWER = json.dumps(
@@ -87,7 +87,7 @@ def reflection_schema(sources: int, conclusions: int) -> type[BaseModel]:
     return create_model(
         "Reflection",
         memories=(list[conclusion], Field(max_length=min(MAX_CONCLUSIONS, 2 * sources))),  # type: ignore[valid-type]
-        __validators__={"not_only_the_example": model_validator(mode="after")(_not_only_the_example)},
+        __validators__={"not_only_the_example": model_validator(mode="after")(_not_only_the_example)},  # type: ignore[dict-item]
     )
 
 

@@ -20,7 +20,6 @@ from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel, Field, ValidationError
 
-
 from ..errors import ModelError
 
 UNWIND_S = 10.0  # how long a cancelled or timed-out call may take to stop (an embedded model: one token)

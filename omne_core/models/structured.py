@@ -62,7 +62,10 @@ def json_instruction(schema: type[BaseModel]) -> str:
 
 
 def _json_output(mode: OutputMode, schema: type[BaseModel]) -> bool | type[BaseModel] | None:
-    return {OutputMode.SCHEMA: schema, OutputMode.JSON: True, OutputMode.TEXT: None}[mode]
+    """The client's `json_output` argument for a mode."""
+    if mode is OutputMode.SCHEMA:
+        return schema
+    return True if mode is OutputMode.JSON else None
 
 
 def _refused_format(exc: ModelFaultError) -> bool:
@@ -132,7 +135,7 @@ async def create_structured(
                 try:
                     return parse_structured(reply, schema)
                 except (ValueError, ValidationError) as exc:
-                    error = _first_line(exc)
+                    error = _short_error(exc)
             else:
                 error = "the reply was a tool call, not JSON"
                 reply = json.dumps([{"name": c.name, "arguments": c.arguments} for c in result.content])
@@ -146,7 +149,7 @@ async def create_structured(
     )
 
 
-def _first_line(exc: Exception) -> str:
+def _short_error(exc: Exception) -> str:
     """A validation error in one line: pydantic's count line plus its first problem."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and "errors.pydantic.dev" not in line]
     return "; ".join(lines[:3])[:300]

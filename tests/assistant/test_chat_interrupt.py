@@ -98,3 +98,20 @@ def test_ctrl_c_during_a_reply_stops_the_chat_cleanly(tmp_path, bundled_gguf, de
     records = asyncio.run(_records(data_dir))  # the store opens and reads fine after the interrupt
     assert [r.text for r in records] == [SEED]  # nothing of the cut turn, nothing of the line after it
     assert not [r for r in records if r.kind is not MemoryKind.MESSAGE]  # and no reflection ran
+
+
+def test_a_chat_that_ends_normally_exits_cleanly(tmp_path, bundled_gguf):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMNE_DATA_DIR": str(data_dir), "OMNE_MODELS__MAIN__MAX_TOKENS": "8",
+           "OMNE_MODELS__MAIN__N_CTX": "2048"}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "omne_cli", "chat", "--user", USER, "--no-stream", "--reflect-every", "0"],
+        input=b"Hello there.\n", capture_output=True, env=env, cwd=data_dir, timeout=600,
+    )  # fmt: skip
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode == 0, err
+    assert not [sign for sign in CRASH_SIGNS if sign in err], err  # no "Exception ignored in Llama.__del__"
+    assert "omne>" in proc.stdout.decode() and "bye" in proc.stdout.decode()
+    speakers = sorted(r.metadata["speaker"] for r in asyncio.run(_records(data_dir)) if r.kind is MemoryKind.MESSAGE)
+    assert speakers == ["omne", "user"]  # a reply that completed is stored as usual

@@ -1,0 +1,72 @@
+"""Reflection and session summaries on the REAL bundled Gemma 3 270M (llama.cpp): the JSON schema reaches the
+model as a grammar, so even this tiny base model yields schema-valid L1 records citing real L0 ids. What it
+writes in them is not checked for sense: it is a smoke-test model."""
+
+from __future__ import annotations
+
+import pytest
+
+from omne_core.memory import L0_KINDS, MemoryKind, MemoryRecord, MemoryScope, reflect, summarize_session
+from omne_core.memory.reflection import DERIVED_KINDS, MAX_CONCLUSION_CHARS
+from omne_core.models import RetryPolicy
+from tests.support.local_model import requires_local
+
+pytestmark = [requires_local, pytest.mark.llamacpp]
+
+SESSION = MemoryScope(user_id="sam", session_id="session-1")
+TURNS = [  # the demo's first session
+    "user: Hi! I'm Sam. I just moved to Lyon for a job as a night nurse at the Croix-Rousse hospital.",
+    "user: My daughter Lea turns 7 on March 14, and she is crazy about dinosaurs.",
+    "user: Please remember that I am allergic to peanuts.",
+]
+
+
+@pytest.fixture(scope="module")
+def gemma(bundled_gguf):
+    from omne_core.models import LlamaCppChatClient
+
+    # a fixed sampling seed: the same run on the same build; the schema is what the test relies on
+    client = LlamaCppChatClient(bundled_gguf, n_ctx=4096, default_create_args={"seed": 7})
+    requests: list[dict] = []
+    generate = client.llm.create_chat_completion
+
+    def recording(**request):  # what llama.cpp is asked, exactly
+        requests.append(request)
+        return generate(**request)
+
+    client.llm.create_chat_completion = recording
+    client.requests = requests
+    yield client
+    client.llm.create_chat_completion = generate
+    client.llm.close()
+
+
+async def test_reflection_on_the_bundled_model_writes_valid_l1_citing_real_l0(store, gemma):
+    turns = await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=SESSION, metadata={"speaker": "user"})
+                             for t in TURNS])  # fmt: skip
+    l0_ids = {r.id for r in turns}
+    gemma.requests.clear()
+
+    result = await reflect(store, SESSION, gemma, policy=RetryPolicy(max_attempts=3, base_delay_s=0.0))
+
+    schema = gemma.requests[0]["response_format"]["schema"]  # the JSON schema went to llama.cpp as the grammar
+    assert gemma.requests[0]["response_format"]["type"] == "json_object"
+    assert schema["$defs"]["Conclusion"]["properties"]["source_ids"]["items"]["enum"] == ["S1", "S2", "S3"]
+    assert result.created, f"no L1 record; dropped: {result.rejected}"
+    for record in result.created:
+        assert record.kind.value in DERIVED_KINDS and record.level == "L1"
+        assert record.source_ids and set(record.source_ids) <= l0_ids  # real L0 ids, never invented
+        assert 3 <= len(record.text) <= MAX_CONCLUSION_CHARS
+        assert record.scope == MemoryScope(user_id="sam")
+        assert (await store.get(record.id)).text == record.text  # stored, and readable back
+    print("L1 written by the bundled model:", [(r.kind.value, r.text) for r in result.created])
+
+
+async def test_session_summary_on_the_bundled_model_is_a_valid_record(store, gemma):
+    turns = await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=SESSION, metadata={"speaker": "user"})
+                             for t in TURNS])  # fmt: skip
+    summary = await summarize_session(store, SESSION, gemma, policy=RetryPolicy(max_attempts=3, base_delay_s=0.0))
+    assert summary.kind is MemoryKind.SUMMARY and summary.text.strip()
+    assert summary.source_ids == [r.id for r in turns]
+    assert [(await store.get(i)).kind in L0_KINDS for i in summary.source_ids] == [True] * len(TURNS)
+    print("summary written by the bundled model:", summary.text)
