@@ -70,14 +70,14 @@ class _SummaryOutput(BaseModel):
 def reflection_schema(sources: int, conclusions: int) -> type[BaseModel]:
     """The JSON schema of one reflection: `kind` among the derivable kinds, `source_ids` among S1..S{sources},
     `supersedes` among C1..C{conclusions}, lists and texts bounded."""
-    source_alias: Any = Literal[tuple(f"S{i}" for i in range(1, sources + 1))]  # type: ignore[valid-type]
+    source_alias: Any = Literal[tuple(f"S{i}" for i in range(1, sources + 1))]
     fields: dict[str, Any] = {
-        "kind": (Literal[DERIVED_KINDS], ...),  # type: ignore[valid-type]
+        "kind": (Literal[DERIVED_KINDS], ...),
         "text": (str, Field(min_length=3, max_length=MAX_CONCLUSION_CHARS)),
         "source_ids": (list[source_alias], Field(min_length=1, max_length=min(sources, 8))),
     }
     if conclusions:
-        conclusion_alias: Any = Literal[tuple(f"C{i}" for i in range(1, conclusions + 1))]  # type: ignore[valid-type]
+        conclusion_alias: Any = Literal[tuple(f"C{i}" for i in range(1, conclusions + 1))]
         fields["supersedes"] = (list[conclusion_alias], Field(max_length=min(conclusions, 4)))
     else:
         fields["supersedes"] = (list[Annotated[str, Field(max_length=8)]], Field(max_length=0))  # nothing to supersede

@@ -61,7 +61,7 @@ class RetryPolicy(BaseModel):
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (1-based)."""
-        raw = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
+        raw = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
         return raw * (0.5 + random.random() / 2)
 
 

