@@ -1,8 +1,8 @@
 """Model faults: retry rate limits, timeouts and dropped connections with backoff, then raise one typed error.
 
-Every model call Omne makes (responders, reflection, session summaries, structured answers) goes through
-`create_with_retry` or `stream_with_retry`, so a flaky or weak model never crashes a chat, a task or a
-reflection: the caller catches `ModelFaultError` and reports it.
+The responders' and the memory operators' model calls (replies, reflection, session summaries, every
+structured answer) go through `create_with_retry` or `stream_with_retry`, so a flaky or weak model never
+crashes a chat, a task or a reflection: the caller catches `ModelFaultError` and reports it.
 """
 
 from __future__ import annotations

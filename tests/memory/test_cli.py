@@ -61,7 +61,8 @@ def test_cli_errors_exit_non_zero(tmp_path, embedder):
 
 def test_cli_reflect_through_an_openai_compatible_server(monkeypatch, embedder):
     """`omne memory reflect` with the model behind a real local HTTP server speaking the OpenAI protocol."""
-    answer = json.dumps({"memories": [{"kind": "preference", "text": "Ivan prefers window seats", "source_ids": ["S1"]}]})
+    answer = json.dumps({"memories": [{"kind": "preference", "text": "Ivan prefers window seats", "source_ids": ["S1"],
+                                       "supersedes": [], "importance": 0.5, "confidence": 0.9}]})  # fmt: skip
     requests: list[dict] = []
 
     def chat_completion(method: str, path: str, raw: bytes) -> tuple[int, dict]:
@@ -81,6 +82,7 @@ def test_cli_reflect_through_an_openai_compatible_server(monkeypatch, embedder):
         output = run("reflect", "--user", "ivan", "--session", "trip")
     assert "+ preference: Ivan prefers window seats" in output and source[:8] in output
     assert "[S1]" in requests[0]["messages"][-1]["content"]
+    assert requests[0]["response_format"]["type"] == "json_schema"  # the reflection schema went to the server
     [pref] = json.loads(run("list", "--user", "ivan", "--kind", "preference", "--json"))
     assert pref["source_ids"] == [source]
 
