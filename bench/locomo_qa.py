@@ -32,8 +32,7 @@ from pydantic import BaseModel  # noqa: E402
 
 from omne_core.config import OmneSettings, load_settings  # noqa: E402
 from omne_core.memory import MemoryScope, MemoryStore, build_context  # noqa: E402
-from omne_core.memory.reflection import extract_json  # noqa: E402
-from omne_core.models import UsageLedger, create_role_client  # noqa: E402
+from omne_core.models import UsageLedger, create_role_client, extract_json  # noqa: E402
 
 ANSWER_SYSTEM = """You answer a question about a long conversation between two people, using only the memories \
 below (excerpts of that conversation and conclusions drawn from it, each with the date it was said). \

@@ -106,15 +106,22 @@ async def test_malformed_reflection_changes_nothing(store, output):
     assert await snapshot(store) == before
 
 
-async def test_malformed_reflection_is_shown_to_the_model_and_retried(store):
-    [paris] = await store.add([msg("I live in Paris")])
-    bad = reflection(conclusion("fact", "Alice lives in Paris", "S4"))
-    client = ReplayChatCompletionClient([bad, reflection(conclusion("fact", "Alice lives in Paris", "S1"))])
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (reflection(conclusion("fact", "The user moved to Lyon.", "S4")), "S4"),  # an alias never shown
+        (reflection(conclusion("fact", "The user works as a baker in Porto.", "S1")), "copy the example"),
+    ],
+    ids=["unknown-alias", "only-the-example"],
+)
+async def test_an_unusable_reflection_is_shown_to_the_model_and_retried(store, bad, why):
+    [lyon] = await store.add([msg("I moved to Lyon")])
+    client = ReplayChatCompletionClient([bad, reflection(conclusion("fact", "The user moved to Lyon.", "S1"))])
     result = await reflect(store, SESSION, client, policy=FAST)
-    assert [(r.text, r.source_ids) for r in result.created] == [("Alice lives in Paris", [paris.id])]
+    assert [(r.text, r.source_ids) for r in result.created] == [("The user moved to Lyon.", [lyon.id])]
     retry_prompt = client.create_calls[1]["messages"]
-    assert retry_prompt[-2].content == bad  # the model sees its own malformed reply ...
-    assert "That reply was not valid" in retry_prompt[-1].content and "S4" in retry_prompt[-1].content  # ... and why
+    assert retry_prompt[-2].content == bad  # the model sees its own reply ...
+    assert "That reply was not valid" in retry_prompt[-1].content and why in retry_prompt[-1].content  # ... and why
 
 
 async def test_reflection_that_stays_malformed_is_reported_with_the_last_reply(store):
@@ -227,12 +234,3 @@ def test_near_duplicates_matches_pairwise_cosine_across_blocks():
     for block in (1, 4, 100):
         assert near_duplicates(vectors.tolist(), 0.95, block=block) == expected
     assert expected[0] == [6] and expected[9] == []  # a copy is found; a zero vector matches nothing
-
-
-async def test_a_reply_that_only_copies_the_example_is_sent_back(store):
-    [lyon] = await store.add([msg("I moved to Lyon")])
-    copy = reflection(conclusion("fact", "The user works as a baker in Porto.", "S1"))
-    client = ReplayChatCompletionClient([copy, reflection(conclusion("fact", "The user moved to Lyon.", "S1"))])
-    result = await reflect(store, SESSION, client, policy=FAST)
-    assert [(r.text, r.source_ids) for r in result.created] == [("The user moved to Lyon.", [lyon.id])]
-    assert "copy the example" in client.create_calls[1]["messages"][-1].content
