@@ -18,11 +18,14 @@ from tests.support.postgres import POSTGRES_MISSING, TestPostgres, drop_schema, 
 
 @pytest.fixture(autouse=True)
 def _isolated_omne_env(tmp_path, monkeypatch):
-    """No test reads the developer's omne.toml, data directory or API keys."""
+    """No test reads the developer's omne.toml, data directory or API keys. Each test has its own (empty)
+    omne.toml: $OMNE_CONFIG must name an existing file."""
     for name in list(os.environ):
         if name.startswith("OMNE_") or name in {"OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "LLAMA_CLOUD_API_KEY", "HF_TOKEN"}:
             monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OMNE_CONFIG", str(tmp_path / "omne.toml"))
+    config = tmp_path / "omne.toml"
+    config.touch()
+    monkeypatch.setenv("OMNE_CONFIG", str(config))
     monkeypatch.setenv("OMNE_DATA_DIR", str(tmp_path / "omne-data"))
     yield
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from .section import SettingsSection
 
 
 def _default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-class TranscriberSettings(BaseModel):
+class TranscriberSettings(SettingsSection):
     """An OpenAI-compatible speech-to-text endpoint (`/audio/transcriptions`); unset model: no transcriber."""
 
     model: str | None = None  # e.g. "whisper-1", or the model name a local server exposes
@@ -21,7 +23,7 @@ class TranscriberSettings(BaseModel):
     timeout_s: float = 300.0
 
 
-class DocumentSettings(BaseModel):
+class DocumentSettings(SettingsSection):
     max_file_bytes: int = 100 * 1024 * 1024
     max_zip_members: int = 1000
     max_zip_uncompressed_bytes: int = 500 * 1024 * 1024

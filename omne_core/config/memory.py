@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from .section import SettingsSection
 
 
 class EmbeddingBackend(StrEnum):
@@ -13,7 +15,7 @@ class EmbeddingBackend(StrEnum):
     OPENAI = "openai"  # OpenAI (or OpenAI-compatible) embeddings endpoint
 
 
-class EmbeddingSettings(BaseModel):
+class EmbeddingSettings(SettingsSection):
     backend: EmbeddingBackend = EmbeddingBackend.LOCAL
     model: str = "all-MiniLM-L6-v2"
     base_url: str | None = None
@@ -27,7 +29,7 @@ class ChromaMode(StrEnum):
     HTTP = "http"  # a `chroma run` server at host:port
 
 
-class ChromaSettings(BaseModel):
+class ChromaSettings(SettingsSection):
     mode: ChromaMode = ChromaMode.EMBEDDED
     path: Path | None = None  # None: <data_dir>/chroma
     host: str = "127.0.0.1"
@@ -47,7 +49,7 @@ class StoreBackend(StrEnum):
     POSTGRES = "postgres"  # one PostgreSQL database with pgvector: records, history, lexical and vector index
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(SettingsSection):
     """Where the memory store keeps its data (`OMNE_STORE__BACKEND`, `OMNE_STORE__POSTGRES_URL`)."""
 
     backend: StoreBackend = StoreBackend.EMBEDDED
@@ -56,7 +58,7 @@ class StoreSettings(BaseModel):
     postgres_schema: str = Field(default="omne", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class FusionWeights(BaseModel):
+class FusionWeights(SettingsSection):
     """How much each signal adds to a search hit's score (normalised retriever scores lie in 0..1).
 
     Chosen on the LoCoMo dev conversations (`bench/locomo_weights.py` checks them leave-one-conversation-out).
@@ -71,7 +73,7 @@ class FusionWeights(BaseModel):
     substance_words: int = Field(default=20, ge=1)  # ... up to this many
 
 
-class MemorySettings(BaseModel):
+class MemorySettings(SettingsSection):
     """Retrieval and context defaults."""
 
     max_text_chars: int = 200_000  # longer texts are rejected (split documents into chunks first)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from .section import SettingsSection
 
 
 class ModelProvider(StrEnum):
@@ -17,7 +19,7 @@ class ModelProvider(StrEnum):
     LLAMACPP = "llamacpp"  # embedded GGUF through llama-cpp-python
 
 
-class ModelCapabilities(BaseModel):
+class ModelCapabilities(SettingsSection):
     """What a model can do; AutoGen's `ModelInfo` for models it does not know."""
 
     vision: bool = False
@@ -27,7 +29,7 @@ class ModelCapabilities(BaseModel):
     family: str = "unknown"
 
 
-class ModelRoleSettings(BaseModel):
+class ModelRoleSettings(SettingsSection):
     """One role's model: provider, name, endpoint and limits. API keys are secrets (never printed)."""
 
     provider: ModelProvider = ModelProvider.LLAMACPP
@@ -54,7 +56,7 @@ def _default_logic_expert() -> ModelRoleSettings:
     return ModelRoleSettings()
 
 
-class ModelsSettings(BaseModel):
+class ModelsSettings(SettingsSection):
     """The model of each role. `vision` is optional: without it images get metadata only."""
 
     main: ModelRoleSettings = Field(default_factory=ModelRoleSettings)
@@ -62,7 +64,7 @@ class ModelsSettings(BaseModel):
     vision: ModelRoleSettings | None = None
 
 
-class ModelPrice(BaseModel):
+class ModelPrice(SettingsSection):
     """US dollars per million tokens."""
 
     input_per_mtok: float = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -16,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ..errors import ConfigurationError
 from .documents import DocumentSettings
 from .memory import ChromaSettings, EmbeddingSettings, MemorySettings, StoreSettings
 from .models import ModelPrice, ModelsSettings, default_price_table
@@ -35,13 +37,26 @@ def config_file_path() -> Path:
     return Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
 
 
+def _toml_source(settings_cls: type[BaseSettings]) -> TomlConfigSettingsSource:
+    """omne.toml, which may be absent; a file named by $OMNE_CONFIG must exist, and any file must parse."""
+    path = config_file_path()
+    if CONFIG_FILE_ENV in os.environ and not path.is_file():
+        raise ConfigurationError(f"{CONFIG_FILE_ENV} names {path}, which is not a file")
+    try:
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc}") from None
+
+
 class OmneSettings(BaseSettings):
     """Everything Omne is configured with. Nested env vars use `__`: OMNE_MODELS__MAIN__PROVIDER=openai."""
 
     model_config = SettingsConfigDict(
         env_prefix="OMNE_",
         env_nested_delimiter="__",
-        extra="ignore",
+        extra="forbid",  # an unknown key in omne.toml is an error (unknown OMNE_* top-level names are not read)
         populate_by_name=True,
     )
 
@@ -90,8 +105,7 @@ class OmneSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
-        return (init_settings, env_settings, toml, file_secret_settings)
+        return (init_settings, env_settings, _toml_source(settings_cls), file_secret_settings)
 
     # -- derived paths -------------------------------------------------------------------------
     @property

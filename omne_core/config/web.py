@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from .section import SettingsSection
 
 
 class SearchBackendName(StrEnum):
@@ -13,7 +15,7 @@ class SearchBackendName(StrEnum):
     SEARXNG = "searxng"
 
 
-class WebSettings(BaseModel):
+class WebSettings(SettingsSection):
     """Browser and search settings. Private, loopback and link-local addresses are refused unless the
     URL's host name is listed in `allowed_hosts` (matched literally: allowing "127.0.0.1" does not allow
     "localhost")."""
