@@ -15,6 +15,7 @@ from .autogen_memory import OmneMemory, OmneMemoryConfig
 from .context import MemoryContext, build_context
 from .conversation import record_conversation
 from .errors import (
+    AmbiguousIdError,
     DataDirectoryInUseError,
     MemoryImportError,
     MemoryNotFoundError,
@@ -32,6 +33,7 @@ from .store_access import MemoryStoreAPI, open_store
 from .store_config import StoreConfig
 
 __all__ = [
+    "AmbiguousIdError",
     "ConsolidationResult",
     "DataDirectoryInUseError",
     "ForgetPolicy",

@@ -38,6 +38,15 @@ class MemoryValidationError(MemoryStoreError, ValueError):
     """The input was rejected before anything was written."""
 
 
+class AmbiguousIdError(MemoryValidationError):
+    """A short id matches several of the scope's records; `candidates` are (some of) their ids."""
+
+    def __init__(self, prefix: str, candidates: list[str]) -> None:
+        super().__init__(f"id {prefix!r} is ambiguous: it starts {', '.join(candidates)}; give more characters")
+        self.prefix = prefix
+        self.candidates = candidates
+
+
 class MemoryImportError(MemoryValidationError):
     """An import file is corrupt; nothing was imported."""
 

@@ -39,7 +39,7 @@ from .backends import (
     open_backend,
     superseded_version,
 )
-from .errors import MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
+from .errors import AmbiguousIdError, MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
 from .filters import RecordFilter, ScopeArg, normalize_scopes
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store_config import StoreConfig
@@ -309,6 +309,25 @@ class MemoryStore:
         if scope is not None and not any(s.contains(record.scope) for s in normalize_scopes(scope)):
             raise MemoryNotFoundError(record_id)
         return record
+
+    async def resolve(self, id_or_prefix: str, scope: ScopeArg, *, candidates: int = 5) -> MemoryRecord:
+        """The scope's record with this id, else the only one whose id starts with it (the short ids people see).
+
+        Another scope's record and an unknown id raise the same `MemoryNotFoundError`; a prefix several of the
+        scope's records share raises `AmbiguousIdError` naming up to `candidates` of them. Deleted and superseded
+        records count: their history is still there to see.
+        """
+        try:
+            return await self.get(id_or_prefix, scope)
+        except MemoryNotFoundError:
+            pass
+        where = RecordFilter.build(scope, include_inactive=True)
+        ids = await self.backend.ids_starting(id_or_prefix, where, candidates + 1)
+        if not ids:
+            raise MemoryNotFoundError(id_or_prefix)
+        if len(ids) > 1:
+            raise AmbiguousIdError(id_or_prefix, ids[:candidates] + (["..."] if len(ids) > candidates else []))
+        return await self.get(ids[0], scope)
 
     async def list(
         self,

@@ -209,6 +209,10 @@ class RecordBackend(Protocol):
         """Every user of the store with their records counted by kind and by status (every status)."""
         ...
 
+    async def ids_starting(self, prefix: str, where: RecordFilter, limit: int) -> list[str]:
+        """Up to `limit` ids starting with `prefix` (taken literally) among the records `where` matches, sorted."""
+        ...
+
     async def find_duplicates(
         self, records: Sequence[MemoryRecord], hashes: Sequence[str]
     ) -> list[MemoryRecord | None]:

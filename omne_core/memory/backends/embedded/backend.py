@@ -134,6 +134,9 @@ class EmbeddedBackend:
             counts.by_status[status] = counts.by_status.get(status, 0) + n
         return [users[user_id] for user_id in sorted(users)]
 
+    async def ids_starting(self, prefix: str, where: RecordFilter, limit: int) -> list[str]:
+        return await self._run(self.db.ids_starting, prefix, where, limit)
+
     async def find_duplicates(self, records: Sequence[MemoryRecord], hashes: Sequence[str]) -> list[MemoryRecord | None]:
         return await self._run(self.db.find_duplicates, records, hashes)
 

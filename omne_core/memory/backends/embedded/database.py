@@ -220,6 +220,12 @@ class Database:
         row = self.conn().execute(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (record_id,)).fetchone()
         return load_row(row) if row else None
 
+    def ids_starting(self, prefix: str, where: RecordFilter, limit: int) -> list[str]:
+        """Up to `limit` ids that start with `prefix` among the records `where` matches (a range on the id index)."""
+        fragment, params = filter_sql(where, "r", probe=True)
+        sql = f"SELECT r.id FROM records r WHERE r.id >= ? AND r.id < ? AND {fragment} ORDER BY r.id LIMIT ?"
+        return [rid for (rid,) in self.conn().execute(sql, [prefix, prefix + "\U0010ffff", *params, limit])]
+
     def get_many(self, ids: Sequence[str], where: RecordFilter | None = None) -> dict[str, MemoryRecord]:
         """Records by id (only those `where` matches). Looked up by the id index, filtered in Python: a scope
         condition in SQL makes SQLite scan the whole scope through its index instead."""
