@@ -44,3 +44,26 @@ def assistant_client(settings: OmneSettings, role: str = "main", component: Path
     from omne_core.models import create_role_client
 
     return create_role_client(settings, role)
+
+
+def helper_clients(
+    settings: OmneSettings, main: ChatCompletionClient, component: Path | None = None
+) -> tuple[ChatCompletionClient, ChatCompletionClient | None]:
+    """The logic expert's and the vision model's clients beside `main`.
+
+    A model component (argument, else `settings.model_component`) plays the logic expert too, with no vision model. The
+    logic expert is `main` itself when configured exactly like it, or when it is left on the embedded default
+    while `main` is a real model (a 270M local model is no expert). A client other than `main` is the caller's
+    to close.
+    """
+    from omne_core.config import ModelProvider
+    from omne_core.models import create_role_client
+
+    if component is not None or settings.model_component is not None:
+        return main, None
+    models = settings.models
+    default_local = models.logic_expert.provider is ModelProvider.LLAMACPP and models.main.provider is not ModelProvider.LLAMACPP
+    same = models.logic_expert == models.main
+    logic = main if same or default_local else create_role_client(settings, "logic_expert")
+    vision = create_role_client(settings, "vision") if models.vision is not None else None
+    return logic, vision

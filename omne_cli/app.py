@@ -8,9 +8,11 @@ import typer
 from omne_core.version import __version__
 
 from . import chat_cmd, config_cmd, demo_cmd, doctor_cmd, gaia_cmd, memory_cmd
+from .errors import OmneGroup
 
 app = typer.Typer(
     name="omne",
+    cls=OmneGroup,  # known errors of every command become one-line messages
     help="Omne: long-term memory for AutoGen agents, and a GAIA-grade assistant built on it.",
     no_args_is_help=True,
     add_completion=False,

@@ -11,6 +11,10 @@ from typing import Any
 
 import typer
 
+from .display import one_line, styled, terminal
+from .options import scope_of
+from .runtime import load, open_store
+
 HELP = """Commands:
   /memory QUERY   search your memories (id, kind, score, text)
   /forget ID      delete one of your memories
@@ -29,42 +33,47 @@ def chat(
         None, "--model-component", help="An AutoGen ChatCompletionClient component JSON file to use instead of the configured model."
     ),
     stream: bool = typer.Option(True, "--stream/--no-stream", help="Print the answer as it is generated."),
+    files: list[Path] | None = typer.Option(
+        None, "--files", exists=True, file_okay=False, resolve_path=True,
+        help="A folder the reactive mode's file reader may read (repeatable).",
+    ),  # fmt: skip
 ) -> None:
     """Chat in the terminal with persistent memory."""
-    from rich.console import Console
-
-    console = Console(highlight=False, soft_wrap=True)
-    if not user.strip():
-        console.print("[red]--user must not be empty[/red]")
-        raise typer.Exit(2)
+    if files and not reactive:
+        raise typer.BadParameter("the file reader is a tool of --reactive", param_hint="--files")
+    console = terminal(soft_wrap=True)
+    scope = scope_of(user)
     try:
-        asyncio.run(_chat(console, user, session, reactive, reflect_every, model_component, stream))
+        asyncio.run(_chat(console, scope, session, reactive, reflect_every, model_component, stream, files or []))
     except KeyboardInterrupt:  # Ctrl-C: the turn in flight was cancelled, its model call stopped, nothing more runs
-        console.print("\n[dim]interrupted[/dim]")
+        console.print("\ninterrupted", style="dim")
         raise typer.Exit(130) from None  # 128 + SIGINT, as a shell reports it
 
 
 async def _chat(
-    console: Any, user: str, session: str | None, reactive: bool, reflect_every: int, component: Path | None, stream: bool
-) -> None:
+    console: Any, scope: Any, session: str | None, reactive: bool, reflect_every: int, component: Path | None,
+    stream: bool, files: list[Path],
+) -> None:  # fmt: skip
     from omne_assistant.clients import ModelComponentError, assistant_client
-    from omne_core.config import load_settings
-    from omne_core.memory import MemoryScope, MemoryStore
 
-    settings = load_settings()
+    settings = load()
     try:
         client = assistant_client(settings, "main", component)
     except (ModelComponentError, ValueError, RuntimeError) as exc:
-        console.print(f"[red]Cannot load the model:[/red] {exc}")
+        console.print(styled(("Cannot load the model: ", "red"), str(exc)))
         raise typer.Exit(2) from exc
-    store = await MemoryStore.open(settings)
+    clients = [client]
     try:
-        session_runner = _ChatSession(console, store, client, MemoryScope(user_id=user), settings)
-        await session_runner.start(session, reactive, reflect_every, stream)
-        await session_runner.loop()
+        store = await open_store(settings)
+        try:
+            session_runner = _ChatSession(console, store, client, scope, settings)
+            clients += await session_runner.start(session, reactive, reflect_every, stream, files, component)
+            await session_runner.loop()
+        finally:
+            await store.close()
     finally:
-        await store.close()
-        await client.close()
+        for owned in clients:
+            await owned.close()
 
 
 class _ChatSession:
@@ -75,18 +84,31 @@ class _ChatSession:
         self.agent: Any = None
         self.reactive = False
 
-    async def start(self, session: str | None, reactive: bool, reflect_every: int, stream: bool) -> None:
+    async def start(
+        self, session: str | None, reactive: bool, reflect_every: int, stream: bool, files: list[Path],
+        component: Path | None = None,
+    ) -> list[Any]:  # fmt: skip
+        """Build the agent; returns the extra model clients it owns (closed when the chat ends)."""
         from omne_assistant import ReactiveResponder, SimpleResponder
         from omne_core.memory import MemoryScope
 
         self.reactive = reactive
         user = self.user_scope.user_id
+        owned: list[Any] = []
         if reactive:
+            from omne_assistant.clients import helper_clients
             from omne_tools import build_toolset
 
+            logic, vision = helper_clients(self.settings, self.client, component)
+            owned = [c for c in (logic, vision) if c is not None and c is not self.client]
+            toolset = build_toolset(
+                self.settings, model_client=self.client, logic_client=logic, vision_client=vision, file_roots=files
+            )
             scope = MemoryScope(user_id=user, agent_id="omne_reactive")
-            self.agent = ReactiveResponder("omne_reactive", self.client, build_toolset(self.settings), memory=self.store, scope=scope)
+            self.agent = ReactiveResponder("omne_reactive", self.client, toolset, memory=self.store, scope=scope)
             mode = "reactive (tools: " + ", ".join(t.name for t in self.agent.tools) + ")"
+            if files:
+                mode += "; files under " + ", ".join(str(f) for f in files)
         else:
             self.agent = SimpleResponder(
                 "omne", self.client, self.store, self.user_scope, session_id=session,
@@ -94,7 +116,8 @@ class _ChatSession:
                 context_max_tokens=self.settings.memory.context_max_tokens,
             )  # fmt: skip
             mode = f"chat, session {self.agent.session_id}"
-        self.console.print(f"[bold]omne chat[/bold] — user [cyan]{user}[/cyan], {mode}. /help for commands.")
+        self.console.print(styled(("omne chat", "bold"), " — user ", (user, "cyan"), f", {mode}. /help for commands."))
+        return owned
 
     async def loop(self) -> None:
         while True:
@@ -126,27 +149,27 @@ class _ChatSession:
         async for item in self.agent.run_stream(task=text, output_task_messages=False):
             if isinstance(item, MemoryQueryEvent) and item.content:
                 ids = ", ".join(str((c.metadata or {}).get("id", "?"))[:8] for c in item.content)
-                self.console.print(f"[dim]memories used: {ids}[/dim]")
+                self.console.print(f"memories used: {ids}", style="dim")
             elif isinstance(item, ThoughtEvent):
-                self.console.print(item.content, style="dim", markup=False)
+                self.console.print(item.content, style="dim")
             elif isinstance(item, ToolCallRequestEvent):
                 for call in item.content:
-                    self.console.print(f"-> {call.name}({call.arguments[:200]})", style="dim", markup=False)
+                    self.console.print(f"-> {call.name}({call.arguments[:200]})", style="dim")
             elif isinstance(item, ToolCallExecutionEvent):
                 for out in item.content:
                     mark = "x" if out.is_error else "<-"
-                    self.console.print(f"{mark} {out.name}: {out.content[:300]}", style="dim", markup=False)
+                    self.console.print(f"{mark} {out.name}: {out.content[:300]}", style="dim")
             elif isinstance(item, ModelClientStreamingChunkEvent):
                 if not streamed:
-                    self.console.print("[bold green]omne>[/bold green] ", end="")
+                    self.console.print("omne> ", style="bold green", end="")
                     streamed = True
-                self.console.print(item.content, end="", markup=False)
+                self.console.print(item.content, end="")
             elif isinstance(item, TextMessage) and item.source == self.agent.name:
                 if streamed:
                     self.console.print()
                 else:
-                    self.console.print("[bold green]omne>[/bold green] ", end="")
-                    self.console.print(item.content, markup=False)
+                    self.console.print("omne> ", style="bold green", end="")
+                    self.console.print(item.content)
             elif isinstance(item, TaskResult):
                 continue
 
@@ -167,7 +190,8 @@ class _ChatSession:
         elif name == "/history":
             await self.history(arg)
         else:
-            self.console.print(f"[red]unknown command {name}[/red]\n{HELP}")
+            self.console.print(f"unknown command {name}", style="red")
+            self.console.print(HELP)
         return True
 
     async def show_search(self, query: str) -> None:
@@ -176,87 +200,80 @@ class _ChatSession:
             return
         hits = await self.store.search(query, self.user_scope, limit=10)
         if not hits:
-            self.console.print("[dim]no memories match[/dim]")
+            self.console.print("no memories match", style="dim")
             return
         for hit in hits:
             record = hit.record
             when = (record.event_time or record.created_at).strftime("%Y-%m-%d")
             sources = f" (from {', '.join(s[:8] for s in record.source_ids)})" if record.source_ids else ""
-            self.console.print(
-                f"{record.id}  {record.kind.value:<10} {hit.score:6.3f}  {when}  {_flat(record.text, 200)}{sources}",
-                markup=False, soft_wrap=True,
-            )
+            self.console.print(f"{record.id}  {record.kind.value:<10} {hit.score:6.3f}  {when}  {one_line(record.text, 200)}{sources}")
             for source in hit.sources:  # what the conclusion was drawn from, in this scope
-                self.console.print(
-                    f"  ↳ {source.id}  {source.kind.value:<10} {_flat(source.text, 200)}", markup=False, soft_wrap=True
-                )
+                self.console.print(f"  ↳ {source.id}  {source.kind.value:<10} {one_line(source.text, 200)}")
+
+    async def _own(self, record_id: str) -> Any:
+        """The user's record with this id or id prefix; None (and a message) when there is none or several."""
+        from omne_core.memory.errors import AmbiguousIdError, MemoryNotFoundError, MemoryValidationError
+
+        try:
+            return await self.store.resolve(record_id, self.user_scope)  # only this user's memories
+        except AmbiguousIdError as exc:
+            self.console.print(str(exc), style="red")
+        except (MemoryNotFoundError, MemoryValidationError):
+            self.console.print(f"no memory {record_id} for user {self.user_scope.user_id}", style="red")
+        return None
 
     async def forget(self, record_id: str) -> None:
-        from omne_core.memory.errors import MemoryNotFoundError, MemoryValidationError
-
         if not record_id:
             self.console.print("usage: /forget ID")
             return
-        try:
-            await self.store.get(record_id, self.user_scope)  # only this user's memories can be forgotten
-            await self.store.delete(record_id, actor=f"chat:{self.user_scope.user_id}")
-        except (MemoryNotFoundError, MemoryValidationError):
-            self.console.print(f"[red]no memory {record_id} for user {self.user_scope.user_id}[/red]")
+        record = await self._own(record_id)
+        if record is None:
             return
-        self.console.print(f"forgot {record_id}")
+        await self.store.delete(record.id, actor=f"chat:{self.user_scope.user_id}")
+        self.console.print(f"forgot {record.id}")
 
     async def reflect(self) -> None:
         if self.reactive:
-            self.console.print("[dim]/reflect is for chat sessions; the reactive mode learns after each task[/dim]")
+            self.console.print("/reflect is for chat sessions; the reactive mode learns after each task", style="dim")
             return
         report = await self.agent.reflect()
         await self._print_reflection(report)
 
     async def _print_reflection(self, report: Any) -> None:
         if report.error:
-            self.console.print(f"[yellow]reflection failed, memory unchanged: {report.error}[/yellow]")
+            self.console.print(f"reflection failed, memory unchanged: {report.error}", style="yellow")
             return
         if not report.changed:
-            self.console.print("[dim]reflection derived nothing new; memory unchanged[/dim]")
+            self.console.print("reflection derived nothing new; memory unchanged", style="dim")
             return
         for record_id in report.created_ids:
             record = await self.store.get(record_id)
             sources = ", ".join(s[:8] for s in record.source_ids)
-            self.console.print(f"{record.kind.value} {record.id[:8]}: {_flat(record.text, 300)}  (from {sources})", markup=False)
+            self.console.print(f"{record.kind.value} {record.id[:8]}: {one_line(record.text, 300)}  (from {sources})")
 
     async def history(self, record_id: str) -> None:
         from omne_core.memory import MemoryKind
-        from omne_core.memory.errors import MemoryNotFoundError, MemoryValidationError
 
         if record_id:
-            try:
-                await self.store.get(record_id, self.user_scope)
-                changes = await self.store.history(record_id)
-            except (MemoryNotFoundError, MemoryValidationError):
-                self.console.print(f"[red]no memory {record_id} for user {self.user_scope.user_id}[/red]")
+            record = await self._own(record_id)
+            if record is None:
                 return
-            for change in changes:
+            for change in await self.store.history(record.id):
                 self.console.print(f"{change.at:%Y-%m-%d %H:%M:%S} {change.op} v{change.version} by {change.actor}")
             return
         records = await self.store.list(self.user_scope, kinds=[MemoryKind.MESSAGE], limit=20)
         if not records:
-            self.console.print("[dim]no conversation yet[/dim]")
+            self.console.print("no conversation yet", style="dim")
         for record in reversed(records):
             when = (record.event_time or record.created_at).strftime("%Y-%m-%d %H:%M")
-            self.console.print(f"{when} {record.id[:8]}  {_flat(record.text, 300)}", markup=False)
+            self.console.print(f"{when} {record.id[:8]}  {one_line(record.text, 300)}")
 
     async def finish(self) -> None:
         if not self.reactive and self.agent is not None:
             report = await self.agent.end_session()
             if report is not None:
                 await self._print_reflection(report)
-        self.console.print("[dim]bye[/dim]")
-
-
-def _flat(text: str, limit: int) -> str:
-    """One line of at most `limit` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+        self.console.print("bye", style="dim")
 
 
 async def _next_line(prompt: str) -> str | None:

@@ -2,7 +2,8 @@
 
 It feeds a short two-session conversation to a Simple Responder, shows what memory holds (L0 turns and
 the L1 records derived from them, with their sources), then asks questions that need memory and shows
-the memories retrieved for each answer. Data lives in a demo directory that is reset at every run.
+the memories retrieved for each answer. Data lives in a demo directory that is reset at every run: only a
+folder the demo made (it holds the `MARKER` file and nothing but demo data) is ever emptied.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 
 import typer
 
+from .display import one_line, styled, terminal
+
 USER = "sam"
+MARKER = ".omne-demo"  # written in every demo data directory: only such a folder is ever reset
 SESSION_1 = [
     "Hi! I'm Sam. I just moved to Lyon for a job as a night nurse at the Croix-Rousse hospital.",
     "My daughter Lea turns 7 on March 14, and she is crazy about dinosaurs.",
@@ -42,55 +46,78 @@ Then run `omne demo` again, or `omne chat --user you`."""
 
 
 def demo(
-    data_dir: Path = typer.Option(Path(".omne-demo"), "--data-dir", help="Demo data directory (reset at start)."),
+    data_dir: Path = typer.Option(
+        Path(".omne-demo"), "--data-dir", help="Demo data directory: a new or empty folder, or one a previous demo made (reset at start)."
+    ),
     max_tokens: int = typer.Option(48, "--max-tokens", min=8, help="Reply length cap for the bundled smoke-test model."),
 ) -> None:
     """Run the offline memory demo: two sessions, reflection, and questions answered from memory."""
-    from rich.console import Console
-
-    console = Console(highlight=False, soft_wrap=True)
+    console = terminal(soft_wrap=True)
     started = time.monotonic()
     try:
         asyncio.run(_demo(console, data_dir.resolve(), max_tokens))
     except _DemoFailed as exc:
-        console.print(f"[red]demo failed:[/red] {exc}")
+        console.print(styled(("demo failed: ", "red"), str(exc)))
         raise typer.Exit(1) from exc
-    console.print(f"\n[dim]demo finished in {time.monotonic() - started:.0f} s; data in {data_dir}/[/dim]")
+    console.print(f"\ndemo finished in {time.monotonic() - started:.0f} s; data in {data_dir}/", style="dim")
 
 
 class _DemoFailed(Exception):
     """The demo could not start (no model, no memory store); the message says why."""
 
 
-def _reset(data_dir: Path) -> None:
-    """Empty the demo directory but keep its `models/` cache (the assembled GGUF)."""
+def _demo_entries(settings: Any) -> set[str]:
+    """The names a demo writes in its data directory (the store, its index, blobs, the model cache)."""
+    database = settings.memory.sqlite_file
+    return {
+        MARKER, "models", "downloads", database, f"{database}-wal", f"{database}-shm", f"{database}-journal",
+        settings.chroma_path.name, settings.blob_dir.name,
+    }  # fmt: skip
+
+
+def _reset(data_dir: Path, settings: Any) -> None:
+    """Empty a demo directory (keeping its `models/` cache), or make a new one. Refuse any other folder: a
+    project or a real memory store named by mistake must never lose a file."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise _DemoFailed(f"{data_dir} is a file; --data-dir needs a folder")
+    children = sorted(data_dir.iterdir()) if data_dir.is_dir() else []
+    if children and not (data_dir / MARKER).is_file():
+        names = ", ".join(c.name for c in children[:5]) + (", ..." if len(children) > 5 else "")
+        raise _DemoFailed(
+            f"{data_dir} is not empty ({names}) and no previous demo made it, so the demo will not reset it. "
+            "Give --data-dir a new or empty folder."
+        )
+    foreign = [c.name for c in children if c.name not in _demo_entries(settings)]
+    if foreign:
+        raise _DemoFailed(
+            f"{data_dir} holds files the demo did not write ({', '.join(foreign[:5])}), so the demo will not reset it. "
+            "Move them away, or give --data-dir a new or empty folder."
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
-    for child in data_dir.iterdir():
-        if child.name == "models":
+    for child in children:
+        if child.name in {"models", MARKER}:
             continue
-        if child.is_dir():
+        if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:
             child.unlink()
-
-
-def _one_line(text: str, limit: int = 220) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    (data_dir / MARKER).write_text("Made by `omne demo`, which empties this folder at every run.\n", encoding="utf-8")
 
 
 async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
     from omne_assistant.clients import assistant_client
-    from omne_core.config import ModelProvider, load_settings
+    from omne_core.config import ModelProvider
     from omne_core.memory import MemoryScope, MemoryStore
 
-    _reset(data_dir)
-    settings = load_settings(data_dir=data_dir)
+    from .runtime import load
+
+    settings = load(data_dir=data_dir)
+    _reset(data_dir, settings)
     main = settings.models.main
     smoke = main.provider is ModelProvider.LLAMACPP and main.gguf_path is None and settings.model_component is None
     reply_cap = (main.max_tokens or max_tokens) if smoke else None  # replies only: structured outputs are bounded
 
-    console.rule("[bold]Omne demo: long-term memory for an AutoGen agent[/bold]")
+    console.rule("Omne demo: long-term memory for an AutoGen agent")
     if settings.model_component is not None:
         model_name = f"the model component {settings.model_component}"
     elif smoke:
@@ -100,14 +127,14 @@ async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
     console.print(f"Model: {model_name}.  Memory: {settings.data_dir} (SQLite + chroma, local MiniLM embeddings).")
     if smoke:
         console.print(
-            "[yellow]Honest note:[/yellow] the bundled 270M base model is a smoke-test model. It proves the whole "
+            styled(("Honest note: ", "yellow"), "the bundled 270M base model is a smoke-test model. It proves the whole "
             "pipeline runs offline, but its replies are mostly noise. Reflection and the session summary are "
             "constrained to their JSON schema, so they always form valid records citing real L0 turns — but what "
             "they say is this tiny model's, shown as-is. Memory retrieval below does not depend on it. Its replies "
-            f"are capped at {reply_cap} tokens, shown as-is, and not recorded, so its noise does not pollute memory."
+            f"are capped at {reply_cap} tokens, shown as-is, and not recorded, so its noise does not pollute memory.")
         )
 
-    console.print("[dim]loading the model and the embedding model…[/dim]")
+    console.print("loading the model and the embedding model…", style="dim")
     try:
         client = assistant_client(settings, "main")
         store = await MemoryStore.open(settings)
@@ -119,7 +146,7 @@ async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
         await store.close()
         await client.close()
     console.rule()
-    console.print(REAL_MODEL_HELP, markup=False)
+    console.print(REAL_MODEL_HELP)
 
 
 async def _run_sessions(
@@ -146,12 +173,12 @@ async def _run_sessions(
     if report is not None and report.changed:
         console.print(f"reflection derived {len(report.created_ids)} L1 record(s), each citing its L0 sources.")
     if report is not None and report.rejected:
-        console.print(f"[dim]dropped {len(report.rejected)} conclusion(s) the model wrote:[/dim]")
+        console.print(f"dropped {len(report.rejected)} conclusion(s) the model wrote:", style="dim")
         for why in report.rejected:
-            console.print(f"  {_one_line(why, 200)}", style="dim", markup=False)
+            console.print(f"  {one_line(why, 200)}", style="dim")
     if report is None or not report.changed:
         reason = report.error if report is not None and report.error else "the model derived nothing"
-        console.print(f"[yellow]reflection produced no valid L1 record; memory unchanged[/yellow] ({_one_line(reason, 200)})")
+        console.print(styled(("reflection produced no valid L1 record; memory unchanged", "yellow"), f" ({one_line(reason, 200)})"))
     await _summarize(console, store, client, first.write_scope, weak=not record_replies)
     await _show_memory(console, store, user)
 
@@ -164,21 +191,22 @@ async def _run_sessions(
 async def _turn(console: Any, agent: Any, text: str, *, show_memories: bool) -> None:
     from autogen_agentchat.messages import MemoryQueryEvent, TextMessage
 
-    console.print(f"\n[bold cyan]{USER}>[/bold cyan] {text}")
+    console.print()
+    console.print(styled((f"{USER}>", "bold cyan"), f" {text}"))
     result = await agent.run(task=text)
     for message in result.messages:
         if show_memories and isinstance(message, MemoryQueryEvent):
-            console.print(f"[dim]  retrieved {len(message.content)} memories for the prompt (best first):[/dim]")
+            console.print(f"  retrieved {len(message.content)} memories for the prompt (best first):", style="dim")
             for item in message.content[:4]:
                 meta = item.metadata or {}
                 console.print(
-                    f"    {str(meta.get('id'))[:8]} {meta.get('kind'):<10} score {meta.get('score'):.3f}  {_one_line(str(item.content), 110)}",
-                    style="dim", markup=False,
+                    f"    {str(meta.get('id'))[:8]} {meta.get('kind'):<10} score {meta.get('score'):.3f}  {one_line(item.content, 110)}",
+                    style="dim",
                 )  # fmt: skip
     reply = result.messages[-1]
     if isinstance(reply, TextMessage):
-        console.print("[bold green]omne>[/bold green] ", end="")
-        console.print(_one_line(reply.content) or "(empty reply)", markup=False)
+        console.print("omne> ", style="bold green", end="")
+        console.print(one_line(reply.content, 220) or "(empty reply)")
 
 
 async def _summarize(console: Any, store: Any, client: Any, scope: Any, *, weak: bool) -> None:
@@ -188,11 +216,11 @@ async def _summarize(console: Any, store: Any, client: Any, scope: Any, *, weak:
     try:
         summary = await summarize_session(store, scope, client)
     except Exception as exc:  # noqa: BLE001 - shown, not hidden
-        console.print(f"[yellow]session summary failed; memory unchanged[/yellow] ({_one_line(str(exc), 200)})")
+        console.print(styled(("session summary failed; memory unchanged", "yellow"), f" ({one_line(exc, 200)})"))
         return
     console.print(f"session summary written as L1 record {summary.id[:8]} citing {len(summary.source_ids)} L0 turns.")
     if weak:
-        console.print("[dim](its text comes from the smoke-test model: read it as a pipeline check, not a summary)[/dim]")
+        console.print("(its text comes from the smoke-test model: read it as a pipeline check, not a summary)", style="dim")
 
 
 async def _show_memory(console: Any, store: Any, user: Any) -> None:
@@ -201,13 +229,13 @@ async def _show_memory(console: Any, store: Any, user: Any) -> None:
     console.rule(f"What memory holds for user '{user.user_id}'")
     l0 = await store.list(user, kinds=sorted(L0_KINDS), limit=None, oldest_first=True)
     l1 = await store.list(user, kinds=sorted(L1_KINDS), limit=None, oldest_first=True)
-    console.print(f"[bold]L0 (raw turns): {len(l0)}[/bold]")
+    console.print(f"L0 (raw turns): {len(l0)}", style="bold")
     for record in l0:
-        console.print(f"  {record.id[:8]} {record.kind.value:<8} {_one_line(record.text, 140)}", markup=False)
-    console.print(f"[bold]L1 (derived): {len(l1)}[/bold]")
+        console.print(f"  {record.id[:8]} {record.kind.value:<8} {one_line(record.text, 140)}")
+    console.print(f"L1 (derived): {len(l1)}", style="bold")
     if not l1:
         console.print("  (none — no derivation produced valid output)")
     for record in l1:
         sources = ", ".join(s[:8] for s in record.source_ids)
-        console.print(f"  {record.id[:8]} {record.kind.value:<8} {_one_line(record.text, 140)}", markup=False)
-        console.print(f"           sources: {sources}", style="dim", markup=False)
+        console.print(f"  {record.id[:8]} {record.kind.value:<8} {one_line(record.text, 140)}")
+        console.print(f"           sources: {sources}", style="dim")

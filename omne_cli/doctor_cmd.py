@@ -66,6 +66,59 @@ def check_embeddings(settings: OmneSettings) -> str:
     return f"{settings.embedding.backend.value} {settings.embedding.model}: {len(vectors[0])}-dim vectors"
 
 
+def check_data_dir(settings: OmneSettings) -> str:
+    """The data directory is a folder Omne can write (or can be made)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    data_dir = Path(settings.data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise CheckFailed(f"{data_dir} is a file, not a folder")
+    existing = next(p for p in (data_dir, *data_dir.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise CheckFailed(f"{existing} is not writable" + ("" if existing == data_dir else f" (so {data_dir} cannot be made)"))
+    if existing == data_dir:
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".doctor-"):
+            pass
+        return f"{data_dir} (writable)"
+    return f"{data_dir} (made on first use)"
+
+
+def check_sqlite(settings: OmneSettings) -> str:
+    """The memory database opens, passes SQLite's quick check and has FTS5 (read-only: nothing is changed)."""
+    import sqlite3
+    from pathlib import Path
+
+    path = Path(settings.data_dir) / settings.memory.sqlite_file
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+    except sqlite3.OperationalError as exc:
+        raise CheckFailed(f"SQLite {sqlite3.sqlite_version} has no FTS5: {exc}") from None
+    finally:
+        probe.close()
+    if not path.exists():
+        return f"SQLite {sqlite3.sqlite_version} with FTS5; {path} not created yet"
+    if not path.is_file():
+        raise CheckFailed(f"{path} is not a file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise CheckFailed(f"{path} is damaged: {'; '.join(problems[:3])}")
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "records" not in tables:
+                raise CheckFailed(f"{path} is an SQLite file but not an Omne memory store (no records table)")
+            count = conn.execute("SELECT count(*) FROM records").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise CheckFailed(f"{path} is not a usable database: {exc}") from None
+    return f"{path}: {count} records, quick check ok (SQLite {sqlite3.sqlite_version}, FTS5)"
+
+
 def check_chroma(settings: OmneSettings) -> str:
     import chromadb
     from chromadb.config import Settings as ChromaClientSettings
@@ -162,6 +215,8 @@ def model_checks(settings: OmneSettings) -> list[tuple[list[str], ModelRoleSetti
 def iter_checks(settings: OmneSettings, *, timeout_s: float = 30.0) -> Iterator[CheckResult]:
     """Every doctor check, in order, each result as soon as it is known."""
     yield run_check("tokenizer (offline)", check_tokenizer)
+    yield run_check("data directory", lambda: check_data_dir(settings))
+    yield run_check("memory database (SQLite)", lambda: check_sqlite(settings))
     yield run_check("embedding model", lambda: check_embeddings(settings))
     yield run_check("chroma", lambda: check_chroma(settings))
     for names, role in model_checks(settings):
@@ -174,19 +229,23 @@ def doctor(
     ] = 30.0,
 ) -> None:
     """Check the embedding model, chroma, the offline tokenizer and every configured model endpoint."""
-    from omne_core.config import config_file_path, load_settings
+    from omne_core.config import config_file_path
+
+    from .display import shown
+    from .errors import CliError
+    from .runtime import load
 
     try:
-        settings = load_settings()
-    except Exception as exc:  # invalid env or omne.toml: nothing else can be checked
-        typer.secho(f"FAIL  settings                     {type(exc).__name__}: {exc}", fg="red")
+        settings = load()
+    except CliError as exc:  # invalid env or omne.toml: nothing else can be checked
+        typer.secho(shown(f"FAIL  {'settings':<28} {exc}"), fg="red")
         raise typer.Exit(1) from None
     path = config_file_path()
-    typer.echo(f"config file: {path} ({'found' if path.exists() else 'not found'}); data dir: {settings.data_dir}")
+    typer.echo(shown(f"config file: {path} ({'found' if path.exists() else 'not found'}); data dir: {settings.data_dir}"))
     failed = 0
     for result in iter_checks(settings, timeout_s=timeout):
         failed += not result.ok
-        typer.secho(result.line(), fg="green" if result.ok else "red")
+        typer.secho(shown(result.line()), fg="green" if result.ok else "red")
     if failed:
         typer.secho(f"{failed} check(s) failed.", fg="red")
         raise typer.Exit(1)

@@ -1,66 +1,50 @@
-"""`omne memory ...` commands: add, search, list, show, history, delete, export, import, reflect, stats, repair.
+"""`omne memory ...` commands: add, search, list, show, history, delete, export, import, reflect, stats, repair,
+ingest.
 
-Every command is scoped with --user (and --agent, --session, --namespace). Heavy imports happen inside
-the commands so `omne --help` stays fast.
+Every command is scoped with --user (and --agent, --session, --namespace). Options are checked before the store
+opens; heavy imports happen inside the commands so `omne --help` stays fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from . import ingest_cmd
+from .display import echo, echo_json, one_line, terminal
+from .errors import CliError
+from .options import AgentOpt, JsonOpt, NamespaceOpt, SessionOpt, UserOpt, scope_of
+from .runtime import load, with_store
+
 if TYPE_CHECKING:
-    from omne_core.memory import MemoryRecord, MemoryScope, MemoryStore
+    from omne_core.memory import MemoryRecord, MemoryStore
 
 app = typer.Typer(help="Long-term memory: add, search, inspect, export and reflect.", no_args_is_help=True)
 
-T = TypeVar("T")
 
-UserOpt = Annotated[str, typer.Option("--user", "-u", help="User id (required: every memory belongs to a user).")]
-AgentOpt = Annotated[str | None, typer.Option("--agent", "-a", help="Agent id (a hard filter when given).")]
-SessionOpt = Annotated[str | None, typer.Option("--session", "-s", help="Session id (a hard filter when given).")]
-NamespaceOpt = Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace, e.g. a team (hard filter).")]
-KindOpt = Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only these kinds (repeatable).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+def _kinds(values: list[str] | None) -> list[str] | None:
+    """--kind values, checked against the record kinds before anything slow runs."""
+    if not values:
+        return None
+    from omne_core.memory import MemoryKind
 
-
-def _scope(user: str, agent: str | None, session: str | None, namespace: str | None) -> MemoryScope:
-    from omne_core.memory import MemoryScope
-
-    return MemoryScope(user_id=user, agent_id=agent, session_id=session, namespace=namespace)
+    known = [kind.value for kind in MemoryKind]
+    for value in values:
+        if value not in known:
+            raise typer.BadParameter(f"{value!r} is not a record kind; one of: {', '.join(known)}")
+    return values
 
 
-def _run(work: Callable[[MemoryStore], Awaitable[T]]) -> T:
-    """Open the configured store, run `work`, close; memory errors become a message and exit code 1."""
-    from omne_core.config import load_settings
-    from omne_core.embeddings import EmbeddingError
-    from omne_core.memory import MemoryStore, MemoryStoreError
-
-    async def main() -> T:
-        async with await MemoryStore.open(load_settings()) as store:
-            return await work(store)
-
-    try:
-        return asyncio.run(main())
-    except (MemoryStoreError, EmbeddingError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+KindOpt = Annotated[list[str] | None, typer.Option("--kind", "-k", callback=_kinds, help="Only these kinds (repeatable).")]
+IdArg = Annotated[str, typer.Argument(help="Record id, or the start of it (the 8 characters `chat` prints).")]
 
 
 def _print_records(records: list[MemoryRecord], scores: list[float | None] | None = None) -> None:
     """A table of records; with `scores`, a score column (None: a source shown under the conclusion above it)."""
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_lines=False)
@@ -71,9 +55,8 @@ def _print_records(records: list[MemoryRecord], scores: list[float | None] | Non
         scope = "/".join(x for x in (r.scope.user_id, r.scope.agent_id, r.scope.session_id, r.scope.namespace) if x)
         text = r.text if len(r.text) <= 200 else r.text[:200] + "…"
         score = [] if not scores else [f"{scores[i]:.4f}" if scores[i] is not None else "↳ source"]
-        row = [r.id, r.kind.value, r.status.value, when, scope, *score, text]
-        table.add_row(*row)
-    Console(width=200).print(table)
+        table.add_row(r.id, r.kind.value, r.status.value, when, scope, *score, text)
+    terminal(width=200).print(table)
 
 
 @app.command()
@@ -84,27 +67,31 @@ def add(
     session: SessionOpt = None,
     namespace: NamespaceOpt = None,
     kind: Annotated[str, typer.Option("--kind", "-k", help="Record kind.")] = "observation",
-    importance: Annotated[float, typer.Option(help="0..1")] = 0.5,
+    importance: Annotated[float, typer.Option(min=0.0, max=1.0, help="0..1")] = 0.5,
     speaker: Annotated[str | None, typer.Option(help="Who said it (stored in metadata).")] = None,
     event_time: Annotated[datetime | None, typer.Option("--event-time", help="When it happened (ISO date/time).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add one memory."""
-    from omne_core.memory import MemoryKind, MemoryRecord
+    from pydantic import ValidationError
 
+    from omne_core.memory import MemoryRecord
+
+    [kind] = _kinds([kind]) or []
     try:
         record = MemoryRecord(
-            kind=MemoryKind(kind), text=text, scope=_scope(user, agent, session, namespace), importance=importance,
+            kind=kind, text=text, scope=scope_of(user, agent, session, namespace), importance=importance,
             event_time=event_time, metadata={"speaker": speaker} if speaker else {},
-        )
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    [stored] = _run(lambda store: store.add(record, actor=f"cli:{user}"))
+        )  # fmt: skip
+    except ValidationError as exc:
+        from .errors import sentences
+
+        raise CliError(f"invalid memory: {sentences(exc)}") from None
+    [stored] = with_store(lambda store: store.add(record, actor=f"cli:{user}"))
     if as_json:
-        _print_json(stored.model_dump(mode="json"))
+        echo_json(stored.model_dump(mode="json"))
     else:
-        typer.echo(stored.id if stored.id == record.id else f"{stored.id} (duplicate of an existing record)")
+        echo(stored.id if stored.id == record.id else f"{stored.id} (duplicate of an existing record)")
 
 
 @app.command()
@@ -115,23 +102,25 @@ def search(
     session: SessionOpt = None,
     namespace: NamespaceOpt = None,
     kind: KindOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-l")] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-l", min=1, max=1000)] = 10,
     since: Annotated[datetime | None, typer.Option(help="Only records that happened at/after this time.")] = None,
     until: Annotated[datetime | None, typer.Option(help="Only records that happened at/before this time.")] = None,
     include_inactive: Annotated[bool, typer.Option("--all", help="Include superseded and deleted records.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Hybrid (dense + BM25) search in a scope."""
-    scope = _scope(user, agent, session, namespace)
-    hits = _run(
+    if not query.strip():
+        raise typer.BadParameter("the query is empty", param_hint="QUERY")
+    scope = scope_of(user, agent, session, namespace)
+    hits = with_store(
         lambda store: store.search(
             query, scope, kinds=kind, since=since, until=until, limit=limit, include_inactive=include_inactive
         )
     )
     if as_json:
-        _print_json([h.model_dump(mode="json") for h in hits])
+        echo_json([h.model_dump(mode="json") for h in hits])
     elif not hits:
-        typer.echo("no matching memories")
+        echo("no matching memories")
     else:
         # an L1 hit's sources (SearchHit.sources) are listed under it
         rows = [(r, h.score if r is h.record else None) for h in hits for r in (h.record, *h.sources)]
@@ -145,72 +134,71 @@ def list_(
     session: SessionOpt = None,
     namespace: NamespaceOpt = None,
     kind: KindOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-l")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-l", min=1)] = 20,
     include_inactive: Annotated[bool, typer.Option("--all", help="Include superseded and deleted records.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List a scope's memories, newest first."""
-    scope = _scope(user, agent, session, namespace)
-    records = _run(lambda store: store.list(scope, kinds=kind, limit=limit, include_inactive=include_inactive))
+    scope = scope_of(user, agent, session, namespace)
+    records = with_store(lambda store: store.list(scope, kinds=kind, limit=limit, include_inactive=include_inactive))
     if as_json:
-        _print_json([r.model_dump(mode="json") for r in records])
+        echo_json([r.model_dump(mode="json") for r in records])
     elif not records:
-        typer.echo("no memories")
+        echo("no memories")
     else:
         _print_records(records)
 
 
 async def _owned(store: MemoryStore, record_id: str, user: str) -> MemoryRecord:
-    """The record, if it belongs to `user`; another user's record is reported as not found (no leak)."""
+    """The user's record with this id or id prefix. Another user's record reads exactly as an unknown id."""
     from omne_core.memory import MemoryNotFoundError
 
-    record = await store.get(record_id)
-    if record.scope.user_id != user:
-        raise MemoryNotFoundError(f"no memory record with id {record_id!r} for user {user!r}")
-    return record
+    try:
+        return await store.resolve(record_id, scope_of(user))
+    except MemoryNotFoundError:
+        raise CliError(f"no memory record {record_id!r} for user {user!r}") from None
 
 
 @app.command()
-def show(record_id: Annotated[str, typer.Argument(help="Record id.")], user: UserOpt) -> None:
+def show(record_id: IdArg, user: UserOpt) -> None:
     """Print one record of the user as JSON."""
-    record = _run(lambda store: _owned(store, record_id, user))
-    _print_json(record.model_dump(mode="json"))
+    record = with_store(lambda store: _owned(store, record_id, user))
+    echo_json(record.model_dump(mode="json"))
 
 
 @app.command()
-def history(
-    record_id: Annotated[str, typer.Argument(help="Record id.")], user: UserOpt, as_json: JsonOpt = False
-) -> None:
+def history(record_id: IdArg, user: UserOpt, as_json: JsonOpt = False) -> None:
     """The change history of a record (add, update, supersede, delete: what, when, by whom)."""
 
     async def work(store: MemoryStore) -> list[Any]:
-        await _owned(store, record_id, user)
-        return await store.history(record_id)
+        record = await _owned(store, record_id, user)
+        return await store.history(record.id)
 
-    changes = _run(work)
+    changes = with_store(work)
     if as_json:
-        _print_json([c.model_dump(mode="json") for c in changes])
+        echo_json([c.model_dump(mode="json") for c in changes])
         return
     for c in changes:
         text = (c.after or c.before or {}).get("text")
-        detail = f" text={text!r}" if text is not None else ""
-        typer.echo(f"{c.at:%Y-%m-%d %H:%M:%S} {c.op.value:<12} v{c.version or '-'} by {c.actor}{detail}")
+        detail = f" text={one_line(repr(text), 300)}" if text is not None else ""
+        echo(f"{c.at:%Y-%m-%d %H:%M:%S} {c.op.value:<12} v{c.version or '-'} by {c.actor}{detail}")
 
 
 @app.command()
 def delete(
-    record_id: Annotated[str, typer.Argument(help="Record id.")],
+    record_id: IdArg,
     user: UserOpt,
     hard: Annotated[bool, typer.Option("--hard", help="Purge text, vector and blob (not undoable).")] = False,
 ) -> None:
     """Delete a record of the user (soft by default: status `deleted`, history kept)."""
 
-    async def work(store: MemoryStore) -> None:
-        await _owned(store, record_id, user)
-        await store.delete(record_id, hard=hard, actor="cli")
+    async def work(store: MemoryStore) -> str:
+        record = await _owned(store, record_id, user)
+        await store.delete(record.id, hard=hard, actor="cli")
+        return record.id
 
-    _run(work)
-    typer.echo(f"{'purged' if hard else 'deleted'} {record_id}")
+    deleted = with_store(work)
+    echo(f"{'purged' if hard else 'deleted'} {deleted}")
 
 
 @app.command("export")
@@ -222,16 +210,20 @@ def export_(
     namespace: NamespaceOpt = None,
 ) -> None:
     """Export a scope's records (every status, blobs inlined) to JSONL."""
-    scope = _scope(user, agent, session, namespace)
-    count = _run(lambda store: store.export_jsonl(path, scope))
-    typer.echo(f"exported {count} records to {path}")
+    if path.is_dir():
+        raise CliError(f"{path} is a folder: name the file to write, e.g. {path / 'memories.jsonl'}")
+    scope = scope_of(user, agent, session, namespace)
+    count = with_store(lambda store: store.export_jsonl(path, scope))
+    echo(f"exported {count} records to {path}")
 
 
 @app.command("import")
 def import_(path: Annotated[Path, typer.Argument(help="JSONL file written by `omne memory export`.")]) -> None:
     """Import a JSONL export (re-embedding every record); a corrupt file is rejected whole."""
-    result = _run(lambda store: store.import_jsonl(path, actor="cli-import"))
-    typer.echo(f"imported {result.imported} records, skipped {result.skipped} already present")
+    if not path.is_file():
+        raise CliError(f"{path} is not a file")
+    result = with_store(lambda store: store.import_jsonl(path, actor="cli-import"))
+    echo(f"imported {result.imported} records, skipped {result.skipped} already present")
 
 
 @app.command()
@@ -240,16 +232,27 @@ def reflect(
     agent: AgentOpt = None,
     session: SessionOpt = None,
     namespace: NamespaceOpt = None,
-    limit: Annotated[int, typer.Option(help="At most this many recent unreflected records.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many recent unreflected records.")] = 50,
     role: Annotated[str, typer.Option(help="Model role to reflect with.")] = "main",
+    model_component: Annotated[
+        Path | None,
+        typer.Option(
+            "--model-component",
+            help="An AutoGen ChatCompletionClient component JSON file to use instead of the configured model "
+            "(default: $OMNE_MODEL_COMPONENT).",
+        ),
+    ] = None,
 ) -> None:
     """Derive L1 conclusions (facts, preferences, ...) from raw records with the configured model."""
-    from omne_core.config import load_settings
+    from omne_assistant.clients import ModelComponentError, assistant_client
     from omne_core.memory import reflect as reflect_op
-    from omne_core.models.factory import create_role_client
 
-    scope = _scope(user, agent, session, namespace)
-    client = create_role_client(load_settings(), role)
+    scope = scope_of(user, agent, session, namespace)
+    settings = load()
+    try:
+        client = assistant_client(settings, role, model_component)
+    except (ModelComponentError, ValueError) as exc:
+        raise CliError(f"cannot load the model: {exc}") from None
 
     async def work(store: MemoryStore) -> Any:
         try:
@@ -257,12 +260,12 @@ def reflect(
         finally:
             await client.close()
 
-    result = _run(work)
+    result = with_store(work, settings)
     for record in result.created:
-        typer.echo(f"+ {record.kind.value}: {record.text}  (from {', '.join(s[:8] for s in record.source_ids)})")
+        echo(f"+ {record.kind.value}: {one_line(record.text, 500)}  (from {', '.join(s[:8] for s in record.source_ids)})")
     for old, new in result.superseded:
-        typer.echo(f"~ {old} superseded by {new}")
-    typer.echo(f"{len(result.created)} conclusions from {len(result.source_ids)} records")
+        echo(f"~ {old} superseded by {new}")
+    echo(f"{len(result.created)} conclusions from {len(result.source_ids)} records")
 
 
 @app.command()
@@ -274,29 +277,29 @@ def stats(
     as_json: JsonOpt = False,
 ) -> None:
     """Counts of a scope's records by kind and status."""
-    scope = _scope(user, agent, session, namespace)
-    result = _run(lambda store: store.stats(scope))
+    scope = scope_of(user, agent, session, namespace)
+    result = with_store(lambda store: store.stats(scope))
     if as_json:
-        _print_json(result.model_dump(mode="json"))
+        echo_json(result.model_dump(mode="json"))
         return
-    typer.echo(f"total {result.total}  (embedder {result.embedder}, pending index {result.pending_index}, blobs {result.blobs})")
+    echo(f"total {result.total}  (embedder {result.embedder}, pending index {result.pending_index}, blobs {result.blobs})")
     for name, count in sorted(result.by_kind.items()):
-        typer.echo(f"  kind   {name:<15} {count}")
+        echo(f"  kind   {name:<15} {count}")
     for name, count in sorted(result.by_status.items()):
-        typer.echo(f"  status {name:<15} {count}")
+        echo(f"  status {name:<15} {count}")
 
 
 @app.command()
 def repair(as_json: JsonOpt = False) -> None:
     """Compare every id of the records and the vector index, remove orphan vectors, re-embed missing ones."""
-    result = _run(lambda store: store.repair(full=True))
+    result = with_store(lambda store: store.repair(full=True))
     if as_json:
-        _print_json(dataclasses.asdict(result))
+        echo_json(dataclasses.asdict(result))
         return
-    typer.echo(
+    echo(
         f"vector index checked: {result.orphans_removed} orphan vectors removed, "
         f"{result.marked_pending} missing found, {result.embedded} records (re-)embedded"
     )
 
 
-from . import ingest_cmd  # noqa: E402, F401  -- registers `omne memory ingest` (owned by the documents helper)
+app.command()(ingest_cmd.ingest)

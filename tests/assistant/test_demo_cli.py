@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -9,6 +10,21 @@ from autogen_ext.models.replay import ReplayChatCompletionClient
 from typer.testing import CliRunner
 
 from omne_cli.app import app
+from omne_cli.demo_cmd import MARKER, USER
+from omne_core.config import load_settings
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
+
+
+def _previous_demo(demo_dir) -> None:
+    """A folder as an earlier demo left it: the marker, a store holding a record, the models cache."""
+
+    async def fill() -> None:
+        async with await MemoryStore.open(load_settings(data_dir=demo_dir)) as store:
+            await store.add(MemoryRecord(kind=MemoryKind.FACT, text="stale memory", scope=MemoryScope(user_id=USER)))
+
+    asyncio.run(fill())
+    (demo_dir / MARKER).write_text("made by omne demo\n")
+    (demo_dir / "models").mkdir()
 
 
 def test_demo_shows_l0_l1_with_sources_and_answers_from_memory(tmp_path, monkeypatch):
@@ -23,17 +39,17 @@ def test_demo_shows_l0_l1_with_sources_and_answers_from_memory(tmp_path, monkeyp
         }
     )
     replies = ["Welcome to Lyon!", "Dinosaurs, nice.", "Noted.", reflection, json.dumps({"summary": "Sam, a nurse in Lyon, has a daughter."}),
-               "A dinosaur theme.", "Fruit skewers, no peanuts.", "Lyon; you are a night nurse."]  # fmt: skip
+               "A dinosaur theme [/tmp/x] [bold]!", "Fruit skewers, no peanuts.", "Lyon; you are a night nurse."]  # fmt: skip
     model = tmp_path / "model.json"
     model.write_text(ReplayChatCompletionClient(replies).dump_component().model_dump_json())
     monkeypatch.setenv("OMNE_MODEL_COMPONENT", str(model))
     demo_dir = tmp_path / "demo"
-    (demo_dir / "stale").mkdir(parents=True)  # reset at start
+    _previous_demo(demo_dir)  # reset at start: its stale memory is gone
 
     result = CliRunner().invoke(app, ["demo", "--data-dir", str(demo_dir)])
     out = result.output
     assert result.exit_code == 0, out + repr(result.exception)
-    assert not (demo_dir / "stale").exists()
+    assert "stale memory" not in out and (demo_dir / MARKER).is_file()
 
     assert "reflection derived 2 L1 record(s)" in out
     assert "L0 (raw turns): 6" in out and "L1 (derived): 3" in out  # 3 turns x (user + reply); 2 facts + summary
@@ -46,5 +62,5 @@ def test_demo_shows_l0_l1_with_sources_and_answers_from_memory(tmp_path, monkeyp
     theme = out.split("What theme would she like?")[1]
     first_hit = theme.split("best first):")[1].strip().splitlines()[0]
     assert "dinosaurs" in first_hit
-    assert "omne> A dinosaur theme." in out
+    assert "omne> A dinosaur theme [/tmp/x] [bold]!" in out  # a reply is text, not markup
     assert "Point Omne at a real model" in out and "OMNE_MODELS__MAIN__PROVIDER" in out

@@ -80,7 +80,7 @@ def test_doctor_passes_on_the_offline_defaults(bundled_gguf, shared_data_dir, mo
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     checks = [line for line in result.stdout.splitlines() if line.startswith(("OK", "FAIL"))]
-    assert [line.split()[1] for line in checks] == ["tokenizer", "embedding", "chroma", "model"]
+    assert [line.split()[1] for line in checks] == ["tokenizer", "data", "memory", "embedding", "chroma", "model"]
     assert all(line.startswith("OK") for line in checks)
     assert "384-dim" in result.output and str(bundled_gguf) in result.output
     assert result.stdout.rstrip().endswith("All checks passed.")

@@ -52,7 +52,7 @@ def test_cli_errors_exit_non_zero(tmp_path, embedder):
     result = runner.invoke(app, ["memory", "show", "does-not-exist", "--user", "u"])
     assert result.exit_code == 1 and "no memory record" in result.output
     result = runner.invoke(app, ["memory", "add", "x", "--user", "u", "--kind", "gossip"])
-    assert result.exit_code == 1 and "error" in result.output
+    assert result.exit_code == 2 and "'gossip' is not a record kind" in result.output
     corrupt = tmp_path / "bad.jsonl"
     corrupt.write_text("{not json\n")
     result = runner.invoke(app, ["memory", "import", str(corrupt)])

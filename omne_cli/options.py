@@ -1,0 +1,30 @@
+"""Options shared by several commands, defined once: the memory scope (`--user/--agent/--session/--namespace`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from omne_core.memory import MemoryScope
+
+UserOpt = Annotated[str, typer.Option("--user", "-u", help="User id (required: every memory belongs to a user).")]
+AgentOpt = Annotated[str | None, typer.Option("--agent", "-a", help="Agent id (a hard filter when given).")]
+SessionOpt = Annotated[str | None, typer.Option("--session", "-s", help="Session id (a hard filter when given).")]
+NamespaceOpt = Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace, e.g. a team or project (hard filter).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def scope_of(user: str, agent: str | None = None, session: str | None = None, namespace: str | None = None) -> MemoryScope:
+    """The scope the options name; an empty id is a usage error (exit 2), before any slow work."""
+    from pydantic import ValidationError
+
+    from omne_core.memory import MemoryScope
+
+    try:
+        return MemoryScope(user_id=user, agent_id=agent, session_id=session, namespace=namespace)
+    except ValidationError as exc:
+        from .errors import sentences
+
+        raise typer.BadParameter(sentences(exc)) from None
