@@ -67,35 +67,45 @@ class _DemoFailed(Exception):
 
 
 def _demo_entries(settings: Any) -> set[str]:
-    """The names a demo writes in its data directory (the store, its index, blobs, the model cache)."""
+    """The names a demo writes in its data directory (the store, its lock, index and blobs, the model cache)."""
+    from omne_core.memory.backends.embedded.lock import LOCK_FILE
+
     database = settings.memory.sqlite_file
     return {
-        MARKER, "models", "downloads", database, f"{database}-wal", f"{database}-shm", f"{database}-journal",
-        settings.chroma_path.name, settings.blob_dir.name,
+        MARKER, LOCK_FILE, "models", "downloads", database, f"{database}-wal", f"{database}-shm",
+        f"{database}-journal", settings.chroma_path.name, settings.blob_dir.name,
     }  # fmt: skip
 
 
-def _reset(data_dir: Path, settings: Any) -> None:
-    """Empty a demo directory (keeping its `models/` cache), or make a new one. Refuse any other folder: a
+def _refuse_foreign(data_dir: Path, settings: Any) -> None:
+    """Refuse any --data-dir but a new or empty folder or one a previous demo made and holds nothing else: a
     project or a real memory store named by mistake must never lose a file."""
+    from omne_core.memory.backends.embedded.lock import LOCK_FILE
+
     if data_dir.exists() and not data_dir.is_dir():
         raise _DemoFailed(f"{data_dir} is a file; --data-dir needs a folder")
-    children = sorted(data_dir.iterdir()) if data_dir.is_dir() else []
-    if children and not (data_dir / MARKER).is_file():
-        names = ", ".join(c.name for c in children[:5]) + (", ..." if len(children) > 5 else "")
+    children = sorted(c.name for c in data_dir.iterdir() if c.name != LOCK_FILE) if data_dir.is_dir() else []
+    if children and MARKER not in children:
+        names = ", ".join(children[:5]) + (", ..." if len(children) > 5 else "")
         raise _DemoFailed(
             f"{data_dir} is not empty ({names}) and no previous demo made it, so the demo will not reset it. "
             "Give --data-dir a new or empty folder."
         )
-    foreign = [c.name for c in children if c.name not in _demo_entries(settings)]
+    foreign = [name for name in children if name not in _demo_entries(settings)]
     if foreign:
         raise _DemoFailed(
             f"{data_dir} holds files the demo did not write ({', '.join(foreign[:5])}), so the demo will not reset it. "
             "Move them away, or give --data-dir a new or empty folder."
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for child in children:
-        if child.name in {"models", MARKER}:
+
+
+def _reset(data_dir: Path) -> None:
+    """Empty a demo directory `_refuse_foreign` accepted (keeping its `models/` cache) and mark it as the demo's.
+    The caller holds the directory's lock, so no other process is using the store being emptied."""
+    from omne_core.memory.backends.embedded.lock import LOCK_FILE
+
+    for child in data_dir.iterdir():
+        if child.name in {"models", MARKER, LOCK_FILE}:
             continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
@@ -105,14 +115,29 @@ def _reset(data_dir: Path, settings: Any) -> None:
 
 
 async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
-    from omne_assistant.clients import assistant_client
-    from omne_core.config import ModelProvider
-    from omne_core.memory import MemoryScope, MemoryStore
+    from omne_core.memory import MemoryStoreError
+    from omne_core.memory.backends.embedded import lock as data_dir_lock
 
     from .runtime import load
 
     settings = load(data_dir=data_dir)
-    _reset(data_dir, settings)
+    _refuse_foreign(data_dir, settings)
+    try:
+        lock = data_dir_lock.acquire(data_dir)  # held through the demo: no other process uses what is reset
+    except MemoryStoreError as exc:
+        raise _DemoFailed(str(exc)) from None
+    try:
+        _reset(data_dir)
+        await _demo_in(console, data_dir, settings, max_tokens)
+    finally:
+        data_dir_lock.release(lock)
+
+
+async def _demo_in(console: Any, data_dir: Path, settings: Any, max_tokens: int) -> None:
+    from omne_assistant.clients import assistant_client
+    from omne_core.config import ModelProvider
+    from omne_core.memory import MemoryScope, MemoryStore
+
     main = settings.models.main
     smoke = main.provider is ModelProvider.LLAMACPP and main.gguf_path is None and settings.model_component is None
     reply_cap = (main.max_tokens or max_tokens) if smoke else None  # replies only: structured outputs are bounded

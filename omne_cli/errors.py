@@ -29,21 +29,11 @@ class CliError(Exception):
         self.code = code
 
 
-def sentences(exc: ValidationError, what: str = "") -> str:
+def sentences(exc: ValidationError) -> str:
     """A pydantic error as sentences (`field: what is wrong (got value)`), not a raw dump with URLs."""
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(x) for x in error["loc"]) or what or "value"
-        if error["type"] == "extra_forbidden":
-            parts.append(f"unknown setting {where!r}")
-            continue
-        message = error["msg"]
-        if message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        got = error.get("input")
-        shown_got = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-        parts.append(f"{where}: {message}{shown_got}")
-    return "; ".join(parts)
+    from omne_core.memory.errors import validation_problems
+
+    return validation_problems(exc)
 
 
 def describe(exc: BaseException) -> str | None:

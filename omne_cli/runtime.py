@@ -51,14 +51,15 @@ async def open_store(settings: OmneSettings, **kwargs: Any) -> MemoryStore:
     except sqlite3.OperationalError as exc:
         if not _cannot_write(exc):
             raise _damaged(database, exc) from None
-        raise CliError(
-            f"the data directory {data_dir} is read-only ({exc}): give Omne a folder it can write (OMNE_DATA_DIR)"
-        ) from None
+        raise _not_writable(data_dir, str(exc)) from None
     except sqlite3.DatabaseError as exc:
         raise _damaged(database, exc) from None
     except PermissionError as exc:
-        where = exc.filename or data_dir
-        raise CliError(f"the data directory {data_dir} is not usable: permission denied ({where})") from None
+        raise _not_writable(data_dir, f"permission denied: {exc.filename or data_dir}") from None
+
+
+def _not_writable(data_dir: Path, detail: str) -> CliError:
+    return CliError(f"the data directory {data_dir} is not writable ({detail}): set OMNE_DATA_DIR to a folder Omne can write")
 
 
 def _cannot_write(exc: sqlite3.OperationalError) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import ValidationError
 
 from ..errors import StorageError, StoreNotOpenError
@@ -69,6 +71,18 @@ class DataDirectoryInUseError(MemoryStoreError):
     """Another process holds the embedded store's data directory; the message names it and the ways out."""
 
 
+_SECRET_FIELD = re.compile(r"key|token|secret|password", re.IGNORECASE)  # their values are never echoed
+
+
 def validation_problems(exc: ValidationError) -> str:
-    """A pydantic error as one short line: `field: problem; field: problem`."""
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+    """A pydantic error as one short line of sentences: `field: problem (got value); other: unknown field`."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(map(str, error["loc"])) or "value"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"{where}: unknown field")
+            continue
+        got, secret = error.get("input"), _SECRET_FIELD.search(where)
+        shown = f" (got {got!r})" if isinstance(got, str | int | float) and not secret else ""
+        problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}{shown}")
+    return "; ".join(problems)

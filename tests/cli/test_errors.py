@@ -79,14 +79,15 @@ def test_a_read_only_data_directory(tmp_path, made_store):
     for path in [store, *store.rglob("*")]:
         modes[path] = path.stat().st_mode
         path.chmod(0o555 if path.is_dir() else 0o444)
+    missing = tmp_path / "locked" / "data"
+    missing.parent.mkdir()
+    missing.parent.chmod(0o555)
     try:
-        done = omne("memory", "add", "new fact", "--user", "u", env={"OMNE_DATA_DIR": str(store)}, no_root_override=True)
-        one_line_error(done, "is read-only", str(store))
-        missing = tmp_path / "locked" / "data"
-        missing.parent.mkdir()
-        missing.parent.chmod(0o555)
+        for command in (["add", "new fact"], ["list"]):
+            done = omne("memory", *command, "--user", "u", env={"OMNE_DATA_DIR": str(store)}, no_root_override=True)
+            one_line_error(done, f"the data directory {store} is not writable")
         done = omne("memory", "stats", "--user", "u", env={"OMNE_DATA_DIR": str(missing)}, no_root_override=True)
-        one_line_error(done, "permission denied", str(missing.parent))
+        one_line_error(done, f"the data directory {missing} is not writable", "permission denied")
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
@@ -97,10 +98,10 @@ def test_a_read_only_data_directory(tmp_path, made_store):
     ("toml", "env", "needles"),
     [
         ("[memory\nbroken = ", {}, ["is not valid TOML"]),
-        ("[memory]\nverify_index = false\n", {}, ["unknown setting 'memory.verify_index'"]),
-        ("colour = 'teal'\n", {}, ["unknown setting 'colour'"]),
+        ("[memory]\nverify_index = false\n", {}, ["memory.verify_index: unknown field"]),
+        ("colour = 'teal'\n", {}, ["colour: unknown field"]),
         ("", {"OMNE_CHROMA__PORT": "not-a-port"}, ["chroma.port", "not-a-port"]),
-        ("", {"OMNE_MEMORY__RECENCY_WEIGHTS": "1"}, ["unknown setting 'memory.recency_weights'"]),
+        ("", {"OMNE_MEMORY__RECENCY_WEIGHTS": "1"}, ["memory.recency_weights: unknown field"]),
         ("", {"OMNE_MODELS__MAIN__PROVIDER": "bogus"}, ["models.main.provider", "'bogus'"]),
     ],
 )
