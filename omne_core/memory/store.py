@@ -13,7 +13,7 @@ import asyncio
 import builtins
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -105,6 +105,7 @@ class MemoryStore:
         self._backend = await open_backend(self.settings, self.embedder)
         try:
             await self.repair(full=self.settings.memory.verify_index_on_open)
+            await self._sweep_blobs()
         except BaseException:
             await self.close()
             raise
@@ -236,6 +237,7 @@ class MemoryStore:
             changes.supersessions.append(Supersession(new=new, old_ids=list(old_ids)))
             owners.append(i)
         result = await backend.commit(changes)
+        await asyncio.to_thread(self.blobs.settle, [r.blob_ref for r in records if r.blob_ref])
         for k, i in enumerate(fresh):
             resolved[i] = (result.inserted[k].record, result.inserted[k].created)
         superseded: list[list[str]] = [[] for _ in records]
@@ -606,9 +608,25 @@ class MemoryStore:
         await self._delete_unused_blobs(records)
 
     async def _delete_unused_blobs(self, records: Sequence[MemoryRecord]) -> None:
-        for ref in {r.blob_ref for r in records if r.blob_ref}:
+        await self._delete_unused_refs({r.blob_ref for r in records if r.blob_ref})
+
+    async def _delete_unused_refs(self, refs: Iterable[str]) -> None:
+        for ref in refs:
             if not await self.backend.blob_in_use(ref):
                 await asyncio.to_thread(self.blobs.delete, ref)
+
+    async def release_blob(self, ref: str) -> None:
+        """A blob this process wrote that no record will cite after all: deleted unless a record cites it."""
+        await self._delete_unused_refs([ref])
+        await asyncio.to_thread(self.blobs.settle, [ref])
+
+    async def _sweep_blobs(self) -> None:
+        """Delete the blobs a process that is gone wrote but no record cites (it was killed before its records
+        were committed), with their journal entries: a file's bytes never outlive an interrupted ingest."""
+        refs, leftovers = await asyncio.to_thread(self.blobs.stale)
+        await self._delete_unused_refs(refs)
+        for path in leftovers:
+            path.unlink(missing_ok=True)
 
     async def forget_user(self, user_id: str, *, actor: str = "user") -> int:
         """Purge everything of a user: records, index entries, vectors, blobs and history. Returns records removed."""
@@ -616,6 +634,7 @@ class MemoryStore:
             raise MemoryValidationError("user_id must be a non-empty string")
         records = await self.backend.forget_user(user_id, actor)
         await self._delete_unused_blobs(records)
+        await self._sweep_blobs()
         return len(records)
 
     # -- export / import -----------------------------------------------------------------------
