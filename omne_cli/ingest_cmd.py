@@ -14,8 +14,6 @@ from .display import echo, echo_json, one_line, terminal
 from .options import AgentOpt, NamespaceOpt, SessionOpt, UserOpt, scope_of
 from .runtime import load, open_store
 
-MIN_CHUNK_TOKENS = 32  # omne_core.documents.chunking refuses fewer
-
 
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders (folders are walked recursively).")],
@@ -23,10 +21,8 @@ def ingest(
     agent: AgentOpt = None,
     session: SessionOpt = None,
     namespace: NamespaceOpt = None,
-    chunk_tokens: Annotated[
-        int | None, typer.Option(min=MIN_CHUNK_TOKENS, help="Tokens per chunk (default: settings).")
-    ] = None,
-    overlap_tokens: Annotated[int | None, typer.Option(min=0, help="Tokens shared by consecutive chunks.")] = None,
+    chunk_tokens: Annotated[int | None, typer.Option(help="Tokens per chunk, at least 32 (default: settings).")] = None,
+    overlap_tokens: Annotated[int | None, typer.Option(help="Tokens shared by consecutive chunks.")] = None,
     keep_files: Annotated[bool, typer.Option(help="Keep each file's bytes in the blob store.")] = True,
     hidden: Annotated[bool, typer.Option("--hidden", help="Include hidden files and folders.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -37,16 +33,17 @@ def ingest(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from omne_core.documents.chunking import check_chunk_sizes
     from omne_core.memory.ingest import IngestSkip, ingest_paths
 
     scope = scope_of(user, agent, session, namespace)
     settings = load()
     chunk = chunk_tokens if chunk_tokens is not None else settings.documents.chunk_tokens
     overlap = overlap_tokens if overlap_tokens is not None else settings.documents.chunk_overlap_tokens
-    if overlap >= chunk // 2:
-        raise typer.BadParameter(
-            f"{overlap} overlap tokens is not less than half of {chunk} chunk tokens", param_hint="--overlap-tokens"
-        )
+    try:
+        check_chunk_sizes(chunk, overlap)  # before the store opens or a file is read
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--chunk-tokens/--overlap-tokens") from None
     console = terminal(stderr=as_json)
     progress = Progress(
         TextColumn("ingest", style="bold"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -55,7 +52,12 @@ def ingest(
     task = progress.add_task("", total=None)
 
     def on_file(path: Path, result: Any) -> None:
-        status = "skipped" if isinstance(result, IngestSkip) else f"{result.added}/{result.chunks} new chunks"
+        if isinstance(result, IngestSkip):
+            status = "skipped"
+        elif result.duplicate_of:
+            status = "same content as another file"
+        else:
+            status = f"{result.added}/{result.chunks} new chunks"
         progress.update(task, advance=1, description=f"{one_line(path.name, 80)}: {status}")
 
     async def main() -> Any:
@@ -79,6 +81,11 @@ def ingest(
             f"{len(report.files)} file(s) ingested: {report.chunks} chunks, {report.added} new, "
             f"{report.duplicates} already in memory; {len(report.skipped)} skipped"
         )
+        for item in report.files:
+            if item.duplicate_of:
+                console.print(f"  {item.path}: same content as {item.duplicate_of}, already in memory")
+            elif item.superseded:
+                console.print(f"  {item.path}: changed; {item.superseded} chunks of its earlier version superseded")
         if report.skipped:
             table = Table(show_lines=False)
             for column in ("skipped", "error", "reason"):

@@ -200,14 +200,24 @@ def _section_chunks(section: DocumentSection, chunk_tokens: int, overlap_tokens:
     return pieces
 
 
+MIN_CHUNK_TOKENS = 32
+
+
+def check_chunk_sizes(chunk_tokens: int, overlap_tokens: int) -> None:
+    """Raise ValueError unless chunks of `chunk_tokens` tokens sharing `overlap_tokens` can be made."""
+    if chunk_tokens < MIN_CHUNK_TOKENS:
+        raise ValueError(f"chunk_tokens must be at least {MIN_CHUNK_TOKENS}, got {chunk_tokens}")
+    if not 0 <= overlap_tokens < chunk_tokens // 2:
+        raise ValueError(
+            f"overlap_tokens must be >= 0 and less than half of chunk_tokens ({chunk_tokens}), got {overlap_tokens}"
+        )
+
+
 def chunk_document(
     doc: ConvertedDocument, chunk_tokens: int = 400, overlap_tokens: int = 60
 ) -> list[DocumentChunk]:
     """Split `doc` into token-bounded chunks with overlap; each chunk has file, page/sheet/slide and heading."""
-    if chunk_tokens < 32:
-        raise ValueError("chunk_tokens must be at least 32")
-    if not 0 <= overlap_tokens < chunk_tokens // 2:
-        raise ValueError("overlap_tokens must be >= 0 and less than half of chunk_tokens")
+    check_chunk_sizes(chunk_tokens, overlap_tokens)
     chunks: list[DocumentChunk] = []
     for section in doc.sections:
         for text, heading in _section_chunks(section, chunk_tokens, overlap_tokens):

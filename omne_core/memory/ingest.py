@@ -1,7 +1,15 @@
 """Ingest files and folders into memory: convert, chunk, store as L0 `document_chunk` records.
 
-The source file's bytes go to the store's `BlobStore` and every chunk cites that blob, so
-ingesting the same file again yields identical records, which the store drops as duplicates.
+A document is identified by its path and its bytes (SHA-256) within the scope:
+- the same bytes at the same path again add nothing (the file is not even converted again);
+- the same bytes under another path are that document, not a new one (reported as a duplicate);
+- new bytes at a known path supersede that path's old chunks once every new chunk is stored.
+
+Files go through a few workers one at a time (convert, chunk, store), never the whole folder at once. The
+source file's bytes go to the store's `BlobStore` (copied block by block) and every chunk cites that blob; the
+blob is journaled until its chunks are committed, so a killed ingest leaves nothing the store keeps. A folder
+walk follows no symbolic link out of the folder, never enters the store's own data directory, and reports
+special files (pipes, sockets, devices) instead of reading them.
 """
 
 from __future__ import annotations
@@ -9,23 +17,31 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from ..config import OmneSettings
-from ..documents.chunking import chunk_document, chunks_to_records
+from ..documents.chunking import DocumentChunk, check_chunk_sizes, chunk_document, chunks_to_records
 from ..documents.convert import convert_file
 from ..documents.enrich import Transcriber
 from ..documents.errors import DocumentError
-from ..records import MemoryScope
+from ..records import MemoryKind, MemoryRecord, MemoryScope
+from .errors import MemoryValidationError
 
 if TYPE_CHECKING:
     from autogen_core.models import ChatCompletionClient
 
     from .store import MemoryStore
+
+SOURCE_KEY = "ingested_from"  # chunk metadata: the file's resolved path
+SHA_KEY = "file_sha256"  # chunk metadata: the file's SHA-256
+_SPECIAL = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))  # fmt: skip
 
 
 class IngestSkip(BaseModel):
@@ -41,6 +57,8 @@ class IngestedFile(BaseModel):
     kind: str
     chunks: int
     added: int  # new records; chunks - added were already in memory
+    superseded: int = 0  # chunks of an earlier version of this path, now superseded
+    duplicate_of: str | None = None  # the path these bytes were ingested under already
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -63,26 +81,106 @@ class IngestReport(BaseModel):
         return self.chunks - self.added
 
 
-def discover_files(paths: Iterable[str | Path], *, include_hidden: bool = False) -> tuple[list[Path], list[IngestSkip]]:
-    """Files named by `paths`, folders walked recursively (hidden entries skipped unless asked), sorted."""
-    found: list[Path] = []
-    skipped: list[IngestSkip] = []
-    for raw in paths:
+def _skip(path: Path | str, reason: str, error: str) -> IngestSkip:
+    return IngestSkip(path=str(path), reason=reason, error=error)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _special(mode: int) -> str | None:
+    return next((name for test, name in _SPECIAL if test(mode)), None)
+
+
+class _Walk:
+    """Collects the files of the given paths, and why others were left out."""
+
+    def __init__(self, include_hidden: bool, exclude: Sequence[Path]) -> None:
+        self.include_hidden = include_hidden
+        self.exclude = [p.resolve() for p in exclude]
+        self.found: list[Path] = []
+        self.skipped: list[IngestSkip] = []
+
+    def excluded(self, resolved: Path) -> bool:
+        return any(_inside(resolved, folder) for folder in self.exclude)
+
+    def add(self, raw: str | Path) -> None:
         path = Path(raw).expanduser()
-        if path.is_file():
-            found.append(path)
-        elif path.is_dir():
-            for root, dirs, files in os.walk(path):
-                if not include_hidden:
-                    dirs[:] = [d for d in dirs if not d.startswith(".")]
-                dirs.sort()
-                for name in sorted(files):
-                    if include_hidden or not name.startswith("."):
-                        found.append(Path(root) / name)
+        try:
+            mode = path.stat().st_mode  # a path named on purpose may be a link: followed
+        except FileNotFoundError:
+            self.skipped.append(_skip(path, "no such file or folder", "DocumentNotFoundError"))
+            return
+        except OSError as exc:
+            self.skipped.append(_skip(path, exc.strerror or str(exc), type(exc).__name__))
+            return
+        resolved = path.resolve()
+        if self.excluded(resolved):
+            self.skipped.append(_skip(path, "Omne's own data directory is never ingested", "DataDirectory"))
+        elif stat.S_ISDIR(mode):
+            self.walk(resolved)
         else:
-            skipped.append(IngestSkip(path=str(path), reason="no such file or folder", error="DocumentNotFoundError"))
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique, skipped
+            self.file(path, resolved, mode)
+
+    def file(self, path: Path, resolved: Path, mode: int) -> None:
+        kind = _special(mode)
+        if kind is not None:
+            self.skipped.append(_skip(path, f"{kind}, not a regular file", "SpecialFile"))
+        elif stat.S_ISREG(mode):
+            self.found.append(resolved)
+        else:
+            self.skipped.append(_skip(path, "not a regular file", "SpecialFile"))
+
+    def walk(self, root: Path) -> None:
+        """Every regular file under `root`; links are followed only when they stay inside `root`."""
+        for folder, dirs, files in os.walk(root):
+            here = Path(folder)
+            kept = []
+            for name in sorted(dirs):
+                if not self.include_hidden and name.startswith("."):
+                    continue
+                path = here / name
+                if path.is_symlink():
+                    self.skipped.append(_skip(path, "a symbolic link to a folder (not followed)", "SymbolicLink"))
+                elif self.excluded(path):
+                    self.skipped.append(_skip(path, "Omne's own data directory is never ingested", "DataDirectory"))
+                else:
+                    kept.append(name)
+            dirs[:] = kept
+            for name in sorted(files):
+                if self.include_hidden or not name.startswith("."):
+                    self.entry(root, here / name)
+
+    def entry(self, root: Path, path: Path) -> None:
+        try:
+            mode = path.lstat().st_mode
+            resolved = path
+            if stat.S_ISLNK(mode):
+                resolved = path.resolve()
+                if not _inside(resolved, root):
+                    self.skipped.append(_skip(path, f"a symbolic link leading outside {root} (not followed)", "SymbolicLink"))
+                    return
+                mode = resolved.stat().st_mode
+        except OSError as exc:  # a broken link, a file gone meanwhile
+            self.skipped.append(_skip(path, exc.strerror or str(exc), type(exc).__name__))
+            return
+        if self.excluded(resolved):
+            self.skipped.append(_skip(path, "Omne's own data directory is never ingested", "DataDirectory"))
+        else:
+            self.file(path, resolved, mode)
+
+
+def discover_files(
+    paths: Iterable[str | Path], *, include_hidden: bool = False, exclude: Sequence[Path] = ()
+) -> tuple[list[Path], list[IngestSkip]]:
+    """Files named by `paths`, folders walked recursively (hidden entries skipped unless asked), sorted by the
+    walk, each once (resolved). A link in a folder is followed only when it stays inside the folder; nothing
+    under `exclude` is taken; pipes, sockets and devices are reported, never read."""
+    walk = _Walk(include_hidden, exclude)
+    for raw in paths:
+        walk.add(raw)
+    return list(dict.fromkeys(walk.found)), walk.skipped
 
 
 def _sha256(path: Path) -> str:
@@ -91,6 +189,51 @@ def _sha256(path: Path) -> str:
         while block := fh.read(1 << 20):
             h.update(block)
     return h.hexdigest()
+
+
+class _Known:
+    """The scope's ingested documents: for each path its current chunks (id -> content hash), bytes and kind; for
+    each bytes, a path they were ingested under."""
+
+    def __init__(self, chunks: Sequence[MemoryRecord]) -> None:
+        self.chunks: dict[str, dict[str, str]] = {}
+        self.kind: dict[str, str] = {}
+        self.path_of: dict[str, str] = {}
+        newest: dict[str, tuple[datetime, str]] = {}
+        for record in chunks:
+            path, sha = record.metadata.get(SOURCE_KEY), record.metadata.get(SHA_KEY)
+            if not isinstance(path, str) or not isinstance(sha, str):
+                continue
+            self.chunks.setdefault(path, {})[record.id] = record.content_hash()
+            self.kind[path] = str(record.metadata.get("document_kind", "document"))
+            self.path_of.setdefault(sha, path)
+            if path not in newest or record.created_at > newest[path][0]:
+                newest[path] = (record.created_at, sha)
+        self.sha = {path: sha for path, (_, sha) in newest.items()}
+
+    def claim(self, path: str, sha: str) -> str | None:
+        """None if `path` with these bytes is new to memory; else the path they were ingested under."""
+        if self.sha.get(path) == sha:
+            return path
+        other = self.path_of.get(sha)
+        if other is not None:
+            return other
+        self.path_of[sha] = path  # files later in this run with the same bytes are duplicates of this one
+        return None
+
+    def replaced(self, path: str, records: Sequence[MemoryRecord]) -> list[str]:
+        """The path's current chunks that `records` (its new version) do not repeat word for word."""
+        kept = {record.content_hash() for record in records}
+        return [rid for rid, content in self.chunks.get(path, {}).items() if content not in kept]
+
+    def stored(self, path: str, sha: str, kind: str, records: Sequence[MemoryRecord]) -> None:
+        self.chunks[path] = {record.id: record.content_hash() for record in records}
+        self.sha[path], self.kind[path] = sha, kind
+
+
+async def _known_documents(store: MemoryStore, scope: MemoryScope) -> _Known:
+    chunks = await store.list(scope, kinds=[MemoryKind.DOCUMENT_CHUNK], limit=None)
+    return _Known([r for r in chunks if r.scope == scope])  # exactly this scope: a wider one is another memory
 
 
 async def ingest_paths(
@@ -112,53 +255,85 @@ async def ingest_paths(
     `on_start(total)` and `on_file(path, result)` report progress."""
     settings = settings or store.settings
     docs = settings.documents
-    chunk_tokens = chunk_tokens or docs.chunk_tokens
+    chunk_tokens = docs.chunk_tokens if chunk_tokens is None else chunk_tokens
     overlap_tokens = docs.chunk_overlap_tokens if overlap_tokens is None else overlap_tokens
-    files, skipped = await asyncio.to_thread(discover_files, paths, include_hidden=include_hidden)
+    try:
+        check_chunk_sizes(chunk_tokens, overlap_tokens)
+    except ValueError as exc:
+        raise MemoryValidationError(str(exc)) from None
+    own = [settings.data_dir, settings.chroma_path, settings.blob_dir]
+    files, skipped = await asyncio.to_thread(discover_files, paths, include_hidden=include_hidden, exclude=own)
     report = IngestReport(skipped=list(skipped))
     if on_start:
-        on_start(len(files))
+        on_start(len(files) + len(skipped))
     for skip in skipped:
         if on_file:
             on_file(Path(skip.path), skip)
+    known = await _known_documents(store, scope)
     batch = settings.memory.max_batch
-    slots = asyncio.Semaphore(max(1, docs.worker_processes))
-    writing = asyncio.Lock()
+    writing = asyncio.Lock()  # one file's chunks are written together
 
     async def one(path: Path) -> IngestedFile | IngestSkip:
-        async with slots:
-            try:
-                doc = await convert_file(path, settings, vision_client=vision_client, transcriber=transcriber)
-            except DocumentError as exc:
-                return IngestSkip(path=str(path), reason=exc.message, error=type(exc).__name__)
-            except OSError as exc:
-                return IngestSkip(path=str(path), reason=str(exc), error=type(exc).__name__)
+        try:
+            sha = await asyncio.to_thread(_sha256, path)
+        except OSError as exc:
+            return _skip(path, exc.strerror or str(exc), type(exc).__name__)
+        source = str(path)
+        earlier = known.claim(source, sha)
+        if earlier == source:
+            chunks = len(known.chunks.get(source, {}))
+            return IngestedFile(path=source, kind=known.kind.get(source, "document"), chunks=chunks, added=0)
+        if earlier is not None:
+            return IngestedFile(path=source, kind=known.kind.get(earlier, "document"), chunks=0, added=0, duplicate_of=earlier)
+        try:
+            doc = await convert_file(path, settings, vision_client=vision_client, transcriber=transcriber)
+        except DocumentError as exc:
+            return _skip(path, exc.message, type(exc).__name__)
+        except OSError as exc:
+            return _skip(path, exc.strerror or str(exc), type(exc).__name__)
         chunks = chunk_document(doc, chunk_tokens, overlap_tokens)
         if not chunks:
-            return IngestSkip(path=str(path), reason="no text to store", error="EmptyDocument")
-        blob_ref = await store.blobs.aput_bytes(await asyncio.to_thread(path.read_bytes)) if keep_files else None
-        sha = blob_ref or await asyncio.to_thread(_sha256, path)
-        records = chunks_to_records(
-            chunks, scope, blob_ref=blob_ref,
-            metadata={"ingested_from": str(path), "file_sha256": sha, "document_kind": doc.kind.value},
-        )  # fmt: skip
-        added = 0
+            return _skip(path, "no text to store", "EmptyDocument")
         async with writing:
-            for start in range(0, len(records), batch):
-                piece = records[start : start + batch]
-                stored = await store.add(piece, actor="ingest")
-                added += sum(1 for new, kept in zip(piece, stored, strict=True) if new.id == kept.id)
-        return IngestedFile(path=str(path), kind=doc.kind.value, chunks=len(chunks), added=added, warnings=doc.warnings)
+            return await store_file(path, sha, doc.kind.value, chunks, doc.warnings)
 
-    async def tracked(path: Path) -> IngestedFile | IngestSkip:
-        result = await one(path)
-        if on_file:
-            on_file(path, result)
-        return result
+    async def store_file(path: Path, sha: str, kind: str, chunks: list[DocumentChunk], warnings: list[str]) -> IngestedFile | IngestSkip:
+        """The chunks of one file, batch by batch; its old version is superseded with the last batch."""
+        source = str(path)
+        blob_ref = await store.blobs.aput_file(path) if keep_files else None
+        if blob_ref is not None and blob_ref != sha:  # the file changed since it was converted
+            await store.release_blob(blob_ref)
+            return _skip(path, "the file changed while it was read; ingest it again", "FileChanged")
+        records = chunks_to_records(
+            chunks, scope, blob_ref=blob_ref, metadata={SOURCE_KEY: source, SHA_KEY: sha, "document_kind": kind}
+        )
+        old = known.replaced(source, records)
+        added = superseded = 0
+        stored_records: list[MemoryRecord] = []
+        for start in range(0, len(records), batch):
+            piece = records[start : start + batch]
+            last = start + batch >= len(records)
+            items = [(record, old if last and i == 0 else []) for i, record in enumerate(piece)]
+            stored = await store.add_superseding(items, actor="ingest")
+            added += sum(1 for new, (kept, _) in zip(piece, stored, strict=True) if new.id == kept.id)
+            superseded += sum(len(gone) for _, gone in stored)
+            stored_records += [kept for kept, _ in stored]
+        known.stored(source, sha, kind, stored_records)
+        return IngestedFile(path=source, kind=kind, chunks=len(chunks), added=added, superseded=superseded, warnings=warnings)
 
-    for result in await asyncio.gather(*(tracked(p) for p in files)):
-        if isinstance(result, IngestSkip):
-            report.skipped.append(result)
-        else:
-            report.files.append(result)
+    pending = iter(files)
+
+    async def worker() -> None:
+        for path in pending:  # shared: each worker takes the next file when it is done with one
+            result = await one(path)
+            if isinstance(result, IngestSkip):
+                report.skipped.append(result)
+            else:
+                report.files.append(result)
+            if on_file:
+                on_file(path, result)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(docs.worker_processes, len(files))))))
+    order = {str(path): i for i, path in enumerate(files)}
+    report.files.sort(key=lambda f: order.get(f.path, 0))
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from omne_cli.app import app
 
-OMNE = str(Path(sys.executable).with_name("omne"))
+OMNE = [sys.executable, "-m", "omne_cli"]  # what the `omne` script runs (omne_cli.app:main)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -34,7 +35,7 @@ def omne(*args: str, env: dict[str, str] | None = None, no_root_override: bool =
     `no_root_override`: as root, drop the capabilities that ignore file permissions, so a read-only folder is
     read-only for the command too.
     """
-    command = [OMNE, *args]
+    command = [*OMNE, *args]
     if no_root_override and os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
@@ -55,3 +56,8 @@ def one_line_error(done: subprocess.CompletedProcess[str], *needles: str) -> str
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
+
+
+def flat(text: str) -> str:
+    """Output with whitespace runs and the box drawing of tables and usage panels collapsed to one space."""
+    return re.sub(r"[\s│╭╮╰╯─┃━┏┓┗┛┡┩└┘┴┬┼╇┳┻]+", " ", text)
