@@ -13,6 +13,7 @@ from .errors import OmneGroup
 app = typer.Typer(
     name="omne",
     cls=OmneGroup,  # known errors of every command become one-line messages
+    rich_markup_mode=None,  # usage errors as one plain line (`Error: Invalid value for ...`), not a wrapped panel
     help="Omne: long-term memory for AutoGen agents, and a GAIA-grade assistant built on it.",
     no_args_is_help=True,
     add_completion=False,

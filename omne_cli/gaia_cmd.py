@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -14,6 +15,35 @@ app = typer.Typer(help="Run, score and report GAIA evaluations.", no_args_is_hel
 def _fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(2)
+
+
+def _split(value: str) -> str:
+    """--split, checked before anything is read."""
+    from omne_eval.gaia import GaiaSplit
+
+    if value not in {s.value for s in GaiaSplit}:
+        raise typer.BadParameter(f"{value!r} is not a GAIA split: use {' or '.join(s.value for s in GaiaSplit)}")
+    return value
+
+
+def _positive(value: float | None) -> float | None:
+    if value is not None and value <= 0:
+        raise typer.BadParameter(f"must be more than 0, got {value:g}")
+    return value
+
+
+def _out_dir(value: Path | None) -> Path | None:
+    """--out names a folder Omne can write (or make): a file or an unwritable place is refused up front."""
+    if value is None:
+        return None
+    if value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} is a file; --out names a folder")
+    existing = next(p for p in (value.absolute(), *value.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise typer.BadParameter(f"{existing} is a file, so {value} cannot be made")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"cannot write in {existing} (permission denied)")
+    return value
 
 
 def _default_out(split: str, model: str) -> Path:
@@ -47,18 +77,20 @@ def run(
     data: Path | None = typer.Option(
         None, "--data", help="Local GAIA directory (the 2023 layout). Without it, the gated HF dataset is downloaded."
     ),
-    split: str = typer.Option("validation", "--split", help="validation or test."),
-    level: list[int] | None = typer.Option(None, "--level", help="Only these levels (repeatable)."),
+    split: str = typer.Option("validation", "--split", callback=_split, help="validation or test."),
+    level: list[int] | None = typer.Option(None, "--level", min=1, max=3, help="Only these levels, 1 to 3 (repeatable)."),
     task_id: list[str] | None = typer.Option(None, "--task-id", help="Only these task ids (repeatable)."),
-    limit: int | None = typer.Option(None, "--limit", help="At most this many tasks (after the other filters)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many tasks (after the other filters)."),
     agent: str | None = typer.Option(
         None, "--agent", help="Agent factory as module:function; default: the Omne Reactive Responder."
     ),
-    out: Path | None = typer.Option(None, "--out", help="Run directory (default gaia-runs/<split>-<model>); reruns resume."),
+    out: Path | None = typer.Option(
+        None, "--out", callback=_out_dir, help="Run directory (default gaia-runs/<split>-<model>); reruns resume."
+    ),
     concurrency: int = typer.Option(4, "--concurrency", "-j", min=1, help="Tasks run at once."),
-    time_limit: float = typer.Option(600.0, "--time-limit", help="Seconds per task."),
-    max_steps: int = typer.Option(60, "--max-steps", help="Messages/events per task."),
-    max_tokens: int = typer.Option(500_000, "--max-tokens", help="Tokens per task."),
+    time_limit: float = typer.Option(600.0, "--time-limit", callback=_positive, help="Seconds per task."),
+    max_steps: int = typer.Option(60, "--max-steps", min=1, help="Messages/events per task."),
+    max_tokens: int = typer.Option(500_000, "--max-tokens", min=1, help="Tokens per task."),
     model: str | None = typer.Option(None, "--model", help="Model name for pricing (default: models.main.model)."),
     retry_errors: bool = typer.Option(False, "--retry-errors", help="Run again the tasks recorded with an error."),
     follow_up: bool = typer.Option(True, "--follow-up/--no-follow-up", help="Ask once for FINAL ANSWER if missing."),
@@ -133,12 +165,12 @@ def run(
 
 def _is_results_file(path: Path) -> bool:
     """True when the first record of `path` carries a ground truth (a results.jsonl, not a submission)."""
-    with path.open(encoding="utf-8") as fh:
+    with path.open("rb") as fh:
         for line in fh:
             if line.strip():
                 try:
                     return "ground_truth" in json.loads(line)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, UnicodeDecodeError):
                     return False
     return False
 
@@ -147,7 +179,7 @@ def _is_results_file(path: Path) -> bool:
 def score(
     answers: Path = typer.Argument(..., help="submission.jsonl or results.jsonl."),
     data: Path | None = typer.Option(None, "--data", help="GAIA directory with the ground truth (needed for a submission)."),
-    split: str = typer.Option("validation", "--split"),
+    split: str = typer.Option("validation", "--split", callback=_split, help="validation or test."),
     lenient: bool = typer.Option(False, "--lenient", help="Also show the lenient (non-official) accuracy."),
     answered_only: bool = typer.Option(
         False, "--answered-only", help="Score only the tasks the submission answers (default: the others score wrong)."
@@ -197,7 +229,9 @@ def score(
 @app.command("report")
 def report(
     run_dir: Path = typer.Argument(..., help="A run directory (or its results.jsonl)."),
-    out: Path | None = typer.Option(None, "--out", help="Where to write the report (default: the run directory)."),
+    out: Path | None = typer.Option(
+        None, "--out", callback=_out_dir, help="Where to write the report (default: the run directory)."
+    ),
     lenient: bool = typer.Option(False, "--lenient", help="Show the lenient (non-official) accuracy beside it."),
     title: str = typer.Option("GAIA run report", "--title"),
 ) -> None:

@@ -11,13 +11,13 @@ rows without a question are skipped and counted.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import GaiaAccessDeniedError, GaiaDatasetError, GaiaHubUnreachableError, GaiaTokenMissingError
+from .jsonl import read_objects
 from .task import HIDDEN_ANSWER, PLACEHOLDER_TASK_ID, AttachmentStatus, GaiaDataset, GaiaSplit, GaiaTask
 
 if TYPE_CHECKING:
@@ -44,17 +44,7 @@ def find_split_dir(root: Path, split: GaiaSplit) -> Path:
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise GaiaDatasetError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise GaiaDatasetError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            yield lineno, row
+    return read_objects(path, GaiaDatasetError)
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

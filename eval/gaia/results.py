@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import warnings
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from .errors import GaiaResultsError
+from .jsonl import read_objects
 
 RESULTS_FILE = "results.jsonl"
 SUBMISSION_FILE = "submission.jsonl"
@@ -84,13 +84,13 @@ def read_results(path: Path) -> dict[str, GaiaResult]:
     if not path.exists():
         return results
     bad = 0
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
+    with path.open("rb") as fh:
+        for line in fh:  # lines as bytes: a line cut inside a character is one torn line, not a failed file
             if not line.strip():
                 continue
             try:
-                record = GaiaResult.model_validate_json(line)
-            except ValidationError:
+                record = GaiaResult.model_validate_json(line.decode("utf-8"))
+            except (ValidationError, UnicodeDecodeError):
                 bad += 1
                 continue
             results[record.task_id] = record
@@ -168,18 +168,8 @@ def write_submission(results: Iterable[GaiaResult], path: Path, max_trace_chars:
 def read_answers(path: Path) -> dict[str, str | None]:
     """Model answers by task id from a submission or results file (a later line for the same id wins)."""
     answers: dict[str, str | None] = {}
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise GaiaResultsError(f"cannot read {path}: {exc}") from exc
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise GaiaResultsError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or "task_id" not in row or "model_answer" not in row:
+    for lineno, row in read_objects(Path(path), GaiaResultsError):
+        if "task_id" not in row or "model_answer" not in row:
             raise GaiaResultsError(f"{path}:{lineno}: expected an object with task_id and model_answer")
         answer = row["model_answer"]
         answers[str(row["task_id"])] = None if answer is None else str(answer)
