@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup
@@ -19,6 +18,9 @@ from typer.core import TyperGroup
 from omne_core.errors import OmneError
 
 from .display import shown
+
+if TYPE_CHECKING:
+    from typer._click import Context as ClickContext  # the context class TyperGroup.invoke is typed with
 
 
 class CliError(Exception):
@@ -62,10 +64,10 @@ def _os_error(exc: OSError) -> str:
 class OmneGroup(TyperGroup):
     """The root command group: known errors of any sub-command become `error: ...` and exit code 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except (typer.TyperException, typer.Exit, typer.Abort):  # usage errors and exits: typer prints them
             raise
         except Exception as exc:
             message = describe(exc)

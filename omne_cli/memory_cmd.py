@@ -75,12 +75,12 @@ def add(
     """Add one memory."""
     from pydantic import ValidationError
 
-    from omne_core.memory import MemoryRecord
+    from omne_core.memory import MemoryKind, MemoryRecord
 
     [kind] = _kinds([kind]) or []
     try:
         record = MemoryRecord(
-            kind=kind, text=text, scope=scope_of(user, agent, session, namespace), importance=importance,
+            kind=MemoryKind(kind), text=text, scope=scope_of(user, agent, session, namespace), importance=importance,
             event_time=event_time, metadata={"speaker": speaker} if speaker else {},
         )  # fmt: skip
     except ValidationError as exc:

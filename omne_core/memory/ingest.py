@@ -281,8 +281,8 @@ async def ingest_paths(
         source = str(path)
         earlier = known.claim(source, sha)
         if earlier == source:
-            chunks = len(known.chunks.get(source, {}))
-            return IngestedFile(path=source, kind=known.kind.get(source, "document"), chunks=chunks, added=0)
+            stored = len(known.chunks.get(source, {}))
+            return IngestedFile(path=source, kind=known.kind.get(source, "document"), chunks=stored, added=0)
         if earlier is not None:
             return IngestedFile(path=source, kind=known.kind.get(earlier, "document"), chunks=0, added=0, duplicate_of=earlier)
         try:
