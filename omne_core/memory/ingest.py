@@ -18,7 +18,8 @@ import asyncio
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,12 +194,11 @@ def _sha256(path: Path) -> str:
 
 class _Known:
     """The scope's ingested documents: for each path its current chunks (id -> content hash), bytes and kind; for
-    each bytes, a path they were ingested under."""
+    each bytes, the path that holds them."""
 
     def __init__(self, chunks: Sequence[MemoryRecord]) -> None:
         self.chunks: dict[str, dict[str, str]] = {}
         self.kind: dict[str, str] = {}
-        self.path_of: dict[str, str] = {}
         newest: dict[str, tuple[datetime, str]] = {}
         for record in chunks:
             path, sha = record.metadata.get(SOURCE_KEY), record.metadata.get(SHA_KEY)
@@ -206,19 +206,23 @@ class _Known:
                 continue
             self.chunks.setdefault(path, {})[record.id] = record.content_hash()
             self.kind[path] = str(record.metadata.get("document_kind", "document"))
-            self.path_of.setdefault(sha, path)
             if path not in newest or record.created_at > newest[path][0]:
                 newest[path] = (record.created_at, sha)
         self.sha = {path: sha for path, (_, sha) in newest.items()}
+        self.path_of: dict[str, str] = {}
+        for path in sorted(self.sha):
+            self.path_of.setdefault(self.sha[path], path)
 
-    def claim(self, path: str, sha: str) -> str | None:
-        """None if `path` with these bytes is new to memory; else the path they were ingested under."""
+    async def claim(self, path: str, sha: str) -> str | None:
+        """None if `path` with these bytes is new to memory (it now holds them); else the path they are in memory
+        under: this one, or another whose file still has these bytes (a file edited since is not a copy's source)."""
         if self.sha.get(path) == sha:
             return path
         other = self.path_of.get(sha)
-        if other is not None:
+        if other is not None and await asyncio.to_thread(_has_bytes, Path(other), sha):
             return other
-        self.path_of[sha] = path  # files later in this run with the same bytes are duplicates of this one
+        self.path_of = {held: holder for held, holder in self.path_of.items() if holder != path}
+        self.path_of[sha] = path  # files later in this run with the same bytes are copies of this one
         return None
 
     def replaced(self, path: str, records: Sequence[MemoryRecord]) -> list[str]:
@@ -229,6 +233,32 @@ class _Known:
     def stored(self, path: str, sha: str, kind: str, records: Sequence[MemoryRecord]) -> None:
         self.chunks[path] = {record.id: record.content_hash() for record in records}
         self.sha[path], self.kind[path] = sha, kind
+
+
+def _has_bytes(path: Path, sha: str) -> bool:
+    try:
+        return _sha256(path) == sha
+    except OSError:
+        return False
+
+
+class _InOrder:
+    """Runs one step per file in the files' order, whichever worker gets there first: of two files with the same
+    bytes, the first in walk order is the document, on every run."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._ready = asyncio.Condition()
+
+    @asynccontextmanager
+    async def turn(self, index: int) -> AsyncIterator[None]:
+        async with self._ready:
+            await self._ready.wait_for(lambda: self._next == index)
+            try:
+                yield
+            finally:
+                self._next += 1
+                self._ready.notify_all()
 
 
 async def _known_documents(store: MemoryStore, scope: MemoryScope) -> _Known:
@@ -273,13 +303,18 @@ async def ingest_paths(
     batch = settings.memory.max_batch
     writing = asyncio.Lock()  # one file's chunks are written together
 
-    async def one(path: Path) -> IngestedFile | IngestSkip:
-        try:
-            sha = await asyncio.to_thread(_sha256, path)
-        except OSError as exc:
-            return _skip(path, exc.strerror or str(exc), type(exc).__name__)
+    claims = _InOrder()
+
+    async def one(index: int, path: Path) -> IngestedFile | IngestSkip:
         source = str(path)
-        earlier = known.claim(source, sha)
+        try:
+            sha: str | None = await asyncio.to_thread(_sha256, path)
+        except OSError as exc:
+            sha, unreadable = None, _skip(path, exc.strerror or str(exc), type(exc).__name__)
+        async with claims.turn(index):  # every file takes its turn, readable or not
+            if sha is None:
+                return unreadable
+            earlier = await known.claim(source, sha)
         if earlier == source:
             stored = len(known.chunks.get(source, {}))
             return IngestedFile(path=source, kind=known.kind.get(source, "document"), chunks=stored, added=0)
@@ -321,11 +356,11 @@ async def ingest_paths(
         known.stored(source, sha, kind, stored_records)
         return IngestedFile(path=source, kind=kind, chunks=len(chunks), added=added, superseded=superseded, warnings=warnings)
 
-    pending = iter(files)
+    pending = enumerate(files)
 
     async def worker() -> None:
-        for path in pending:  # shared: each worker takes the next file when it is done with one
-            result = await one(path)
+        for index, path in pending:  # shared: each worker takes the next file when it is done with one
+            result = await one(index, path)
             if isinstance(result, IngestSkip):
                 report.skipped.append(result)
             else:
@@ -333,7 +368,12 @@ async def ingest_paths(
             if on_file:
                 on_file(path, result)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(docs.worker_processes, len(files))))))
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(docs.worker_processes, len(files))))]
+    try:
+        await asyncio.gather(*workers)
+    finally:  # a failed worker stops the others (they may wait for its turn)
+        for task in workers:
+            task.cancel()
     order = {str(path): i for i, path in enumerate(files)}
     report.files.sort(key=lambda f: order.get(f.path, 0))
     return report

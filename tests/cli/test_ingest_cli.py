@@ -22,17 +22,19 @@ def test_links_out_special_files_duplicates_and_edits_are_reported(tmp_path, emb
     monkeypatch.setenv("COLUMNS", "300")  # table cells on one line each
     folder = tmp_path / "project"
     folder.mkdir()
-    (folder / "notes.txt").write_text("The meeting is on Monday.\n")
-    (folder / "notes-copy.txt").write_text("The meeting is on Monday.\n")
+    (folder / "a-plan.txt").write_text("The meeting is on Monday.\n")
+    (folder / "b-copy.txt").write_text("The meeting is on Monday.\n")
     (folder / "passwd").symlink_to("/etc/passwd")
     os.mkfifo(folder / "pipe")
     out = flat(ok("memory", "ingest", str(folder), "--user", "u"))
     assert "2 file(s) ingested: 1 chunks, 1 new" in out and "2/4" not in out
-    assert "same content as" in out and "notes-copy.txt" in out
+    assert f"{folder / 'b-copy.txt'}: same content as {folder / 'a-plan.txt'}, already in memory" in out
     assert "SymbolicLink" in out and "symbolic link leading outside" in out
-    assert "SpecialFile" in out
-    (folder / "notes.txt").write_text("The meeting moved to Tuesday.\n")
+    assert "SpecialFile a named pipe (FIFO), not a regular file" in out
+    (folder / "a-plan.txt").write_text("The meeting moved to Tuesday.\n")
     out = flat(ok("memory", "ingest", str(folder), "--user", "u"))
-    assert "changed; 1 chunks of its earlier version superseded" in out
-    listed = ok("memory", "list", "--user", "u")
-    assert "Tuesday" in listed and "Monday" not in listed
+    assert f"{folder / 'a-plan.txt'}: changed; 1 chunks of its earlier version superseded" in out
+    listed = flat(ok("memory", "list", "--user", "u"))
+    assert "a-plan.txt] The meeting moved to Tuesday." in listed
+    assert "b-copy.txt] The meeting is on Monday." in listed  # the copy, unchanged, is a document of its own now
+    assert "a-plan.txt] The meeting is on Monday." not in listed

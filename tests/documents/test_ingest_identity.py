@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +67,13 @@ async def test_the_same_file_under_another_path_is_not_a_new_document(tmp_path, 
     assert len(await store.list(SCOPE, limit=None)) == 1
     other_scope = MemoryScope(user_id="someone-else")
     assert (await ingest_paths(store, [moved], other_scope)).added == 1  # another scope's memory is its own
+
+    (folder / "report.txt").write_text("Quarterly revenue fell by 3 percent.\n")  # the copy keeps the old text
+    edited = await ingest_paths(store, [folder], SCOPE)
+    assert sorted((Path(f.path).name, f.added, f.superseded) for f in edited.files) == [
+        ("report-final.txt", 1, 0), ("report.txt", 1, 1),
+    ]  # fmt: skip
+    assert await _active_texts(store) == ["Quarterly revenue fell by 3 percent.", "Quarterly revenue rose by 12 percent."]
 
 
 async def test_links_out_of_the_folder_special_files_and_the_data_directory_are_not_read(tmp_path, store):
