@@ -51,8 +51,9 @@ def _default_out(split: str, model: str) -> Path:
 
 
 def _print_summary(summary, lenient: bool) -> None:  # type: ignore[no-untyped-def]
-    from rich.console import Console
     from rich.table import Table
+
+    from .display import terminal
 
     table = Table(title="GAIA results")
     for column in ("level", "tasks", "scored", "correct", "accuracy", *(["lenient"] if lenient else []), "errors", "cost"):
@@ -64,7 +65,7 @@ def _print_summary(summary, lenient: bool) -> None:  # type: ignore[no-untyped-d
             row.append("n/a" if lv.lenient_accuracy is None else f"{lv.lenient_accuracy:.1%}")
         row += [str(lv.errors), lv.cost_text]
         table.add_row(*row)
-    console = Console()
+    console = terminal()
     console.print(table)
     console.print(
         f"tokens {summary.prompt_tokens:,} prompt + {summary.completion_tokens:,} completion · "
