@@ -57,12 +57,12 @@ def llama_server_url(bundled_gguf, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory) -> Iterator[TestPostgres]:
+def postgres_server() -> Iterator[TestPostgres]:
     """PostgreSQL 16 + pgvector for the session: pgserver's bundled server (stopped at the end), or the server
     named by OMNE_TEST_POSTGRES_URL."""
     if POSTGRES_MISSING:
         pytest.skip(f"the `postgres` extra is absent (missing {', '.join(POSTGRES_MISSING)})")
-    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+    with running_postgres() as server:
         yield server
 
 

@@ -4,10 +4,13 @@ or the server `OMNE_TEST_POSTGRES_URL` names. Each test gets a schema of its own
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,8 +76,10 @@ class TestPostgres:
 
 
 @contextmanager
-def running_postgres(root: Path) -> Iterator[TestPostgres]:
-    """The server named by OMNE_TEST_POSTGRES_URL, else pgserver's PostgreSQL under `root` (stopped at the end)."""
+def running_postgres() -> Iterator[TestPostgres]:
+    """The server named by OMNE_TEST_POSTGRES_URL, else pgserver's PostgreSQL in a new temp dir (stopped and
+    removed at the end). Not under pytest's basetemp: as root, pgserver runs the server as another user, and a
+    pytest session starting meanwhile resets that tree to mode 0700."""
     external = os.environ.get(TEST_URL_ENV)
     if external:
         yield TestPostgres(external)
@@ -83,6 +88,7 @@ def running_postgres(root: Path) -> Iterator[TestPostgres]:
         pytest.skip(f"no PostgreSQL for the tests: install the `pgserver` wheel (omne[dev]) or set {TEST_URL_ENV}")
     import pgserver
 
+    root = Path(tempfile.mkdtemp(prefix="omne-test-pg-"))
     pgdata = root / "pgdata"
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     handle = TestPostgres(server.get_uri(), pgdata, server)
@@ -94,6 +100,8 @@ def running_postgres(root: Path) -> Iterator[TestPostgres]:
             handle.stop("fast")
         except subprocess.CalledProcessError:
             pass  # already stopped (a test that stopped it failed before starting it again)
+        atexit.unregister(server._cleanup)  # stopped here: pgserver's own exit hook would only log a failure
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def fresh_schema() -> str:

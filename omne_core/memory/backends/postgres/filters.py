@@ -1,0 +1,45 @@
+"""`RecordFilter` (scope union, kinds, time window, status) as a PostgreSQL WHERE fragment over `records`."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from psycopg import sql
+
+from ...filters import SCOPE_FIELDS, RecordFilter
+from ...record import MemoryStatus
+
+
+def owner_key(user_id: str) -> int:
+    """A user's 64-bit key in the postings (signed, as PostgreSQL's bigint): a user's postings are one range."""
+    return int.from_bytes(hashlib.sha256(user_id.encode("utf-8")).digest()[:8], "big", signed=True)
+
+
+def where_sql(where: RecordFilter, alias: str = "r") -> tuple[sql.Composed, list[Any]]:
+    """The filter as SQL over `records` (aliased), with its parameters."""
+    clauses: list[sql.Composable] = []
+    params: list[Any] = []
+    scopes: list[sql.Composable] = []
+    for scope in where.scopes:
+        parts: list[sql.Composable] = []
+        for name in SCOPE_FIELDS:
+            value = getattr(scope, name)
+            if value is not None:
+                parts.append(sql.SQL("{} = %s").format(sql.Identifier(alias, name)))
+                params.append(value)
+        scopes.append(sql.SQL("(") + sql.SQL(" AND ").join(parts) + sql.SQL(")"))
+    clauses.append(sql.SQL("(") + sql.SQL(" OR ").join(scopes) + sql.SQL(")"))
+    if where.kinds is not None:
+        clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(alias, "kind")))
+        params.append([k.value for k in where.kinds])
+    if where.since is not None:
+        clauses.append(sql.SQL("{} >= %s").format(sql.Identifier(alias, "ts")))
+        params.append(where.since.timestamp())
+    if where.until is not None:
+        clauses.append(sql.SQL("{} <= %s").format(sql.Identifier(alias, "ts")))
+        params.append(where.until.timestamp())
+    if not where.include_inactive:
+        clauses.append(sql.SQL("{} = %s").format(sql.Identifier(alias, "status")))
+        params.append(MemoryStatus.ACTIVE.value)
+    return sql.SQL(" AND ").join(clauses), params

@@ -1,0 +1,176 @@
+"""BM25 in PostgreSQL, exactly as the embedded backend's FTS5 `bm25()` ranks (k1 = 1.2, b = 0.75).
+
+PostgreSQL's `ts_rank` is not BM25, and retrieval quality rests on it, so this backend keeps its own inverted
+index: a posting per (token, record) with the token's count and the record's length, each token's document
+frequency, and the totals (documents, tokens). FTS5's formula, term by term:
+    idf = ln((N - df + 0.5) / (df + 0.5)), at least 1e-6
+    score = sum over query phrases of idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+where N counts every record of the store, dl is a record's tokens plus one (FTS5 counts the owner column's
+token in the row size) and avgdl is the mean dl. Tokens come from FTS5's own tokenizer (`tokens.py`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+
+from .filters import owner_key
+from .tokens import token_counts
+
+K1 = 1.2
+B = 0.75
+
+
+def document_length(counts: Counter[str]) -> int:
+    """A record's BM25 length as FTS5 counts it: its tokens plus the owner column's one token."""
+    return sum(counts.values()) + 1
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format (tokens hold letters and digits only, but never trust that)."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def query_weights(terms: Sequence[str]) -> dict[str, int]:
+    """Token -> how many of the query's phrases it is. FTS5 scores each phrase, so two words with one stem
+    count twice; a term of several tokens (`foo_bar`) is taken as each of its tokens."""
+    weights: Counter[str] = Counter()
+    for counts in token_counts(list(terms)):
+        for token in counts:
+            weights[token] += 1
+    return dict(weights)
+
+
+async def add_postings(
+    conn: AsyncConnection, schema: str, rows: Sequence[tuple[int, str, Counter[str]]]
+) -> None:
+    """Index records: (seq, user_id, token counts) each. Document frequencies and totals are updated last, in
+    token order, so concurrent writers wait on those rows briefly and never deadlock."""
+    if not rows:
+        return
+    df: Counter[str] = Counter()
+    tokens = 0
+    lines: list[str] = []
+    for seq, user_id, counts in rows:
+        owner, dl = owner_key(user_id), document_length(counts)
+        tokens += dl
+        for term, tf in counts.items():
+            lines.append(f"{_copy_text(term)}\t{owner}\t{seq}\t{tf}\t{dl}\n")
+            df[term] += 1
+    if lines:  # one COPY of the batch's postings, as text (the fastest way in)
+        async with conn.cursor().copy(
+            sql.SQL("COPY {s}.postings(term, owner, seq, tf, dl) FROM STDIN").format(s=sql.Identifier(schema))
+        ) as copy:
+            await copy.write("".join(lines))
+    await _shift_totals(conn, schema, df, len(rows), tokens)
+
+
+async def remove_postings(conn: AsyncConnection, schema: str, seqs: Sequence[int]) -> None:
+    """Unindex records (before their rows are deleted or re-indexed)."""
+    if not seqs:
+        return
+    s = sql.Identifier(schema)
+    cur = await conn.execute(
+        sql.SQL("DELETE FROM {s}.postings WHERE seq = ANY(%s) RETURNING term, seq, dl").format(s=s), (list(seqs),)
+    )
+    df: Counter[str] = Counter()
+    lengths: dict[int, int] = {}
+    for term, seq, dl in await cur.fetchall():
+        df[term] -= 1
+        lengths[seq] = dl
+    # a record with no tokens at all (an image with an empty caption) still counts as a document of length 1
+    cur = await conn.execute(
+        sql.SQL("SELECT count(*) FROM {s}.records WHERE seq = ANY(%s)").format(s=s), (list(seqs),)
+    )
+    row = await cur.fetchone()
+    documents = int(row[0]) if row else 0
+    empty = documents - len(lengths)
+    await _shift_totals(conn, schema, df, -documents, -(sum(lengths.values()) + empty))
+
+
+async def _shift_totals(conn: AsyncConnection, schema: str, df: Counter[str], docs: int, tokens: int) -> None:
+    s = sql.Identifier(schema)
+    terms = sorted(t for t, n in df.items() if n)
+    if terms:
+        await conn.execute(
+            sql.SQL(
+                "INSERT INTO {s}.terms(term, df) SELECT t, n FROM unnest(%s::text[], %s::bigint[]) AS u(t, n)"
+                " ORDER BY t ON CONFLICT (term) DO UPDATE SET df = {s}.terms.df + excluded.df"
+            ).format(s=s),
+            (terms, [df[t] for t in terms]),
+        )
+    await conn.execute(
+        sql.SQL("UPDATE {s}.lexical_totals SET docs = docs + %s, tokens = tokens + %s").format(s=s), (docs, tokens)
+    )
+
+
+def _scored(schema: str, owners: Sequence[str] | None) -> tuple[sql.Composed, list[Any]]:
+    """SQL of (seq, score) for every record holding a query token (the owners' records only, when given).
+    Parameters follow: tokens, phrase weights, [owner keys]."""
+    s = sql.Identifier(schema)
+    owner = sql.SQL(" AND p.owner = ANY(%s)") if owners else sql.SQL("")
+    query = sql.SQL(
+        "WITH q(term, w) AS (SELECT * FROM unnest(%s::text[], %s::float8[])),"
+        " t AS (SELECT docs::float8 AS docs, tokens::float8 / greatest(docs, 1) AS avgdl FROM {s}.lexical_totals),"
+        " qi AS (SELECT q.term, q.w * CASE WHEN x.idf > 0 THEN x.idf ELSE 1e-6 END AS idf FROM q"
+        "   LEFT JOIN {s}.terms d ON d.term = q.term CROSS JOIN t"
+        "   CROSS JOIN LATERAL (SELECT ln((t.docs - coalesce(d.df, 0) + 0.5) / (coalesce(d.df, 0) + 0.5)) AS idf) x)"
+        " SELECT p.seq, sum(qi.idf * p.tf * {k1p1} / (p.tf + {k1} * (1 - {b} + {b} * p.dl / t.avgdl))) AS score"
+        " FROM qi JOIN {s}.postings p ON p.term = qi.term{owner} CROSS JOIN t GROUP BY p.seq"
+    ).format(s=s, owner=owner, k1=sql.Literal(K1), k1p1=sql.Literal(K1 + 1), b=sql.Literal(B))
+    return query, [[owner_key(u) for u in owners]] if owners else []
+
+
+async def top(
+    conn: AsyncConnection,
+    schema: str,
+    weights: dict[str, int],
+    limit: int,
+    owners: Sequence[str] | None,
+    where: tuple[sql.Composable, list[Any]] | None = None,
+) -> list[tuple[int, str, float, bool]]:
+    """(seq, id, bm25, kept) best first: the best `limit` of the owners' records (no join per match), each
+    with whether `where` keeps it. The caller falls back to `filtered` when too few are kept."""
+    scored, owner_params = _scored(schema, owners)
+    terms = list(weights)
+    params: list[Any] = [terms, [float(weights[t]) for t in terms], *owner_params]
+    keep_sql, keep_params = where if where is not None else (sql.SQL("true"), [])
+    query = sql.SQL(
+        "SELECT c.seq, r.id, c.score, ({keep}) FROM ({scored} ORDER BY score DESC, p.seq LIMIT %s) c"
+        " JOIN {s}.records r ON r.seq = c.seq ORDER BY c.score DESC, c.seq"
+    ).format(keep=keep_sql, scored=scored, s=sql.Identifier(schema))
+    cur = await conn.execute(query, [*keep_params, *params, limit])
+    return [(seq, rid, float(score), bool(kept)) for seq, rid, score, kept in await cur.fetchall()]
+
+
+async def filtered(
+    conn: AsyncConnection,
+    schema: str,
+    weights: dict[str, int],
+    limit: int,
+    owners: Sequence[str],
+    where: tuple[sql.Composable, list[Any]],
+) -> list[tuple[str, float]]:
+    """(id, bm25) best first among the records `where` keeps (every matching posting scored, then joined)."""
+    scored, owner_params = _scored(schema, owners)
+    terms = list(weights)
+    where_sql, where_params = where
+    query = sql.SQL(
+        "SELECT r.id, c.score FROM ({scored}) c JOIN {s}.records r ON r.seq = c.seq WHERE {where}"
+        " ORDER BY c.score DESC, c.seq LIMIT %s"
+    ).format(scored=scored, s=sql.Identifier(schema), where=where_sql)
+    cur = await conn.execute(query, [terms, [float(weights[t]) for t in terms], *owner_params, *where_params, limit])
+    return [(rid, float(score)) for rid, score in await cur.fetchall()]
+
+
+async def document_counts(conn: AsyncConnection, schema: str, tokens: Sequence[str]) -> dict[str, int]:
+    """How many records hold each token (0 for a token no record holds)."""
+    cur = await conn.execute(
+        sql.SQL("SELECT term, df FROM {s}.terms WHERE term = ANY(%s)").format(s=sql.Identifier(schema)),
+        (list(tokens),),
+    )
+    found = {term: int(df) for term, df in await cur.fetchall()}
+    return {t: found.get(t, 0) for t in tokens}
