@@ -245,3 +245,32 @@ async def test_unreachable_server_is_a_clear_error_without_the_password(tmp_path
         await open_backend(url, "s")
     message = str(err.value)
     assert "hunter2-secret" not in message and "is unavailable" in message and "nowhere" in message
+
+
+async def test_concurrent_writers_store_a_record_once_and_nul_is_refused(postgres_server, postgres_schema):
+    from omne_core.memory.errors import MemoryValidationError
+
+    backend, _ = await open_backend(postgres_server.url, postgres_schema)
+    scope = MemoryScope(user_id="u", session_id="s")
+    rng = np.random.default_rng(4)
+    try:
+        async def add(record: MemoryRecord):
+            async with backend.transaction() as conn:
+                [(stored, created)] = await backend.insert(conn, [new(record, embedding=unit(rng))])
+                await asyncio.sleep(0.05)  # hold the transaction open while the other writer tries
+            return stored, created
+
+        same_id = MemoryRecord(kind=MemoryKind.FACT, text="one id, two writers", scope=scope)
+        same_text = [MemoryRecord(kind=MemoryKind.FACT, text="same words, two ids", scope=scope) for _ in range(2)]
+        results = await asyncio.gather(add(same_id), add(same_id.model_copy()), *(add(r) for r in same_text))
+        assert sorted(created for _, created in results[:2]) == [False, True]
+        assert sorted(created for _, created in results[2:]) == [False, True]
+        assert results[2][0].id == results[3][0].id  # the duplicate resolved to the record stored first
+        assert len(await backend.list_records(RecordFilter.build(scope), None)) == 2
+
+        hostile = MemoryRecord(kind=MemoryKind.FACT, text="nul \x00 inside", scope=scope)
+        with pytest.raises(MemoryValidationError, match="NUL"):
+            await add(hostile)
+        assert await backend.get(hostile.id) is None
+    finally:
+        await backend.close()

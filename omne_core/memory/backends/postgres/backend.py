@@ -19,6 +19,7 @@ from psycopg import AsyncConnection, OperationalError, sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ...database import dump_record
+from ...errors import MemoryValidationError
 from ...filters import RecordFilter, as_utc, record_ts
 from ...record import MemoryRecord
 from ...results import ChangeOp, MemoryChange
@@ -38,6 +39,12 @@ def _load(row: Sequence[Any]) -> MemoryRecord:
     data["access_count"] = access_count
     data["last_accessed_at"] = last_accessed_at
     return MemoryRecord.model_validate(data)
+
+
+def storable(body: str, *texts: str) -> None:
+    """PostgreSQL's text and jsonb cannot hold a NUL character: say so before anything is written."""
+    if "\\u0000" in body or any("\x00" in t for t in texts):
+        raise MemoryValidationError("the record holds a NUL character (\\x00), which PostgreSQL cannot store")
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,15 @@ class PostgresBackend:
             await self._pool.putconn(conn)
 
     @asynccontextmanager
+    async def _using(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        """`conn` when the caller is inside a transaction of its own, else a pooled connection."""
+        if conn is not None:
+            yield conn
+        else:
+            async with self._connection() as own:
+                yield own
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction: committed when the block ends, rolled back if it raises."""
         async with self._connection() as conn, conn.transaction():
@@ -114,11 +130,13 @@ class PostgresBackend:
         found = await self.get_many([record_id])
         return found.get(record_id)
 
-    async def get_many(self, ids: Sequence[str], where: RecordFilter | None = None) -> dict[str, MemoryRecord]:
+    async def get_many(
+        self, ids: Sequence[str], where: RecordFilter | None = None, conn: AsyncConnection | None = None
+    ) -> dict[str, MemoryRecord]:
         """Records by id (only those `where` matches)."""
         if not ids:
             return {}
-        async with self._connection() as conn:
+        async with self._using(conn) as conn:
             cur = await conn.execute(
                 self._sql(f"SELECT {_COLUMNS} FROM {_FROM} WHERE r.id = ANY(%s)"), (list(dict.fromkeys(ids)),)
             )
@@ -146,14 +164,14 @@ class PostgresBackend:
         return [_load(row) for row in rows]
 
     async def find_duplicates(
-        self, records: Sequence[MemoryRecord], hashes: Sequence[str]
+        self, records: Sequence[MemoryRecord], hashes: Sequence[str], conn: AsyncConnection | None = None
     ) -> list[MemoryRecord | None]:
         """For each record, the oldest non-deleted record with its content hash in exactly its scope, or None."""
         wanted: dict[str, set[str]] = {}
         for record, digest in zip(records, hashes, strict=True):
             wanted.setdefault(record.scope.user_id, set()).add(digest)
         first: dict[tuple[Any, ...], Sequence[Any]] = {}
-        async with self._connection() as conn:
+        async with self._using(conn) as conn:
             for user_id, digests in wanted.items():
                 cur = await conn.execute(
                     self._sql(
@@ -270,17 +288,58 @@ class PostgresBackend:
             return await lexical.document_counts(conn, self.schema, tokens)
 
     # -- writes (inside `transaction()`) --------------------------------------------------------
-    async def insert(self, conn: AsyncConnection, items: Sequence[NewRecord]) -> None:
-        """New records with their postings and vectors (one `insert` per batch)."""
+    async def insert(self, conn: AsyncConnection, items: Sequence[NewRecord]) -> list[tuple[MemoryRecord, bool]]:
+        """Store records with their postings and vectors, unless already there: for each item, the stored record
+        and whether it was created now. A record whose id is stored already, or an exact duplicate (same content
+        hash in exactly its scope, not deleted), gives the stored one. Writers of one user wait for each other
+        (an advisory lock until commit), so two processes adding the same record store it once."""
+        if not items:
+            return []
+        for user_id in sorted({item.record.scope.user_id for item in items}):
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7092))", (json.dumps([self.schema, user_id]),)
+            )
+        by_id = await self.get_many([item.record.id for item in items], conn=conn)
+        hashes = [item.content_hash or item.record.content_hash() for item in items]
+        duplicates = await self.find_duplicates([item.record for item in items], hashes, conn=conn)
+        outcome: list[tuple[MemoryRecord, bool] | int] = []
+        fresh: list[NewRecord] = []
+        first: dict[Any, int] = {}
+        for i, (item, digest, duplicate) in enumerate(zip(items, hashes, duplicates, strict=True)):
+            key = (item.record.scope, digest)
+            prior = by_id.get(item.record.id) or duplicate
+            if prior is not None:
+                outcome.append((prior, False))
+            elif key in first or item.record.id in first:
+                outcome.append(first.get(key, first.get(item.record.id, 0)))
+            else:
+                first[key] = first[item.record.id] = i
+                outcome.append((item.record, True))
+                fresh.append(NewRecord(item.record, item.dense_text, item.lexical_text, item.embedding, digest))
+        await self._insert_rows(conn, fresh)
+        resolved: list[tuple[MemoryRecord, bool]] = []
+        for o in outcome:
+            if isinstance(o, int):  # an earlier input of this batch: its record, not created again
+                earlier = outcome[o]
+                assert not isinstance(earlier, int)
+                resolved.append((earlier[0], False))
+            else:
+                resolved.append(o)
+        return resolved
+
+    async def _insert_rows(self, conn: AsyncConnection, items: Sequence[NewRecord]) -> None:
         if not items:
             return
         counts = token_counts([item.lexical_text for item in items])
-        columns: list[list[Any]] = [[] for _ in range(12)]
+        columns: list[list[Any]] = [[] for _ in range(13)]
         for item in items:
             r, s = item.record, item.record.scope
+            body = dump_record(r)
+            storable(body, item.dense_text, item.lexical_text)
             values = (
                 r.id, s.user_id, s.agent_id, s.session_id, s.namespace, r.kind.value, r.status.value,
-                item.content_hash or r.content_hash(), record_ts(r), r.blob_ref, item.dense_text, dump_record(r),
+                item.content_hash or r.content_hash(), record_ts(r), r.blob_ref, item.dense_text, item.lexical_text,
+                body,
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
@@ -288,10 +347,10 @@ class PostgresBackend:
         cur = await conn.execute(
             self._sql(
                 "INSERT INTO {s}.records(id, user_id, agent_id, session_id, namespace, kind, status, content_hash,"
-                " ts, blob_ref, dense_text, body) SELECT id, u, a, se, ns, k, st, h, ts, b, d, body::jsonb FROM"
-                " unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-                " %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
-                " AS x(id, u, a, se, ns, k, st, h, ts, b, d, body, i) ORDER BY i RETURNING id, seq"
+                " ts, blob_ref, dense_text, lexical_text, body) SELECT id, u, a, se, ns, k, st, h, ts, b, d, l,"
+                " body::jsonb FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                " %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::text[])"
+                " WITH ORDINALITY AS x(id, u, a, se, ns, k, st, h, ts, b, d, l, body, i) ORDER BY i RETURNING id, seq"
             ),
             columns,
         )
@@ -340,20 +399,25 @@ class PostgresBackend:
         embedding: Sequence[float] | None = None,
     ) -> None:
         """Rewrite a record's row; with `texts`, also its postings and (with `embedding`) its vector."""
+        body = dump_record(record)
+        storable(body, *(texts or ()))
         cur = await conn.execute(
             self._sql(
                 "UPDATE {s}.records SET kind = %s, status = %s, content_hash = %s, ts = %s, blob_ref = %s,"
                 " body = %s::jsonb WHERE id = %s RETURNING seq"
             ),
             (record.kind.value, record.status.value, record.content_hash(), record_ts(record), record.blob_ref,
-             dump_record(record), record.id),
+             body, record.id),
         )
         row = await cur.fetchone()
         if row is None or texts is None:
             return
         seq = int(row[0])
         dense_text, lexical_text = texts
-        await conn.execute(self._sql("UPDATE {s}.records SET dense_text = %s WHERE seq = %s"), (dense_text, seq))
+        await conn.execute(
+            self._sql("UPDATE {s}.records SET dense_text = %s, lexical_text = %s WHERE seq = %s"),
+            (dense_text, lexical_text, seq),
+        )
         await lexical.remove_postings(conn, self.schema, [seq])
         await lexical.add_postings(conn, self.schema, [(seq, record.scope.user_id, token_counts([lexical_text])[0])])
         if embedding is not None:

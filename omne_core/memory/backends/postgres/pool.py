@@ -62,7 +62,6 @@ async def _configure(conn: AsyncConnection) -> None:
     assert row is not None
     await conn.execute("SELECT set_config('search_path', quote_ident(%s), false)", (row[0],))
     await register_vector_async(conn)
-    await conn.commit()
 
 
 def unavailable(url: str, exc: BaseException) -> PostgresUnavailableError:
@@ -75,7 +74,7 @@ async def check_server(url: str, wait_s: float) -> None:
     """Connect once and prepare the connection: a clear error now (server down, bad password, no pgvector)
     instead of a pool that waits for connections that never come."""
     try:
-        conn = await AsyncConnection.connect(url, connect_timeout=max(1, round(wait_s)))
+        conn = await AsyncConnection.connect(url, connect_timeout=max(1, round(wait_s)), autocommit=True)
     except OperationalError as exc:
         raise unavailable(url, exc) from None
     try:
@@ -96,6 +95,7 @@ async def acquire_pool(url: str, *, max_size: int = 10, wait_s: float = 30.0) ->
             min_size=1,
             max_size=max_size,
             open=False,
+            kwargs={"autocommit": True},  # a transaction only where a method opens one
             configure=_configure,
             check=AsyncConnectionPool.check_connection,
             timeout=wait_s,

@@ -42,6 +42,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 ts double precision NOT NULL,        -- event_time, else created_at (epoch seconds)
                 blob_ref text,
                 dense_text text NOT NULL,            -- what the vector embeds
+                lexical_text text NOT NULL,          -- what the BM25 postings index (kept: to re-index, to export)
                 body jsonb NOT NULL                  -- the record (without its access counts)
             )""",
             "CREATE INDEX records_scope ON {s}.records(user_id, session_id, seq)",
