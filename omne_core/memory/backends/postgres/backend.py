@@ -8,6 +8,7 @@ pool is shared by the stores of the process that use the same URL (`pool.py`).
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from ...errors import MemoryValidationError
 from ...filters import RecordFilter, as_utc, record_ts
 from ...record import MemoryRecord
 from ...results import ChangeOp, MemoryChange
+from ...migrate import HistoryRow, StoredRecord
 from . import dense, lexical, schema
 from .filters import where_sql
 from .pool import PostgresUnavailableError, acquire_pool, check_server, release_pool, unavailable
@@ -75,6 +77,12 @@ class PostgresBackend:
         try:
             async with backend._connection() as conn:
                 await schema.migrate(conn, schema_name)
+                await conn.execute(
+                    sql.SQL("INSERT INTO {s}.meta(key, value) VALUES ('store_id', %s) ON CONFLICT (key) DO NOTHING").format(
+                        s=sql.Identifier(schema_name)
+                    ),
+                    (uuid.uuid4().hex,),
+                )
                 rebuilt = await schema.ensure_vectors(conn, schema_name, embedder_name, dimension)
         except BaseException:
             await release_pool(url)
@@ -513,6 +521,104 @@ class PostgresBackend:
             if len(kept) >= n or len(found) < fetch:
                 return kept[:n]
             return await lexical.filtered(conn, self.schema, weights, n, owners, condition)
+
+    # -- transfer (`omne memory migrate`) ---------------------------------------------------------
+    async def _meta(self, key: str) -> str | None:
+        async with self._connection() as conn:
+            row = await (await conn.execute(self._sql("SELECT value FROM {s}.meta WHERE key = %s"), (key,))).fetchone()
+        return row[0] if row else None
+
+    async def store_id(self) -> str:
+        found = await self._meta("store_id")
+        assert found is not None  # written by `open`
+        return found
+
+    async def embedder_name(self) -> str | None:
+        return await self._meta("embedder")
+
+    async def get_marker(self, key: str) -> int:
+        return int(await self._meta(key) or 0)
+
+    async def export_records(self, after_seq: int, limit: int) -> list[StoredRecord]:
+        """Records in insertion order after `after_seq`, with index texts and vectors."""
+        async with self._connection() as conn:
+            rows = await (
+                await conn.execute(
+                    self._sql(
+                        f"SELECT r.dense_text, r.lexical_text, v.embedding, {_COLUMNS} FROM {_FROM}"
+                        " LEFT JOIN {s}.vectors v ON v.seq = r.seq WHERE r.seq > %s ORDER BY r.seq LIMIT %s"
+                    ),
+                    (after_seq, limit),
+                )
+            ).fetchall()
+        return [
+            StoredRecord(
+                seq=int(row[3]), record=_load(row[3:]), dense_text=row[0], lexical_text=row[1],
+                embedding=None if row[2] is None else row[2].to_list(),
+            )
+            for row in rows
+        ]
+
+    async def export_history(self, after_seq: int, limit: int) -> list[HistoryRow]:
+        async with self._connection() as conn:
+            rows = await (
+                await conn.execute(
+                    self._sql(
+                        "SELECT seq, record_id, user_id, op, actor, at, version, before::text, after::text,"
+                        " details::text FROM {s}.history WHERE seq > %s ORDER BY seq LIMIT %s"
+                    ),
+                    (after_seq, limit),
+                )
+            ).fetchall()
+        return [HistoryRow(*row) for row in rows]
+
+    async def counts_by_user(self) -> dict[str, int]:
+        return await self.user_counts()
+
+    async def history_counts_by_user(self) -> dict[str | None, int]:
+        async with self._connection() as conn:
+            rows = await (
+                await conn.execute(self._sql("SELECT user_id, count(*) FROM {s}.history GROUP BY user_id"))
+            ).fetchall()
+        return {user: int(n) for user, n in rows}
+
+    async def import_records(self, records: Sequence[StoredRecord]) -> int:
+        """Copy records as they are (ids, versions, access counts, vectors); ids already here are skipped.
+        Returns how many were new."""
+        async with self.transaction() as conn:
+            ids = [r.record.id for r in records]
+            present = {
+                rid for (rid,) in await (
+                    await conn.execute(self._sql("SELECT id FROM {s}.records WHERE id = ANY(%s)"), (ids,))
+                ).fetchall()
+            }
+            fresh = [
+                NewRecord(r.record, r.dense_text, r.lexical_text, r.embedding)
+                for r in records
+                if r.record.id not in present
+            ]
+            await self._insert_rows(conn, fresh)
+        return len(fresh)
+
+    async def import_history(self, rows: Sequence[HistoryRow], marker: tuple[str, int]) -> int:
+        """Append history rows and move the marker past them, in one transaction (a rerun skips them)."""
+        key, last = marker
+        async with self.transaction() as conn:
+            await conn.cursor().executemany(
+                self._sql(
+                    "INSERT INTO {s}.history(record_id, user_id, op, actor, at, version, before, after, details)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb)"
+                ),
+                [(h.record_id, h.user_id, h.op, h.actor, h.at, h.version, h.before, h.after, h.details) for h in rows],
+            )
+            await conn.execute(
+                self._sql(
+                    "INSERT INTO {s}.meta(key, value) VALUES (%s, %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                ),
+                (key, str(last)),
+            )
+        return len(rows)
 
 
 __all__ = ["NewRecord", "PostgresBackend", "PostgresUnavailableError"]

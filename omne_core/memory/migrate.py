@@ -1,0 +1,128 @@
+"""Copy a whole store to another backend (`omne memory migrate`): every record with its index texts and its
+vector (reused, not re-embedded), and every history row, then the counts per user compared.
+
+Resumable: records are copied in pages, each page in one target transaction that skips ids already there;
+history rows are copied in source order, each page committed with a marker of the last source row copied. A
+run killed half-way is run again and finishes, with nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from .errors import MemoryStoreError
+from .record import MemoryRecord
+
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as a backend holds it: with its index texts and its vector (None: not embedded yet)."""
+
+    seq: int  # the source's insertion order (pages follow it)
+    record: MemoryRecord
+    dense_text: str
+    lexical_text: str
+    embedding: Sequence[float] | None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    seq: int
+    record_id: str | None
+    user_id: str | None
+    op: str
+    actor: str
+    at: datetime
+    version: int | None
+    before: str | None  # JSON text
+    after: str | None
+    details: str  # JSON text
+
+
+class TransferSource(Protocol):
+    async def store_id(self) -> str: ...
+    async def embedder_name(self) -> str | None: ...
+    async def export_records(self, after_seq: int, limit: int) -> list[StoredRecord]: ...
+    async def export_history(self, after_seq: int, limit: int) -> list[HistoryRow]: ...
+    async def counts_by_user(self) -> dict[str, int]: ...
+    async def history_counts_by_user(self) -> dict[str | None, int]: ...
+
+
+class TransferTarget(TransferSource, Protocol):
+    async def import_records(self, records: Sequence[StoredRecord]) -> int: ...
+    async def import_history(self, rows: Sequence[HistoryRow], marker: tuple[str, int]) -> int: ...
+    async def get_marker(self, key: str) -> int: ...
+
+
+class MigrationError(MemoryStoreError):
+    """A migration cannot run (another embedding model) or did not verify (counts differ)."""
+
+
+@dataclass
+class MigrationSummary:
+    records_copied: int = 0
+    records_present: int = 0  # already in the target (a resumed run)
+    history_copied: int = 0
+    vectors_missing: int = 0  # records the source had not embedded yet: the target embeds them on open
+    per_user: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"records copied: {self.records_copied} (already there: {self.records_present})",
+            f"history rows copied: {self.history_copied}",
+            f"users: {len(self.per_user)}, every one with as many records as the source",
+        ]
+        if self.vectors_missing:
+            out.append(f"records without a vector in the source (embedded on the next open): {self.vectors_missing}")
+        return out
+
+
+async def migrate(
+    source: TransferSource,
+    target: TransferTarget,
+    *,
+    page: int = PAGE,
+    progress: Callable[[str], Any] | None = None,
+) -> MigrationSummary:
+    """Copy `source` into `target` (resuming a partial copy) and verify the record counts per user."""
+    source_embedder, target_embedder = await source.embedder_name(), await target.embedder_name()
+    if source_embedder and target_embedder and source_embedder != target_embedder:
+        raise MigrationError(
+            f"the source's vectors come from {source_embedder!r}, the target is set up for {target_embedder!r}: "
+            "open the target with the same embedding model (vectors are copied, not recomputed)"
+        )
+    summary = MigrationSummary()
+    after = 0
+    while batch := await source.export_records(after, page):
+        created = await target.import_records(batch)
+        summary.records_copied += created
+        summary.records_present += len(batch) - created
+        summary.vectors_missing += sum(1 for r in batch if r.embedding is None)
+        after = batch[-1].seq
+        if progress:
+            progress(f"records: {summary.records_copied + summary.records_present} done")
+    key = f"migrated_history_from:{await source.store_id()}"
+    after = await target.get_marker(key)
+    while rows := await source.export_history(after, page):
+        summary.history_copied += await target.import_history(rows, (key, rows[-1].seq))
+        after = rows[-1].seq
+        if progress:
+            progress(f"history rows: {summary.history_copied} copied")
+    expected = await source.counts_by_user()
+    _verify("records", expected, await target.counts_by_user())
+    _verify("history rows", await source.history_counts_by_user(), await target.history_counts_by_user())
+    summary.per_user = expected
+    return summary
+
+
+def _verify(what: str, expected: dict[Any, int], got: dict[Any, int]) -> None:
+    """Every user has at least as many in the target as in the source (a target may hold more of its own)."""
+    short = {user: (n, got.get(user, 0)) for user, n in expected.items() if got.get(user, 0) < n}
+    if short:
+        sample = ", ".join(f"{user!r}: {have} of {want}" for user, (want, have) in list(short.items())[:5])
+        raise MigrationError(f"the target is missing {what} of {len(short)} user(s): {sample}")
