@@ -71,4 +71,5 @@ def postgres_schema(postgres_server) -> Iterator[str]:
     """A schema of the test's own on the session's server (dropped after the test): tests never share data."""
     schema = fresh_schema()
     yield schema
-    drop_schema(postgres_server, schema)
+    for (name,) in postgres_server.admin("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", f"{schema}%"):
+        drop_schema(postgres_server, name)  # the test's schema and any it made beside it

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .errors import MemoryStoreError
-from .record import MemoryRecord
+from ..records import MemoryRecord
 
 PAGE = 500
 

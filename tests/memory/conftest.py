@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from omne_core.config import OmneSettings, load_settings
+from omne_core.config import OmneSettings
 from omne_core.embeddings import LocalEmbedder
 from omne_core.memory import MemoryStore
+from tests.support.backends import backend_settings
 
 
 @pytest.fixture(scope="session")
@@ -17,8 +18,14 @@ def embedder() -> LocalEmbedder:
 
 
 @pytest.fixture
-def settings(tmp_path) -> OmneSettings:
-    return load_settings(data_dir=tmp_path / "data")
+def store_backend(request) -> str:
+    """The storage backend under test: `embedded` unless a module runs on both (`tests.support.backends`)."""
+    return getattr(request, "param", "embedded")
+
+
+@pytest.fixture
+def settings(request, tmp_path, store_backend) -> OmneSettings:
+    return backend_settings(request, tmp_path / "data", store_backend)
 
 
 @pytest.fixture

@@ -15,17 +15,14 @@ from omne_core.memory import (
     MemoryStore,
     MemoryValidationError,
 )
+from tests.support.backends import both_backends, row_counts
 
+pytestmark = both_backends
 SCOPE = MemoryScope(user_id="alice")
 
 
 async def snapshot(store: MemoryStore) -> tuple:
-    conn = store.backend.db.conn()
-    return (
-        conn.execute("SELECT count(*) FROM records").fetchone()[0],
-        conn.execute("SELECT count(*) FROM history").fetchone()[0],
-        store.backend.vectors.count(),
-    )
+    return await row_counts(store)
 
 
 def good(text: str = "fine") -> MemoryRecord:

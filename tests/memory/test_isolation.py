@@ -9,7 +9,9 @@ import random
 import pytest
 
 from omne_core.memory import MemoryKind, MemoryNotFoundError, MemoryRecord, MemoryScope, build_context
+from tests.support.backends import both_backends
 
+pytestmark = both_backends
 WORDS = "apple budget camera dentist holiday invoice password piano recipe salary vaccine wedding".split()
 
 

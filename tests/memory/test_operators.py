@@ -1,4 +1,5 @@
-"""Operators on a real store (SQLite + embedded chroma + MiniLM): add, search, get, list, update, delete, history."""
+"""Operators on a real store (each backend: SQLite + FTS5 + chroma, and PostgreSQL + pgvector; MiniLM): add, search,
+get, list, update, delete, history."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from omne_core.memory import (
     Modality,
     build_context,
 )
+from tests.support.backends import both_backends, history_mentions, lexical_rows, other_store, vector_ids
 
+pytestmark = both_backends
 ALICE = MemoryScope(user_id="alice", session_id="s1")
 
 
@@ -176,12 +179,11 @@ async def test_hard_delete_purges_text_vector_and_unshared_blob(store):
     assert store.blobs.exists(shared) and not store.blobs.exists(own)
     with pytest.raises(MemoryNotFoundError):
         await store.get(c.id)
-    assert c.id not in store.backend.vectors.all_ids()
+    assert c.id not in await vector_ids(store)
     assert c.id not in {h.record.id for h in await store.search("zebra", ALICE, include_inactive=True)}
     changes = await store.history(c.id)
     assert changes[-1].op is ChangeOp.HARD_DELETE and all(ch.before is None and ch.after is None for ch in changes)
-    raw = store.backend.db.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'zebra'").fetchone()[0]
-    assert raw == 0
+    assert await lexical_rows(store, "zebra") == 0
 
 
 async def test_delete_many_soft_and_hard_in_one_call(store):
@@ -213,10 +215,9 @@ async def test_forget_user_purges_everything(store):
     assert removed == 2
     assert await store.list(MemoryScope(user_id="bob"), include_inactive=True) == []
     assert not store.blobs.exists(ref)
-    assert store.backend.vectors.all_ids() == {kept.id}
-    conn = store.backend.db.conn()
-    assert conn.execute("SELECT count(*) FROM history WHERE user_id = 'bob' OR before LIKE '%bob%' OR after LIKE '%bob%'").fetchone()[0] == 0
-    assert conn.execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'bob'").fetchone()[0] == 0
+    assert await vector_ids(store) == {kept.id}
+    assert await history_mentions(store, "bob", "bob") == 0
+    assert await lexical_rows(store, "bob") == 0
     assert (await store.get(kept.id)).text == "alice stays"
 
 
@@ -226,13 +227,13 @@ async def test_export_import_reembeds(store, tmp_path, embedder):
     await store.supersede(records[0].id, records[1].id)
     path = tmp_path / "export.jsonl"
     assert await store.export_jsonl(path, MemoryScope(user_id="alice")) == 2
-    fresh_settings = store.settings.model_copy(update={"data_dir": tmp_path / "other"})
+    fresh_settings = other_store(store.settings, tmp_path / "other")
     async with await MemoryStore.open(fresh_settings, embedder=embedder) as other:
         result = await other.import_jsonl(path)
         assert (result.imported, result.skipped) == (2, 0)
         assert (await other.get(records[0].id)).status is MemoryStatus.SUPERSEDED
         assert other.blobs.get_bytes(ref) == b"\x89PNG fake"
-        assert other.backend.vectors.count() == 2  # re-embedded
+        assert len(await vector_ids(other)) == 2  # re-embedded
         hits = await other.search("launch code", ALICE, include_inactive=True)
         assert hits[0].record.id == records[0].id and hits[0].dense_score is not None
         again = await other.import_jsonl(path)

@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import sql
 
 from ...filters import SCOPE_FIELDS, RecordFilter
-from ...record import MemoryStatus
+from ....records import MemoryStatus
 
 
 def owner_key(user_id: str) -> int:

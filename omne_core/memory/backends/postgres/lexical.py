@@ -166,6 +166,14 @@ async def filtered(
     return [(rid, float(score)) for rid, score in await cur.fetchall()]
 
 
+async def phrase_counts(conn: AsyncConnection, schema: str, terms: Sequence[str]) -> dict[str, int]:
+    """How many records hold each query term (a term of several tokens: its rarest token's count, an upper
+    bound of FTS5's phrase count)."""
+    tokens = [list(c) for c in token_counts(list(terms))]
+    df = await document_counts(conn, schema, sorted({t for ts in tokens for t in ts}))
+    return {term: min((df[t] for t in ts), default=0) for term, ts in zip(terms, tokens, strict=True)}
+
+
 async def document_counts(conn: AsyncConnection, schema: str, tokens: Sequence[str]) -> dict[str, int]:
     """How many records hold each token (0 for a token no record holds)."""
     cur = await conn.execute(
