@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from omne_core.config import load_settings
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope
-from omne_core.memory.database import Database
+from omne_core.memory.backends import ChangeSet, HistoryEntry, IndexTexts, NewRecord
+from omne_core.memory.backends.embedded.database import Database
 from omne_core.memory.filters import RecordFilter
 from omne_core.memory.indexing import any_of, query_terms
+from omne_core.memory.results import ChangeOp
 from tests.support.postgres import requires_postgres
 
 pytestmark = [pytest.mark.postgres, requires_postgres]
@@ -29,22 +32,33 @@ def unit(rng: np.random.Generator, d: int = 16) -> list[float]:
     return (v / np.linalg.norm(v)).tolist()
 
 
-async def open_backend(url, schema, dimension=16, embedder="test-16"):
-    from omne_core.memory.backends.postgres.backend import PostgresBackend
+class NamedSpace:
+    """Names a vector space (a backend never embeds)."""
 
-    return await PostgresBackend.open(url, schema, embedder, dimension)
+    def __init__(self, name: str, dimension: int) -> None:
+        self.name, self.dimension = name, dimension
 
 
-def new(record: MemoryRecord, text: str | None = None, embedding=None):
-    from omne_core.memory.backends.postgres.backend import NewRecord
+async def open_backend(url, schema, dimension=16, embedder="test-16", **memory):
+    from omne_core.memory.backends.postgres import PostgresBackend
 
+    settings = load_settings(store={"backend": "postgres", "postgres_url": url, "postgres_schema": schema},
+                             memory=memory)  # fmt: skip
+    return await PostgresBackend.open(settings, NamedSpace(embedder, dimension))
+
+
+def new(record: MemoryRecord, text: str | None = None, embedding=None) -> NewRecord:
     text = record.text if text is None else text
-    return NewRecord(record, text, text, embedding)
+    return NewRecord(record, record.content_hash(), IndexTexts(text, text), embedding)
+
+
+async def add(backend, items: list[NewRecord], history: bool = True):
+    """Commit the inserts (each logged as an add); returns (stored record, created) per item."""
+    result = await backend.commit(ChangeSet(actor="test", inserts=items))
+    return [(o.record, o.created) for o in result.inserted]
 
 
 async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_path):
-    from omne_core.memory.backends.postgres.lexical import query_weights
-
     rnd = random.Random(5)
     users = [f"user-{i}" for i in range(3)]
     records = [
@@ -60,10 +74,9 @@ async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_
     with sqlite.write_lock, sqlite.transaction() as conn:
         for r in records:
             sqlite.insert(conn, r, r.text, r.text)
-    backend, _ = await open_backend(postgres_server.url, postgres_schema)
+    backend = await open_backend(postgres_server.url, postgres_schema, lexical_max_matches=None)
     try:
-        async with backend.transaction() as conn:
-            await backend.insert(conn, [new(r) for r in records])
+        await add(backend, [new(r) for r in records])
         queries = ["running in Lyon", "café résumé", "dogs and cats hiking", "painted the garden", "run runs",
                    "the", "booked trips", "zzz nothing"]
         compared = 0
@@ -72,7 +85,7 @@ async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_
             for user in users:
                 where = RecordFilter.build(MemoryScope(user_id=user))
                 expected = sqlite.lexical_search(any_of(terms), where, 30)
-                got = await backend.lexical(query_weights(terms), where, 30, 4)
+                got = await backend.lexical(terms, where, 30)
                 assert [rid for rid, _ in got] == [rid for rid, _ in expected], query
                 for (_, a), (_, b) in zip(got, expected, strict=True):
                     assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
@@ -94,10 +107,9 @@ async def test_a_selective_filter_never_starves_the_vector_search(postgres_serve
     ]
     others = [MemoryRecord(kind=MemoryKind.MESSAGE, text=f"bob {i}", scope=bob) for i in range(300)]
     vectors = {r.id: unit(rng) for r in records + rare + others}
-    backend, _ = await open_backend(postgres_server.url, postgres_schema)
+    backend = await open_backend(postgres_server.url, postgres_schema)
     try:
-        async with backend.transaction() as conn:
-            await backend.insert(conn, [new(r, embedding=vectors[r.id]) for r in records + rare + others])
+        await add(backend, [new(r, embedding=vectors[r.id]) for r in records + rare + others])
         query = unit(rng)
 
         def brute(candidates: list[MemoryRecord], n: int) -> list[str]:
@@ -109,10 +121,10 @@ async def test_a_selective_filter_never_starves_the_vector_search(postgres_serve
             (RecordFilter.build(MemoryScope(user_id="alice"), kinds=[MemoryKind.FACT]), rare),
             (RecordFilter.build(MemoryScope(user_id="alice"), since=base + timedelta(days=1)), rare),
         ]:
-            got = await backend.dense(query, where, 5, 4)
+            got = await backend.dense(query, where, 5)
             assert [rid for rid, _ in got] == brute(allowed, 5)
         # unfiltered but for the user: the HNSW path, which must still keep bob's records out
-        got = await backend.dense(query, RecordFilter.build(MemoryScope(user_id="alice")), 10, 4)
+        got = await backend.dense(query, RecordFilter.build(MemoryScope(user_id="alice")), 10)
         assert len(got) == 10 and all(rid in {r.id for r in records + rare} for rid, _ in got)
         overlap = len({rid for rid, _ in got} & set(brute(records + rare, 10)))
         assert overlap >= 8  # approximate search: nearly all of the true ten
@@ -120,32 +132,33 @@ async def test_a_selective_filter_never_starves_the_vector_search(postgres_serve
         await backend.close()
 
 
-async def test_record_vector_postings_and_history_commit_together(postgres_server, postgres_schema):
-    from omne_core.memory.results import ChangeOp
+async def test_a_change_set_commits_whole_or_not_at_all(postgres_server, postgres_schema):
+    from omne_core.memory.backends import Supersession
+    from omne_core.memory.errors import MemoryNotFoundError
 
-    backend, _ = await open_backend(postgres_server.url, postgres_schema)
+    backend = await open_backend(postgres_server.url, postgres_schema)
     scope = MemoryScope(user_id="u")
     rng = np.random.default_rng(1)
     kept = MemoryRecord(kind=MemoryKind.FACT, text="kept gardening fact", scope=scope)
     lost = MemoryRecord(kind=MemoryKind.FACT, text="lost gardening fact", scope=scope)
     try:
-        async with backend.transaction() as conn:
-            await backend.insert(conn, [new(kept, embedding=unit(rng))])
-            await backend.log(conn, ChangeOp.ADD, "test", kept.id, "u", version=1, after=kept)
-        with pytest.raises(RuntimeError, match="midway"):
-            async with backend.transaction() as conn:
-                await backend.insert(conn, [new(lost, embedding=unit(rng))])
-                await backend.log(conn, ChangeOp.ADD, "test", lost.id, "u", version=1, after=lost)
-                raise RuntimeError("midway")
+        await add(backend, [new(kept, embedding=unit(rng))])
+        failing = ChangeSet(
+            actor="test", inserts=[new(lost, embedding=unit(rng))],
+            supersessions=[Supersession(new=0, old_ids=[kept.id, "no-such-record"])],
+            history=[HistoryEntry(ChangeOp.UPDATE, "test", kept.id, "u", version=2)],
+        )  # fmt: skip
+        with pytest.raises(MemoryNotFoundError):
+            await backend.commit(failing)  # the unknown id rolls back the insert and the supersession
         assert set(await backend.get_many([kept.id, lost.id])) == {kept.id}
-        assert await backend.history(lost.id) == [] and len(await backend.history(kept.id)) == 1
+        assert (await backend.get(kept.id)).status.value == "active"
+        assert await backend.history(lost.id) == [] and [c.op for c in await backend.history(kept.id)] == [ChangeOp.ADD]
         where = RecordFilter.build(scope)
-        assert [rid for rid, _ in await backend.lexical({"lost": 1}, where, 5, 4)] == []
-        assert [rid for rid, _ in await backend.lexical({"garden": 1}, where, 5, 4)] == [kept.id]
-        assert await backend.document_counts(["garden", "lost"]) == {"garden": 1, "lost": 0}
-        assert [rid for rid, _ in await backend.dense(unit(rng), where, 5, 4)] == [kept.id]
+        assert await backend.lexical(["lost"], where, 5) == []
+        assert [rid for rid, _ in await backend.lexical(["gardening"], where, 5)] == [kept.id]
+        assert [rid for rid, _ in await backend.dense(unit(rng), where, 5)] == [kept.id]
         counts = await backend.counts(where)
-        assert counts["pending"] == 0 and counts["by_status"] == {"active": 1}
+        assert counts.pending_index == 0 and counts.by_status == {"active": 1}
     finally:
         await backend.close()
 
@@ -155,12 +168,13 @@ async def test_an_older_schema_is_upgraded_in_place_by_the_next_open(postgres_se
 
     from omne_core.memory.backends.postgres import schema as pg_schema
 
-    backend, _ = await open_backend(postgres_server.url, postgres_schema)
+    backend = await open_backend(postgres_server.url, postgres_schema)
     record = MemoryRecord(kind=MemoryKind.FACT, text="written at version one", scope=MemoryScope(user_id="u"))
-    async with backend.transaction() as conn:
-        await backend.insert(conn, [new(record, embedding=unit(np.random.default_rng(0)))])
+    await add(backend, [new(record, embedding=unit(np.random.default_rng(0)))])
+    assert await backend.schema_version() == str(pg_schema.LATEST)
     await backend.close()
 
+    # the next release's open: the steps so far, and one more
     newer = pg_schema.Migration(
         pg_schema.LATEST + 1, "a test step", ("ALTER TABLE {s}.records ADD COLUMN note text NOT NULL DEFAULT 'v2'",)
     )
@@ -172,10 +186,8 @@ async def test_an_older_schema_is_upgraded_in_place_by_the_next_open(postgres_se
 
     results = await asyncio.gather(migrate_once(), migrate_once())  # two openers at once: applied once
     assert sorted(results) == [[], [newer.version]]
-    rows = postgres_server.admin(f'SELECT note FROM "{postgres_schema}".records')
-    assert rows == [("v2",)]
-    assert await pg_schema.migrate(await psycopg.AsyncConnection.connect(postgres_server.url, autocommit=True),
-                                   postgres_schema, steps) == []  # already current: nothing applied
+    assert postgres_server.admin(f'SELECT id, note FROM "{postgres_schema}".records') == [(record.id, "v2")]
+    assert await migrate_once() == []  # current: nothing applied
     # this code knows only the versions before the test step: a schema newer than the code is refused, untouched
     with pytest.raises(pg_schema.SchemaVersionError, match=f"version {newer.version}"):
         await open_backend(postgres_server.url, postgres_schema)
@@ -183,19 +195,17 @@ async def test_an_older_schema_is_upgraded_in_place_by_the_next_open(postgres_se
 
 
 async def test_embedder_change_marks_every_record_pending(postgres_server, postgres_schema):
-    backend, rebuilt = await open_backend(postgres_server.url, postgres_schema)
-    assert rebuilt is False  # a new store has nothing to embed
+    backend = await open_backend(postgres_server.url, postgres_schema)
     record = MemoryRecord(kind=MemoryKind.FACT, text="vector of the old model", scope=MemoryScope(user_id="u"))
-    async with backend.transaction() as conn:
-        await backend.insert(conn, [new(record, embedding=unit(np.random.default_rng(0)))])
+    await add(backend, [new(record, embedding=unit(np.random.default_rng(0)))])
+    assert await backend.pending_vectors(10) == []
     await backend.close()
-    backend, rebuilt = await open_backend(postgres_server.url, postgres_schema, dimension=8, embedder="other-8")
+    backend = await open_backend(postgres_server.url, postgres_schema, dimension=8, embedder="other-8")
     try:
-        assert rebuilt is True
-        assert [r.id for _, r in await backend.pending(10)] == [record.id]
-        async with backend.transaction() as conn:
-            await backend.set_vectors(conn, {record.id: unit(np.random.default_rng(1), 8)})
-        assert await backend.pending(10) == []
+        assert [p.record.id for p in await backend.pending_vectors(10)] == [record.id]
+        await backend.write_vectors([(record.id, unit(np.random.default_rng(1), 8))])
+        assert await backend.pending_vectors(10) == []
+        assert len((await backend.embeddings("u", [record.id]))[record.id]) == 8
     finally:
         await backend.close()
 
@@ -205,20 +215,19 @@ def with_password(url: str, password: str) -> str:
 
 
 async def test_database_restart_next_call_succeeds_and_nothing_acknowledged_is_lost(postgres_server, postgres_schema):
-    from omne_core.memory.backends.postgres.pool import PostgresUnavailableError
+    from omne_core.memory.backends.postgres import PostgresUnavailableError
 
     if not postgres_server.restartable:
         pytest.skip("the server named by OMNE_TEST_POSTGRES_URL is not restarted by tests")
     url = with_password(postgres_server.url, "s3cret-pw")  # trust auth: accepted, and never to be printed
-    backend, _ = await open_backend(url, postgres_schema)
+    backend = await open_backend(url, postgres_schema)
     scope = MemoryScope(user_id="u")
     rng = np.random.default_rng(2)
     acknowledged = []
     try:
         for i in range(5):
             r = MemoryRecord(kind=MemoryKind.FACT, text=f"before restart {i}", scope=scope)
-            async with backend.transaction() as conn:
-                await backend.insert(conn, [new(r, embedding=unit(rng))])
+            await add(backend, [new(r, embedding=unit(rng))])
             acknowledged.append(r.id)
         await asyncio.to_thread(postgres_server.stop, "immediate")  # as a crash: no checkpoint
         try:
@@ -230,15 +239,14 @@ async def test_database_restart_next_call_succeeds_and_nothing_acknowledged_is_l
         # the next call gets a fresh connection; every acknowledged record survived the crash
         assert set(await backend.get_many(acknowledged)) == set(acknowledged)
         r = MemoryRecord(kind=MemoryKind.FACT, text="after restart", scope=scope)
-        async with backend.transaction() as conn:
-            await backend.insert(conn, [new(r, embedding=unit(rng))])
+        await add(backend, [new(r, embedding=unit(rng))])
         assert len(await backend.list_records(RecordFilter.build(scope), None)) == 6
     finally:
         await backend.close()
 
 
 async def test_unreachable_server_is_a_clear_error_without_the_password(tmp_path):
-    from omne_core.memory.backends.postgres.pool import PostgresUnavailableError
+    from omne_core.memory.backends.postgres import PostgresUnavailableError
 
     url = f"postgresql://omne:hunter2-secret@/omne?host={tmp_path}/nowhere&connect_timeout=2"
     with pytest.raises(PostgresUnavailableError) as err:
@@ -250,27 +258,28 @@ async def test_unreachable_server_is_a_clear_error_without_the_password(tmp_path
 async def test_concurrent_writers_store_a_record_once_and_nul_is_refused(postgres_server, postgres_schema):
     from omne_core.memory.errors import MemoryValidationError
 
-    backend, _ = await open_backend(postgres_server.url, postgres_schema)
+    writers = [await open_backend(postgres_server.url, postgres_schema) for _ in range(4)]  # as four processes
     scope = MemoryScope(user_id="u", session_id="s")
     rng = np.random.default_rng(4)
     try:
-        async def add(record: MemoryRecord):
-            async with backend.transaction() as conn:
-                [(stored, created)] = await backend.insert(conn, [new(record, embedding=unit(rng))])
-                await asyncio.sleep(0.05)  # hold the transaction open while the other writer tries
-            return stored, created
-
         same_id = MemoryRecord(kind=MemoryKind.FACT, text="one id, two writers", scope=scope)
         same_text = [MemoryRecord(kind=MemoryKind.FACT, text="same words, two ids", scope=scope) for _ in range(2)]
-        results = await asyncio.gather(add(same_id), add(same_id.model_copy()), *(add(r) for r in same_text))
-        assert sorted(created for _, created in results[:2]) == [False, True]
-        assert sorted(created for _, created in results[2:]) == [False, True]
-        assert results[2][0].id == results[3][0].id  # the duplicate resolved to the record stored first
-        assert len(await backend.list_records(RecordFilter.build(scope), None)) == 2
+        results = await asyncio.gather(
+            add(writers[0], [new(same_id, embedding=unit(rng))]),
+            add(writers[1], [new(same_id.model_copy(), embedding=unit(rng))]),
+            *(add(w, [new(r, embedding=unit(rng))]) for w, r in zip(writers[2:], same_text, strict=True)),
+        )
+        outcomes = [r[0] for r in results]
+        assert sorted(created for _, created in outcomes[:2]) == [False, True]
+        assert sorted(created for _, created in outcomes[2:]) == [False, True]
+        assert outcomes[2][0].id == outcomes[3][0].id  # the duplicate resolved to the record stored first
+        assert len(await writers[0].list_records(RecordFilter.build(scope), None)) == 2
+        assert len(await writers[0].history(outcomes[2][0].id)) == 1  # logged once
 
         hostile = MemoryRecord(kind=MemoryKind.FACT, text="nul \x00 inside", scope=scope)
         with pytest.raises(MemoryValidationError, match="NUL"):
-            await add(hostile)
-        assert await backend.get(hostile.id) is None
+            await add(writers[0], [new(hostile, embedding=unit(rng))])
+        assert await writers[0].get(hostile.id) is None
     finally:
-        await backend.close()
+        for w in writers:
+            await w.close()
