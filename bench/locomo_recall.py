@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/locomo_recall.py ../shared/data/locomo/locomo_dev.json [--show-misses N]
     .venv/bin/python bench/locomo_recall.py PATH --distractors 5000 --lexical-budgets none,1000
+    .venv/bin/python bench/locomo_recall.py PATH --backend postgres    # the embedded and PostgreSQL backends
     .venv/bin/python bench/locomo_recall.py PATH --l1 observations   # or: --l1 summaries
     .venv/bin/python bench/locomo_recall.py PATH --l1 observations --kinds message   # L1 records as keys only
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -37,6 +39,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -201,51 +204,89 @@ async def run(
     budgets: tuple[int | None, ...] = (20_000,),
     l1: str = "none",
     kinds: list[MemoryKind] | None = None,
+    backend: str = "embedded",
+    postgres_url: str | None = None,
 ) -> None:
     conversations = load_locomo(path)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="omne-locomo-")))
+        stores = {"embedded": load_settings(data_dir=tmp / "embedded")}
+        if backend == "postgres":  # the embedded store first, then the same questions on PostgreSQL
+            if postgres_url is None:
+                from memory_scale import bundled_postgres  # the benchmark next door
+
+                postgres_url = stack.enter_context(bundled_postgres()).url
+            stores["postgres"] = load_settings(
+                data_dir=tmp / "postgres",
+                store={"backend": "postgres", "postgres_url": postgres_url, "postgres_schema": f"locomo_{os.getpid()}"},
+            )
+        overall: dict[str, list[float]] = {}
+        for name, settings in stores.items():
+            if len(stores) > 1:
+                print(f"\n== {name} backend ==")
+            overall[name] = await evaluate(settings, conversations, show_misses, distractors, budgets, l1, kinds)
+    if len(overall) > 1:
+        from memory_scale import uptime
+
+        print("\nrecall@k, all questions (first lexical budget):")
+        for name, means in overall.items():
+            print(f"{name:<10}" + "".join(f"  r@{k}={m:.3f}" for k, m in zip(KS, means, strict=True)))
+        e, p = overall["embedded"], overall["postgres"]
+        print("postgres - embedded" + "".join(f"  r@{k}={b - a:+.3f}" for k, a, b in zip(KS, e, p, strict=True)))
+        print("uptime:", uptime())
+
+
+async def evaluate(
+    settings: Any,
+    conversations: list[Conversation],
+    show_misses: int,
+    distractors: int,
+    budgets: tuple[int | None, ...],
+    l1: str,
+    kinds: list[MemoryKind] | None,
+) -> list[float]:
+    """Store every conversation, ask its questions, print the tables; returns the overall recall@k (first budget)."""
     per_budget: dict[int | None, tuple[dict[int, list[list[float]]], dict[str, list[list[float]]]]] = {
         b: (defaultdict(list), defaultdict(list)) for b in budgets
     }
     contexts: list[list[float]] = []
     misses: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="omne-locomo-") as tmp:
-        settings = load_settings(data_dir=Path(tmp))
-        async with await MemoryStore.open(settings) as store:
-            for conv in conversations:
-                scope = MemoryScope(user_id=conv.sample_id)
-                if distractors:
-                    await add_distractors(store, scope, distractors)
-                start = time.perf_counter()
-                stored = await store.add(conv.records, actor="locomo")
-                dia_of: dict[str, set[str]] = defaultdict(set)  # exact duplicate turns share one record
-                for record, dia_id in zip(stored, conv.dia_ids, strict=True):
-                    dia_of[record.id].add(dia_id)
-                derived = derived_records(conv, l1, dict(zip(conv.dia_ids, stored, strict=True)))
-                if derived:
-                    await store.add(derived, actor=f"locomo-{l1}")
-                added = time.perf_counter() - start
-                start = time.perf_counter()
-                for budget in budgets:
-                    store.settings.memory.lexical_max_matches = budget
-                    per_category, per_conversation = per_budget[budget]
-                    for q in conv.questions:
-                        hits = await store.search(q.text, scope, limit=max(KS), kinds=kinds)
-                        ranked = [delivered(h, dia_of) for h in hits]
-                        row = recall_row(ranked, q.evidence)
-                        if budget == budgets[0]:
-                            contexts.append(context_row(hits, dia_of, q.evidence))
-                        per_category[q.category].append(row)
-                        per_conversation[conv.sample_id].append(row)
-                        if budget == budgets[0] and row[2] < 1.0 and len(misses) < show_misses:
-                            missing = sorted(q.evidence - set().union(*ranked[:10]))
-                            misses.append(f"[{q.category}] {q.text}  missing {missing}")
-                searched = time.perf_counter() - start
-                print(
-                    f"{conv.sample_id}: {len(conv.records)} turns ({len(dia_of)} records) and {len(derived)} L1 "
-                    f"records added in {added:.1f}s; "
-                    f"{len(conv.questions)} questions x {len(budgets)} in {searched:.1f}s",
-                    file=sys.stderr,
-                )
+    async with await MemoryStore.open(settings) as store:
+        for conv in conversations:
+            scope = MemoryScope(user_id=conv.sample_id)
+            if distractors:
+                await add_distractors(store, scope, distractors)
+            start = time.perf_counter()
+            stored = await store.add(conv.records, actor="locomo")
+            dia_of: dict[str, set[str]] = defaultdict(set)  # exact duplicate turns share one record
+            for record, dia_id in zip(stored, conv.dia_ids, strict=True):
+                dia_of[record.id].add(dia_id)
+            derived = derived_records(conv, l1, dict(zip(conv.dia_ids, stored, strict=True)))
+            if derived:
+                await store.add(derived, actor=f"locomo-{l1}")
+            added = time.perf_counter() - start
+            start = time.perf_counter()
+            for budget in budgets:
+                store.settings.memory.lexical_max_matches = budget
+                per_category, per_conversation = per_budget[budget]
+                for q in conv.questions:
+                    hits = await store.search(q.text, scope, limit=max(KS), kinds=kinds)
+                    ranked = [delivered(h, dia_of) for h in hits]
+                    row = recall_row(ranked, q.evidence)
+                    if budget == budgets[0]:
+                        contexts.append(context_row(hits, dia_of, q.evidence))
+                    per_category[q.category].append(row)
+                    per_conversation[conv.sample_id].append(row)
+                    if budget == budgets[0] and row[2] < 1.0 and len(misses) < show_misses:
+                        missing = sorted(q.evidence - set().union(*ranked[:10]))
+                        misses.append(f"[{q.category}] {q.text}  missing {missing}")
+            searched = time.perf_counter() - start
+            print(
+                f"{conv.sample_id}: {len(conv.records)} turns ({len(dia_of)} records) and {len(derived)} L1 "
+                f"records added in {added:.1f}s; "
+                f"{len(conv.questions)} questions x {len(budgets)} in {searched:.1f}s",
+                file=sys.stderr,
+            )
     for budget, (per_category, per_conversation) in per_budget.items():
         if len(budgets) > 1 or distractors:
             print(f"\n{distractors} distractor records per conversation, lexical_max_matches={budget}")
@@ -257,6 +298,8 @@ async def run(
         print(f"{'shown r@k':<21}" + "".join(f"{m:>8.3f}" for m in means[len(KS) :]))
     for line in misses:
         print("miss:", line)
+    rows = [r for rows in per_budget[budgets[0]][0].values() for r in rows]
+    return [sum(r[i] for r in rows) / len(rows) if rows else 0.0 for i in range(len(KS))]
 
 
 async def add_distractors(store: MemoryStore, scope: MemoryScope, count: int) -> None:
@@ -305,10 +348,18 @@ def main() -> None:
         "--kinds", type=lambda s: [MemoryKind(k.strip()) for k in s.split(",") if k.strip()], default=None,
         help="comma-separated record kinds to search (e.g. 'message': L1 records then only serve as keys)",
     )
+    parser.add_argument(
+        "--backend", choices=["embedded", "postgres"], default="embedded",
+        help="postgres: the same questions on a PostgreSQL store too (pgserver's, or --postgres-url), side by side",
+    )  # fmt: skip
+    parser.add_argument("--postgres-url", default=None, help="a PostgreSQL server with pgvector")
     args = parser.parse_args()
     if not args.path.is_file():
         parser.error(f"no such file: {args.path}")
-    asyncio.run(run(args.path, args.show_misses, args.distractors, args.lexical_budgets, args.l1, args.kinds))
+    asyncio.run(
+        run(args.path, args.show_misses, args.distractors, args.lexical_budgets, args.l1, args.kinds, args.backend,
+            args.postgres_url)  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

@@ -21,17 +21,25 @@ raw with `where={user, active, ts >= cut}`, omne with `since=cut`: the path a se
 Then the store is closed and opened again, timed: with every id compared between SQLite and chroma
 (`verify_index_on_open`, `omne memory repair`) and with counts only (the default).
 With `--vectors-only` both sides use the same precomputed random unit vectors, so no model runs at all.
+
+`--backend postgres` adds a PostgreSQL store (pgserver's bundled PostgreSQL 16 + pgvector started for the run,
+or `--postgres-url`) beside the embedded one, fed the same batches and asked the same queries in turn: its add
+throughput against the model's encode rate, its search p50/p95 against the embedded store's, and both stores'
+search throughput with 1, 4 and 16 concurrent clients (`--clients`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -137,6 +145,19 @@ class LookupEmbedder:
 
 
 @dataclass
+class PgRow:
+    """The PostgreSQL store's figures for one size (the embedded store's are in `Row`)."""
+
+    size: int
+    rps: float
+    p50: float
+    p95: float
+    window_p50: float
+    window_p95: float
+    throughput: dict[str, dict[int, float]]  # backend -> clients -> searches per second
+
+
+@dataclass
 class Row:
     size: int
     mode: str
@@ -234,7 +255,9 @@ async def timed_reopen(settings: Any, embedder: Embedder, *, verify: bool) -> fl
     return elapsed
 
 
-async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root: Path) -> Row:
+async def run_size(
+    size: int, args: argparse.Namespace, embedder: Embedder, root: Path, pg_url: str | None = None
+) -> tuple[Row, PgRow | None]:
     maker = TextMaker(seed=size)
     users = [f"user-{u}" for u in range(args.users)]
     texts = [maker.text(i) for i in range(size)]
@@ -247,11 +270,18 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
     _client, collection = raw_collection(root / f"raw-{size}", settings.chroma)
     settings.memory.verify_index_on_open = False
     store = await MemoryStore.open(settings, embedder=embedder)
+    pg_store = None
+    if pg_url is not None:
+        pg_settings = load_settings(
+            data_dir=root / f"pg-{size}",
+            store={"backend": "postgres", "postgres_url": pg_url, "postgres_schema": f"bench_{size}_{os.getpid()}"},
+        )
+        pg_store = await MemoryStore.open(pg_settings, embedder=embedder)
 
     # The time window of the filtered searches: the batches from `window_start` on (their records are newer).
     window_start = (size - max(1, round(size * args.window_share))) // args.batch * args.batch
     window_since = datetime.now(UTC)
-    t_model = t_raw = t_omne = 0.0
+    t_model = t_raw = t_omne = t_pg = 0.0
     started = time.perf_counter()
     for start in range(0, size, args.batch):
         batch = range(start, min(size, start + args.batch))
@@ -279,6 +309,15 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
             actor="bench",
         )
         t3 = time.perf_counter()
+        if pg_store is not None:
+            await pg_store.add(
+                [
+                    MemoryRecord(kind=MemoryKind.MESSAGE, text=texts[i], scope=MemoryScope(user_id=owners[i]))
+                    for i in batch
+                ],
+                actor="bench",
+            )
+        t_pg += time.perf_counter() - t3
         t_model += t1 - t0
         t_raw += t2 - t0
         t_omne += t3 - t2
@@ -294,19 +333,33 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
             partial(timed_omne, store, query, scope),
             partial(timed_raw, collection, embedder, query, scope),
             partial(timed_raw, collection, embedder, query, scope, scoped=False),
+            *([partial(timed_omne, pg_store, query, scope)] if pg_store is not None else []),
         ]
 
     def windowed(query: str, n: int) -> list[Any]:
         scope = MemoryScope(user_id=users[n % len(users)])
         return [
             partial(timed_omne, store, query, scope, since=window_since),
+            *([partial(timed_omne, pg_store, query, scope, since=window_since)] if pg_store is not None else []),
             partial(timed_raw, collection, embedder, query, scope, min_ts=float(window_start)),
         ]
 
-    omne_ms, raw_ms, floor_ms = await timed_rounds(queries, sides, args.warmup)
-    window_omne_ms, window_raw_ms = await timed_rounds(
+    omne_ms, raw_ms, floor_ms, *pg_ms = await timed_rounds(queries, sides, args.warmup)
+    window_omne_ms, window_raw_ms, *window_pg_ms = await timed_rounds(
         queries[: args.window_queries + args.warmup], windowed, args.warmup
     )
+    pg_row = None
+    if pg_store is not None:
+        throughput = {"embedded": {}, "postgres": {}}
+        for clients in args.clients:  # the two stores in turn at each concurrency
+            for name, side in (("embedded", store), ("postgres", pg_store)):
+                throughput[name][clients] = await search_throughput(side, queries, users, clients, args.throughput_queries)
+        pg_row = PgRow(
+            size=size, rps=size / t_pg, p50=statistics.median(pg_ms[0]), p95=percentile(pg_ms[0], 95),
+            window_p50=statistics.median(window_pg_ms[0]) if window_pg_ms[0] else float("nan"),
+            window_p95=percentile(window_pg_ms[0], 95), throughput=throughput,
+        )  # fmt: skip
+        await pg_store.close()
     await store.close()
     reopen_full_s = await timed_reopen(settings, embedder, verify=True)
     reopen_counts_s = await timed_reopen(settings, embedder, verify=False)
@@ -328,7 +381,22 @@ async def run_size(size: int, args: argparse.Namespace, embedder: Embedder, root
         window_raw_p95=percentile(window_raw_ms, 95),
         window_omne_p50=statistics.median(window_omne_ms) if window_omne_ms else float("nan"),
         window_omne_p95=percentile(window_omne_ms, 95),
-    )
+    ), pg_row
+
+
+async def search_throughput(
+    store: MemoryStore, queries: Sequence[str], users: Sequence[str], clients: int, total: int
+) -> float:
+    """Searches per second with `clients` concurrent searchers sharing `total` searches (top 10, one user each)."""
+    pending = iter(range(total))
+
+    async def client() -> None:
+        for n in pending:
+            await store.search(queries[n % len(queries)], MemoryScope(user_id=users[n % len(users)]), limit=10)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return total / (time.perf_counter() - t0)
 
 
 def print_table(rows: Sequence[Row]) -> None:
@@ -360,6 +428,28 @@ def print_table(rows: Sequence[Row]) -> None:
     sys.stdout.flush()
 
 
+def print_pg_table(rows: Sequence[tuple[Row, PgRow]]) -> None:
+    """PostgreSQL beside embedded: add rate against the model's encode rate, search latency, throughput."""
+    print(
+        f"{'size':>9} {'mode':<13}| {'add rec/s: model':>16} {'embedded':>8} {'postgres':>8} {'pg/model':>8} "
+        f"| {'search ms: emb p50':>18} {'p95':>6} {'pg p50':>7} {'p95':>6} {'pg/emb p95':>10} "
+        f"| {'time-filtered: emb p95':>22} {'pg p95':>6}"
+    )
+    for r, pg in rows:
+        model = "-" if r.model_rps == float("inf") else f"{r.model_rps:.0f}"
+        share = "-" if r.model_rps == float("inf") else f"{pg.rps / r.model_rps:.2f}"
+        print(
+            f"{r.size:>9} {r.mode:<13}| {model:>16} {r.omne_rps:>8.0f} {pg.rps:>8.0f} {share:>8} "
+            f"| {r.omne_p50:>18.1f} {r.omne_p95:>6.1f} {pg.p50:>7.1f} {pg.p95:>6.1f} {pg.p95 / r.omne_p95:>10.2f} "
+            f"| {r.window_omne_p95:>22.1f} {pg.window_p95:>6.1f}"
+        )
+    for r, pg in rows:
+        for name, by_clients in pg.throughput.items():
+            cells = " ".join(f"{c} clients {qps:7.1f}/s" for c, qps in by_clients.items())
+            print(f"{r.size:>9} {name:<13}| search throughput: {cells}")
+    sys.stdout.flush()
+
+
 async def main_async(args: argparse.Namespace) -> None:
     embedder: Embedder = LookupEmbedder() if args.vectors_only else LocalEmbedder()
     embedder.embed(["warm up"])
@@ -368,12 +458,41 @@ async def main_async(args: argparse.Namespace) -> None:
         f"cpus={os.cpu_count()} loadavg={load[0]:.1f} {load[1]:.1f} batch={args.batch} users={args.users} queries={args.queries}"
     )
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="omne-scale-", dir=args.tmp) as tmp:
+    pg_rows: list[tuple[Row, PgRow]] = []
+    with contextlib.ExitStack() as stack:
+        pg_url = None
+        if args.backend == "postgres":
+            pg_url = args.postgres_url or stack.enter_context(bundled_postgres()).url
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="omne-scale-", dir=args.tmp))
         for size in args.sizes:
-            rows.append(await run_size(size, args, embedder, Path(tmp)))
+            row, pg_row = await run_size(size, args, embedder, Path(tmp), pg_url)
+            rows.append(row)
             print_table(rows[-1:])
+            if pg_row is not None:
+                pg_rows.append((row, pg_row))
+                print_pg_table(pg_rows[-1:])
     print()
     print_table(rows)
+    if pg_rows:
+        print()
+        print_pg_table(pg_rows)
+    print("uptime:", uptime())
+
+
+def uptime() -> str:
+    """What `uptime` prints (the machine's load while the figures were taken)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+@contextlib.contextmanager
+def bundled_postgres() -> Any:
+    """pgserver's PostgreSQL for the run (the test suite's helper), stopped even when the run is killed by SIGTERM."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.postgres import running_postgres
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds through `finally`: the server stops
+    with running_postgres() as server:
+        yield server
 
 
 def main() -> None:
@@ -397,6 +516,16 @@ def main() -> None:
         "--vectors-only", action="store_true", help="random vectors instead of MiniLM (isolates the store)"
     )
     parser.add_argument("--tmp", type=Path, default=None, help="directory for the temporary stores")
+    parser.add_argument(
+        "--backend", choices=["embedded", "postgres"], default="embedded",
+        help="postgres: add a PostgreSQL store beside the embedded one (same batches, same queries)",
+    )  # fmt: skip
+    parser.add_argument("--postgres-url", default=None, help="a PostgreSQL server with pgvector (default: pgserver's)")
+    parser.add_argument(
+        "--clients", type=lambda s: [int(x) for x in s.split(",") if x], default=[1, 4, 16],
+        help="concurrent searchers for the throughput figures (--backend postgres)",
+    )  # fmt: skip
+    parser.add_argument("--throughput-queries", type=int, default=200, help="searches per throughput figure")
     args = parser.parse_args()
     asyncio.run(main_async(args))
 

@@ -56,6 +56,11 @@ class StoreSettings(SettingsSection):
     postgres_url: SecretStr | None = None  # postgresql://user:password@host:port/db; never printed
     # The schema the store's tables live in; a server opens one store per tenant, each in its own schema.
     postgres_schema: str = Field(default="omne", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # HNSW build parameters of a new vector index (an existing one keeps its own). pgvector inserts into the
+    # index in the add's transaction, so they set the add cost: at 3k vectors, 1000 inserts took 6.2 s with
+    # (16, 64) and 3.2 s with (16, 32), recall@50 against exact search 1.000 for both (ef_search 200).
+    postgres_hnsw_m: int = Field(default=16, ge=2, le=100)
+    postgres_hnsw_ef_construction: int = Field(default=32, ge=4, le=1000)
 
 
 class FusionWeights(SettingsSection):

@@ -44,7 +44,14 @@ from ..base import (
 )
 from . import dense, lexical, schema
 from .filters import where_sql
-from .pool import PostgresUnavailableError, acquire_pool, check_server, release_pool, unavailable
+from .pool import (
+    SESSION_EF_SEARCH,
+    PostgresUnavailableError,
+    acquire_pool,
+    check_server,
+    release_pool,
+    unavailable,
+)
 from .rows import COLUMNS, FROM, Rows, load
 
 _QUICK_WAIT_S = 2.0  # a pool connection not handed out by then: check the server is there at all
@@ -92,7 +99,10 @@ class PostgresBackend:
                     backend.rows.q("INSERT INTO {s}.meta(key, value) VALUES ('store_id', %s) ON CONFLICT DO NOTHING"),
                     (uuid.uuid4().hex,),
                 )
-                await schema.ensure_vectors(conn, schema_name, embedder.name, embedder.dimension)
+                await schema.ensure_vectors(
+                    conn, schema_name, embedder.name, embedder.dimension,
+                    settings.store.postgres_hnsw_m, settings.store.postgres_hnsw_ef_construction,
+                )  # fmt: skip
         except BaseException:
             await release_pool(url)
             raise
@@ -262,8 +272,12 @@ class PostgresBackend:
         scored exactly (never starved)."""
         fetch = n * self.settings.memory.candidate_overfetch
         condition = where_sql(where)
-        async with self.transaction() as conn:
-            found = await dense.hnsw_top(conn, self.schema, embedding, fetch, condition)
+        async with self._connection() as conn:
+            if fetch > SESSION_EF_SEARCH:  # a longer HNSW candidate list, for this transaction alone
+                async with conn.transaction():
+                    found = await dense.hnsw_top(conn, self.schema, embedding, fetch, condition)
+            else:
+                found = await dense.hnsw_top(conn, self.schema, embedding, fetch, condition)
             kept = [(rid, sim) for rid, sim, keep in found if keep]
             if len(kept) >= n or len(found) < fetch:
                 return kept[:n]
@@ -355,7 +369,7 @@ class PostgresBackend:
         """Count an access of each record, in its own small table (no history; no wait for the WAL flush)."""
         if not ids:
             return
-        async with self.transaction() as conn:
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():  # one round trip
             await conn.execute("SET LOCAL synchronous_commit = off")
             await conn.execute(
                 self.rows.q(

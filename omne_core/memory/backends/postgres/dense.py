@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from psycopg import AsyncConnection, sql
 
+from .pool import SESSION_EF_SEARCH
+
 MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 
 
@@ -26,8 +28,9 @@ async def hnsw_top(
     conn: AsyncConnection, schema: str, embedding: Sequence[float], fetch: int, where: tuple[sql.Composable, list[Any]]
 ) -> list[tuple[str, float, bool]]:
     """(id, cosine similarity, kept by `where`) of the `fetch` nearest vectors of the store, nearest first.
-    Runs in the caller's transaction (ef_search is set for it alone)."""
-    await conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(min(MAX_EF_SEARCH, max(40, fetch))),))
+    A `fetch` above the session's ef_search sets it for the caller's transaction alone (pass one)."""
+    if fetch > SESSION_EF_SEARCH:
+        await conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(min(MAX_EF_SEARCH, fetch)),))
     keep_sql, keep_params = where
     query = sql.SQL(
         "SELECT r.id, 1 - c.d, ({keep}) FROM"

@@ -149,7 +149,9 @@ async def migrate(conn: AsyncConnection, schema: str, migrations: Sequence[Migra
     return applied
 
 
-async def ensure_vectors(conn: AsyncConnection, schema: str, embedder: str, dimension: int) -> bool:
+async def ensure_vectors(
+    conn: AsyncConnection, schema: str, embedder: str, dimension: int, m: int = 16, ef_construction: int = 32
+) -> bool:
     """Create the vector table for this embedding model (HNSW, cosine); for another model than the one the
     table was built for, drop its vectors and rebuild it. True when every record must be (re-)embedded."""
     async with conn.transaction():
@@ -168,7 +170,10 @@ async def ensure_vectors(conn: AsyncConnection, schema: str, embedder: str, dime
             ).format(s=sql.Identifier(schema), d=sql.Literal(dimension))
         )
         await conn.execute(
-            _statement("CREATE INDEX vectors_hnsw ON {s}.vectors USING hnsw (embedding vector_cosine_ops)", schema)
+            sql.SQL(
+                "CREATE INDEX vectors_hnsw ON {s}.vectors USING hnsw (embedding vector_cosine_ops)"
+                " WITH (m = {m}, ef_construction = {ef})"
+            ).format(s=sql.Identifier(schema), m=sql.Literal(m), ef=sql.Literal(max(ef_construction, 2 * m)))
         )
         await conn.execute(
             _statement(
