@@ -1,5 +1,5 @@
 """`omne memory ...` commands: add, search, list, show, history, delete, export, import, reflect, stats, repair,
-ingest.
+ingest, migrate.
 
 Every command is scoped with --user (and --agent, --session, --namespace). Options are checked before the store
 opens; heavy imports happen inside the commands so `omne --help` stays fast.
@@ -7,6 +7,7 @@ opens; heavy imports happen inside the commands so `omne --help` stays fast.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import datetime
 from pathlib import Path
@@ -303,3 +304,36 @@ def repair(as_json: JsonOpt = False) -> None:
 
 
 app.command()(ingest_cmd.ingest)
+
+
+@app.command()
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="A PostgreSQL URL (postgresql://...) or a data directory.")],
+    schema: Annotated[str | None, typer.Option("--schema", help="The target's PostgreSQL schema.")] = None,
+) -> None:
+    """Copy every record, history row and vector of the configured store to another one (embedded <-> PostgreSQL),
+    verify the counts per user and print a summary. Run it again after an interruption: it resumes."""
+    from pydantic import SecretStr
+
+    from omne_core.config import StoreBackend
+    from omne_core.config.settings import redact_url
+    from omne_core.embeddings import EmbeddingError
+    from omne_core.memory import MemoryStoreError
+    from omne_core.memory.migrate import migrate_store
+
+    source = load()
+    if to.startswith(("postgresql://", "postgres://")):
+        store = source.store.model_copy(update={"backend": StoreBackend.POSTGRES, "postgres_url": SecretStr(to)})
+        if schema:
+            store = store.model_copy(update={"postgres_schema": schema})
+        target, shown = source.model_copy(update={"store": store}), redact_url(to)
+    else:
+        store = source.store.model_copy(update={"backend": StoreBackend.EMBEDDED})
+        target, shown = source.model_copy(update={"data_dir": Path(to).expanduser(), "store": store}), to
+    try:
+        summary = asyncio.run(migrate_store(source, target, progress=lambda line: typer.echo(f"  {line}", err=True)))
+    except (MemoryStoreError, EmbeddingError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    echo(f"migrated to {shown}:")
+    for line in summary.lines():
+        echo(f"  {line}")

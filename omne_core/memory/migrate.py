@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from .errors import MemoryStoreError
+from ..config import OmneSettings
 from ..records import MemoryRecord
+from .errors import MemoryStoreError
 
 PAGE = 500
 
@@ -82,6 +83,19 @@ class MigrationSummary:
         return out
 
 
+def endpoint(backend: Any) -> TransferTarget:
+    """The copy protocol over an open storage backend (either end of a migration)."""
+    if backend.name == "embedded":
+        from .backends.embedded.copying import EmbeddedCopy
+
+        return EmbeddedCopy(backend)
+    if backend.name == "postgres":
+        from .backends.postgres.copying import PostgresCopy
+
+        return PostgresCopy(backend)
+    raise MigrationError(f"no copy support for the {backend.name!r} backend")
+
+
 async def migrate(
     source: TransferSource,
     target: TransferTarget,
@@ -126,3 +140,25 @@ def _verify(what: str, expected: dict[Any, int], got: dict[Any, int]) -> None:
     if short:
         sample = ", ".join(f"{user!r}: {have} of {want}" for user, (want, have) in list(short.items())[:5])
         raise MigrationError(f"the target is missing {what} of {len(short)} user(s): {sample}")
+
+
+async def migrate_store(
+    source: OmneSettings, target: OmneSettings, *, page: int = PAGE, progress: Callable[[str], Any] | None = None
+) -> MigrationSummary:
+    """Open both stores' backends (the embedding model only names the vector space: nothing is embedded) and
+    copy `source` into `target`. A record the source had not embedded yet is embedded when the target opens."""
+    from ..embeddings import build_embedder
+    from .backends import open_backend
+
+    embedder = build_embedder(source.embedding)
+    source_backend = await open_backend(source, embedder)
+    try:
+        target_backend = await open_backend(target, embedder)
+        try:
+            if await endpoint(source_backend).store_id() == await endpoint(target_backend).store_id():
+                raise MigrationError("the source and the target are the same store")
+            return await migrate(endpoint(source_backend), endpoint(target_backend), page=page, progress=progress)
+        finally:
+            await target_backend.close()
+    finally:
+        await source_backend.close()
