@@ -399,6 +399,13 @@ async def search_throughput(
     return total / (time.perf_counter() - t0)
 
 
+def model_columns(row: Row, rps: float) -> tuple[str, str]:
+    """The model's encode rate and `rps` as a share of it ("-" when no model ran: --vectors-only)."""
+    if row.model_rps == float("inf"):
+        return "-", "-"
+    return f"{row.model_rps:.0f}", f"{rps / row.model_rps:.2f}"
+
+
 def print_table(rows: Sequence[Row]) -> None:
     print(
         f"{'size':>9} {'mode':<13}| {'add rec/s: model':>16} {'raw':>8} {'omne':>8} {'omne/model':>10} {'omne/raw':>8} "
@@ -406,8 +413,7 @@ def print_table(rows: Sequence[Row]) -> None:
         f"| {'omne/raw p50':>12} {'p95':>5} {'omne/floor p50':>14} {'p95':>5} | {'reopen s: ids':>13} {'counts':>6}"
     )
     for r in rows:
-        model = "-" if r.model_rps == float("inf") else f"{r.model_rps:.0f}"
-        share = "-" if r.model_rps == float("inf") else f"{r.omne_rps / r.model_rps:.2f}"
+        model, share = model_columns(r, r.omne_rps)
         print(
             f"{r.size:>9} {r.mode:<13}| {model:>16} {r.raw_rps:>8.0f} {r.omne_rps:>8.0f} {share:>10} "
             f"{r.omne_rps / r.raw_rps:>8.2f} | {r.raw_p50:>18.1f} {r.raw_p95:>6.1f} {r.floor_p50:>9.1f} "
@@ -436,8 +442,7 @@ def print_pg_table(rows: Sequence[tuple[Row, PgRow]]) -> None:
         f"| {'time-filtered: emb p95':>22} {'pg p95':>6}"
     )
     for r, pg in rows:
-        model = "-" if r.model_rps == float("inf") else f"{r.model_rps:.0f}"
-        share = "-" if r.model_rps == float("inf") else f"{pg.rps / r.model_rps:.2f}"
+        model, share = model_columns(r, pg.rps)
         print(
             f"{r.size:>9} {r.mode:<13}| {model:>16} {r.omne_rps:>8.0f} {pg.rps:>8.0f} {share:>8} "
             f"| {r.omne_p50:>18.1f} {r.omne_p95:>6.1f} {pg.p50:>7.1f} {pg.p95:>6.1f} {pg.p95 / r.omne_p95:>10.2f} "

@@ -3,7 +3,6 @@ and nothing is there twice (not even the records every writer adds)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 
 from omne_core.memory import MemoryScope, MemoryStore
 from tests.support.backends import backend_settings
+from tests.support.embedders import HashEmbedder
 from tests.support.postgres import requires_postgres
 
 pytestmark = [pytest.mark.postgres, requires_postgres]
@@ -27,19 +27,10 @@ WRITERS, ADDS, KILLED = 8, 500, (1, 4, 6)
 # storage is what is tested, not the model.
 WRITER = textwrap.dedent(
     """
-    import asyncio, hashlib, sys
+    import asyncio, sys
     from omne_core.config import load_settings
     from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
-
-    class HashEmbedder:
-        name, dimension = "hash-16", 16
-        def embed(self, texts):
-            out = []
-            for t in texts:
-                v = [b - 127.5 for b in hashlib.sha256(t.encode()).digest()[:16]]
-                n = sum(x * x for x in v) ** 0.5
-                out.append([x / n for x in v])
-            return out
+    from tests.support.embedders import HashEmbedder
 
     async def main(writer, adds):
         store = await MemoryStore.open(load_settings(), embedder=HashEmbedder())
@@ -53,20 +44,6 @@ WRITER = textwrap.dedent(
     asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
     """
 )
-
-
-class HashEmbedder:
-    """The writers' embedder (the same vector space, so the store opens without re-embedding)."""
-
-    name, dimension = "hash-16", 16
-
-    def embed(self, texts):
-        out = []
-        for t in texts:
-            v = [b - 127.5 for b in hashlib.sha256(t.encode()).digest()[:16]]
-            n = sum(x * x for x in v) ** 0.5
-            out.append([x / n for x in v])
-        return out
 
 
 def store_env(settings) -> dict[str, str]:

@@ -154,6 +154,11 @@ class PostgresBackend:
         async with self._connection() as conn, conn.transaction():
             yield conn
 
+    async def _fetch(self, template: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of one statement over the store's schema (`{s}` in the template), on a pooled connection."""
+        async with self._connection() as conn:
+            return await (await conn.execute(self.rows.q(template), params)).fetchall()
+
     async def schema_version(self) -> str:
         async with self._connection() as conn:
             return str(await schema.current_version(conn, self.schema))
@@ -213,16 +218,11 @@ class PostgresBackend:
         return await self._in_session(record, limit, before=False)
 
     async def history(self, record_id: str) -> list[MemoryChange]:
-        async with self._connection() as conn:
-            rows = await (
-                await conn.execute(
-                    self.rows.q(
-                        "SELECT seq, record_id, op, actor, at, version, before::text, after::text, details::text"
-                        " FROM {s}.history WHERE record_id = %s ORDER BY seq"
-                    ),
-                    (record_id,),
-                )
-            ).fetchall()
+        rows = await self._fetch(
+            "SELECT seq, record_id, op, actor, at, version, before::text, after::text, details::text"
+            " FROM {s}.history WHERE record_id = %s ORDER BY seq",
+            (record_id,),
+        )
         return [
             MemoryChange(
                 seq=seq, record_id=rid, op=ChangeOp(op), actor=actor, at=at, version=version,
@@ -253,17 +253,10 @@ class PostgresBackend:
         return RecordCounts(by_kind=dict(by_kind), by_status=dict(by_status), pending_index=pending, blobs=len(blobs))
 
     async def blob_in_use(self, ref: str) -> bool:
-        async with self._connection() as conn:
-            row = await (
-                await conn.execute(self.rows.q("SELECT 1 FROM {s}.records WHERE blob_ref = %s LIMIT 1"), (ref,))
-            ).fetchone()
-        return row is not None
+        return bool(await self._fetch("SELECT 1 FROM {s}.records WHERE blob_ref = %s LIMIT 1", (ref,)))
 
     async def user_counts(self) -> dict[str, int]:
-        async with self._connection() as conn:
-            rows = await (
-                await conn.execute(self.rows.q("SELECT user_id, count(*) FROM {s}.records GROUP BY user_id"))
-            ).fetchall()
+        rows = await self._fetch("SELECT user_id, count(*) FROM {s}.records GROUP BY user_id")
         return {user: int(n) for user, n in rows}
 
     # -- search --------------------------------------------------------------------------------
@@ -291,7 +284,7 @@ class PostgresBackend:
         async with self._connection() as conn:
             budget = self.settings.memory.lexical_max_matches
             if budget is not None and len(terms) > 1:
-                share = await self._share_of_records(conn, owners)
+                share = await self._share_of_records(owners)
                 scale = share if share < _OWNER_PREFILTER_SHARE else 1.0
                 counts = await lexical.phrase_counts(conn, self.schema, terms)
                 terms = indexing.rarest_terms(terms, {t: round(c * scale) for t, c in counts.items()}, budget)
@@ -306,29 +299,21 @@ class PostgresBackend:
                 return kept[:n]
             return await lexical.filtered(conn, self.schema, weights, n, owners, condition)
 
-    async def _share_of_records(self, conn: AsyncConnection, users: Sequence[str]) -> float:
+    async def _share_of_records(self, users: Sequence[str]) -> float:
         """The fraction of the store's records these users hold (records per user, reused for a minute)."""
         now = time.monotonic()
         if self._user_counts is None or now - self._user_counts[0] > _COUNTS_TTL_S:
-            rows = await (
-                await conn.execute(self.rows.q("SELECT user_id, count(*) FROM {s}.records GROUP BY user_id"))
-            ).fetchall()
-            self._user_counts = (now, {user: int(c) for user, c in rows})
+            self._user_counts = (now, await self.user_counts())
         counts = self._user_counts[1]
         total = sum(counts.values())
         return sum(counts.get(u, 0) for u in users) / total if total else 1.0
 
     async def embeddings(self, user_id: str, ids: Sequence[str]) -> dict[str, list[float]]:
-        async with self._connection() as conn:
-            rows = await (
-                await conn.execute(
-                    self.rows.q(
-                        "SELECT r.id, v.embedding FROM {s}.records r JOIN {s}.vectors v ON v.seq = r.seq"
-                        " WHERE r.user_id = %s AND r.id = ANY(%s)"
-                    ),
-                    (user_id, list(ids)),
-                )
-            ).fetchall()
+        rows = await self._fetch(
+            "SELECT r.id, v.embedding FROM {s}.records r JOIN {s}.vectors v ON v.seq = r.seq"
+            " WHERE r.user_id = %s AND r.id = ANY(%s)",
+            (user_id, list(ids)),
+        )
         return {rid: vector.to_list() for rid, vector in rows}
 
     # -- the vector index (written with its records: nothing to repair) --------------------------
@@ -342,16 +327,11 @@ class PostgresBackend:
         return IndexCheck(full=full)
 
     async def pending_vectors(self, limit: int) -> list[PendingVector]:
-        async with self._connection() as conn:
-            rows = await (
-                await conn.execute(
-                    self.rows.q(
-                        f"SELECT r.dense_text, {COLUMNS} FROM {FROM} WHERE NOT EXISTS"
-                        " (SELECT 1 FROM {s}.vectors v WHERE v.seq = r.seq) ORDER BY r.seq LIMIT %s"
-                    ),
-                    (limit,),
-                )
-            ).fetchall()
+        rows = await self._fetch(
+            f"SELECT r.dense_text, {COLUMNS} FROM {FROM} WHERE NOT EXISTS"
+            " (SELECT 1 FROM {s}.vectors v WHERE v.seq = r.seq) ORDER BY r.seq LIMIT %s",
+            (limit,),
+        )
         return [PendingVector(record=load(row[1:]), dense_text=row[0]) for row in rows]
 
     async def write_vectors(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
