@@ -86,7 +86,9 @@ class EmbeddedCopy:
             # new records, and those a killed run stored without their vector: vectors reused, not recomputed
             with_vectors = [r for r in records if r.embedding is not None and state.get(r.record.id, 0) == 0]
             if with_vectors:
-                self.backend.vectors.upsert([r.record for r in with_vectors], [r.embedding for r in with_vectors])
+                self.backend.vectors.upsert(
+                    [r.record for r in with_vectors], [r.embedding for r in with_vectors if r.embedding is not None]
+                )
                 db.mark_indexed([r.record.id for r in with_vectors])
         return len(fresh)
 

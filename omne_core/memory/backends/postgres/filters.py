@@ -7,8 +7,8 @@ from typing import Any
 
 from psycopg import sql
 
-from ....records import MemoryStatus
-from ...filters import SCOPE_FIELDS, RecordFilter
+from ....records import SCOPE_FIELDS, MemoryStatus
+from ...filters import RecordFilter
 
 
 def owner_key(user_id: str) -> int:

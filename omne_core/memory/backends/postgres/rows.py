@@ -79,8 +79,8 @@ class Rows:
         out: list[MemoryRecord | None] = []
         for record, digest in zip(records, hashes, strict=True):
             s = record.scope
-            row = first.get((s.user_id, s.agent_id, s.session_id, s.namespace, digest))
-            out.append(load(row) if row else None)
+            found = first.get((s.user_id, s.agent_id, s.session_id, s.namespace, digest))
+            out.append(load(found) if found else None)
         return out
 
     # -- writes --------------------------------------------------------------------------------
