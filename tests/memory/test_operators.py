@@ -197,8 +197,8 @@ async def test_delete_many_soft_and_hard_in_one_call(store):
     for gone in (a, c):
         with pytest.raises(MemoryNotFoundError):
             await store.get(gone.id)
-    assert store.backend.vectors.all_ids() == {b.id, d.id}
-    assert store.backend.db.conn().execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'zebras'").fetchone()[0] == 0
+    assert await vector_ids(store) == {b.id, d.id}
+    assert await lexical_rows(store, "zebras") == 0
     assert await store.delete_many([]) == 0
     with pytest.raises(MemoryValidationError):
         await store.delete_many(a.id)  # one id is not a list of ids
