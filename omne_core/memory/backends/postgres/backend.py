@@ -78,7 +78,7 @@ class PostgresBackend:
         self.rows = Rows(schema_name)
         self._closed = False
         self._loop = asyncio.get_running_loop()
-        self._loop_pools: dict[int, AsyncConnectionPool] = {}  # other threads' event loops (asyncio.run in a thread)
+        self._loop_pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}  # other threads' event loops (asyncio.run in a thread)
         self._user_counts: tuple[float, dict[str, int]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -143,9 +143,9 @@ class PostgresBackend:
         loop = asyncio.get_running_loop()
         if loop is self._loop:
             return self._pool
-        pool = self._loop_pools.get(id(loop))
+        pool = self._loop_pools.get(loop)
         if pool is None:
-            pool = self._loop_pools[id(loop)] = await acquire_pool(self.url)
+            pool = self._loop_pools[loop] = await acquire_pool(self.url)
         return pool
 
     @asynccontextmanager

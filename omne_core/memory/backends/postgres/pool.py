@@ -33,7 +33,7 @@ class _Shared:
     loop: asyncio.AbstractEventLoop | None = field(default=None)
 
 
-_pools: dict[tuple[str, int], _Shared] = {}
+_pools: dict[tuple[str, asyncio.AbstractEventLoop], _Shared] = {}  # keyed by the loop itself: ids are reused
 
 
 async def _configure(conn: AsyncConnection) -> None:
@@ -89,7 +89,7 @@ async def check_server(url: str, wait_s: float) -> None:
 async def acquire_pool(url: str, *, max_size: int = 10, wait_s: float = 30.0) -> AsyncConnectionPool:
     """The shared pool of `url` on this event loop (opened, and its first connection checked, on first use)."""
     loop = asyncio.get_running_loop()
-    key = (url, id(loop))
+    key = (url, loop)
     shared = _pools.get(key)
     if shared is None:
         await check_server(url, wait_s)
@@ -119,7 +119,7 @@ async def acquire_pool(url: str, *, max_size: int = 10, wait_s: float = 30.0) ->
 
 async def release_pool(url: str) -> None:
     """A store is done with the pool of `url`; the last one closes it."""
-    key = (url, id(asyncio.get_running_loop()))
+    key = (url, asyncio.get_running_loop())
     shared = _pools.get(key)
     if shared is None:
         return
