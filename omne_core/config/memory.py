@@ -61,6 +61,11 @@ class StoreSettings(SettingsSection):
     # (16, 64) and 3.2 s with (16, 32), recall@50 against exact search 1.000 for both (ef_search 200).
     postgres_hnsw_m: int = Field(default=16, ge=2, le=100)
     postgres_hnsw_ef_construction: int = Field(default=32, ge=4, le=1000)
+    # Connections per event loop (shared by the stores of a process on one URL; the first opener sets it).
+    postgres_pool_size: int = Field(default=10, ge=1, le=1000)
+    # Longest wait for a connection (server, or a free pooled one) and for a lock another writer holds (the
+    # same user's writers serialize; schema migrations): past it the call fails with a clear error, never hangs.
+    postgres_wait_s: float = Field(default=60.0, gt=0, le=3600)
 
 
 class FusionWeights(SettingsSection):

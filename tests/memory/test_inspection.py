@@ -17,6 +17,9 @@ from omne_core.memory import (
     MemoryStore,
 )
 from omne_core.memory.errors import MemoryValidationError
+from tests.support.backends import both_backends, only_embedded
+
+pytestmark = both_backends
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -124,6 +127,7 @@ async def test_links_show_provenance_both_ways_and_the_supersession_neighbours(s
 
 async def test_links_of_a_store_written_before_the_link_index_are_indexed_on_open(settings, embedder):
     async with await MemoryStore.open(settings, embedder=embedder) as store:
+        only_embedded(store, "PostgreSQL indexes links by a schema migration (test_postgres_backend.py)")
         source = (await store.add(_message("alice", "I moved to Lyon", 1)))[0]
         fact = (await store.add(MemoryRecord(kind=MemoryKind.FACT, text="lives in Lyon",
                                              scope=MemoryScope(user_id="alice"), source_ids=[source.id])))[0]  # fmt: skip

@@ -39,11 +39,11 @@ class NamedSpace:
         self.name, self.dimension = name, dimension
 
 
-async def open_backend(url, schema, dimension=16, embedder="test-16", **memory):
+async def open_backend(url, schema, dimension=16, embedder="test-16", store=None, **memory):
     from omne_core.memory.backends.postgres import PostgresBackend
 
-    settings = load_settings(store={"backend": "postgres", "postgres_url": url, "postgres_schema": schema},
-                             memory=memory)  # fmt: skip
+    settings = load_settings(store={"backend": "postgres", "postgres_url": url, "postgres_schema": schema,
+                                    **(store or {})}, memory=memory)  # fmt: skip
     return await PostgresBackend.open(settings, NamedSpace(embedder, dimension))
 
 
@@ -194,6 +194,34 @@ async def test_an_older_schema_is_upgraded_in_place_by_the_next_open(postgres_se
     assert postgres_server.admin(f'SELECT count(*) FROM "{postgres_schema}".records') == [(1,)]
 
 
+async def test_links_of_a_store_written_before_the_link_index_are_found_through_it_after_the_upgrade(
+    postgres_server, postgres_schema
+):
+    backend = await open_backend(postgres_server.url, postgres_schema)
+    scope = MemoryScope(user_id="u")
+    source = MemoryRecord(kind=MemoryKind.MESSAGE, text="I moved to Lyon", scope=scope)
+    other = MemoryRecord(kind=MemoryKind.MESSAGE, text="noise", scope=scope)
+    fact = MemoryRecord(kind=MemoryKind.FACT, text="lives in Lyon", scope=scope, source_ids=[source.id, "gone"])
+    await add(backend, [new(r, embedding=unit(np.random.default_rng(i))) for i, r in enumerate((source, other, fact))])
+    await backend.close()
+    # as version 1 left it: no link indexes
+    postgres_server.admin(f'DROP INDEX "{postgres_schema}".records_sources, "{postgres_schema}".records_superseded_by')
+    postgres_server.admin(f'DELETE FROM "{postgres_schema}".schema_version WHERE version > 1')
+    backend = await open_backend(postgres_server.url, postgres_schema)
+    try:
+        assert [r.id for r in await backend.linking(source.id)] == [fact.id]
+        assert await backend.linking(other.id) == [] and [r.id for r in await backend.linking("gone")] == [fact.id]
+        async with backend._connection() as conn, conn.transaction():
+            await conn.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask whether an index can serve it
+            plan = await (await conn.execute(backend.rows.q(
+                "EXPLAIN SELECT r.seq FROM {s}.records r WHERE (r.body->'source_ids') @> %s::jsonb"
+                " OR (r.body->>'superseded_by') = %s"), ('["x"]', "x"))).fetchall()  # fmt: skip
+        plan_text = "\n".join(line for (line,) in plan)
+        assert "records_sources" in plan_text and "records_superseded_by" in plan_text, plan_text
+    finally:
+        await backend.close()
+
+
 async def test_embedder_change_marks_every_record_pending(postgres_server, postgres_schema):
     backend = await open_backend(postgres_server.url, postgres_schema)
     record = MemoryRecord(kind=MemoryKind.FACT, text="vector of the old model", scope=MemoryScope(user_id="u"))
@@ -253,6 +281,74 @@ async def test_unreachable_server_is_a_clear_error_without_the_password(tmp_path
         await open_backend(url, "s")
     message = str(err.value)
     assert "hunter2-secret" not in message and "is unavailable" in message and "nowhere" in message
+
+
+async def test_a_stalled_writer_holding_the_users_lock_is_a_clear_error_within_the_wait_not_a_hang(
+    postgres_server, postgres_schema
+):
+    import json
+    import time
+
+    import psycopg
+
+    from omne_core.memory.backends.postgres.pool import PostgresBusyError
+
+    backend = await open_backend(postgres_server.url, postgres_schema, store={"postgres_wait_s": 1.5})
+    record = MemoryRecord(kind=MemoryKind.FACT, text="waits for the lock", scope=MemoryScope(user_id="u"))
+    stalled = psycopg.connect(postgres_server.url)  # a writer of user u, stopped inside its transaction
+    try:
+        stalled.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7092))", (json.dumps([postgres_schema, "u"]),))
+        started = time.monotonic()
+        with pytest.raises(PostgresBusyError, match="waited more than 1.5 s for a lock"):
+            await add(backend, [new(record, embedding=unit(np.random.default_rng(0)))])
+        assert time.monotonic() - started < 15
+        assert await backend.get(record.id) is None  # nothing written
+        other = MemoryRecord(kind=MemoryKind.FACT, text="another user's write", scope=MemoryScope(user_id="v"))
+        assert (await add(backend, [new(other, embedding=unit(np.random.default_rng(1)))]))[0][1]  # not blocked
+        stalled.rollback()
+        assert (await add(backend, [new(record, embedding=unit(np.random.default_rng(0)))]))[0][1]
+    finally:
+        stalled.close()
+        await backend.close()
+
+
+async def test_an_exhausted_pool_is_a_clear_error_within_the_wait(postgres_server, postgres_schema):
+    from omne_core.memory.backends.postgres import PostgresUnavailableError
+
+    backend = await open_backend(postgres_server.url, postgres_schema, store={"postgres_wait_s": 1, "postgres_pool_size": 1})
+    try:
+        async with backend._connection():  # the pool's one connection, held
+            with pytest.raises(PostgresUnavailableError, match="no free connection .* within 1 s: all 1 of the pool"):
+                await backend.get("some-id")
+        assert await backend.get("some-id") is None  # given back: served again
+    finally:
+        await backend.close()
+
+
+async def test_a_store_used_from_other_threads_event_loops_leaves_no_pool_behind(postgres_server, postgres_schema):
+    import threading
+
+    from omne_core.memory.backends.postgres import pool
+
+    backend = await open_backend(postgres_server.url, postgres_schema)
+    pools_before = set(pool._pools)
+    found: list[object] = []
+    record = MemoryRecord(kind=MemoryKind.FACT, text="seen from threads", scope=MemoryScope(user_id="u"))
+    await add(backend, [new(record, embedding=unit(np.random.default_rng(0)))])
+
+    def use() -> None:
+        found.append(asyncio.run(backend.get(record.id)))
+
+    try:
+        for _ in range(3):  # successive threads (a finished loop's id is reused by the next one's)
+            thread = threading.Thread(target=use)
+            thread.start()
+            await asyncio.to_thread(thread.join, 60)
+        assert [r.id for r in found] == [record.id] * 3  # type: ignore[attr-defined]
+        assert set(pool._pools) == pools_before  # no pool of a finished loop left open
+    finally:
+        await backend.close()
+    assert not [key for key in pool._pools if key[0] == postgres_server.url and key[1] is asyncio.get_running_loop()]
 
 
 async def test_concurrent_writers_store_a_record_once_and_nul_is_refused(postgres_server, postgres_schema):

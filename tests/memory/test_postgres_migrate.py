@@ -148,7 +148,7 @@ async def test_migrate_killed_half_way_finishes_on_the_next_run_with_nothing_twi
 
     src, dst = await open_backend(settings(postgres_schema), Space()), await open_backend(settings(target), Space())
     try:
-        assert await dst.user_counts() == await src.user_counts() == {u: 80 for u in USERS}
+        assert await dst.records_per_user() == await src.records_per_user() == {u: 80 for u in USERS}
         ids = []
         for user in USERS:
             ids += [r.id for r in await dst.list_records(RecordFilter.build(MemoryScope(user_id=user)), None)]

@@ -23,6 +23,7 @@ from psycopg import AsyncConnection, OperationalError, sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ....config import OmneSettings
+from ....config.settings import redact_url
 from ....embeddings import Embedder
 from ....records import MemoryRecord, MemoryScope, MemoryStatus
 from ... import indexing
@@ -39,6 +40,7 @@ from ..base import (
     NewRecord,
     PendingVector,
     RecordCounts,
+    UserCounts,
     VersionConflict,
     superseded_version,
 )
@@ -49,6 +51,8 @@ from .pool import (
     PostgresUnavailableError,
     acquire_pool,
     check_server,
+    connect,
+    failure,
     release_pool,
     unavailable,
 )
@@ -77,8 +81,8 @@ class PostgresBackend:
         self.url, self.schema, self._pool, self.settings = url, schema_name, pool, settings
         self.rows = Rows(schema_name)
         self._closed = False
-        self._loop = asyncio.get_running_loop()
-        self._loop_pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}  # other threads' event loops (asyncio.run in a thread)
+        self._loop = asyncio.get_running_loop()  # the pool's: an async pool belongs to the loop it was opened on
+        self._wait_s = settings.store.postgres_wait_s
         self._user_counts: tuple[float, dict[str, int]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -90,7 +94,7 @@ class PostgresBackend:
             raise MemoryValidationError("store.postgres_url is not set (OMNE_STORE__POSTGRES_URL)")
         url = settings.store.postgres_url.get_secret_value()
         schema_name = settings.store.postgres_schema
-        pool = await acquire_pool(url)
+        pool = await acquire_pool(url, max_size=settings.store.postgres_pool_size, wait_s=settings.store.postgres_wait_s)
         backend = cls(url, schema_name, pool, settings)
         try:
             async with backend._connection() as conn:
@@ -104,49 +108,51 @@ class PostgresBackend:
                     settings.store.postgres_hnsw_m, settings.store.postgres_hnsw_ef_construction,
                 )  # fmt: skip
         except BaseException:
-            await release_pool(url)
+            await release_pool(url, backend._loop)
             raise
         return backend
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
-            await release_pool(self.url)
+            await release_pool(self.url, self._loop)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
-        """A pooled connection. A server that went away fails the call at once with a clear error (URL's
-        password masked); a connection lost by a restart is replaced before it is handed out."""
+        """A connection: pooled on the loop the store was opened on, a connection of its own for the call on any
+        other loop (`asyncio.run` in a thread: its loop ends with it, and a pool of it would be left behind). A
+        server that went away fails the call at once with a clear error (URL's password masked); a connection
+        lost by a restart is replaced before it is handed out; every wait is bounded by `postgres_wait_s`."""
         if self._closed:
             raise PostgresUnavailableError("the PostgreSQL memory store is closed")
-        try:
-            pool = await self._current_pool()
-            try:
-                conn = await pool.getconn(timeout=_QUICK_WAIT_S)
-            except PoolTimeout:
-                # Every connection busy, or the server gone? A direct connection tells at once: a dead server
-                # fails the call now; a busy pool is waited for (its own, longer timeout).
-                await check_server(self.url, _QUICK_WAIT_S)
-                conn = await pool.getconn()
-        except OperationalError as exc:
-            raise unavailable(self.url, exc) from exc
+        pooled = asyncio.get_running_loop() is self._loop
+        conn = await (self._pooled() if pooled else connect(self.url, self._wait_s))
         try:
             yield conn
         except OperationalError as exc:
-            raise unavailable(self.url, exc) from exc
+            raise failure(self.url, exc, self._wait_s) from exc
         finally:
-            await pool.putconn(conn)
+            if pooled:
+                await self._pool.putconn(conn)
+            else:
+                await conn.close()
 
-    async def _current_pool(self) -> AsyncConnectionPool:
-        """The pool of the running event loop: an async pool belongs to one loop, and a store may be used from
-        another thread's loop too (its pool lives as long as that loop)."""
-        loop = asyncio.get_running_loop()
-        if loop is self._loop:
-            return self._pool
-        pool = self._loop_pools.get(loop)
-        if pool is None:
-            pool = self._loop_pools[loop] = await acquire_pool(self.url)
-        return pool
+    async def _pooled(self) -> AsyncConnection:
+        try:
+            try:
+                return await self._pool.getconn(timeout=min(_QUICK_WAIT_S, self._wait_s))
+            except PoolTimeout:
+                # Every connection busy, or the server gone? A direct connection tells at once: a dead server
+                # fails the call now; a busy pool is waited for, up to `postgres_wait_s`.
+                await check_server(self.url, _QUICK_WAIT_S)
+                return await self._pool.getconn(timeout=self._wait_s)
+        except PoolTimeout:
+            raise PostgresUnavailableError(
+                f"no free connection to PostgreSQL at {redact_url(self.url)} within {self._wait_s:g} s: all "
+                f"{self._pool.max_size} of the pool are in use (store.postgres_pool_size, store.postgres_wait_s)"
+            ) from None
+        except OperationalError as exc:
+            raise unavailable(self.url, exc) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -174,18 +180,48 @@ class PostgresBackend:
             found = await self.rows.by_ids(conn, list(dict.fromkeys(ids)))
         return {rid: r for rid, r in found.items() if where is None or where.matches(r)}
 
-    async def list_records(self, where: RecordFilter, limit: int | None, oldest_first: bool = False) -> list[MemoryRecord]:
+    async def list_records(
+        self, where: RecordFilter, limit: int | None, oldest_first: bool = False, after: str | None = None
+    ) -> list[MemoryRecord]:
+        """Records `where` matches in (ts, seq) order; `after`: only those past this record (keyset paging)."""
         fragment, params = where_sql(where)
-        order = sql.SQL("ASC" if oldest_first else "DESC")
-        query = sql.SQL("SELECT {cols} FROM {src} WHERE {where} ORDER BY r.ts {o}, r.seq {o}").format(
-            cols=sql.SQL(COLUMNS), src=self.rows.q(FROM), where=fragment, o=order
-        )
-        if limit is not None:
-            query += sql.SQL(" LIMIT %s")
-            params.append(limit)
+        order, past = ("ASC", ">") if oldest_first else ("DESC", "<")
         async with self._connection() as conn:
+            if after is not None:
+                anchor = await (
+                    await conn.execute(self.rows.q("SELECT ts, seq FROM {s}.records WHERE id = %s"), (after,))
+                ).fetchone()
+                if anchor is None:
+                    raise MemoryNotFoundError(after)
+                fragment += sql.SQL(f" AND (r.ts, r.seq) {past} (%s, %s)")
+                params.extend(anchor)
+            query = sql.SQL("SELECT {cols} FROM {src} WHERE {where} ORDER BY r.ts {o}, r.seq {o}").format(
+                cols=sql.SQL(COLUMNS), src=self.rows.q(FROM), where=fragment, o=sql.SQL(order)
+            )
+            if limit is not None:
+                query += sql.SQL(" LIMIT %s")
+                params.append(limit)
             rows = await (await conn.execute(query, params)).fetchall()
         return [load(row) for row in rows]
+
+    async def linking(self, record_id: str) -> list[MemoryRecord]:
+        """Records naming `record_id` in `source_ids` or `superseded_by`, oldest first (both indexed: migration 2)."""
+        rows = await self._fetch(
+            f"SELECT {COLUMNS} FROM {FROM} WHERE (r.body->'source_ids') @> %s::jsonb"
+            " OR (r.body->>'superseded_by') = %s ORDER BY r.ts, r.seq",
+            (json.dumps([record_id]), record_id),
+        )
+        return [load(row) for row in rows]
+
+    async def user_counts(self) -> list[UserCounts]:
+        users: dict[str, UserCounts] = {}
+        for user_id, kind, status, n in await self._fetch(
+            "SELECT user_id, kind, status, count(*) FROM {s}.records GROUP BY user_id, kind, status"
+        ):
+            counts = users.setdefault(user_id, UserCounts(user_id))
+            counts.by_kind[kind] = counts.by_kind.get(kind, 0) + int(n)
+            counts.by_status[status] = counts.by_status.get(status, 0) + int(n)
+        return [users[user_id] for user_id in sorted(users)]
 
     async def find_duplicates(self, records: Sequence[MemoryRecord], hashes: Sequence[str]) -> list[MemoryRecord | None]:
         async with self._connection() as conn:
@@ -255,7 +291,8 @@ class PostgresBackend:
     async def blob_in_use(self, ref: str) -> bool:
         return bool(await self._fetch("SELECT 1 FROM {s}.records WHERE blob_ref = %s LIMIT 1", (ref,)))
 
-    async def user_counts(self) -> dict[str, int]:
+    async def records_per_user(self) -> dict[str, int]:
+        """Records per user (every status): a search-plan estimate, and what `migrate` verifies."""
         rows = await self._fetch("SELECT user_id, count(*) FROM {s}.records GROUP BY user_id")
         return {user: int(n) for user, n in rows}
 
@@ -303,7 +340,7 @@ class PostgresBackend:
         """The fraction of the store's records these users hold (records per user, reused for a minute)."""
         now = time.monotonic()
         if self._user_counts is None or now - self._user_counts[0] > _COUNTS_TTL_S:
-            self._user_counts = (now, await self.user_counts())
+            self._user_counts = (now, await self.records_per_user())
         counts = self._user_counts[1]
         total = sum(counts.values())
         return sum(counts.get(u, 0) for u in users) / total if total else 1.0

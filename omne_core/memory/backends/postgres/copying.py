@@ -61,7 +61,7 @@ class PostgresCopy:
         return [HistoryRow(*row) for row in rows]
 
     async def counts_by_user(self) -> dict[str, int]:
-        return await self.backend.user_counts()
+        return await self.backend.records_per_user()
 
     async def history_counts_by_user(self) -> dict[str | None, int]:
         async with self.backend._connection() as conn:

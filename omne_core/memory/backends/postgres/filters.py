@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import sql
 
-from ....records import SCOPE_FIELDS, MemoryStatus
+from ....records import SCOPE_FIELDS
 from ...filters import RecordFilter
 
 
@@ -39,7 +39,8 @@ def where_sql(where: RecordFilter, alias: str = "r") -> tuple[sql.Composed, list
     if where.until is not None:
         clauses.append(sql.SQL("{} <= %s").format(sql.Identifier(alias, "ts")))
         params.append(where.until.timestamp())
-    if not where.include_inactive:
-        clauses.append(sql.SQL("{} = %s").format(sql.Identifier(alias, "status")))
-        params.append(MemoryStatus.ACTIVE.value)
+    statuses = where.status_set()
+    if statuses is not None:
+        clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(alias, "status")))
+        params.append([s.value for s in statuses])
     return sql.SQL(" AND ").join(clauses), params

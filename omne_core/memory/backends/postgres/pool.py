@@ -1,18 +1,20 @@
-"""One async connection pool per PostgreSQL URL, shared by every store of the process that uses that URL.
+"""One async connection pool per PostgreSQL URL and event loop, shared by every store of the process on that URL.
 
 The server opens one store per tenant (a schema each), several in one process: they share the URL's pool, and
 every statement names its schema. A connection is checked before it is handed out, so after a database restart
-the next call gets a fresh connection instead of a dead one. Errors and logs carry the URL with its password
-masked (`redact_url`), never the URL itself.
+the next call gets a fresh connection instead of a dead one. Every wait is bounded (`wait_s`: connecting, a free
+pooled connection, a lock another writer holds): past it the call fails with a clear error instead of hanging.
+Errors and logs carry the URL with its password masked (`redact_url`), never the URL itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from psycopg import AsyncConnection, OperationalError
+from psycopg import AsyncConnection, OperationalError, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ....config.settings import redact_url
@@ -26,18 +28,30 @@ class PostgresUnavailableError(MemoryStoreError):
     """The PostgreSQL server cannot be reached (or refused the connection); the message names it, password masked."""
 
 
+class PostgresBusyError(MemoryStoreError):
+    """A call waited longer than `store.postgres_wait_s` for a lock another session holds (another writer of the
+    same user, a schema migration): nothing of it was written. A stalled process holding the lock is the usual cause."""
+
+
 @dataclass
 class _Shared:
     pool: AsyncConnectionPool
     users: int = 0
-    loop: asyncio.AbstractEventLoop | None = field(default=None)
 
 
 _pools: dict[tuple[str, asyncio.AbstractEventLoop], _Shared] = {}  # keyed by the loop itself: ids are reused
 
 
-async def _configure(conn: AsyncConnection) -> None:
-    """Per connection: find the pgvector extension (the `vector` type and its operators) and register it."""
+def _configurer(wait_s: float) -> Callable[[AsyncConnection], Awaitable[None]]:
+    async def configure(conn: AsyncConnection) -> None:
+        await _configure(conn, wait_s)
+
+    return configure
+
+
+async def _configure(conn: AsyncConnection, wait_s: float) -> None:
+    """Per connection: find the pgvector extension (the `vector` type and its operators) and register it; bound
+    every lock wait (a writer of the same user, a migration) to `wait_s`."""
     from pgvector.psycopg import register_vector_async
 
     row = await (
@@ -64,6 +78,7 @@ async def _configure(conn: AsyncConnection) -> None:
     await conn.execute("SELECT set_config('search_path', quote_ident(%s), false)", (row[0],))
     # the HNSW candidate list of a search's fast path (dense_candidates 50 x overfetch 4); more: set per query
     await conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(SESSION_EF_SEARCH),))
+    await conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(1, round(wait_s * 1000))}ms",))
     await register_vector_async(conn)
 
 
@@ -73,23 +88,44 @@ def unavailable(url: str, exc: BaseException) -> PostgresUnavailableError:
     return PostgresUnavailableError(f"PostgreSQL at {redact_url(url)} is unavailable: {reason}")
 
 
-async def check_server(url: str, wait_s: float) -> None:
-    """Connect once and prepare the connection: a clear error now (server down, bad password, no pgvector)
-    instead of a pool that waits for connections that never come."""
+def failure(url: str, exc: OperationalError, wait_s: float) -> MemoryStoreError:
+    """A clear error for a statement that failed: a lock waited for too long, or the server gone."""
+    if isinstance(exc, errors.LockNotAvailable):
+        return PostgresBusyError(
+            f"PostgreSQL at {redact_url(url)}: waited more than {wait_s:g} s for a lock held by another session "
+            "(another writer of the same user, or a schema migration); nothing was written. Is a process stalled "
+            "holding it? (store.postgres_wait_s sets the wait)"
+        )
+    return unavailable(url, exc)
+
+
+async def connect(url: str, wait_s: float) -> AsyncConnection:
+    """One prepared connection (autocommit), outside any pool; a clear error within `wait_s` if it cannot be had
+    (server down, bad password, no pgvector)."""
     try:
-        conn = await AsyncConnection.connect(url, connect_timeout=max(1, round(wait_s)), autocommit=True)
-    except OperationalError as exc:
+        conn = await asyncio.wait_for(
+            AsyncConnection.connect(url, connect_timeout=max(2, round(wait_s)), autocommit=True), wait_s
+        )
+    except (OperationalError, TimeoutError) as exc:
         raise unavailable(url, exc) from None
     try:
-        await _configure(conn)
-    finally:
+        await _configure(conn, wait_s)
+    except BaseException:
         await conn.close()
+        raise
+    return conn
 
 
-async def acquire_pool(url: str, *, max_size: int = 10, wait_s: float = 30.0) -> AsyncConnectionPool:
+async def check_server(url: str, wait_s: float) -> None:
+    """Connect once and prepare the connection: a clear error now instead of a pool waiting for connections
+    that never come."""
+    conn = await connect(url, wait_s)
+    await conn.close()
+
+
+async def acquire_pool(url: str, *, max_size: int = 10, wait_s: float = 60.0) -> AsyncConnectionPool:
     """The shared pool of `url` on this event loop (opened, and its first connection checked, on first use)."""
-    loop = asyncio.get_running_loop()
-    key = (url, loop)
+    key = (url, asyncio.get_running_loop())
     shared = _pools.get(key)
     if shared is None:
         await check_server(url, wait_s)
@@ -98,8 +134,8 @@ async def acquire_pool(url: str, *, max_size: int = 10, wait_s: float = 30.0) ->
             min_size=1,
             max_size=max_size,
             open=False,
-            kwargs={"autocommit": True},  # a transaction only where a method opens one
-            configure=_configure,
+            kwargs={"autocommit": True, "connect_timeout": max(2, round(wait_s))},  # a transaction only where a method opens one
+            configure=_configurer(wait_s),
             check=AsyncConnectionPool.check_connection,
             timeout=wait_s,
             reconnect_timeout=wait_s,
@@ -110,20 +146,25 @@ async def acquire_pool(url: str, *, max_size: int = 10, wait_s: float = 30.0) ->
         except (PoolTimeout, OperationalError) as exc:
             await pool.close()
             raise unavailable(url, exc) from None
-        shared = _pools.setdefault(key, _Shared(pool, loop=loop))
+        shared = _pools.setdefault(key, _Shared(pool))
         if shared.pool is not pool:  # another task opened it meanwhile
             await pool.close()
     shared.users += 1
     return shared.pool
 
 
-async def release_pool(url: str) -> None:
-    """A store is done with the pool of `url`; the last one closes it."""
-    key = (url, asyncio.get_running_loop())
+async def release_pool(url: str, loop: asyncio.AbstractEventLoop) -> None:
+    """A store opened on `loop` is done with the pool of `url`; the last one closes it (a pool whose loop has
+    ended is dropped: its connections close as it is collected)."""
+    key = (url, loop)
     shared = _pools.get(key)
     if shared is None:
         return
     shared.users -= 1
-    if shared.users <= 0:
-        del _pools[key]
+    if shared.users > 0:
+        return
+    del _pools[key]
+    if loop is asyncio.get_running_loop():
         await shared.pool.close()
+    elif not loop.is_closed() and loop.is_running():
+        asyncio.run_coroutine_threadsafe(shared.pool.close(), loop)

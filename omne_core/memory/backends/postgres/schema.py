@@ -89,6 +89,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "INSERT INTO {s}.lexical_totals(docs, tokens) VALUES (0, 0)",
         ),
     ),
+    Migration(
+        2,
+        "provenance both ways (`linking`): the ids a record cites or is superseded by, indexed",
+        (
+            "CREATE INDEX records_sources ON {s}.records USING gin ((body->'source_ids') jsonb_path_ops)",
+            "CREATE INDEX records_superseded_by ON {s}.records ((body->>'superseded_by'))"
+            " WHERE body->>'superseded_by' IS NOT NULL",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
