@@ -156,8 +156,9 @@ class PostgresBackend:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a transaction: committed when the block ends, rolled back if it raises."""
-        async with self._connection() as conn, conn.transaction():
+        """A connection in a transaction: committed when the block ends, rolled back if it raises. In pipeline
+        mode: statements whose rows nobody reads go with the next read (or the commit), not one round trip each."""
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
             yield conn
 
     async def _fetch(self, template: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -466,8 +467,9 @@ class PostgresBackend:
         inserts = changes.inserts
         if not inserts:
             return
-        stored = await self.rows.by_ids(conn, [item.record.id for item in inserts])
+        ids = await self.rows.send_by_ids(conn, [item.record.id for item in inserts])  # answered with the next read
         duplicates = await self.rows.duplicates(conn, [i.record for i in inserts], [i.content_hash for i in inserts])
+        stored = await self.rows.read_by_ids(ids)
         fresh: list[NewRecord] = []
         first: dict[Any, MemoryRecord] = {}
         for item, duplicate in zip(inserts, duplicates, strict=True):

@@ -29,11 +29,6 @@ def document_length(counts: Counter[str]) -> int:
     return sum(counts.values()) + 1
 
 
-def _copy_text(value: str) -> str:
-    """A value in COPY's text format (tokens hold letters and digits only, but never trust that)."""
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 def query_weights(terms: Sequence[str]) -> dict[str, int]:
     """Token -> how many of the query's phrases it is. FTS5 scores each phrase, so two words with one stem
     count twice; a term of several tokens (`foo_bar`) is taken as each of its tokens."""
@@ -53,18 +48,21 @@ async def add_postings(
         return
     df: Counter[str] = Counter()
     tokens = 0
-    lines: list[str] = []
+    postings: list[tuple[str, int, int, int, int]] = []
     for seq, user_id, counts in rows:
         owner, dl = owner_key(user_id), document_length(counts)
         tokens += dl
         for term, tf in counts.items():
-            lines.append(f"{_copy_text(term)}\t{owner}\t{seq}\t{tf}\t{dl}\n")
+            postings.append((term, owner, seq, tf, dl))
             df[term] += 1
-    if lines:  # one COPY of the batch's postings, as text (the fastest way in)
-        async with conn.cursor().copy(
-            sql.SQL("COPY {s}.postings(term, owner, seq, tf, dl) FROM STDIN").format(s=sql.Identifier(schema))
-        ) as copy:
-            await copy.write("".join(lines))
+    if postings:  # the batch's postings in one statement (COPY would end a pipeline)
+        await conn.execute(
+            sql.SQL(
+                "INSERT INTO {s}.postings(term, owner, seq, tf, dl)"
+                " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::int[], %s::int[])"
+            ).format(s=sql.Identifier(schema)),
+            [list(column) for column in zip(*postings, strict=True)],
+        )
     await _shift_totals(conn, schema, df, len(rows), tokens)
 
 

@@ -1,8 +1,9 @@
 """One async connection pool per PostgreSQL URL and event loop, shared by every store of the process on that URL.
 
 The server opens one store per tenant (a schema each), several in one process: they share the URL's pool, and
-every statement names its schema. A connection is checked before it is handed out, so after a database restart
-the next call gets a fresh connection instead of a dead one. Every wait is bounded (`wait_s`: connecting, a free
+every statement names its schema. A connection is checked before it is handed out (without a round trip unless
+its socket has something to read: a server that went away closed it), so after a database restart the next call
+gets a fresh connection instead of a dead one. Every wait is bounded (`wait_s`: connecting, a free
 pooled connection, a lock another writer holds): past it the call fails with a clear error instead of hanging.
 Errors and logs carry the URL with its password masked (`redact_url`), never the URL itself.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -82,6 +84,16 @@ async def _configure(conn: AsyncConnection, wait_s: float) -> None:
     await register_vector_async(conn)
 
 
+async def _check(conn: AsyncConnection) -> None:
+    """Check a pooled connection before it is handed out. An idle connection's socket has nothing to read unless
+    the server closed it (a restart, a terminated backend) or sent a message: only then a round trip tells."""
+    if conn.closed or conn.broken:
+        raise OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        await AsyncConnectionPool.check_connection(conn)
+
+
 def unavailable(url: str, exc: BaseException) -> PostgresUnavailableError:
     """A clear error for a failed connection: the server (password masked) and the driver's reason."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
@@ -136,7 +148,7 @@ async def acquire_pool(url: str, *, max_size: int = 10, wait_s: float = 60.0) ->
             open=False,
             kwargs={"autocommit": True, "connect_timeout": max(2, round(wait_s))},  # a transaction only where a method opens one
             configure=_configurer(wait_s),
-            check=AsyncConnectionPool.check_connection,
+            check=_check,
             timeout=wait_s,
             reconnect_timeout=wait_s,
             name=redact_url(url),

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection, AsyncCursor, sql
 
 from ....records import MemoryRecord
 from ...errors import MemoryValidationError
@@ -54,28 +54,36 @@ class Rows:
         """Records by id; `lock`: their rows stay locked until the transaction ends (a version check)."""
         if not ids:
             return {}
+        return await self.read_by_ids(await self.send_by_ids(conn, ids, lock=lock))
+
+    async def send_by_ids(self, conn: AsyncConnection, ids: Sequence[str], *, lock: bool = False) -> AsyncCursor[Any]:
+        """Send the query of `by_ids` (in a pipeline: answered with the next read, one round trip for both)."""
         suffix = " FOR UPDATE OF r" if lock else ""
-        cur = await conn.execute(self.q(f"SELECT {COLUMNS} FROM {FROM} WHERE r.id = ANY(%s){suffix}"), (list(ids),))
+        return await conn.execute(self.q(f"SELECT {COLUMNS} FROM {FROM} WHERE r.id = ANY(%s){suffix}"), (list(ids),))
+
+    @staticmethod
+    async def read_by_ids(cur: AsyncCursor[Any]) -> dict[str, MemoryRecord]:
         return {record.id: record for record in (load(row) for row in await cur.fetchall())}
 
     async def duplicates(
         self, conn: AsyncConnection, records: Sequence[MemoryRecord], hashes: Sequence[str]
     ) -> list[MemoryRecord | None]:
-        """For each record, the oldest non-deleted record with its content hash in exactly its scope, or None."""
-        wanted: dict[str, set[str]] = {}
-        for record, digest in zip(records, hashes, strict=True):
-            wanted.setdefault(record.scope.user_id, set()).add(digest)
+        """For each record, the oldest non-deleted record with its content hash in exactly its scope, or None
+        (one statement for every user of the batch)."""
+        pairs = sorted({(record.scope.user_id, digest) for record, digest in zip(records, hashes, strict=True)})
+        if not pairs:
+            return []
+        cur = await conn.execute(
+            self.q(
+                f"SELECT r.user_id, r.agent_id, r.session_id, r.namespace, r.content_hash, {COLUMNS} FROM {FROM}"
+                " JOIN unnest(%s::text[], %s::text[]) AS w(u, h) ON r.user_id = w.u AND r.content_hash = w.h"
+                " WHERE r.status != 'deleted' ORDER BY r.seq"
+            ),
+            ([u for u, _ in pairs], [h for _, h in pairs]),
+        )
         first: dict[tuple[Any, ...], Sequence[Any]] = {}
-        for user_id, digests in wanted.items():
-            cur = await conn.execute(
-                self.q(
-                    f"SELECT r.agent_id, r.session_id, r.namespace, r.content_hash, {COLUMNS} FROM {FROM}"
-                    " WHERE r.user_id = %s AND r.content_hash = ANY(%s) AND r.status != 'deleted' ORDER BY r.seq"
-                ),
-                (user_id, sorted(digests)),
-            )
-            for agent_id, session_id, namespace, digest, *row in await cur.fetchall():
-                first.setdefault((user_id, agent_id, session_id, namespace, digest), row)
+        for user_id, agent_id, session_id, namespace, digest, *row in await cur.fetchall():
+            first.setdefault((user_id, agent_id, session_id, namespace, digest), row)
         out: list[MemoryRecord | None] = []
         for record, digest in zip(records, hashes, strict=True):
             s = record.scope
