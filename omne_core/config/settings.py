@@ -7,7 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -125,14 +125,19 @@ class OmneSettings(BaseSettings):
 _SECRET_QUERY_KEY = re.compile(r"(key|token|secret|password|passwd|sig|signature|auth)", re.IGNORECASE)
 
 
+_USERINFO_SECRET = re.compile(r"://[^:/?#@\s]*:([^@/?#\s]+)@")
+_DSN_SECRET = re.compile(r"(\b(?:\w*password)\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """`url` with a password in its user info and secret-looking query values (api_key=, token=, ...) masked."""
+    """`url` with a password in its user info and secret-looking query values (api_key=, token=, ...) masked; a
+    keyword/value connection string (`host=db password=...`) with its password masked."""
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return url
+    except ValueError:  # not a URL Python parses (libpq will say why): mask what looks like a password anyway
+        return _mask_unparsed(url)
     if not parts.scheme or not parts.netloc:
-        return url
+        return _mask_unparsed(url)
     netloc = parts.netloc
     if parts.password is not None:
         userinfo, _, host = netloc.rpartition("@")
@@ -143,6 +148,25 @@ def redact_url(url: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, REDACTED if _SECRET_QUERY_KEY.search(k) else v) for k, v in pairs], safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _mask_unparsed(text: str) -> str:
+    masked = _DSN_SECRET.sub(rf"\g<1>{REDACTED}", text)
+    return _USERINFO_SECRET.sub(lambda m: m.group(0).replace(m.group(1), REDACTED), masked)
+
+
+def redact_secrets(text: str, url: str) -> str:
+    """`text` (a driver's error, a log line) with `url`, and any secret in it, masked wherever they occur: a
+    database driver may quote the connection string it could not parse."""
+    secrets = {m.group(1) for m in _USERINFO_SECRET.finditer(url)}  # found without parsing: it may not parse
+    secrets |= {unquote(secret) for secret in secrets}
+    query = url.split("?", 1)[1] if "?" in url else ""
+    secrets |= {v for k, v in parse_qsl(query, keep_blank_values=True) if _SECRET_QUERY_KEY.search(k)}
+    secrets |= {m.group(2).strip("'") for m in _DSN_SECRET.finditer(url)}
+    text = text.replace(url, redact_url(url))
+    for secret in sorted(secrets - {""}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 def _redact_urls(value: Any) -> Any:

@@ -16,10 +16,11 @@ import select
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from psycopg import AsyncConnection, OperationalError, errors
+from psycopg import AsyncConnection, OperationalError, ProgrammingError, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from ....config.settings import redact_url
+from ....config.settings import redact_secrets, redact_url
+from ....errors import ConfigurationError
 from ...errors import MemoryStoreError
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ async def _check(conn: AsyncConnection) -> None:
 def unavailable(url: str, exc: BaseException) -> PostgresUnavailableError:
     """A clear error for a failed connection: the server (password masked) and the driver's reason."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    reason = redact_secrets(reason, url)  # the driver may quote the URL it could not use
     return PostgresUnavailableError(f"PostgreSQL at {redact_url(url)} is unavailable: {reason}")
 
 
@@ -120,6 +122,11 @@ async def connect(url: str, wait_s: float) -> AsyncConnection:
         )
     except (OperationalError, TimeoutError) as exc:
         raise unavailable(url, exc) from None
+    except ProgrammingError as exc:  # libpq could not parse it, and its message quotes it: masked
+        raise ConfigurationError(
+            "store.postgres_url (OMNE_STORE__POSTGRES_URL) is not a PostgreSQL URL libpq can use: "
+            f"{redact_secrets(str(exc).strip(), url)}"
+        ) from None
     try:
         await _configure(conn, wait_s)
     except BaseException:
