@@ -25,6 +25,7 @@ from omne_core.memory.backends import (
     VersionConflict,
 )
 from omne_core.memory.backends.embedded import EmbeddedBackend
+from tests.support.backends import both_backends
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX))\b", re.I)
@@ -55,12 +56,19 @@ async def test_postgres_without_a_url_is_a_clear_configuration_error(settings, e
     assert not (settings.data_dir / settings.memory.sqlite_file).exists()  # the embedded store was not opened
 
 
-async def test_the_embedded_backend_implements_every_protocol(store):
+@both_backends
+async def test_each_backend_implements_every_protocol(store, store_backend):
     backend = store.backend
-    assert isinstance(backend, EmbeddedBackend) and backend.name == "embedded"
+    assert backend.name == store_backend
+    if store_backend == "embedded":
+        assert isinstance(backend, EmbeddedBackend) and await backend.schema_version() == "1"
+    else:
+        from omne_core.memory.backends.postgres import schema
+
+        assert await backend.schema_version() == str(schema.LATEST)
     for protocol in (RecordBackend, LexicalIndex, VectorIndex, Migrations, StorageBackend):
-        assert isinstance(backend, protocol), protocol.__name__
-    assert await backend.schema_version() == "1"
+        missing = [name for name in dir(protocol) if not name.startswith("_") and not hasattr(backend, name)]
+        assert isinstance(backend, protocol) and not missing, (protocol.__name__, missing)
 
 
 def test_no_sql_outside_the_backends():

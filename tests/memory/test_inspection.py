@@ -16,7 +16,8 @@ from omne_core.memory import (
     MemoryStatus,
     MemoryStore,
 )
-from omne_core.memory.errors import MemoryValidationError
+from omne_core.memory.errors import AmbiguousIdError, MemoryValidationError
+from omne_core.memory.filters import RecordFilter
 from tests.support.backends import both_backends, only_embedded
 
 pytestmark = both_backends
@@ -154,3 +155,25 @@ async def test_users_are_counted_by_kind_and_status(store):
     for summary in users:
         assert {k: v for k, v in summary.by_kind.items() if v} == {k: v for k, v in expected[summary.user_id].items() if v}
         assert summary.by_status.get("deleted") == 1 and summary.total == sum(expected[summary.user_id].values())
+
+
+async def test_an_id_prefix_resolves_within_the_scope_taken_literally(store):
+    rng = random.Random(19)
+    base = "".join(rng.choice("0123456789abcdef") for _ in range(20))
+    alice, bob = MemoryScope(user_id="alice"), MemoryScope(user_id="bob")
+    mine = [MemoryRecord(id=f"{base}_x{i}", kind=MemoryKind.FACT, text=f"alice fact {i}", scope=alice) for i in range(2)]
+    odd = MemoryRecord(id=f"{base}%zz", kind=MemoryKind.FACT, text="alice odd id", scope=alice)
+    theirs = MemoryRecord(id=f"{base}_y", kind=MemoryKind.FACT, text="bob fact", scope=bob)
+    await store.add([*mine, odd, theirs])
+
+    assert (await store.resolve(f"{base}_x1", alice)).text == "alice fact 1"
+    assert (await store.resolve(f"{base}%", alice)).id == odd.id  # `%` and `_` are characters, not patterns
+    with pytest.raises(AmbiguousIdError) as many:
+        await store.resolve(f"{base}_", alice)
+    assert set(many.value.candidates) == {r.id for r in mine}  # bob's `{base}_y` is not a candidate of alice
+    with pytest.raises(MemoryNotFoundError):
+        await store.resolve(f"{base}_y", alice)
+    assert (await store.resolve(f"{base}_", bob)).id == theirs.id
+    assert await store.backend.ids_starting(base, RecordFilter.build(alice, include_inactive=True), 2) == sorted(
+        [odd.id, *(r.id for r in mine)]
+    )[:2]

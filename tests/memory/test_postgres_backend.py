@@ -4,6 +4,7 @@ starve the vector search, one transaction per write, in-place migrations, a data
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -45,6 +46,18 @@ async def open_backend(url, schema, dimension=16, embedder="test-16", store=None
     settings = load_settings(store={"backend": "postgres", "postgres_url": url, "postgres_schema": schema,
                                     **(store or {})}, memory=memory)  # fmt: skip
     return await PostgresBackend.open(settings, NamedSpace(embedder, dimension))
+
+
+async def one_record_store(url: str, schema: str, text: str) -> MemoryRecord:
+    """A store holding one record of user `u` (with a vector), closed again; the record."""
+    backend = await open_backend(url, schema)
+    try:
+        record = MemoryRecord(kind=MemoryKind.FACT, text=text, scope=MemoryScope(user_id="u"))
+        await add(backend, [new(record, embedding=unit(np.random.default_rng(0)))])
+        assert await backend.pending_vectors(10) == []
+        return record
+    finally:
+        await backend.close()
 
 
 def new(record: MemoryRecord, text: str | None = None, embedding=None) -> NewRecord:
@@ -168,9 +181,8 @@ async def test_an_older_schema_is_upgraded_in_place_by_the_next_open(postgres_se
 
     from omne_core.memory.backends.postgres import schema as pg_schema
 
+    record = await one_record_store(postgres_server.url, postgres_schema, "written at version one")
     backend = await open_backend(postgres_server.url, postgres_schema)
-    record = MemoryRecord(kind=MemoryKind.FACT, text="written at version one", scope=MemoryScope(user_id="u"))
-    await add(backend, [new(record, embedding=unit(np.random.default_rng(0)))])
     assert await backend.schema_version() == str(pg_schema.LATEST)
     await backend.close()
 
@@ -223,11 +235,7 @@ async def test_links_of_a_store_written_before_the_link_index_are_found_through_
 
 
 async def test_embedder_change_marks_every_record_pending(postgres_server, postgres_schema):
-    backend = await open_backend(postgres_server.url, postgres_schema)
-    record = MemoryRecord(kind=MemoryKind.FACT, text="vector of the old model", scope=MemoryScope(user_id="u"))
-    await add(backend, [new(record, embedding=unit(np.random.default_rng(0)))])
-    assert await backend.pending_vectors(10) == []
-    await backend.close()
+    record = await one_record_store(postgres_server.url, postgres_schema, "vector of the old model")
     backend = await open_backend(postgres_server.url, postgres_schema, dimension=8, embedder="other-8")
     try:
         assert [p.record.id for p in await backend.pending_vectors(10)] == [record.id]
@@ -242,8 +250,10 @@ def with_password(url: str, password: str) -> str:
     return url.replace("postgresql://postgres:@", f"postgresql://postgres:{password}@", 1)
 
 
-async def test_database_restart_next_call_succeeds_and_nothing_acknowledged_is_lost(postgres_server, postgres_schema):
+async def test_database_restart_next_call_succeeds_and_nothing_acknowledged_is_lost(postgres_server, postgres_schema, caplog):
     from omne_core.memory.backends.postgres import PostgresUnavailableError
+
+    caplog.set_level(logging.DEBUG)  # the pool's reconnection attempts are logged: never with the password
 
     if not postgres_server.restartable:
         pytest.skip("the server named by OMNE_TEST_POSTGRES_URL is not restarted by tests")
@@ -271,6 +281,7 @@ async def test_database_restart_next_call_succeeds_and_nothing_acknowledged_is_l
         assert len(await backend.list_records(RecordFilter.build(scope), None)) == 6
     finally:
         await backend.close()
+    assert "s3cret-pw" not in caplog.text
 
 
 async def test_unreachable_server_is_a_clear_error_without_the_password(tmp_path):

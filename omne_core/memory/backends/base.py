@@ -17,10 +17,10 @@ backend renders them its own way (SQL lives only inside the backends).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ...errors import StorageError
 from ...records import MemoryRecord, MemoryStatus
@@ -43,6 +43,26 @@ def superseded_version(old: MemoryRecord, new_id: str, now: datetime) -> MemoryR
     return old.model_copy(
         update={"status": MemoryStatus.SUPERSEDED, "superseded_by": new_id, "version": old.version + 1, "updated_at": now}
     )
+
+
+Row = TypeVar("Row")
+
+
+def oldest_duplicates(
+    records: Sequence[MemoryRecord], hashes: Sequence[str], found: Iterable[tuple[tuple[Any, ...], Row]],
+    load: Callable[[Row], MemoryRecord],
+) -> list[MemoryRecord | None]:  # fmt: skip
+    """`find_duplicates`' answer from the stored rows a backend found: `found` holds ((user, agent, session,
+    namespace, content hash), row) oldest first; each record gets the oldest row of exactly its scope and hash."""
+    first: dict[tuple[Any, ...], Row] = {}
+    for key, row in found:
+        first.setdefault(key, row)
+    out: list[MemoryRecord | None] = []
+    for record, digest in zip(records, hashes, strict=True):
+        s = record.scope
+        key = (s.user_id, s.agent_id, s.session_id, s.namespace, digest)
+        out.append(load(first[key]) if key in first else None)
+    return out
 
 
 @dataclass(frozen=True)

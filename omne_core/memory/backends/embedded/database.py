@@ -21,6 +21,7 @@ from ...errors import MemoryNotFoundError, StoreNotOpenError
 from ...filters import RecordFilter, as_utc, record_ts
 from ...indexing import phrase
 from ...results import ChangeOp, MemoryChange
+from ..base import oldest_duplicates
 from .sql import filter_sql
 
 SCHEMA_VERSION = "1"
@@ -272,7 +273,7 @@ class Database:
         wanted: dict[str, set[str]] = {}
         for record, digest in zip(records, hashes, strict=True):
             wanted.setdefault(record.scope.user_id, set()).add(digest)
-        first: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # (scope fields, hash) -> row of the oldest match
+        found: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []  # ((scope fields, hash), row), oldest first
         for user_id, digests in wanted.items():
             ordered = sorted(digests)
             for start in range(0, len(ordered), 500):
@@ -283,14 +284,8 @@ class Database:
                     " ORDER BY seq",
                     (user_id, *chunk),
                 )
-                for agent_id, session_id, namespace, digest, *row in rows:
-                    first.setdefault((user_id, agent_id, session_id, namespace, digest), tuple(row))
-        out: list[MemoryRecord | None] = []
-        for record, digest in zip(records, hashes, strict=True):
-            s = record.scope
-            row = first.get((s.user_id, s.agent_id, s.session_id, s.namespace, digest))
-            out.append(load_row(row) if row else None)
-        return out
+                found.extend(((user_id, *row[:4]), tuple(row[4:])) for row in rows)
+        return oldest_duplicates(records, hashes, found, load_row)
 
     def previous_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
         """Up to `limit` records added before this one (or, if not stored yet, before now) in its session, oldest first."""

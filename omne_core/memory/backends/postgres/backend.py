@@ -224,6 +224,17 @@ class PostgresBackend:
             counts.by_status[status] = counts.by_status.get(status, 0) + int(n)
         return [users[user_id] for user_id in sorted(users)]
 
+    async def ids_starting(self, prefix: str, where: RecordFilter, limit: int) -> list[str]:
+        """Up to `limit` ids starting with `prefix` (literally: `starts_with`, no pattern) among the records `where`
+        matches, sorted bytewise (the scope's index narrows the rows first)."""
+        fragment, params = where_sql(where)
+        query = sql.SQL(
+            "SELECT r.id FROM {s}.records r WHERE starts_with(r.id, %s) AND {where} ORDER BY r.id COLLATE \"C\" LIMIT %s"
+        ).format(s=self.rows.s, where=fragment)
+        async with self._connection() as conn:
+            rows = await (await conn.execute(query, [prefix, *params, limit])).fetchall()
+        return [rid for (rid,) in rows]
+
     async def find_duplicates(self, records: Sequence[MemoryRecord], hashes: Sequence[str]) -> list[MemoryRecord | None]:
         async with self._connection() as conn:
             return await self.rows.duplicates(conn, records, hashes)

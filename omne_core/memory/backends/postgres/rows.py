@@ -12,7 +12,7 @@ from psycopg import AsyncConnection, AsyncCursor, sql
 from ....records import MemoryRecord
 from ...errors import MemoryValidationError
 from ...filters import record_ts
-from ..base import NewRecord
+from ..base import NewRecord, oldest_duplicates
 from . import dense, lexical
 from .tokens import token_counts
 
@@ -81,15 +81,8 @@ class Rows:
             ),
             ([u for u, _ in pairs], [h for _, h in pairs]),
         )
-        first: dict[tuple[Any, ...], Sequence[Any]] = {}
-        for user_id, agent_id, session_id, namespace, digest, *row in await cur.fetchall():
-            first.setdefault((user_id, agent_id, session_id, namespace, digest), row)
-        out: list[MemoryRecord | None] = []
-        for record, digest in zip(records, hashes, strict=True):
-            s = record.scope
-            found = first.get((s.user_id, s.agent_id, s.session_id, s.namespace, digest))
-            out.append(load(found) if found else None)
-        return out
+        found = [(tuple(row[:5]), row[5:]) for row in await cur.fetchall()]
+        return oldest_duplicates(records, hashes, found, load)
 
     # -- writes --------------------------------------------------------------------------------
     async def insert(self, conn: AsyncConnection, items: Sequence[NewRecord]) -> None:
