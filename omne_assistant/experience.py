@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from autogen_core.memory import MemoryContent, MemoryMimeType
 
 if TYPE_CHECKING:
-    from omne_core.memory import MemoryScope, MemoryStore, SearchHit
+    from omne_core.memory import MemoryScope, MemoryStoreAPI, SearchHit
 
     from .planning import Lesson
 
 
 async def recall_experiences(
-    store: MemoryStore, scopes: Sequence[MemoryScope], task: str, limit: int = 3
+    store: MemoryStoreAPI, scopes: Sequence[MemoryScope], task: str, limit: int = 3
 ) -> list[SearchHit]:
     """Past experiences most relevant to `task` (active ones only, within `scopes`)."""
     from omne_core.memory import MemoryKind
@@ -48,7 +48,7 @@ def hits_as_memory_contents(hits: Sequence[SearchHit]) -> list[MemoryContent]:
 
 
 async def store_experience(
-    store: MemoryStore,
+    store: MemoryStoreAPI,
     scope: MemoryScope,
     *,
     task: str,

@@ -63,7 +63,7 @@ from .responses import final_response
 from .toolcall import execute_tool_call, tool_index
 
 if TYPE_CHECKING:
-    from omne_core.memory import MemoryScope, MemoryStore
+    from omne_core.memory import MemoryScope, MemoryStoreAPI
 
 T = TypeVar("T", bound=BaseModel)
 TaskStatus = Literal["answered", "budget_exhausted", "model_error"]
@@ -114,7 +114,7 @@ class ReactiveResponder(BaseChatAgent):
         model_client: ChatCompletionClient,
         tools: Sequence[BaseTool] = (),
         *,
-        memory: MemoryStore | None = None,
+        memory: MemoryStoreAPI | None = None,
         scope: MemoryScope | None = None,
         recall_scopes: Sequence[MemoryScope] | None = None,
         budget: TaskBudget | None = None,

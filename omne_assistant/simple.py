@@ -36,7 +36,7 @@ from omne_core.memory import (
     MemoryKind,
     MemoryRecord,
     MemoryScope,
-    MemoryStore,
+    MemoryStoreAPI,
     ReflectionError,
     build_context,
     reflect,
@@ -77,10 +77,10 @@ class SimpleResponderState(BaseModel):
 class SimpleResponder(BaseChatAgent):
     """Answers each turn with memory: retrieves, answers, records the turn (L0) and reflects every N turns.
 
-    `memory` is an open `MemoryStore`; `access` says which scopes to read and where to write
-    (a `MemoryScope` means read and write that scope). `record_replies=False` records only the incoming
-    messages (e.g. when a weak model's replies would pollute memory); `model_create_args` go with every reply
-    call (e.g. `{"max_tokens": 48}`), not with reflection. Retrieved memories go at the top of
+    `memory` is an open store (a `MemoryStore`, or a `RemoteMemoryStore` on a server); `access` says which scopes
+    to read and where to write (a `MemoryScope` means read and write that scope). `record_replies=False` records
+    only the incoming messages (e.g. when a weak model's replies would pollute memory); `model_create_args` go with
+    every reply call (e.g. `{"max_tokens": 48}`), not with reflection. Retrieved memories go at the top of
     the latest user message by default (`memory_placement="user"`): some chat templates, Gemma's among
     them, silently drop system messages. Inner events include a `MemoryQueryEvent`
     whose items carry the ids of the memories put in the prompt.
@@ -90,7 +90,7 @@ class SimpleResponder(BaseChatAgent):
         self,
         name: str,
         model_client: ChatCompletionClient,
-        memory: MemoryStore,
+        memory: MemoryStoreAPI,
         access: MemoryAccess | MemoryScope,
         *,
         session_id: str | None = None,

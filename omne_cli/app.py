@@ -7,7 +7,7 @@ import typer
 
 from omne_core.version import __version__
 
-from . import chat_cmd, config_cmd, demo_cmd, doctor_cmd, gaia_cmd, memory_cmd
+from . import chat_cmd, config_cmd, demo_cmd, doctor_cmd, gaia_cmd, keys_cmd, mcp_cmd, memory_cmd, serve_cmd
 from .errors import OmneGroup
 
 app = typer.Typer(
@@ -42,6 +42,9 @@ app.add_typer(memory_cmd.app, name="memory")
 app.command("chat")(chat_cmd.chat)
 app.add_typer(gaia_cmd.app, name="gaia")
 app.command("demo")(demo_cmd.demo)
+app.command("serve")(serve_cmd.serve)
+app.command("mcp")(mcp_cmd.mcp)
+app.add_typer(keys_cmd.app, name="keys")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import typer
 
 from .display import one_line, styled, terminal
 from .options import scope_of
-from .runtime import load, open_store
+from .runtime import load, open_memory
 
 HELP = """Commands:
   /memory QUERY   search your memories (id, kind, score, text)
@@ -64,7 +64,7 @@ async def _chat(
         raise typer.Exit(2) from exc
     clients = [client]
     try:
-        store = await open_store(settings)
+        store = await open_memory(settings)  # a server's memory when OMNE_SERVER__URL is set
         try:
             session_runner = _ChatSession(console, store, client, scope, settings)
             clients += await session_runner.start(session, reactive, reflect_every, stream, files, component)

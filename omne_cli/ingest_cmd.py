@@ -6,13 +6,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from .display import echo, echo_json, one_line, terminal
 from .options import AgentOpt, NamespaceOpt, SessionOpt, UserOpt, scope_of
-from .runtime import load, open_store
+from .runtime import load, open_memory
+
+if TYPE_CHECKING:
+    from omne_core.memory import MemoryScope, RemoteMemoryStore
+    from omne_core.memory.ingest import IngestReport
 
 
 def ingest(
@@ -61,8 +66,13 @@ def ingest(
         progress.update(task, advance=1, description=f"{one_line(path.name, 80)}: {status}")
 
     async def main() -> Any:
-        store = await open_store(settings)
+        from omne_core.memory import RemoteMemoryStore
+
+        store = await open_memory(settings)
         async with store:
+            if isinstance(store, RemoteMemoryStore):  # the server converts: upload the files found here
+                return await _ingest_remote(store, paths, scope, chunk, overlap, keep_files, hidden, on_file,
+                                            lambda total: progress.update(task, total=total))  # fmt: skip
             return await ingest_paths(
                 store, paths, scope, settings=settings, chunk_tokens=chunk, overlap_tokens=overlap,
                 keep_files=keep_files, include_hidden=hidden, on_file=on_file,
@@ -96,3 +106,28 @@ def ingest(
     if not report.files and report.skipped:
         echo(f"nothing ingested: {len(report.skipped)} path(s) skipped", err=True)
         raise typer.Exit(1)
+
+
+_UPLOAD_BATCH = 16  # files per upload request
+
+
+async def _ingest_remote(
+    store: RemoteMemoryStore, paths: list[Path], scope: MemoryScope, chunk_tokens: int, overlap_tokens: int,
+    keep_files: bool, hidden: bool, on_file: Callable[[Path, Any], None], on_start: Callable[[int], None],
+) -> IngestReport:  # fmt: skip
+    """Upload the files `paths` names to the server in small batches; one report for all of them."""
+    from omne_core.memory.ingest import IngestReport, discover_files
+
+    files, skipped = discover_files(paths, include_hidden=hidden)
+    on_start(len(files) + len(skipped))
+    report = IngestReport(skipped=list(skipped))
+    for skip in skipped:
+        on_file(Path(skip.path), skip)
+    for start in range(0, len(files), _UPLOAD_BATCH):
+        batch = files[start : start + _UPLOAD_BATCH]
+        part = await store.ingest(batch, scope, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens, keep_files=keep_files)
+        for result in [*part.files, *part.skipped]:
+            on_file(Path(result.path), result)
+        report.files.extend(part.files)
+        report.skipped.extend(part.skipped)
+    return report

@@ -1,8 +1,9 @@
 """`omne memory ...` commands: add, search, list, show, history, delete, export, import, reflect, stats, repair,
 ingest, migrate.
 
-Every command is scoped with --user (and --agent, --session, --namespace). Options are checked before the store
-opens; heavy imports happen inside the commands so `omne --help` stays fast.
+Every command is scoped with --user (and --agent, --session, --namespace). `omne memory --server URL ...`
+works on a server's memory (`omne serve`), as does any command when OMNE_SERVER__URL is set (`--local`:
+the data directory anyway). Heavy imports happen inside the commands so `omne --help` stays fast.
 """
 
 from __future__ import annotations
@@ -19,12 +20,23 @@ from . import ingest_cmd
 from .display import echo, echo_json, one_line, terminal
 from .errors import CliError
 from .options import AgentOpt, JsonOpt, NamespaceOpt, SessionOpt, UserOpt, scope_of
-from .runtime import load, with_store
+from .runtime import choose_store, load, with_store
 
 if TYPE_CHECKING:
-    from omne_core.memory import MemoryRecord, MemoryStore
+    from omne_core.memory import MemoryRecord, MemoryStoreAPI
 
 app = typer.Typer(help="Long-term memory: add, search, inspect, export and reflect.", no_args_is_help=True)
+
+
+@app.callback()
+def _choose_store(
+    server: Annotated[str | None, typer.Option(
+        "--server", help="Work on the memory of an `omne serve` server at this URL (key: OMNE_SERVER__KEY). "
+        "Default: OMNE_SERVER__URL when set.")] = None,
+    local: Annotated[bool, typer.Option(
+        "--local", help="Work on the local data directory even if OMNE_SERVER__URL is set.")] = False,
+) -> None:  # fmt: skip
+    choose_store(server, local)
 
 
 def _kinds(values: list[str] | None) -> list[str] | None:
@@ -150,7 +162,7 @@ def list_(
         _print_records(records)
 
 
-async def _owned(store: MemoryStore, record_id: str, user: str) -> MemoryRecord:
+async def _owned(store: MemoryStoreAPI, record_id: str, user: str) -> MemoryRecord:
     """The user's record with this id or id prefix. Another user's record reads exactly as an unknown id."""
     from omne_core.memory import MemoryNotFoundError
 
@@ -171,7 +183,7 @@ def show(record_id: IdArg, user: UserOpt) -> None:
 def history(record_id: IdArg, user: UserOpt, as_json: JsonOpt = False) -> None:
     """The change history of a record (add, update, supersede, delete: what, when, by whom)."""
 
-    async def work(store: MemoryStore) -> list[Any]:
+    async def work(store: MemoryStoreAPI) -> list[Any]:
         record = await _owned(store, record_id, user)
         return await store.history(record.id)
 
@@ -193,7 +205,7 @@ def delete(
 ) -> None:
     """Delete a record of the user (soft by default: status `deleted`, history kept)."""
 
-    async def work(store: MemoryStore) -> str:
+    async def work(store: MemoryStoreAPI) -> str:
         record = await _owned(store, record_id, user)
         await store.delete(record.id, hard=hard, actor="cli")
         return record.id
@@ -255,7 +267,7 @@ def reflect(
     except (ModelComponentError, ValueError) as exc:
         raise CliError(f"cannot load the model: {exc}") from None
 
-    async def work(store: MemoryStore) -> Any:
+    async def work(store: MemoryStoreAPI) -> Any:
         try:
             return await reflect_op(store, scope, client, limit=limit)
         finally:

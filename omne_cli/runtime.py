@@ -1,21 +1,44 @@
 """What every command starts with: the settings (errors as sentences) and the memory store (a data directory
-that cannot be used is named in a one-line error, not a Traceback)."""
+that cannot be used is named in a one-line error, not a Traceback; a server's memory when one is chosen)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
 
 from .errors import CliError, sentences
 
 if TYPE_CHECKING:
     from omne_core.config import OmneSettings
-    from omne_core.memory import MemoryStore
+    from omne_core.memory import MemoryStore, MemoryStoreAPI
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoreChoice:
+    """Which memory a command works on: `--server URL`, `--local`, or (neither) what the settings name
+    (a server's when OMNE_SERVER__URL is set, else the local data directory)."""
+
+    server: str | None = None
+    local: bool = False
+
+
+_choice = StoreChoice()  # set by `omne memory`'s group options before its command runs
+
+
+def choose_store(server: str | None, local: bool) -> None:
+    """Record the `--server`/`--local` options for the command about to run; both at once is a usage error."""
+    global _choice
+    if server and local:
+        raise typer.BadParameter("give --server or --local, not both")
+    _choice = StoreChoice(server=server, local=local)
 
 
 def load(**overrides: Any) -> OmneSettings:
@@ -26,11 +49,15 @@ def load(**overrides: Any) -> OmneSettings:
     from omne_core.errors import ConfigurationError
 
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
     except ConfigurationError as exc:
         raise CliError(f"configuration: {exc}") from None
     except ValidationError as exc:
         raise CliError(f"configuration (OMNE_* environment or {config_file_path()}): {sentences(exc)}") from None
+    if _choice.server or _choice.local:
+        url = None if _choice.local else _choice.server
+        settings = settings.model_copy(update={"server": settings.server.model_copy(update={"url": url})})
+    return settings
 
 
 def _check_data_dir(settings: OmneSettings) -> Path:
@@ -73,12 +100,23 @@ def _damaged(database: Path, exc: sqlite3.DatabaseError) -> CliError:
     )
 
 
-def with_store(work: Callable[[MemoryStore], Awaitable[T]], settings: OmneSettings | None = None) -> T:
-    """Open the configured store, run `work` on it, close it."""
+async def open_memory(settings: OmneSettings) -> MemoryStoreAPI:
+    """The memory the settings name: a server's (OMNE_SERVER__URL or `--server`) or the local data directory's."""
+    if settings.server.url:
+        from omne_core.memory import RemoteMemoryStore
+
+        return await RemoteMemoryStore.from_settings(settings)
+    return await open_store(settings)
+
+
+def with_store(work: Callable[[MemoryStoreAPI], Awaitable[T]], settings: OmneSettings | None = None) -> T:
+    """Open the chosen memory (a server's or the data directory's), run `work` on it, close it."""
 
     async def main() -> T:
-        store = await open_store(settings or load())
-        async with store:
+        store = await open_memory(settings or load())
+        try:
             return await work(store)
+        finally:
+            await store.close()
 
     return asyncio.run(main())

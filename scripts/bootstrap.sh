@@ -17,6 +17,6 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # torch first, at the exact version that is a local CPU build here: any other pulls CUDA wheels.
 echo "==> installing torch==2.13.0 (CPU)"
 .venv/bin/pip install --quiet "torch==2.13.0"
-echo "==> installing omne[local,postgres,dev] (builds llama-cpp-python from source the first time: ~5 min)"
-.venv/bin/pip install --quiet -e ".[local,postgres,dev]"
+echo "==> installing omne[local,postgres,maf,dev] (builds llama-cpp-python from source the first time: ~5 min)"
+.venv/bin/pip install --quiet -e ".[local,postgres,maf,dev]"
 echo "$want" > "$stamp"

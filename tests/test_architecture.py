@@ -14,7 +14,8 @@ ALLOWED = {
     "omne_tools": {"omne_core"},
     "omne_assistant": {"omne_core", "omne_tools"},
     "omne_eval": {"omne_core", "omne_tools", "omne_assistant"},
-    "omne_cli": {"omne_core", "omne_tools", "omne_assistant", "omne_eval"},
+    "omne_server": {"omne_core"},
+    "omne_cli": {"omne_core", "omne_server", "omne_tools", "omne_assistant", "omne_eval"},
 }
 # installed name -> folder (pyproject.toml's package-dir)
 FOLDER = {"omne_tools": "tools", "omne_eval": "eval"}

@@ -12,6 +12,7 @@ from .memory import (
     StoreSettings,
 )
 from .models import ModelCapabilities, ModelPrice, ModelProvider, ModelRoleSettings, ModelsSettings
+from .server import ServerSettings
 from .settings import REDACTED, OmneSettings, config_file_path, load_settings
 from .web import SearchBackendName, WebSettings
 
@@ -33,6 +34,7 @@ __all__ = [
     "SearchBackendName",
     "StoreBackend",
     "StoreSettings",
+    "ServerSettings",
     "WebSettings",
     "config_file_path",
     "load_settings",

@@ -21,6 +21,7 @@ from ..errors import ConfigurationError
 from .documents import DocumentSettings
 from .memory import ChromaSettings, EmbeddingSettings, MemorySettings, StoreSettings
 from .models import ModelPrice, ModelsSettings, default_price_table
+from .server import ServerSettings
 from .web import WebSettings
 
 CONFIG_FILE_ENV = "OMNE_CONFIG"
@@ -68,6 +69,7 @@ class OmneSettings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     prices: dict[str, ModelPrice] = Field(default_factory=default_price_table)
     # An AutoGen `ChatCompletionClient` component file (its `dump_component()` JSON) that plays the assistant's
     # model instead of the configured roles: `OMNE_MODEL_COMPONENT=path.json`. Read by

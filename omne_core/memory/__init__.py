@@ -17,8 +17,12 @@ from .conversation import record_conversation
 from .errors import (
     AmbiguousIdError,
     DataDirectoryInUseError,
+    MemoryAuthError,
     MemoryImportError,
     MemoryNotFoundError,
+    MemoryPermissionError,
+    MemoryServerError,
+    MemoryServiceUnavailableError,
     MemoryStoreError,
     MemoryValidationError,
     ReflectionError,
@@ -30,7 +34,8 @@ from .reflection import ReflectionResult, reflect, summarize_session
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store import MemoryStore
 from .store_access import MemoryStoreAPI, open_store
-from .store_config import StoreConfig
+from .remote import RemoteMemoryStore
+from .store_config import ServerStoreConfig, StoreConfig
 
 __all__ = [
     "AmbiguousIdError",
@@ -54,6 +59,7 @@ __all__ = [
     "ImportResult",
     "MemoryChange",
     "MemoryContext",
+    "MemoryAuthError",
     "MemoryImportError",
     "MemoryKind",
     "MemoryLevel",
@@ -62,6 +68,9 @@ __all__ = [
     "MemoryScope",
     "MemoryStats",
     "MemoryStatus",
+    "MemoryPermissionError",
+    "MemoryServerError",
+    "MemoryServiceUnavailableError",
     "MemoryStore",
     "MemoryStoreAPI",
     "MemoryStoreError",
@@ -70,6 +79,8 @@ __all__ = [
     "ReflectionError",
     "RecordLinks",
     "SearchHit",
+    "RemoteMemoryStore",
+    "ServerStoreConfig",
     "UserSummary",
     "StoreConfig",
     "StoreNotOpenError",

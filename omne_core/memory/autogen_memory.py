@@ -30,7 +30,7 @@ from .errors import MemoryValidationError, validation_problems
 from .memory_content import query_text, to_content, to_record
 from .results import SearchHit
 from .store_access import MemoryStoreAPI, open_store
-from .store_config import StoreConfig
+from .store_config import AnyStoreConfig, ServerStoreConfig, StoreConfig
 
 MEMORY_MESSAGE_HEADER = "Relevant long-term memories (Omne memory, most relevant first):"
 _CLEAR_BATCH = 1000  # records hard-deleted per transaction by `clear`
@@ -50,7 +50,7 @@ class OmneMemoryConfig(BaseModel):
     score_threshold: float | None = Field(default=None, ge=-1.0, le=1.0)  # min cosine similarity (None: no minimum)
     max_tokens: int = Field(default=1500, ge=1)  # budget of the memory message `update_context` adds
     add_kind: MemoryKind = MemoryKind.OBSERVATION  # kind of added records (metadata["omne"]["kind"] overrides)
-    store: StoreConfig | None = None  # the store (None: the one the environment's settings name where it runs)
+    store: AnyStoreConfig | None = None  # the store (None: the one the environment's settings name where it runs)
 
 
 class QueryOptions(BaseModel):
@@ -97,10 +97,10 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         user_id: str | None = None,
         *,
         config: OmneMemoryConfig | None = None,
-        store: MemoryStoreAPI | StoreConfig | None = None,
+        store: MemoryStoreAPI | StoreConfig | ServerStoreConfig | None = None,
         **options: Any,
     ) -> None:
-        if isinstance(store, StoreConfig):  # the store to open on first use, as in a config
+        if isinstance(store, StoreConfig | ServerStoreConfig):  # the store to open on first use, as in a config
             options["store"], store = store, None
         if config is None:
             if user_id is None:

@@ -13,7 +13,6 @@ from ..blobs import BlobStore
 from ..messages.memory import conversation_records
 from ..records import MemoryRecord, MemoryScope
 from .errors import MemoryValidationError
-from .store import MemoryStore
 from .store_access import MemoryStoreAPI
 
 if TYPE_CHECKING:
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 
 async def record_conversation(
-    target: MemoryStore | OmneMemory,
+    target: MemoryStoreAPI | OmneMemory,
     messages: TaskResult | Sequence[Any],
     scope: MemoryScope | None = None,
     *,
@@ -34,12 +33,12 @@ async def record_conversation(
     if isinstance(target, OmneMemory):
         scope = scope or target.write_scope
         store = await target.get_store()
-    elif isinstance(target, MemoryStore):
+    elif isinstance(target, MemoryStoreAPI):
         store = target
     else:
-        raise MemoryValidationError(f"expected a MemoryStore or OmneMemory, got {type(target).__name__}")
+        raise MemoryValidationError(f"expected a memory store or OmneMemory, got {type(target).__name__}")
     if scope is None:
-        raise MemoryValidationError("a scope is required to record a conversation into a MemoryStore")
+        raise MemoryValidationError("a scope is required to record a conversation into a memory store")
     # Image parts keep their bytes in a local blob store; a store without one gets the messages as text.
     blobs = store.blobs if isinstance(store.blobs, BlobStore) else None
     records = await conversation_records(messages, scope, blobs)

@@ -86,3 +86,24 @@ def validation_problems(exc: ValidationError) -> str:
         shown = f" (got {got!r})" if isinstance(got, str | int | float) and not secret else ""
         problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}{shown}")
     return "; ".join(problems)
+
+
+class MemoryServerError(MemoryStoreError):
+    """A memory server answered with an error (`status`, stable problem `code`) or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class MemoryServiceUnavailableError(MemoryServerError):
+    """The server is down, unreachable, overloaded after retries, or lacks what the call needs (e.g. a model)."""
+
+
+class MemoryAuthError(MemoryServerError):
+    """The server refused the API key (none, unknown or revoked)."""
+
+
+class MemoryPermissionError(MemoryServerError):
+    """The API key may not do this (a read-only key asked to write)."""

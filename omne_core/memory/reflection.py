@@ -23,7 +23,7 @@ from ..models.structured import create_structured
 from ..records import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
 from ..tokens import count_tokens
 from .errors import MemoryValidationError, ReflectionError
-from .store import MemoryStore
+from .store_access import MemoryStoreAPI
 
 REFLECT_SYSTEM_PROMPT = """You maintain a user's long-term memory. From the new observations, derive durable \
 conclusions: facts, preferences, insights, profile traits or experiences worth remembering.
@@ -152,7 +152,7 @@ def _copies_example(text: str) -> bool:
     return any(flat == example.casefold() for _, example, _ in EXAMPLE_CONCLUSIONS)
 
 
-async def _unreflected(store: MemoryStore, scope: MemoryScope, conclusion_scope: MemoryScope, limit: int) -> list[MemoryRecord]:
+async def _unreflected(store: MemoryStoreAPI, scope: MemoryScope, conclusion_scope: MemoryScope, limit: int) -> list[MemoryRecord]:
     """Recent active L0 records of the scope that no conclusion cites yet (oldest first)."""
     cited: set[str] = set()
     for record in await store.list(conclusion_scope, kinds=sorted(L1_KINDS), limit=None, include_inactive=True):
@@ -162,7 +162,7 @@ async def _unreflected(store: MemoryStore, scope: MemoryScope, conclusion_scope:
 
 
 async def reflect(
-    store: MemoryStore,
+    store: MemoryStoreAPI,
     scope: MemoryScope,
     model_client: ChatCompletionClient,
     *,
@@ -237,7 +237,7 @@ async def reflect(
 
 
 async def summarize_session(
-    store: MemoryStore,
+    store: MemoryStoreAPI,
     scope: MemoryScope,
     model_client: ChatCompletionClient,
     *,

@@ -1,6 +1,7 @@
 """How a component reaches a memory store: the public API it relies on, and opening the store a config names.
 
-`MemoryStore` satisfies `MemoryStoreAPI`; so can a client of a memory server, which `OmneMemory` then uses
+The interface apart from its implementations: `MemoryStore` (this process) and `RemoteMemoryStore` (a client
+of `omne serve`) both satisfy `MemoryStoreAPI`, so `OmneMemory`, the responders and the CLI work on either
 unchanged. Only public operations are listed: nothing here may reach into a store's internals.
 """
 
@@ -8,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
-from ..config import load_settings
+from ..config import OmneSettings, load_settings
 from ..records import MemoryKind, MemoryRecord
 from .filters import ScopeArg
-from .results import SearchHit
+from .results import ImportResult, MemoryChange, MemoryStats, SearchHit
 from .store import MemoryStore
-from .store_config import StoreConfig
+from .store_config import AnyStoreConfig, ServerStoreConfig, StoreConfig
 
 
 class BlobAccess(Protocol):
@@ -28,7 +30,8 @@ class BlobAccess(Protocol):
 
 @runtime_checkable
 class MemoryStoreAPI(Protocol):
-    """The operations `OmneMemory` uses (a subset of `MemoryStore`'s public API, same signatures)."""
+    """`MemoryStore`'s public operators, same signatures: what `OmneMemory`, the responders, reflection and the
+    CLI rely on. `RemoteMemoryStore` (a client of `omne serve`) satisfies it too."""
 
     @property
     def is_open(self) -> bool: ...
@@ -36,9 +39,17 @@ class MemoryStoreAPI(Protocol):
     @property
     def blobs(self) -> BlobAccess: ...
 
-    def open_config(self) -> StoreConfig: ...
+    def open_config(self) -> StoreConfig | ServerStoreConfig: ...
+
+    async def close(self) -> None: ...
 
     async def add(self, records: MemoryRecord | Sequence[MemoryRecord], *, actor: str = ...) -> list[MemoryRecord]: ...
+
+    async def add_superseding(
+        self, items: Sequence[tuple[MemoryRecord, Sequence[str]]], *, actor: str = ...
+    ) -> list[tuple[MemoryRecord, list[str]]]: ...
+
+    async def get(self, record_id: str, scope: ScopeArg | None = ...) -> MemoryRecord: ...
 
     async def search(
         self,
@@ -63,13 +74,50 @@ class MemoryStoreAPI(Protocol):
         limit: int | None = ...,
         include_inactive: bool = ...,
         oldest_first: bool = ...,
+        offset: int = ...,
     ) -> list[MemoryRecord]: ...
+
+    async def history(self, record_id: str) -> list[MemoryChange]: ...
+
+    async def stats(self, scope: ScopeArg) -> MemoryStats: ...
+
+    async def update(
+        self,
+        record_id: str,
+        *,
+        text: str | None = ...,
+        payload: dict[str, Any] | None = ...,
+        importance: float | None = ...,
+        confidence: float | None = ...,
+        metadata: dict[str, Any] | None = ...,
+        event_time: datetime | None = ...,
+        source_ids: Sequence[str] | None = ...,
+        actor: str = ...,
+    ) -> MemoryRecord: ...
+
+    async def supersede(self, old_id: str, new_id: str, *, actor: str = ...) -> MemoryRecord: ...
+
+    async def delete(self, record_id: str, *, hard: bool = ..., actor: str = ...) -> None: ...
 
     async def delete_many(self, record_ids: Sequence[str], *, hard: bool = ..., actor: str = ...) -> int: ...
 
-    async def close(self) -> None: ...
+    async def forget_user(self, user_id: str, *, actor: str = ...) -> int: ...
+
+    async def export_jsonl(self, path: str | Path, scope: ScopeArg) -> int: ...
+
+    async def import_jsonl(self, path: str | Path, *, actor: str = ...) -> ImportResult: ...
 
 
-async def open_store(config: StoreConfig | None) -> MemoryStoreAPI:
-    """Open the store a config names; None: the one this environment's settings name (OMNE_*, omne.toml)."""
-    return await MemoryStore.open(config.to_settings() if config is not None else load_settings())
+async def open_store(config: AnyStoreConfig | None, settings: OmneSettings | None = None) -> MemoryStoreAPI:
+    """Open the store a config names; None: the one the settings name (default: this environment's, OMNE_* and
+    omne.toml) — a server's when `OMNE_SERVER__URL` is set, else the local data directory's."""
+    from .remote import RemoteMemoryStore
+
+    if isinstance(config, ServerStoreConfig):
+        return await RemoteMemoryStore.from_config(config, settings)
+    if config is not None:
+        return await MemoryStore.open(config.to_settings())
+    settings = settings or load_settings()
+    if settings.server.url:
+        return await RemoteMemoryStore.from_settings(settings)
+    return await MemoryStore.open(settings)

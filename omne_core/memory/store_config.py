@@ -8,7 +8,7 @@ into a dump: a loaded config takes them from the environment (`OMNE_EMBEDDING__A
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -26,8 +26,8 @@ from ..config import (
 STORE_SECTIONS = ("data_dir", "embedding", "chroma", "memory", "store")
 _MODEL_SECTIONS = STORE_SECTIONS[1:]  # the settings sections that are models (each a field of `StoreConfig`)
 NOT_STORE_SETTINGS = frozenset(
-    {"models", "documents", "web", "prices", "openai_api_key", "azure_openai_api_key", "llama_cloud_api_key", "hf_token",
-     "model_component"}
+    {"models", "documents", "web", "server", "prices", "openai_api_key", "azure_openai_api_key", "llama_cloud_api_key",
+     "hf_token", "model_component"}
 )
 
 
@@ -113,3 +113,22 @@ def _as_settings_input(section: BaseModel) -> dict[str, Any]:
             continue
         out[name] = _as_settings_input(value) if isinstance(value, BaseModel) else value
     return out
+
+
+class ServerStoreConfig(BaseModel):
+    """A store on an `omne serve` server (`RemoteMemoryStore`). The key is a secret: never in a config; the
+    process that opens the store takes it from `OMNE_SERVER__KEY`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["server"] = "server"
+    url: str = Field(pattern=r"^https?://")
+    timeout_s: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=4, ge=0)
+
+    def without_secrets(self) -> ServerStoreConfig:
+        return self  # it holds none
+
+
+# Either kind of store, told apart by `kind` in a dumped config.
+AnyStoreConfig = Annotated[StoreConfig | ServerStoreConfig, Field(discriminator="kind")]
