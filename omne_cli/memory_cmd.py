@@ -305,7 +305,15 @@ def stats(
 @app.command()
 def repair(as_json: JsonOpt = False) -> None:
     """Compare every id of the records and the vector index, remove orphan vectors, re-embed missing ones."""
-    result = with_store(lambda store: store.repair(full=True))
+
+    async def work(store: MemoryStoreAPI) -> Any:
+        from omne_core.memory import MemoryStore, MemoryValidationError
+
+        if not isinstance(store, MemoryStore):
+            raise MemoryValidationError("repair works on a local data directory (use --local); a server checks its stores itself")
+        return await store.repair(full=True)
+
+    result = with_store(work)
     if as_json:
         echo_json(dataclasses.asdict(result))
         return

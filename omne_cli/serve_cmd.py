@@ -14,7 +14,8 @@ def serve(
 ) -> None:
     """Serve Omne memory over HTTP: REST under /v1 (OpenAPI at /openapi.json) and MCP at /mcp."""
     from omne_core.config import load_settings
-    from omne_server.run import ServeError, serve as run_server
+    from omne_server.run import ServeError
+    from omne_server.run import serve as run_server
 
     try:
         run_server(load_settings(), host=host, port=port, log_level=log_level)

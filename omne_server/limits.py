@@ -67,7 +67,7 @@ class RequestLimits:
         finally:
             self.in_flight -= 1
 
-    async def _run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, timeout: float | None) -> None:
+    async def _run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, limit_s: float | None) -> None:
         started = asyncio.Event()
 
         async def tracked_send(message: Message) -> None:
@@ -77,15 +77,15 @@ class RequestLimits:
 
         task = asyncio.ensure_future(app(scope, receive, tracked_send))
         try:
-            if timeout is not None:
+            if limit_s is not None:
                 waiter = asyncio.ensure_future(started.wait())
-                done, _ = await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({task, waiter}, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
                 if not done:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
                     await _send_problem(send, 504, ProblemCode.TIMEOUT,
-                                        f"the request took longer than the server's limit of {timeout:g} s")  # fmt: skip
+                                        f"the request took longer than the server's limit of {limit_s:g} s")  # fmt: skip
                     return
             await task
         except asyncio.CancelledError:

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
 TOP_LEVELS = {"omne_core": "omne_core", "omne_tools": "tools", "omne_assistant": "omne_assistant",
-              "omne_eval": "eval", "omne_cli": "omne_cli"}  # fmt: skip
+              "omne_eval": "eval", "omne_cli": "omne_cli", "omne_server": "omne_server"}  # fmt: skip
 
 
 def _folder_packages() -> set[str]:

@@ -31,10 +31,10 @@ from .errors import (
 from .ingest import IngestedFile, IngestReport, IngestSkip, discover_files, ingest_paths
 from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
 from .reflection import ReflectionResult, reflect, summarize_session
+from .remote import RemoteMemoryStore
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store import MemoryStore
 from .store_access import MemoryStoreAPI, open_store
-from .remote import RemoteMemoryStore
 from .store_config import ServerStoreConfig, StoreConfig
 
 __all__ = [

@@ -15,9 +15,9 @@ from typing import Any
 
 from agent_framework import AgentSession, ContextProvider, Message, SessionContext
 
+from ..records import MemoryKind, MemoryRecord, MemoryScope
 from .context import build_context
 from .errors import MemoryValidationError
-from ..records import MemoryKind, MemoryRecord, MemoryScope
 from .store_access import MemoryStoreAPI
 
 MEMORY_HEADER = "Relevant long-term memories (Omne memory, most relevant first):"

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 
 from ..config import OmneSettings, load_settings
 from ..config.settings import redact_url
+from ..records import MemoryKind, MemoryRecord, MemoryScope
 from .errors import (
     MemoryAuthError,
     MemoryImportError,
@@ -36,7 +37,6 @@ from .errors import (
     MemoryValidationError,
     ReflectionError,
 )
-from ..records import MemoryKind, MemoryRecord, MemoryScope
 from .filters import ScopeArg, normalize_scopes
 from .reflection import ReflectionResult
 from .results import ImportResult, MemoryChange, MemoryStats, SearchHit
@@ -230,7 +230,7 @@ class RemoteMemoryStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        delay = self.backoff_s * (2**attempt)
+        delay = self.backoff_s * 2.0**attempt
         if retry_after and retry_after.strip().isdigit():
             delay = max(delay, float(retry_after))
         return min(delay, _MAX_BACKOFF_S)
@@ -238,7 +238,8 @@ class RemoteMemoryStore:
     async def health(self) -> dict[str, Any]:
         """The server's `/healthz` answer; raises `MemoryServiceUnavailableError` when it is down."""
         response = await self._request("GET", self.url + "/healthz")
-        return response.json()
+        health: dict[str, Any] = response.json()
+        return health
 
     # -- add -----------------------------------------------------------------------------------
     async def add(self, records: MemoryRecord | Sequence[MemoryRecord], *, actor: str = "user") -> builtins.list[MemoryRecord]:
@@ -407,7 +408,7 @@ class RemoteMemoryStore:
                     count += chunk.count(b"\n")
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            await asyncio.to_thread(Path(tmp).unlink, missing_ok=True)
             raise
         finally:
             await response.aclose()

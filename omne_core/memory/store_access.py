@@ -7,6 +7,7 @@ unchanged. Only public operations are listed: nothing here may reach into a stor
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -75,9 +76,9 @@ class MemoryStoreAPI(Protocol):
         include_inactive: bool = ...,
         oldest_first: bool = ...,
         offset: int = ...,
-    ) -> list[MemoryRecord]: ...
+    ) -> builtins.list[MemoryRecord]: ...
 
-    async def history(self, record_id: str) -> list[MemoryChange]: ...
+    async def history(self, record_id: str) -> builtins.list[MemoryChange]: ...
 
     async def stats(self, scope: ScopeArg) -> MemoryStats: ...
 

@@ -14,8 +14,8 @@ from fastapi import Path as PathParam
 from starlette.responses import Response
 
 from omne_core.blobs import BlobNotFoundError
-from omne_core.memory.ingest import IngestReport, IngestSkip, ingest_paths
 from omne_core.memory import MemoryScope
+from omne_core.memory.ingest import IngestReport, IngestSkip, ingest_paths
 from omne_core.memory.wire import BlobRef
 
 from ..problems import ApiProblem, ProblemCode

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope
 from omne_core.memory.wire import (
     MAX_PAGE,

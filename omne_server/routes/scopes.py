@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Path as PathParam, Request
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
@@ -46,7 +48,7 @@ async def _export(ctx: Reader, scope: ScopeArg) -> FileResponse:
     try:
         await ctx.store.export_jsonl(path, scope)
     except BaseException:
-        path.unlink(missing_ok=True)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
         raise
     return FileResponse(
         path, media_type=JSONL_MEDIA_TYPE, filename="omne-export.jsonl",
@@ -84,4 +86,4 @@ async def import_jsonl(request: Request, ctx: Writer, actor: str = "import") -> 
                 fh.write(chunk)
         return await ctx.store.import_jsonl(path, actor=ctx.actor(actor[:200]))
     finally:
-        path.unlink(missing_ok=True)
+        await asyncio.to_thread(path.unlink, missing_ok=True)

@@ -6,10 +6,12 @@ Stores, keys and HTTP are real; the embedding model is the real MiniLM, loaded o
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -98,9 +100,23 @@ class LiveServer:
         return self.log.read_text(errors="replace")
 
 
+# installed package name -> folder (pyproject's package-dir): a subprocess imports the tree under test
+PACKAGES = {"omne_core": "omne_core", "omne_server": "omne_server", "omne_cli": "omne_cli",
+            "omne_assistant": "omne_assistant", "omne_tools": "tools", "omne_eval": "eval"}  # fmt: skip
+
+
+@functools.cache
+def source_path() -> str:
+    """A folder of symlinks naming this tree's packages as installed, for a subprocess's PYTHONPATH."""
+    shim = Path(tempfile.mkdtemp(prefix="omne-src-"))
+    for name, folder in PACKAGES.items():
+        (shim / name).symlink_to(ROOT / folder)
+    return str(shim)
+
+
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNE_")}
-    env.update(OMNE_DATA_DIR=str(data_dir), OMNE_CONFIG=str(data_dir / "absent.toml"), PYTHONPATH=str(ROOT),
+    env.update(OMNE_DATA_DIR=str(data_dir), OMNE_CONFIG=str(data_dir / "absent.toml"), PYTHONPATH=source_path(),
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra)  # fmt: skip
     return env
 

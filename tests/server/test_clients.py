@@ -7,12 +7,12 @@ import json
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from agent_framework import Agent, BaseChatClient, ChatResponse, Message
 from autogen_agentchat.agents import AssistantAgent
 from autogen_core.memory import MemoryContent, MemoryMimeType
 from autogen_core.models import SystemMessage
 from autogen_ext.models.replay import ReplayChatCompletionClient
+from pydantic import SecretStr
 
 from omne_assistant import RetryPolicy, SimpleResponder
 from omne_core.memory import (
@@ -53,7 +53,8 @@ async def test_omne_memory_runs_on_the_server_named_by_the_settings(live, monkey
     shown = [m.content for m in model.seen[0] if isinstance(m, SystemMessage) and "Biscuit" in m.content]
     assert shown, "the memory from the server reached the model"
     await memory.close()
-    on_server = httpx.get(f"{live.url}/v1/memories", headers=bearer(token), params={"user_id": "ivy"}, timeout=30).json()
+    async with httpx.AsyncClient(timeout=30) as http:
+        on_server = (await http.get(f"{live.url}/v1/memories", headers=bearer(token), params={"user_id": "ivy"})).json()
     assert [r["text"] for r in on_server["records"]] == ["Ivy's dog is called Biscuit."]
 
 

@@ -80,9 +80,10 @@ async def test_the_same_keys_guard_mcp(live):
     initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
     accept = {"Accept": "application/json, text/event-stream"}
-    for headers in ({}, bearer("omne_000000000000_" + "x" * 43)):
-        refused = httpx.post(f"{live.url}/mcp", json=initialize, headers={**accept, **headers}, timeout=30)
-        assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"
+    async with httpx.AsyncClient(timeout=30) as http:
+        for headers in ({}, bearer("omne_000000000000_" + "x" * 43)):
+            refused = await http.post(f"{live.url}/mcp", json=initialize, headers={**accept, **headers})
+            assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"
 
     async with mcp_session(live.url, owner) as session:
         memory_id = data(await session.call_tool("remember", {"text": "Eve's locker code is 4417.", "user_id": "eve"}))["memory"]["id"]
@@ -127,5 +128,6 @@ async def test_mcp_workbench_drives_an_assistant_agent_that_stores_then_finds(li
     assert '"duplicate":false' in stored.messages[-1].to_text().replace(" ", "")
     hits = json.loads(found.messages[-1].results[0].content)["memories"]
     assert hits[0]["text"] == "Hana's favourite colour is teal." and hits[0]["kind"] == "preference"
-    listed = httpx.get(f"{live.url}/v1/memories", headers=bearer(token), params={"user_id": "hana"}, timeout=30).json()
+    async with httpx.AsyncClient(timeout=30) as http:
+        listed = (await http.get(f"{live.url}/v1/memories", headers=bearer(token), params={"user_id": "hana"})).json()
     assert [r["text"] for r in listed["records"]] == ["Hana's favourite colour is teal."]
