@@ -16,14 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from omne_core.embeddings import EmbeddingError
+from omne_core.errors import StorageError
 from omne_core.memory import (
     MemoryImportError,
     MemoryNotFoundError,
-    MemoryStoreError,
     MemoryValidationError,
     ReflectionError,
 )
-from omne_core.memory.vectors import VectorIndexError
 from omne_core.memory.wire import PROBLEM_MEDIA_TYPE, FieldProblem, Problem, ProblemCode
 
 logger = logging.getLogger(__name__)
@@ -129,8 +128,9 @@ def _memory_problem(exc: Exception) -> tuple[int, ProblemCode, str] | None:
         return 502, ProblemCode.REFLECTION_FAILED, str(exc)
     if isinstance(exc, EmbeddingError):
         return 503, ProblemCode.UNAVAILABLE, "the embedding model is unavailable"
-    if isinstance(exc, VectorIndexError):
-        return 503, ProblemCode.UNAVAILABLE, "the vector index is unavailable"
+    if isinstance(exc, StorageError):  # an index service down, a data directory held by another process, ...
+        logger.warning("storage unavailable: %s", exc)
+        return 503, ProblemCode.UNAVAILABLE, "the memory store is unavailable; see the server log"
     return None
 
 
@@ -152,7 +152,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    for exc_type in (MemoryStoreError, EmbeddingError):
+    for exc_type in (StorageError, EmbeddingError):
         app.add_exception_handler(exc_type, _on_memory_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
