@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.routing import Route
 
-from omne_core.config import OmneSettings
+from omne_core.config import OmneSettings, StoreBackend
 from omne_core.embeddings import Embedder
+from omne_core.errors import ConfigurationError
 from omne_core.memory.wire import API_PREFIX, Health
 from omne_core.version import __version__
 
@@ -34,7 +35,14 @@ MCP_PATH = "/mcp"
 
 
 def open_key_store(settings: OmneSettings) -> KeyStore:
-    """The key table of this deployment: beside the embedded stores under the data directory."""
+    """The key table of this deployment: in PostgreSQL (shared by every server process) when the store is
+    there, else a SQLite file beside the embedded stores under the data directory."""
+    if settings.store.backend is StoreBackend.POSTGRES:
+        from .keys_postgres import PostgresKeyStore
+
+        if settings.store.postgres_url is None:
+            raise ConfigurationError("OMNE_STORE__BACKEND=postgres needs OMNE_STORE__POSTGRES_URL")
+        return PostgresKeyStore(settings.store.postgres_url.get_secret_value(), settings.store.postgres_schema)
     return SqliteKeyStore(server_dir(settings) / "keys.sqlite3")
 
 

@@ -9,6 +9,7 @@ only slow every request down.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 import hashlib
 import hmac
 import re
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -107,19 +108,65 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at TEXT
 );
 """
-_COLUMNS = "key_id, tenant, read_only, label, created_at, revoked_at, secret_hash"
+COLUMNS = "key_id, tenant, read_only, label, created_at, revoked_at, secret_hash"
 
 
-def _row_key(row: tuple) -> StoredKey:
+def _when(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def row_key(row: tuple[Any, ...]) -> StoredKey:
+    """A key from a row of `COLUMNS` (SQLite keeps times as ISO text, PostgreSQL as timestamptz)."""
     key_id, tenant, read_only, label, created, revoked, secret_hash = row
     key = ApiKey(
         key_id=key_id, tenant=tenant, read_only=bool(read_only), label=label,
-        created_at=datetime.fromisoformat(created), revoked_at=datetime.fromisoformat(revoked) if revoked else None,
+        created_at=_when(created), revoked_at=_when(revoked) if revoked else None,
     )  # fmt: skip
     return StoredKey(key=key, secret_hash=secret_hash)
 
 
-class SqliteKeyStore:
+class ThreadedKeyStore(ABC):
+    """A `KeyStore` over a blocking database client: each call runs in a worker thread."""
+
+    @abstractmethod
+    def _create(self, tenant: str, read_only: bool, label: str | None) -> tuple[ApiKey, str]: ...
+
+    @abstractmethod
+    def _list(self, tenant: str | None, include_revoked: bool) -> list[ApiKey]: ...
+
+    @abstractmethod
+    def _revoke(self, key_id: str) -> ApiKey: ...
+
+    @abstractmethod
+    def _lookup(self, key_id: str) -> StoredKey | None: ...
+
+    @abstractmethod
+    def _has_active(self) -> bool: ...
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+    async def create(self, tenant: str, *, read_only: bool = False, label: str | None = None) -> tuple[ApiKey, str]:
+        """A new key for `tenant`: the stored key and the token, which is shown now and never again."""
+        return await asyncio.to_thread(self._create, tenant, read_only, label)
+
+    async def list(self, tenant: str | None = None, *, include_revoked: bool = False) -> list[ApiKey]:
+        return await asyncio.to_thread(self._list, tenant, include_revoked)
+
+    async def revoke(self, key_id: str) -> ApiKey:
+        return await asyncio.to_thread(self._revoke, key_id)
+
+    async def lookup(self, key_id: str) -> StoredKey | None:
+        return await asyncio.to_thread(self._lookup, key_id)
+
+    async def has_active_keys(self) -> bool:
+        return await asyncio.to_thread(self._has_active)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close)
+
+
+class SqliteKeyStore(ThreadedKeyStore):
     """Keys in `<data_dir>/server/keys.sqlite3` (WAL): `omne keys` may write while the server reads."""
 
     def __init__(self, path: str | Path) -> None:
@@ -152,14 +199,14 @@ class SqliteKeyStore:
         return ApiKey(key_id=key_id, tenant=tenant, read_only=read_only, label=label, created_at=now), token
 
     def _list(self, tenant: str | None, include_revoked: bool) -> list[ApiKey]:
-        sql, params = f"SELECT {_COLUMNS} FROM api_keys WHERE 1=1", []
+        sql, params = f"SELECT {COLUMNS} FROM api_keys WHERE 1=1", []
         if tenant is not None:
             sql += " AND tenant = ?"
             params.append(tenant)
         if not include_revoked:
             sql += " AND revoked_at IS NULL"
         with self._conn() as conn:
-            return [_row_key(row).key for row in conn.execute(sql + " ORDER BY created_at", params)]
+            return [row_key(row).key for row in conn.execute(sql + " ORDER BY created_at", params)]
 
     def _revoke(self, key_id: str) -> ApiKey:
         with self._conn() as conn:
@@ -174,30 +221,14 @@ class SqliteKeyStore:
 
     def _lookup(self, key_id: str) -> StoredKey | None:
         with self._conn() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
-        return _row_key(row) if row else None
+            row = conn.execute(f"SELECT {COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+        return row_key(row) if row else None
 
     def _has_active(self) -> bool:
         with self._conn() as conn:
             return conn.execute("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1").fetchone() is not None
 
-    async def create(self, tenant: str, *, read_only: bool = False, label: str | None = None) -> tuple[ApiKey, str]:
-        """A new key for `tenant`: the stored key and the token, which is shown now and never again."""
-        return await asyncio.to_thread(self._create, tenant, read_only, label)
-
-    async def list(self, tenant: str | None = None, *, include_revoked: bool = False) -> list[ApiKey]:
-        return await asyncio.to_thread(self._list, tenant, include_revoked)
-
-    async def revoke(self, key_id: str) -> ApiKey:
-        return await asyncio.to_thread(self._revoke, key_id)
-
-    async def lookup(self, key_id: str) -> StoredKey | None:
-        return await asyncio.to_thread(self._lookup, key_id)
-
-    async def has_active_keys(self) -> bool:
-        return await asyncio.to_thread(self._has_active)
-
-    async def close(self) -> None:
+    def _close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()

@@ -1,8 +1,9 @@
 """`serve()`: run the server under uvicorn — the safety checks first, then a graceful SIGTERM.
 
 - A non-loopback address with no API key configured is refused (anyone on the network could write).
-- One server process owns a data directory (embedded stores are single-process): a lock file names
-  the holder, and a second server fails with a message saying how to run several (Postgres).
+- With the embedded backend one server process owns a data directory (embedded stores are single-process):
+  a lock file names the holder, and a second server fails with a message saying how to run several
+  (Postgres, where any number of server processes share the database and the key table).
 - SIGTERM: uvicorn stops accepting, lets in-flight requests finish (up to `graceful_shutdown_s`), then
   the stores close.
 """
@@ -15,10 +16,10 @@ import ipaddress
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from omne_core.config import OmneSettings
+from omne_core.config import OmneSettings, StoreBackend
 
 from .app import create_app, open_key_store
 from .tenants import server_dir
@@ -81,7 +82,8 @@ def serve(settings: OmneSettings, *, host: str | None = None, port: int | None =
     keys = open_key_store(settings)
     has_keys = asyncio.run(keys.has_active_keys())
     check_listen_address(host, has_keys)
-    with data_dir_lock(server_dir(settings)):
+    lock = data_dir_lock(server_dir(settings)) if settings.store.backend is StoreBackend.EMBEDDED else nullcontext()
+    with lock:
         embedder = build_embedder(settings.embedding)
         embedder.embed(["warm up"])  # load the model before the first request, not during it
         if not has_keys:

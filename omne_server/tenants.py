@@ -1,8 +1,8 @@
 """One memory store per tenant, opened on first use and shared by every request of that tenant.
 
 Isolation is physical, not a filter: each tenant's store has its own data directory under the server's
-(`<data_dir>/server/tenants/<tenant>/`: SQLite, chroma, blobs), so a record id of another tenant is
-simply not there, whatever a query says.
+(`<data_dir>/server/tenants/<tenant>/`: SQLite, chroma, blobs) — on PostgreSQL its own schema — so a
+record id of another tenant is simply not there, whatever a query says.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import asyncio
 import logging
 from pathlib import Path
 
-from omne_core.config import OmneSettings
+from omne_core.config import OmneSettings, StoreBackend
 from omne_core.embeddings import Embedder, build_embedder
+from omne_core.errors import ConfigurationError
 from omne_core.memory import MemoryStore
 
 from .keys import check_tenant
@@ -43,10 +44,17 @@ class TenantStores:
         return self._embedder
 
     def settings_for(self, tenant: str) -> OmneSettings:
-        """The tenant's settings: the server's, with its own data directory (and chroma under it)."""
+        """The tenant's settings: the server's, with its own data directory (and chroma under it) and, on
+        PostgreSQL, its own schema (`<base schema>_t_<tenant>`)."""
         data_dir = self.root / check_tenant(tenant)
         chroma = self.settings.chroma.model_copy(update={"path": None})
-        return self.settings.model_copy(update={"data_dir": data_dir, "chroma": chroma})
+        update: dict[str, object] = {"data_dir": data_dir, "chroma": chroma}
+        if self.settings.store.backend is StoreBackend.POSTGRES:
+            schema = f"{self.settings.store.postgres_schema}_t_{tenant}"
+            if len(schema) > 63:
+                raise ConfigurationError(f"the schema of tenant {tenant!r} ({schema}) is longer than PostgreSQL's 63 characters")
+            update["store"] = self.settings.store.model_copy(update={"postgres_schema": schema})
+        return self.settings.model_copy(update=update)
 
     async def get(self, tenant: str) -> MemoryStore:
         """The tenant's store, opening it (and creating its directory) on first use."""

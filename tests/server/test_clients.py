@@ -25,8 +25,8 @@ from omne_core.memory import (
     open_store,
 )
 from omne_core.memory.maf import MEMORY_HEADER, OmneContextProvider
-from tests.support.scripted import prompts_text, scripted
 from tests.server.conftest import bearer, create_key, omne
+from tests.support.scripted import prompts_text, scripted
 
 
 class RecordingReplay(ReplayChatCompletionClient):

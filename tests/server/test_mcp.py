@@ -15,8 +15,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.support.scripted import calls, scripted
 from tests.server.conftest import OMNE, bearer, create_key, server_env
+from tests.support.scripted import calls, scripted
 
 TOOLS = {"remember", "search_memories", "get_memory", "update_memory", "forget_memory", "list_recent_memories"}
 

@@ -1,0 +1,64 @@
+"""The key table on PostgreSQL: shared by every server process of a deployment (real PostgreSQL 16)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from omne_core.config import StoreBackend, load_settings
+from omne_core.errors import ConfigurationError
+from omne_server.app import open_key_store
+from omne_server.auth import Authenticator
+from omne_server.keys import parse_token
+from omne_server.problems import ApiProblem
+from omne_server.tenants import TenantStores
+
+
+def postgres_settings(tmp_path, url: str, schema: str):
+    settings = load_settings(data_dir=tmp_path / "data")
+    store = settings.store.model_copy(update={"backend": StoreBackend.POSTGRES, "postgres_url": SecretStr(url),
+                                              "postgres_schema": schema})  # fmt: skip
+    return settings.model_copy(update={"store": store})
+
+
+async def test_two_server_processes_share_one_key_table(tmp_path, postgres_server, postgres_schema):
+    settings = postgres_settings(tmp_path, postgres_server.url, postgres_schema)
+    first, second = open_key_store(settings), open_key_store(settings)  # as two processes would
+    try:
+        assert not await second.has_active_keys()
+        key, token = await first.create("acme", label="worker")
+        _, reader = await first.create("acme", read_only=True)
+        assert [k.key_id for k in await second.list("acme")][0] == key.key_id
+        assert await second.has_active_keys()
+        rows = postgres_server.admin(f'SELECT secret_hash FROM "{postgres_schema}".api_keys')
+        secret = parse_token(token)[1]
+        assert len(rows) == 2 and all(secret not in row[0] for row in rows)  # only digests are stored
+
+        auth_a = Authenticator(first, cache_s=0)
+        auth_b = Authenticator(second, cache_s=0)
+        assert (await auth_b.authenticate(f"Bearer {token}")).tenant == "acme"
+        assert (await auth_a.authenticate(f"Bearer {reader}")).read_only
+        await second.revoke(key.key_id)  # revoked through the other process
+        with pytest.raises(ApiProblem) as refused:
+            await auth_a.authenticate(f"Bearer {token}")
+        assert refused.value.status == 401
+        assert {k.key_id for k in await first.list(include_revoked=True)} >= {key.key_id}
+        assert key.key_id not in {k.key_id for k in await first.list()}
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_tenants_map_to_schemas_of_their_own(tmp_path):
+    settings = postgres_settings(tmp_path, "postgresql://u:p@127.0.0.1/db", "omne")
+    stores = TenantStores(settings)
+    acme, globex = stores.settings_for("acme"), stores.settings_for("globex")
+    assert (acme.store.postgres_schema, globex.store.postgres_schema) == ("omne_t_acme", "omne_t_globex")
+    assert acme.data_dir != globex.data_dir  # blobs stay apart too
+    long = postgres_settings(tmp_path, "postgresql://u:p@127.0.0.1/db", "a" * 30)
+    with pytest.raises(ConfigurationError, match="63"):
+        TenantStores(long).settings_for("t" * 40)
+    no_url = load_settings(data_dir=tmp_path).model_copy(
+        update={"store": load_settings().store.model_copy(update={"backend": StoreBackend.POSTGRES})})
+    with pytest.raises(ConfigurationError, match="POSTGRES_URL"):
+        open_key_store(no_url)
