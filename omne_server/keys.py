@@ -9,13 +9,13 @@ only slow every request down.
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
 import hashlib
 import hmac
 import re
 import secrets
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
