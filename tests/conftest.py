@@ -73,3 +73,13 @@ def postgres_schema(postgres_server) -> Iterator[str]:
     yield schema
     for (name,) in postgres_server.admin("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", f"{schema}%"):
         drop_schema(postgres_server, name)  # the test's schema and any it made beside it
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The local MiniLM embedding model, loaded once for the session (stores in tests share it)."""
+    from omne_core.embeddings import LocalEmbedder
+
+    model = LocalEmbedder()
+    model.embed(["warm up"])
+    return model

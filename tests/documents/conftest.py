@@ -1,19 +1,10 @@
-"""Document test fixtures: conversion settings, and the embedding model (for ingestion into a real store) loaded once."""
+"""Document test fixtures: conversion settings (the session's `embedder` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from omne_core.config import DocumentSettings
-
-
-@pytest.fixture(scope="session")
-def embedder():
-    from omne_core.embeddings import LocalEmbedder
-
-    model = LocalEmbedder()
-    model.embed(["warm up"])
-    return model
 
 
 @pytest.fixture

@@ -1,20 +1,12 @@
-"""Memory test fixtures: the embedding model is loaded once per session; every store lives in tmp_path."""
+"""Memory test fixtures: every store lives in tmp_path (the session's `embedder` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from omne_core.config import OmneSettings
-from omne_core.embeddings import LocalEmbedder
 from omne_core.memory import MemoryStore
 from tests.support.backends import backend_settings
-
-
-@pytest.fixture(scope="session")
-def embedder() -> LocalEmbedder:
-    model = LocalEmbedder()
-    model.embed(["warm up"])
-    return model
 
 
 @pytest.fixture

@@ -22,20 +22,12 @@ import httpx
 import pytest
 
 from omne_core.config import OmneSettings, load_settings
-from omne_core.embeddings import LocalEmbedder
 from omne_server import create_app
 from tests.support.servers import free_port
 
 # `omne` from the tree under test (not whatever console script the environment installed).
 OMNE = [sys.executable, "-m", "omne_cli.app"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def embedder() -> LocalEmbedder:
-    model = LocalEmbedder()
-    model.embed(["warm up"])
-    return model
 
 
 @pytest.fixture
