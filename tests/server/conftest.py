@@ -162,8 +162,8 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
     return process.returncode
 
 
-def create_key(data_dir: Path, tenant: str, *flags: str) -> str:
-    result = omne(data_dir, "keys", "create", "--tenant", tenant, *flags)
+def create_key(data_dir: Path, tenant: str, *flags: str, **env: str) -> str:
+    result = omne(data_dir, "keys", "create", "--tenant", tenant, *flags, **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
