@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from omne_core.embeddings import EmbeddingError
-from omne_core.errors import StorageError
+from omne_core.errors import ModelError, StorageError
 from omne_core.memory import (
     MemoryImportError,
     MemoryNotFoundError,
@@ -128,6 +128,9 @@ def _memory_problem(exc: Exception) -> tuple[int, ProblemCode, str] | None:
         return 502, ProblemCode.REFLECTION_FAILED, str(exc)
     if isinstance(exc, EmbeddingError):
         return 503, ProblemCode.UNAVAILABLE, "the embedding model is unavailable"
+    if isinstance(exc, ModelError):  # the reflection model cannot be reached (after its retries)
+        logger.warning("model unavailable: %s", exc)
+        return 503, ProblemCode.UNAVAILABLE, "the model is unavailable; see the server log"
     if isinstance(exc, StorageError):  # an index service down, a data directory held by another process, ...
         logger.warning("storage unavailable: %s", exc)
         return 503, ProblemCode.UNAVAILABLE, "the memory store is unavailable; see the server log"
@@ -152,7 +155,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    for exc_type in (StorageError, EmbeddingError):
+    for exc_type in (StorageError, ModelError):
         app.add_exception_handler(exc_type, _on_memory_error)
     app.add_exception_handler(Exception, _on_unexpected)
 

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from ..config import OmneSettings, load_settings
 from ..config.settings import redact_url
-from ..records import MemoryKind, MemoryRecord, MemoryScope
+from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .errors import (
     MemoryAuthError,
     MemoryImportError,
@@ -39,7 +39,7 @@ from .errors import (
 )
 from .filters import ScopeArg, normalize_scopes
 from .reflection import ReflectionResult
-from .results import ImportResult, MemoryChange, MemoryStats, SearchHit
+from .results import ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store_config import ServerStoreConfig
 from .wire import (
     API_PREFIX,
@@ -53,7 +53,7 @@ from .wire import (
     ProblemCode,
     RecordPage,
     SearchResponse,
-    encode_cursor,
+    UsersResponse,
 )
 
 if TYPE_CHECKING:
@@ -281,25 +281,28 @@ class RemoteMemoryStore:
         limit: int | None = 100,
         include_inactive: bool = False,
         oldest_first: bool = False,
-        offset: int = 0,
+        statuses: Sequence[MemoryStatus | str] | None = None,
+        after: str | None = None,
     ) -> builtins.list[MemoryRecord]:
-        """Records of the scope(s), newest first; fetched in pages of `page_size` (at most 1000)."""
+        """Records of the scope(s), newest first; fetched in keyset pages of `page_size` (at most 1000)."""
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise MemoryValidationError(f"limit must be a positive integer or None, got {limit!r}")
-        if not isinstance(offset, int) or offset < 0:
-            raise MemoryValidationError(f"offset must be a non-negative integer, got {offset!r}")
+        if after is not None:
+            _check_id(after)
         base = {
             "scope": _scope_json(scope), "kinds": _kinds(kinds), "since": _time(since), "until": _time(until),
             "include_inactive": include_inactive, "oldest_first": oldest_first,
+            "statuses": [MemoryStatus(s).value for s in statuses] if statuses is not None else None,
         }  # fmt: skip
         out: builtins.list[MemoryRecord] = []
         while limit is None or len(out) < limit:
             page_size = self.page_size if limit is None else min(self.page_size, limit - len(out))
-            body = {**base, "limit": page_size, "cursor": encode_cursor(offset + len(out))}
-            page = RecordPage.model_validate((await self._request("POST", "/memories/list", json=body)).json())
+            body = {**base, "limit": page_size, "after": after}
+            page = RecordPage.model_validate((await self._request("POST", "/memories/list", json=body, record_id=after)).json())
             out.extend(page.records)
-            if page.next_cursor is None or not page.records:
+            if page.next_after is None:
                 break
+            after = page.next_after
         return out
 
     async def search(
@@ -322,6 +325,18 @@ class RemoteMemoryStore:
             "until": _time(until), "limit": limit, "include_inactive": include_inactive, "min_similarity": min_similarity,
         }  # fmt: skip
         return SearchResponse.model_validate((await self._request("POST", "/memories/search", json=body)).json()).hits
+
+    async def links(self, record_id: str, scope: ScopeArg | None = None) -> RecordLinks:
+        """A record's provenance both ways and its supersession neighbours."""
+        _check_id(record_id)
+        if scope is not None:
+            await self.get(record_id, scope)  # another scope's record is not found, as in the store
+        response = await self._request("GET", f"/memories/{_path_id(record_id)}/links", record_id=record_id)
+        return RecordLinks.model_validate(response.json())
+
+    async def users(self) -> builtins.list[UserSummary]:
+        """Every user of this key's tenant, with record counts by kind and status."""
+        return UsersResponse.model_validate((await self._request("GET", "/users")).json()).users
 
     async def history(self, record_id: str) -> builtins.list[MemoryChange]:
         _check_id(record_id)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..config import OmneSettings, load_settings
-from ..records import MemoryKind, MemoryRecord
+from ..records import MemoryKind, MemoryRecord, MemoryStatus
 from .filters import ScopeArg
-from .results import ImportResult, MemoryChange, MemoryStats, SearchHit
+from .results import ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store import MemoryStore
 from .store_config import AnyStoreConfig, ServerStoreConfig, StoreConfig
 
@@ -75,8 +75,13 @@ class MemoryStoreAPI(Protocol):
         limit: int | None = ...,
         include_inactive: bool = ...,
         oldest_first: bool = ...,
-        offset: int = ...,
+        statuses: Sequence[MemoryStatus | str] | None = ...,
+        after: str | None = ...,
     ) -> builtins.list[MemoryRecord]: ...
+
+    async def links(self, record_id: str, scope: ScopeArg | None = ...) -> RecordLinks: ...
+
+    async def users(self) -> builtins.list[UserSummary]: ...
 
     async def history(self, record_id: str) -> builtins.list[MemoryChange]: ...
 

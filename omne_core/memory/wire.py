@@ -1,23 +1,20 @@
 """The memory server's wire models: request and response bodies shared by `omne serve` and `RemoteMemoryStore`.
 
-Records, hits, history entries and statistics travel as the library's own models (`MemoryRecord`,
-`SearchHit`, `MemoryChange`, `MemoryStats`, `ImportResult`); this module adds the request envelopes,
-the paging cursor and the problem document (RFC 9457) every error is answered with.
+Records, hits, history entries, links, users and statistics travel as the library's own models
+(`MemoryRecord`, `SearchHit`, `MemoryChange`, `RecordLinks`, `UserSummary`, `MemoryStats`, `ImportResult`);
+this module adds the request envelopes and the problem document (RFC 9457) every error is answered with.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..records import MemoryKind, MemoryRecord, MemoryScope
-from .results import MemoryChange, SearchHit
+from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
+from .results import MemoryChange, SearchHit, UserSummary
 
 API_PREFIX = "/v1"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -130,13 +127,18 @@ class ListRequest(_Request):
     until: datetime | None = None
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
     include_inactive: bool = False
+    statuses: list[MemoryStatus] | None = None  # exactly these statuses (instead of include_inactive)
     oldest_first: bool = False
-    cursor: str | None = None  # `next_cursor` of the previous page
+    after: str | None = Field(default=None, min_length=1)  # keyset paging: `next_after` of the previous page
 
 
 class RecordPage(BaseModel):
     records: list[MemoryRecord]
-    next_cursor: str | None = None  # None: this was the last page
+    next_after: str | None = None  # pass as `after` for the next page; None: this was the last page
+
+
+class UsersResponse(BaseModel):
+    users: list[UserSummary]
 
 
 class ScopeRequest(_Request):
@@ -203,23 +205,3 @@ class BlobRef(BaseModel):
 class Health(BaseModel):
     status: str = "ok"
     version: str
-
-
-# -- paging --------------------------------------------------------------------------------------
-def encode_cursor(offset: int) -> str:
-    """An opaque paging cursor (today an offset; clients must not rely on its content)."""
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The offset a cursor stands for. Raises ValueError for anything not made by `encode_cursor`."""
-    if not cursor:
-        return 0
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        offset = data["o"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise ValueError("cursor is not one this server issued") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise ValueError("cursor is not one this server issued")
-    return offset

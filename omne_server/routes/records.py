@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus, RecordLinks
 from omne_core.memory.wire import (
     MAX_PAGE,
     AddMemoriesRequest,
@@ -21,11 +21,8 @@ from omne_core.memory.wire import (
     SearchResponse,
     SupersedeRequest,
     UpdateMemoryRequest,
-    decode_cursor,
-    encode_cursor,
 )
 
-from ..problems import ApiProblem, ProblemCode
 from ..state import Reader, Writer
 
 router = APIRouter(prefix="/v1", tags=["memories"])
@@ -70,16 +67,13 @@ async def search_memories(body: SearchRequest, ctx: Reader) -> SearchResponse:
 
 
 async def _page(ctx: Reader, request: ListRequest) -> RecordPage:
-    try:
-        offset = decode_cursor(request.cursor)
-    except ValueError as exc:
-        raise ApiProblem(422, ProblemCode.INVALID_REQUEST, f"cursor: {exc}") from None
     records = await ctx.store.list(
         request.scope, kinds=request.kinds, since=request.since, until=request.until, limit=request.limit + 1,
-        include_inactive=request.include_inactive, oldest_first=request.oldest_first, offset=offset,
+        include_inactive=request.include_inactive, statuses=request.statuses, oldest_first=request.oldest_first,
+        after=request.after,
     )  # fmt: skip
-    more = len(records) > request.limit
-    return RecordPage(records=records[: request.limit], next_cursor=encode_cursor(offset + request.limit) if more else None)
+    page = records[: request.limit]
+    return RecordPage(records=page, next_after=page[-1].id if len(records) > request.limit else None)
 
 
 @router.get("/memories", response_model=RecordPage, summary="List a scope's records (newest first), one page")
@@ -91,12 +85,13 @@ async def list_memories(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     include_inactive: bool = False,
+    status: Annotated[list[MemoryStatus] | None, Query(description="Only these statuses (repeatable).")] = None,
     oldest_first: bool = False,
-    cursor: str | None = None,
+    after: Annotated[str | None, Query(min_length=1, description="The `next_after` of the previous page.")] = None,
 ) -> RecordPage:
     request = ListRequest(
-        scope=scope, kinds=kind, since=since, until=until, limit=limit,
-        include_inactive=include_inactive, oldest_first=oldest_first, cursor=cursor,
+        scope=scope, kinds=kind, since=since, until=until, limit=limit, include_inactive=include_inactive,
+        statuses=status, oldest_first=oldest_first, after=after,
     )  # fmt: skip
     return await _page(ctx, request)
 
@@ -110,6 +105,12 @@ async def list_memories_post(body: ListRequest, ctx: Reader) -> RecordPage:
 async def delete_memories(body: DeleteManyRequest, ctx: Writer) -> DeleteManyResponse:
     """Soft or hard delete of the listed records in one transaction; unknown ids are skipped."""
     return DeleteManyResponse(deleted=await ctx.store.delete_many(body.ids, hard=body.hard, actor=ctx.actor(body.actor)))
+
+
+@router.get("/memories/{record_id:path}/links", response_model=RecordLinks, summary="A record's provenance both ways")
+async def memory_links(record_id: str, ctx: Reader) -> RecordLinks:
+    """The records it cites and the conclusions citing it; the records it replaced and the one replacing it."""
+    return await ctx.store.links(record_id)
 
 
 @router.get("/memories/{record_id:path}/history", response_model=HistoryResponse, summary="A record's change history")

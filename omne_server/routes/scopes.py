@@ -1,4 +1,4 @@
-"""Whole scopes and users: statistics, export and import (streamed JSONL), forgetting a user."""
+"""Whole scopes and users: the users, statistics, export and import (streamed JSONL), forgetting a user."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starlette.responses import FileResponse
 
 from omne_core.memory import ImportResult, MemoryStats
 from omne_core.memory.filters import ScopeArg
-from omne_core.memory.wire import JSONL_MEDIA_TYPE, ForgetUserResponse, ScopeRequest
+from omne_core.memory.wire import JSONL_MEDIA_TYPE, ForgetUserResponse, ScopeRequest, UsersResponse
 
 from ..state import Reader, Writer, server_state
 from .records import ScopeQuery
@@ -29,6 +29,11 @@ async def forget_user(
 ) -> ForgetUserResponse:
     """Purge every record, vector, blob and history entry of the user (not undoable)."""
     return ForgetUserResponse(removed=await ctx.store.forget_user(user_id, actor=ctx.actor(actor[:200])))
+
+
+@router.get("/users", response_model=UsersResponse, summary="Every user of the tenant, with record counts")
+async def users(ctx: Reader) -> UsersResponse:
+    return UsersResponse(users=await ctx.store.users())
 
 
 @router.get("/stats", response_model=MemoryStats, summary="Counts of a scope's records by kind and status")

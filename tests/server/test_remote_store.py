@@ -103,8 +103,10 @@ async def test_paging_past_one_page(store):
     await store.add(records)
     everything = await store.list(ALICE, limit=None, oldest_first=True)
     assert [r.text for r in everything] == [f"entry {i}" for i in range(250)]
-    window = await store.list(ALICE, limit=3, offset=240, oldest_first=True)
+    window = await store.list(ALICE, limit=3, after=everything[239].id, oldest_first=True)
     assert [r.text for r in window] == ["entry 240", "entry 241", "entry 242"]
+    with pytest.raises(MemoryNotFoundError):
+        await store.list(ALICE, after="no-such-id")
     newest = await store.list(ALICE, limit=205)
     assert len(newest) == 205 and newest[0].text == "entry 249" and newest[-1].text == "entry 45"
 
