@@ -124,7 +124,9 @@ def free_port() -> int:
 
 def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNE_")}
-    env.update(OMNE_DATA_DIR=str(data_dir), OMNE_CONFIG=str(data_dir / "absent.toml"))
+    config = data_dir.parent / "omne.toml"  # empty: OMNE_CONFIG must name an existing file
+    config.touch()
+    env.update(OMNE_DATA_DIR=str(data_dir), OMNE_CONFIG=str(config))
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "omne_cli.app", "serve", "--port", str(port), "--log-level", "warning"],

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -126,8 +126,10 @@ async def _ingest_remote(
     for start in range(0, len(files), _UPLOAD_BATCH):
         batch = files[start : start + _UPLOAD_BATCH]
         part = await store.ingest(batch, scope, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens, keep_files=keep_files)
-        for result in [*part.files, *part.skipped]:
-            on_file(Path(result.path), result)
+        for done in part.files:
+            on_file(Path(done.path), done)
+        for skip in part.skipped:
+            on_file(Path(skip.path), skip)
         report.files.extend(part.files)
         report.skipped.extend(part.skipped)
     return report

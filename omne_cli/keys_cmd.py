@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Annotated, Any
 
 import typer
+
+from .display import echo, echo_json
+from .runtime import load
 
 app = typer.Typer(help="API keys of `omne serve`: create (shown once), list, revoke.", no_args_is_help=True)
 
 
 def _with_keys(work: Any) -> Any:
-    from omne_core.config import load_settings
+    """Open the key table the settings name, run `work`, close; a refused operation is an `OmneError` that the
+    CLI's top-level handler prints as one line."""
     from omne_server.app import open_key_store
-    from omne_server.keys import KeyStoreError
 
     async def main() -> Any:
-        keys = open_key_store(load_settings())
+        keys = open_key_store(load())
         try:
             return await work(keys)
         finally:
             await keys.close()
 
-    try:
-        return asyncio.run(main())
-    except KeyStoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    return asyncio.run(main())
 
 
 @app.command()
@@ -38,9 +36,9 @@ def create(
 ) -> None:
     """Create a key and print it once: it is stored only as a hash and cannot be shown again."""
     key, token = _with_keys(lambda keys: keys.create(tenant, read_only=read_only, label=label))
-    typer.echo(token)
+    echo(token)
     mode = "read-only" if key.read_only else "read-write"
-    typer.echo(f"key {key.key_id} for tenant {key.tenant} ({mode}); store it now, it is not shown again", err=True)
+    echo(f"key {key.key_id} for tenant {key.tenant} ({mode}); store it now, it is not shown again", err=True)
 
 
 @app.command("list")
@@ -52,17 +50,17 @@ def list_(
     """List keys (ids, tenants, modes; never the secrets)."""
     keys = _with_keys(lambda store: store.list(tenant, include_revoked=include_revoked))
     if as_json:
-        typer.echo(json.dumps([k.model_dump(mode="json") for k in keys], indent=2))
+        echo_json([k.model_dump(mode="json") for k in keys])
         return
     if not keys:
-        typer.echo("no keys")
+        echo("no keys")
     for k in keys:
         state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else ("read-only" if k.read_only else "read-write")
-        typer.echo(f"{k.key_id}  {k.tenant:<20} {state:<22} {k.created_at:%Y-%m-%d %H:%M}  {k.label or ''}".rstrip())
+        echo(f"{k.key_id}  {k.tenant:<20} {state:<22} {k.created_at:%Y-%m-%d %H:%M}  {k.label or ''}".rstrip())
 
 
 @app.command()
 def revoke(key_id: Annotated[str, typer.Argument(help="The key id (from `omne keys list`).")]) -> None:
     """Revoke a key: servers refuse it within a few seconds (`OMNE_SERVER__KEY_CACHE_S`)."""
     key = _with_keys(lambda keys: keys.revoke(key_id))
-    typer.echo(f"revoked {key.key_id} (tenant {key.tenant})")
+    echo(f"revoked {key.key_id} (tenant {key.tenant})")

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from .runtime import load
+
 
 def mcp(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Bind the tools to this user (else each call names one).")] = None,
@@ -17,7 +19,6 @@ def mcp(
     """
     import asyncio
 
-    from omne_core.config import load_settings
     from omne_server.mcp_stdio import serve_stdio
 
-    asyncio.run(serve_stdio(load_settings(), user_id=user, read_only=read_only))
+    asyncio.run(serve_stdio(load(), user_id=user, read_only=read_only))

@@ -16,7 +16,7 @@ from .errors import CliError, sentences
 
 if TYPE_CHECKING:
     from omne_core.config import OmneSettings
-    from omne_core.memory import MemoryStore, MemoryStoreAPI
+    from omne_core.memory import MemoryStore, MemoryStoreAPI, RemoteMemoryStore
 
 T = TypeVar("T")
 
@@ -100,7 +100,7 @@ def _damaged(database: Path, exc: sqlite3.DatabaseError) -> CliError:
     )
 
 
-async def open_memory(settings: OmneSettings) -> MemoryStoreAPI:
+async def open_memory(settings: OmneSettings) -> MemoryStore | RemoteMemoryStore:
     """The memory the settings name: a server's (OMNE_SERVER__URL or `--server`) or the local data directory's."""
     if settings.server.url:
         from omne_core.memory import RemoteMemoryStore

@@ -24,13 +24,15 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from omne_core.errors import OmneError
+
 TOKEN_PREFIX = "omne"
 _TOKEN = re.compile(r"^omne_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 TENANT_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 _TENANT = re.compile(TENANT_PATTERN)
 
 
-class KeyStoreError(ValueError):
+class KeyStoreError(OmneError, ValueError):
     """A key operation was refused (bad tenant name, unknown key id)."""
 
 

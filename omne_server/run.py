@@ -20,6 +20,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from omne_core.config import OmneSettings, StoreBackend
+from omne_core.errors import OmneError
 
 from .app import create_app, open_key_store
 from .tenants import server_dir
@@ -27,7 +28,7 @@ from .tenants import server_dir
 logger = logging.getLogger(__name__)
 
 
-class ServeError(RuntimeError):
+class ServeError(OmneError, RuntimeError):
     """The server cannot start as asked (unsafe address, data directory in use, ...)."""
 
 

@@ -271,6 +271,13 @@ class RemoteMemoryStore:
             raise MemoryNotFoundError(record_id)
         return record
 
+    async def resolve(self, id_or_prefix: str, scope: ScopeArg, *, candidates: int = 5) -> MemoryRecord:
+        """The scope's record with this id, else the only one whose id starts with it (`MemoryStore.resolve`)."""
+        _check_id(id_or_prefix)
+        body = {"id": id_or_prefix, "scope": _scope_json(scope), "candidates": candidates}
+        response = await self._request("POST", "/memories/resolve", json=body, record_id=id_or_prefix)
+        return MemoryRecord.model_validate(response.json())
+
     async def list(
         self,
         scope: ScopeArg,

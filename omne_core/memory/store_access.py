@@ -52,6 +52,8 @@ class MemoryStoreAPI(Protocol):
 
     async def get(self, record_id: str, scope: ScopeArg | None = ...) -> MemoryRecord: ...
 
+    async def resolve(self, id_or_prefix: str, scope: ScopeArg, *, candidates: int = ...) -> MemoryRecord: ...
+
     async def search(
         self,
         query: str,

@@ -132,6 +132,14 @@ class ListRequest(_Request):
     after: str | None = Field(default=None, min_length=1)  # keyset paging: `next_after` of the previous page
 
 
+class ResolveRequest(_Request):
+    """A record id, or the start of one (the short ids people see), within a scope."""
+
+    id: str = Field(min_length=1, max_length=200)
+    scope: ScopeSpec
+    candidates: int = Field(default=5, ge=1, le=50)  # at most this many ids named when the prefix is ambiguous
+
+
 class RecordPage(BaseModel):
     records: list[MemoryRecord]
     next_after: str | None = None  # pass as `after` for the next page; None: this was the last page

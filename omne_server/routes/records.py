@@ -17,6 +17,7 @@ from omne_core.memory.wire import (
     HistoryResponse,
     ListRequest,
     RecordPage,
+    ResolveRequest,
     SearchRequest,
     SearchResponse,
     SupersedeRequest,
@@ -99,6 +100,13 @@ async def list_memories(
 @router.post("/memories/list", response_model=RecordPage, summary="List records of one or more scopes, one page")
 async def list_memories_post(body: ListRequest, ctx: Reader) -> RecordPage:
     return await _page(ctx, body)
+
+
+@router.post("/memories/resolve", response_model=MemoryRecord, summary="A record by its id or the start of it")
+async def resolve_memory(body: ResolveRequest, ctx: Reader) -> MemoryRecord:
+    """The scope's record with this id, else the only one whose id starts with it; another scope's record is
+    404 like an unknown id, a prefix several records share is 422 naming some of them."""
+    return await ctx.store.resolve(body.id, body.scope, candidates=body.candidates)
 
 
 @router.post("/memories/delete", response_model=DeleteManyResponse, summary="Delete many records at once")

@@ -108,7 +108,10 @@ def source_path() -> str:
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNE_")}
-    env.update(OMNE_DATA_DIR=str(data_dir), OMNE_CONFIG=str(data_dir / "absent.toml"), PYTHONPATH=source_path(),
+    config = data_dir.parent / f"{data_dir.name}.toml"  # empty: OMNE_CONFIG must name an existing file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.touch()
+    env.update(OMNE_DATA_DIR=str(data_dir), OMNE_CONFIG=str(config), PYTHONPATH=source_path(),
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra)  # fmt: skip
     return env
 

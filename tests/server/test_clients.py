@@ -102,6 +102,10 @@ def test_omne_memory_cli_with_server(live, tmp_path):
     found = omne(data, "memory", "search", "which instrument?", "--user", "lena", "--json",
                  OMNE_SERVER__URL=live.url, **env)  # fmt: skip
     assert found.returncode == 0 and json.loads(found.stdout)[0]["record"]["id"] == record_id
+    shown = omne(data, "memory", "--server", live.url, "show", record_id[:8], "--user", "lena", **env)
+    assert shown.returncode == 0 and "oboe" in shown.stdout, shown.stderr  # the short id `chat` prints
+    hidden = omne(data, "memory", "--server", live.url, "show", record_id[:8], "--user", "mallory", **env)
+    assert hidden.returncode == 1 and "oboe" not in hidden.stdout + hidden.stderr
     doc = tmp_path / "notes.md"
     doc.write_text("# Recital\n\nLena's oboe recital is on 12 June at the town hall.\n")
     ingested = omne(data, "memory", "--server", live.url, "ingest", str(doc), "--user", "lena", "--json", **env)

@@ -95,6 +95,22 @@ async def test_add_get_list_search_on_either_store(store):
         await store.add(rec("other words", id=first.id))  # an id that exists with other content
 
 
+async def test_short_ids_resolve_within_the_scope_on_either_store(store):
+    records = await store.add([rec(f"note {i}") for i in range(17)])  # 17 hex ids: two share a first character
+    bob = (await store.add(rec("bob's note", MemoryScope(user_id="bob"))))[0]
+    target = records[3]
+    assert (await store.resolve(target.id[:8], MemoryScope(user_id="alice"))).id == target.id
+    assert (await store.resolve(target.id, ALICE)).id == target.id
+    with pytest.raises(MemoryNotFoundError):  # another user's record reads as an unknown id, by prefix or whole
+        await store.resolve(bob.id[:8], MemoryScope(user_id="alice"))
+    with pytest.raises(MemoryNotFoundError):
+        await store.resolve(bob.id, MemoryScope(user_id="alice"))
+    first = sorted(r.id for r in records)
+    shared = next(a[0] for a, b in zip(first, first[1:]) if a[0] == b[0])
+    with pytest.raises(MemoryValidationError, match="ambiguous"):
+        await store.resolve(shared, MemoryScope(user_id="alice"))
+
+
 async def test_paging_past_one_page(store):
     if isinstance(store, RemoteMemoryStore):
         store.page_size = 100  # several list requests for one call
