@@ -106,7 +106,7 @@ async def test_short_ids_resolve_within_the_scope_on_either_store(store):
     with pytest.raises(MemoryNotFoundError):
         await store.resolve(bob.id, MemoryScope(user_id="alice"))
     first = sorted(r.id for r in records)
-    shared = next(a[0] for a, b in zip(first, first[1:]) if a[0] == b[0])
+    shared = next(a[0] for a, b in zip(first, first[1:], strict=False) if a[0] == b[0])
     with pytest.raises(MemoryValidationError, match="ambiguous"):
         await store.resolve(shared, MemoryScope(user_id="alice"))
 
