@@ -1,16 +1,21 @@
-"""How much the default ranking weights owe to the data they were chosen on: leave-one-conversation-out on LoCoMo.
+"""How much the ranking defaults owe to the data they were chosen on: leave-one-conversation-out on LoCoMo.
 
     .venv/bin/python bench/locomo_weights.py ../shared/data/locomo/locomo_dev.json
     .venv/bin/python bench/locomo_weights.py ../shared/data/locomo/locomo_dev.json --l1 observations
 
-The default `FusionWeights`, `session_weight`, `time_weight` and `l1_key_weight` were picked on the same LoCoMo conversations that
-`locomo_recall.py` reports on. Here each conversation is held out in turn: the weighting that gives the best
-recall@10 (then recall@5) on the other conversations is picked from a grid and scored on the held-out one. The
-pooled held-out recall is the estimate for conversations the weights never saw; it is printed beside the
-defaults on the same questions. Without `--l1` the grid is the fusion weights x `session_weight` x
-`time_weight`; with it, the default fusion weights x `session_weight` x `time_weight` x `l1_key_weight`. Candidates come from the store exactly as
-`MemoryStore.search` takes them; only the ranking (`ranking.rank`: fusion, priors, L1 expansion) is re-run per
-grid point, so the whole grid costs about one search per question.
+Every weight and prior of `MemorySettings` that was picked on the LoCoMo dev conversations (the fusion weights,
+`session_weight`, `time_weight`, `l1_key_weight`, `l1_sources_per_hit`, ...: `KNOBS`) is checked two ways:
+
+- **per knob**: the knob runs through its values, every other knob at its default. In-sample: recall@10 of each
+  value on all conversations. Leave-one-out: each conversation is held out in turn, the value with the best
+  recall@10 (then recall@5) on the others is picked and scored on the held-out one; the pooled held-out recall
+  is printed beside the default's.
+- **jointly**: the same leave-one-out over the grid of several knobs at once (`JOINT`); this pooled figure is
+  the estimate for conversations none of the weights saw.
+
+Each question is searched once: its candidates and everything the weights do not change are kept
+(`ranking.Candidates`, built exactly as `MemoryStore.search` builds them), and only `ranking.rank` runs again
+per grid point (no reasons), so a grid of hundreds of points costs a few minutes.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import asyncio
 import itertools
 import sys
 import tempfile
+import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,81 +35,73 @@ from pathlib import Path
 # the benchmark next door (bench/ is on sys.path when run as a script)
 from locomo_recall import KS, L1_MODES, delivered, derived_records, load_locomo, recall_row
 
-from omne_core.config import FusionWeights, MemorySettings, load_settings
+from omne_core.config import MemorySettings, load_settings
 from omne_core.embeddings import aembed
-from omne_core.memory import MemoryRecord, MemoryScope, MemoryStore, expansion, indexing
+from omne_core.memory import MemoryScope, MemoryStore, expansion, indexing
 from omne_core.memory.filters import RecordFilter
-from omne_core.memory.ranking import rank, record_time
-from omne_core.memory.timequery import TimeWindow, query_windows
+from omne_core.memory.ranking import Candidates, rank, record_time
+from omne_core.memory.timequery import query_windows
 
-DEFAULT_WEIGHTS = FusionWeights()  # what MemorySettings.fusion holds unless configured
+# Each knob's values (its default is added when missing). "fusion.lexical" moves the dense weight with it
+# (dense = 1 - lexical), as the defaults do.
+KNOBS: dict[str, tuple[float, ...]] = {
+    "fusion.lexical": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+    "fusion.speaker": (0.0, 0.15, 0.3, 0.45),
+    "fusion.substance": (0.0, 0.1, 0.2),
+    "session_weight": (0.0, 0.15, 0.3, 0.45),
+    "time_weight": (0.0, 0.1, 0.2, 0.4),
+    "l1_key_weight": (0.0, 0.15, 0.3, 0.5, 1.0),
+    "l1_sources_per_hit": (0, 1, 2, 3, 5),
+}
+L1_ONLY = {"l1_key_weight", "l1_sources_per_hit"}  # no effect without L1 records
+# The joint grids: raw records alone, and with L1 records (the fusion weights at their defaults there).
+JOINT = {
+    "none": ("fusion.lexical", "fusion.speaker", "fusion.substance", "session_weight", "time_weight"),
+    "l1": ("session_weight", "time_weight", "l1_key_weight", "l1_sources_per_hit"),
+}
 
-LEXICAL = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # dense weight = 1 - lexical
-SPEAKER = (0.0, 0.15, 0.3, 0.45)
-SUBSTANCE = (0.0, 0.1, 0.2)
-TIME = (0.0, 0.2)
-SESSION = (0.0, 0.15, 0.3, 0.45)
-L1_KEY = (0.0, 0.15, 0.3, 0.5)
+Weighting = tuple[tuple[str, float], ...]  # (knob, value) pairs; the knobs not named keep their defaults
 
 
-@dataclass(frozen=True)
-class Weighting:
-    """One grid point: the fusion weights and the query-time weights of `MemorySettings`."""
+def apply(settings: MemorySettings, weighting: Weighting) -> MemorySettings:
+    """`settings` with the weighting's knobs set."""
+    fusion: dict[str, float] = {}
+    top: dict[str, float | int] = {}
+    for knob, value in weighting:
+        if knob == "fusion.lexical":
+            fusion.update(lexical=value, dense=round(1 - value, 2))
+        elif knob.startswith("fusion."):
+            fusion[knob.removeprefix("fusion.")] = value
+        else:
+            top[knob] = int(value) if knob == "l1_sources_per_hit" else value
+    return settings.model_copy(update={**top, "fusion": settings.fusion.model_copy(update=fusion)})
 
-    fusion: FusionWeights
-    time: float
-    l1_key: float
-    session: float
 
-    def describe(self) -> str:
-        w = self.fusion
-        return (f"lex {w.lexical:.2f} spk {w.speaker:.2f} sub {w.substance:.2f} "
-                f"ses {self.session:.2f} time {self.time:.2f} l1 {self.l1_key:.2f}")
+def default_of(settings: MemorySettings, knob: str) -> float:
+    if knob.startswith("fusion."):
+        return float(getattr(settings.fusion, knob.removeprefix("fusion.")))
+    return float(getattr(settings, knob))
+
+
+def describe(weighting: Weighting) -> str:
+    return " ".join(f"{knob.removeprefix('fusion.')} {value:g}" for knob, value in weighting) or "(defaults)"
 
 
 @dataclass
 class Asked:
-    """One question with everything the ranking needs: its candidates, their records, its time windows, the
-    records it may load (cited ones), and the evidence."""
+    """One question: its candidates as the store prepares them, what each record delivers, and the evidence."""
 
     conversation: str
-    query: str
-    dense: list[tuple[str, float]]
-    lexical: list[tuple[str, float]]
-    records: dict[str, MemoryRecord]
-    where: RecordFilter
-    windows: list[TimeWindow]
-    cited: dict[str, MemoryRecord]  # what the L1 candidates cite, in the scope (as the store loads it)
+    candidates: Candidates
     dia_of: dict[str, set[str]]
     evidence: set[str]
-
-
-def grid(l1: str) -> list[Weighting]:
-    if l1 != "none":
-        return [Weighting(DEFAULT_WEIGHTS, t, k, s) for t, k, s in itertools.product(TIME, L1_KEY, SESSION)]
-    fusions = [
-        FusionWeights(lexical=lex, dense=round(1 - lex, 2), speaker=spk, substance=sub)
-        for lex, spk, sub in itertools.product(LEXICAL, SPEAKER, SUBSTANCE)
-    ]
-    key = MemorySettings().l1_key_weight
-    return [Weighting(f, t, key, s) for f, t, s in itertools.product(fusions, TIME, SESSION)]
-
-
-def recall(asked: Asked, w: Weighting, settings: MemorySettings, now: datetime) -> list[float]:
-    tuned = settings.model_copy(update={"time_weight": w.time, "l1_key_weight": w.l1_key, "session_weight": w.session})
-    hits = rank(asked.query, asked.dense, asked.lexical, asked.records, asked.where, expansion.loader(asked.cited),
-                tuned, now, windows=asked.windows, weights=w.fusion, limit=max(KS))
-    return recall_row([delivered(h, asked.dia_of) for h in hits], asked.evidence)
-
-
-def mean_rows(rows: list[list[float]]) -> list[float]:
-    return [sum(r[i] for r in rows) / len(rows) for i in range(len(KS))] if rows else [0.0] * len(KS)
 
 
 async def collect(store: MemoryStore, path: Path, l1: str) -> list[Asked]:
     """Index every conversation through the public API and keep each question's ranking inputs."""
     asked: list[Asked] = []
     memory = store.settings.memory
+    now = datetime.now(UTC)
     for conv in load_locomo(path):
         scope = MemoryScope(user_id=conv.sample_id)
         stored = await store.add(conv.records, actor="locomo")
@@ -129,10 +128,85 @@ async def collect(store: MemoryStore, path: Path, l1: str) -> list[Asked]:
             cited_ids = expansion.cited_ids(records.values())
             cited = await store.backend.get_many(cited_ids, expansion.provenance_filter(where)) if cited_ids else {}
             windows = await query_windows(q.text, newest_time)
-            asked.append(Asked(conv.sample_id, q.text, dense, lexical, records, where, windows, cited, dia_of,
-                               q.evidence))
+            candidates = Candidates(q.text, dense, lexical, records, now, windows=windows, where=where,
+                                    load=expansion.loader(cited))  # fmt: skip
+            asked.append(Asked(conv.sample_id, candidates, dia_of, q.evidence))
         print(f"{conv.sample_id}: {len(conv.questions)} questions collected", file=sys.stderr)
     return asked
+
+
+class Scores:
+    """recall@k rows per weighting and question, computed once each."""
+
+    def __init__(self, asked: list[Asked], settings: MemorySettings) -> None:
+        self.asked, self.settings = asked, settings
+        self._rows: dict[Weighting, list[list[float]]] = {}
+
+    def rows(self, weighting: Weighting) -> list[list[float]]:
+        if weighting not in self._rows:
+            tuned = apply(self.settings, weighting)
+            self._rows[weighting] = [
+                recall_row([delivered(h, a.dia_of) for h in rank(a.candidates, tuned, limit=max(KS), explain=False)],
+                           a.evidence)  # fmt: skip
+                for a in self.asked
+            ]
+        return self._rows[weighting]
+
+    def mean(self, weighting: Weighting, keep: Sequence[int] | None = None) -> list[float]:
+        rows = self.rows(weighting)
+        picked = rows if keep is None else [rows[i] for i in keep]
+        return [sum(r[i] for r in picked) / len(picked) for i in range(len(KS))] if picked else [0.0] * len(KS)
+
+    def leave_one_out(self, grid: Sequence[Weighting]) -> tuple[list[float], list[tuple[str, Weighting, list[float]]]]:
+        """Pooled held-out recall@k, and per held-out conversation the weighting picked on the others with its
+        held-out recall."""
+        conversations = list(dict.fromkeys(a.conversation for a in self.asked))
+        pooled: list[list[float]] = []
+        folds = []
+        for held in conversations:
+            inside = [i for i, a in enumerate(self.asked) if a.conversation == held]
+            train = [i for i, a in enumerate(self.asked) if a.conversation != held]
+            best = max(grid, key=lambda w: tuple(self.mean(w, train)[i] for i in (2, 1)))
+            rows = self.rows(best)
+            pooled.extend(rows[i] for i in inside)
+            folds.append((held, best, self.mean(best, inside)))
+        return [sum(r[i] for r in pooled) / len(pooled) for i in range(len(KS))], folds
+
+
+def fmt(means: Sequence[float]) -> str:
+    return " ".join(f"r@{k} {m:.3f}" for k, m in zip(KS, means, strict=True) if k in (5, 10))
+
+
+def report(asked: list[Asked], settings: MemorySettings, l1: str) -> None:
+    scores = Scores(asked, settings)
+    default: Weighting = ()
+    print(f"--l1 {l1}: {len(asked)} questions; defaults: " + " ".join(
+        f"{k.removeprefix('fusion.')} {default_of(settings, k):g}" for k in KNOBS))
+    print(f"defaults in-sample: {fmt(scores.mean(default))}")
+    print("\nper knob (the others at their defaults): in-sample recall of each value; leave-one-conversation-out")
+    for knob, values in KNOBS.items():
+        if l1 == "none" and knob in L1_ONLY:
+            continue
+        values = tuple(sorted({*values, default_of(settings, knob)}))
+        grid: list[Weighting] = [((knob, v),) for v in values]
+        inside = "  ".join(f"{v:g}:{scores.mean(w)[2]:.3f}" for v, w in zip(values, grid, strict=True))
+        pooled, folds = scores.leave_one_out(grid)
+        picked = ",".join(f"{w[0][1]:g}" for _, w, _ in folds)
+        print(f"  {knob:<20} default {default_of(settings, knob):<5g} r@10 in-sample  {inside}")
+        print(f"  {'':<20} leave-one-out: picked {picked} -> {fmt(pooled)}  (default in-sample {fmt(scores.mean(default))})")
+    names = JOINT["none" if l1 == "none" else "l1"]
+    grid = [tuple(zip(names, combo, strict=True)) for combo in itertools.product(*(KNOBS[n] for n in names))]
+    start = time.perf_counter()
+    pooled, folds = scores.leave_one_out(grid)
+    best_all = max(grid, key=lambda w: tuple(scores.mean(w)[i] for i in (2, 1)))
+    print(f"\njoint grid over {', '.join(names)}: {len(grid)} weightings ({time.perf_counter() - start:.0f}s)")
+    for held, weighting, means in folds:
+        n = sum(1 for a in asked if a.conversation == held)
+        inside = [i for i, a in enumerate(asked) if a.conversation == held]
+        print(f"  held out {held:<8} n {n:>4}: picked {describe(weighting):<62} {fmt(means)} | defaults "
+              f"{fmt(scores.mean(default, inside))}")
+    print(f"  pooled leave-one-out: {fmt(pooled)}   defaults in-sample: {fmt(scores.mean(default))}")
+    print(f"  best on all conversations (in-sample): {describe(best_all)}: {fmt(scores.mean(best_all))}")
 
 
 async def run(path: Path, l1: str) -> None:
@@ -140,46 +214,6 @@ async def run(path: Path, l1: str) -> None:
         async with await MemoryStore.open(load_settings(data_dir=Path(tmp))) as store:
             asked = await collect(store, path, l1)
             report(asked, store.settings.memory, l1)
-
-
-def report(asked: list[Asked], settings: MemorySettings, l1: str) -> None:
-    now = datetime.now(UTC)
-    candidates = grid(l1)
-    default = Weighting(DEFAULT_WEIGHTS, settings.time_weight, settings.l1_key_weight, settings.session_weight)
-    scores = {w: [recall(a, w, settings, now) for a in asked] for w in {*candidates, default}}
-    conversations = list(dict.fromkeys(a.conversation for a in asked))
-
-    print(f"--l1 {l1}: {len(candidates)} weightings; the default is {default.describe()}")
-    picked_header = "".join(f"{'r@' + str(k):>7}" for k in KS)
-    default_header = "".join(f"{'def@' + str(k):>7}" for k in KS)
-    print(f"{'held out':<10}{'n':>5} | {'weights picked on the others':<66}{picked_header} | {default_header}")
-    pooled_picked: list[list[float]] = []
-    for held in conversations:
-        inside = [i for i, a in enumerate(asked) if a.conversation == held]
-        train = [i for i, a in enumerate(asked) if a.conversation != held]
-
-        def train_score(w: Weighting, train: list[int] = train) -> tuple[float, float]:
-            means = mean_rows([scores[w][i] for i in train])
-            return means[2], means[1]
-
-        best = max(candidates, key=train_score)
-        picked = [scores[best][i] for i in inside]
-        pooled_picked.extend(picked)
-        print(
-            f"{held:<10}{len(inside):>5} | {best.describe():<66}"
-            + "".join(f"{m:>7.3f}" for m in mean_rows(picked))
-            + " | "
-            + "".join(f"{m:>7.3f}" for m in mean_rows([scores[default][i] for i in inside]))
-        )
-    print(
-        f"{'pooled':<10}{len(pooled_picked):>5} | {'(each conversation scored with weights picked without it)':<66}"
-        + "".join(f"{m:>7.3f}" for m in mean_rows(pooled_picked))
-        + " | "
-        + "".join(f"{m:>7.3f}" for m in mean_rows(scores[default]))
-    )
-    best_all = max(candidates, key=lambda w: tuple(mean_rows(scores[w])[i] for i in (2, 1)))
-    print(f"best on all conversations: {best_all.describe()}: " + " ".join(
-        f"r@{k} {m:.3f}" for k, m in zip(KS, mean_rows(scores[best_all]), strict=True)))
 
 
 def main() -> None:

@@ -12,22 +12,23 @@ Everything here works on the candidates a search already fetched and on the reco
 which the store loads once by id (`get_many`) *through the searched scope*: a conclusion never brings in a
 record outside the scope searched (whatever it cites), and a conclusion outside it is never a candidate. One
 level only: a cited record that is itself a conclusion lifts nothing further.
+
+What no weight changes (which candidates the filter matches, which are keys, what they cite) is `Citations`,
+prepared once per search; `lift` and `fold` then work on plain scores, so a ranking can be re-run cheaply for
+other weights (`bench/locomo_weights.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from ..config.memory import MemorySettings
 from ..records import L1_KINDS, MemoryLevel, MemoryRecord, MemoryStatus
 from .filters import RecordFilter
-from .results import SearchHit
 
 # Records by id among those a filter matches (the storage seam's `get_many`).
 Loader = Callable[[Sequence[str], RecordFilter], Mapping[str, MemoryRecord]]
-# A record's own priors: (score, reasons) whatever found it (`ranking.Priors`).
-Prior = Callable[[MemoryRecord], tuple[float, list[str]]]
 
 _QUOTE_CHARS = 60  # how much of a conclusion a reason quotes
 
@@ -62,96 +63,137 @@ def quote(record: MemoryRecord) -> str:
     return repr(text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1] + "…")
 
 
-def is_key(hit: SearchHit) -> bool:
+def is_key(record: MemoryRecord) -> bool:
     """An active conclusion that cites something: its words and meaning can find what it cites."""
-    record = hit.record
     return record.level is MemoryLevel.L1 and record.status is MemoryStatus.ACTIVE and bool(record.source_ids)
 
 
-def expand_keys(
-    hits: Sequence[SearchHit], where: RecordFilter, load: Loader, weight: float, priors: Prior, add_cited: bool = True
-) -> dict[str, SearchHit]:
-    """The hits `where` matches, by id, with the records that active L1 candidates cite added or lifted.
+@dataclass
+class Citations:
+    """What a search's candidates cite, prepared once per search (no weight changes it).
 
-    A hit's score is its relevance (what the retrievers found) plus its own priors (`ranking.Priors`). A cited
-    record's relevance gains `weight` x the relevance of the best conclusion citing it (a record nothing else
-    found starts at 0); its priors stay its own. Each record lifted says which conclusion found it."""
-    matched = {h.record.id: h for h in hits if where.matches(h.record)}
-    keys = [h for h in hits if is_key(h)] if weight else []
-    cited = dict.fromkeys(sid for key in keys for sid in key.record.source_ids if sid not in matched)
-    loaded = load(list(cited), where) if cited and add_cited else {}
-    lifted: set[str] = set()
-    for key in sorted(keys, key=lambda h: h.score, reverse=True):  # the best conclusion citing a record wins
-        lent = weight * max(0.0, key.score - priors(key.record)[0])
-        for sid in dict.fromkeys(key.record.source_ids):
-            hit = matched.get(sid)
-            if hit is None and sid in loaded:
-                boost, because = priors(loaded[sid])
-                hit = matched[sid] = SearchHit(record=loaded[sid], score=boost, reasons=because)
-            if hit is None or sid == key.record.id or sid in lifted or lent <= 0:
+    `matched`: the candidates the searched filter matches (the possible hits; the others are keys only).
+    `keys`: active L1 candidates citing something. `citable`: records the keys cite that the filter matches but
+    no retriever found (they can be lifted into the hits). `sources`: per possible L1 hit, the records it cites
+    in the searched scope and status, of any kind or time (what it may carry).
+    """
+
+    matched: set[str]
+    keys: list[str]
+    citable: dict[str, MemoryRecord] = field(default_factory=dict)
+    sources: dict[str, list[MemoryRecord]] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, records: Mapping[str, MemoryRecord], where: RecordFilter, load: Loader) -> Citations:
+        matched = {rid for rid, r in records.items() if where.matches(r)}
+        keys = [rid for rid, r in records.items() if is_key(r)]
+        cited = list(dict.fromkeys(s for k in keys for s in records[k].source_ids if s not in records))
+        citable = dict(load(cited, where)) if cited else {}
+        carriers = [r for r in (*(records[rid] for rid in records if rid in matched), *citable.values())
+                    if r.level is MemoryLevel.L1 and r.source_ids]  # fmt: skip
+        wanted = list(dict.fromkeys(s for r in carriers for s in r.source_ids))
+        found = load(wanted, provenance_filter(where)) if wanted else {}
+        sources = {
+            r.id: [found[s] for s in dict.fromkeys(r.source_ids) if s in found and s != r.id] for r in carriers
+        }
+        return cls(matched, keys, citable, {rid: s for rid, s in sources.items() if s})
+
+
+@dataclass
+class Lift:
+    """A record lifted through a conclusion: which one, and by how much."""
+
+    key: MemoryRecord
+    lent: float
+
+
+def lift(
+    scores: dict[str, float],
+    base: Mapping[str, float],
+    records: Mapping[str, MemoryRecord],
+    citations: Citations,
+    weight: float,
+    prior: Callable[[MemoryRecord], float],
+    add_cited: bool = True,
+) -> dict[str, Lift]:
+    """Key expansion, in place on `scores` (candidate id -> score, every candidate): each record an active L1
+    candidate cites gains `weight` x that conclusion's relevance (`base`: its score without its priors), from
+    the best conclusion citing it only. A cited record no retriever found joins `scores` at its own priors plus
+    what it gains (unless `add_cited` is False). Returns what lifted each record the filter matches."""
+    lifted: dict[str, Lift] = {}
+    if not weight or not citations.keys:
+        return lifted
+    for key_id in sorted(citations.keys, key=scores.__getitem__, reverse=True):  # the best conclusion wins
+        key, lent = records[key_id], weight * base.get(key_id, 0.0)
+        if lent <= 0:
+            continue
+        for sid in key.source_ids:
+            if sid == key_id or sid in lifted:
                 continue
-            lifted.add(sid)
-            hit.score += lent
-            hit.reasons.append(f"found through {key.record.kind.value} {key.record.id[:8]} {quote(key.record)} +{lent:.3f}")
-    return matched
+            if sid not in citations.matched:
+                cited = citations.citable.get(sid) if add_cited else None
+                if cited is None:
+                    continue
+                scores.setdefault(sid, prior(cited))
+            scores[sid] += lent
+            lifted[sid] = Lift(key, lent)
+    return lifted
 
 
-def attach_sources(
-    ordered: Sequence[SearchHit], where: RecordFilter, load: Loader, per_hit: int, limit: int | None
-) -> list[SearchHit]:
-    """The best `limit` hits, each L1 hit carrying up to `per_hit` of its in-scope sources (ranked ones first).
+@dataclass
+class Unit:
+    """One result slot: a hit and the sources it carries (for an L1 hit), with what was folded into it."""
+
+    record_id: str
+    score: float
+    sources: list[MemoryRecord] = field(default_factory=list)
+    ranked_with: tuple[str, float] | None = None  # the source whose score the conclusion took
+    carried: list[tuple[str, float]] = field(default_factory=list)  # hits folded into it, with their own scores
+
+
+def fold(
+    ordered: Sequence[str], scores: Mapping[str, float], citations: Citations, per_hit: int, limit: int | None
+) -> list[Unit]:
+    """The best `limit` slots from hit ids (best first), each L1 hit carrying up to `per_hit` of its in-scope
+    sources (ranked ones first).
 
     An L1 hit and the ranked sources it carries are one unit, ranked by its best member: the conclusion comes
     first, its sources under it, and their own hits are folded into it (no slot repeats a record)."""
     if not per_hit:
-        return list(ordered[:limit])
-    rank = {h.record.id: i for i, h in enumerate(ordered)}
-    hit_of = {h.record.id: h for h in ordered}
-    near = ordered[: 2 * limit] if limit else ordered  # the L1 hits that may make the cut: one load for all
-    carriers = [h for h in near if h.record.level is MemoryLevel.L1 and h.record.source_ids]
-    cited = list(dict.fromkeys(sid for h in carriers for sid in h.record.source_ids))
-    found = load(cited, provenance_filter(where)) if cited else {}
-    for hit in carriers:
-        sources = [found[sid] for sid in dict.fromkeys(hit.record.source_ids) if sid in found and sid != hit.record.id]
-        hit.sources = sorted(sources, key=lambda r: rank.get(r.id, len(ordered)))[:per_hit]
-        best = max((hit_of[r.id] for r in hit.sources if r.id in hit_of), key=lambda h: h.score, default=None)
-        if best is not None and best.score > hit.score:
-            hit.reasons.append(f"ranked with its source {best.record.id[:8]} ({best.score:.3f})")
-            hit.score = best.score
-    units = sorted(ordered, key=lambda h: (h.score, h.record.level is MemoryLevel.L1), reverse=True)
-    shown: dict[str, SearchHit] = {}  # record id -> the hit that shows it (itself, or as a source)
-    out: list[SearchHit] = []
-    for hit in units:
+        return [Unit(rid, scores[rid]) for rid in ordered[:limit]]
+    position = {rid: i for i, rid in enumerate(ordered)}
+    units: dict[str, Unit] = {}
+    near = ordered[: 2 * limit] if limit else ordered  # the L1 hits that may make the cut
+    for rid in near:
+        found = citations.sources.get(rid)
+        if not found:
+            continue
+        unit = units[rid] = Unit(rid, scores[rid])
+        unit.sources = sorted(found, key=lambda r: position.get(r.id, len(ordered)))[:per_hit]
+        best = max((s.id for s in unit.sources if s.id in scores), key=scores.__getitem__, default=None)
+        if best is not None and scores[best] > unit.score:
+            unit.ranked_with, unit.score = (best, scores[best]), scores[best]
+    is_l1 = set(units)
+    ranked = sorted(ordered, key=lambda rid: (units[rid].score if rid in units else scores[rid], rid in is_l1),
+                    reverse=True)  # fmt: skip
+    shown: dict[str, Unit] = {}  # record id -> the unit that shows it (itself, or as a source)
+    out: list[Unit] = []
+    for rid in ranked:
         if limit is not None and len(out) >= limit:
             break
-        carrier = shown.get(hit.record.id)
+        carrier = shown.get(rid)
         if carrier is not None:
-            carrier.reasons.append(f"carries its source {hit.record.id[:8]} ({hit.score:.3f} on its own)")
+            carrier.carried.append((rid, scores[rid]))
             continue
-        shown[hit.record.id] = hit
-        for source in hit.sources:
-            shown.setdefault(source.id, hit)
-        out.append(hit)
+        unit = units.get(rid) or Unit(rid, scores[rid])
+        shown[rid] = unit
+        for source in unit.sources:
+            shown.setdefault(source.id, unit)
+        out.append(unit)
     return out
 
 
-def expand(
-    hits: Sequence[SearchHit],
-    where: RecordFilter,
-    load: Loader,
-    settings: MemorySettings,
-    priors: Prior,
-    limit: int | None = None,
-    add_cited: bool = True,
-) -> list[SearchHit]:
-    """Fused candidates (best first, possibly with key-only L1 records) -> the final hits: key expansion, then
-    the ranking, then provenance and folding, then the best `limit`."""
-    matched = expand_keys(hits, where, load, settings.l1_key_weight, priors, add_cited)
-    ordered = sorted(matched.values(), key=lambda h: h.score, reverse=True)
-    return attach_sources(ordered, where, load, settings.l1_sources_per_hit, limit)
-
-
 __all__ = [
-    "Loader", "Prior", "attach_sources", "candidate_filter", "cited_ids", "expand", "expand_keys", "loader",
-    "provenance_filter",
+    "Citations", "Lift", "Loader", "Unit", "candidate_filter", "cited_ids", "fold", "is_key", "lift", "loader",
+    "provenance_filter", "quote",
 ]

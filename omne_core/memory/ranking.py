@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from ..config.memory import FusionWeights, MemorySettings
 from ..records import MemoryRecord
@@ -56,77 +57,187 @@ def speaker_named(record: MemoryRecord, query_words: set[str]) -> str | None:
     return None
 
 
-def substance(record: MemoryRecord, saturation: int) -> float:
-    """0..1: how much content the record's own text carries (content words, saturating)."""
-    return min(1.0, len(content_words(record.text)) / saturation)
+class Features(NamedTuple):
+    """What the priors read of a record, computed once per search: whom the query names among its speakers, its
+    content words, its time and the query's time window that holds it."""
+
+    speaker: str | None
+    content_words: int
+    when: datetime
+    window: TimeWindow | None
+    importance: float
 
 
-class Priors:
-    """The score a record gets for itself, whatever found it: its speaker named in the query, its substance, and
-    the optional recency and importance boosts. Each comes with its reason."""
+class Candidates:
+    """One search's candidates and everything about them that no weight changes: normalised retriever scores,
+    ranks, each record's prior features, and what the L1 candidates cite (`expansion.Citations`).
+
+    Built once per search; `rank` then scores it for a set of weights (the store once, `locomo_weights.py` once
+    per grid point).
+    """
 
     def __init__(
         self,
         query: str,
-        settings: MemorySettings,
+        dense: Sequence[tuple[str, float]],
+        lexical: Sequence[tuple[str, float]],
+        records: Mapping[str, MemoryRecord],
         now: datetime,
-        weights: FusionWeights | None = None,
+        *,
         windows: Sequence[TimeWindow] = (),
+        where: RecordFilter | None = None,
+        load: Loader | None = None,
     ) -> None:
+        self.query, self.now, self.windows = query, now, windows
         self.query_words = set(content_words(query))
-        self.settings, self.now, self.windows = settings, now, windows
-        self.weights = weights or settings.fusion
+        self.dense_norm, self.lexical_norm = normalize(dense, records), normalize(lexical, records)
+        self.ids = list(dict.fromkeys([*self.dense_norm, *self.lexical_norm]))
+        self.records = {rid: records[rid] for rid in self.ids}
+        self.sessions = {rid: session_of(record) for rid, record in self.records.items()}
+        self.dense_raw, self.lexical_raw = dict(dense), dict(lexical)
+        self.dense_rank = {rid: rank for rank, (rid, _) in enumerate(dense, 1)}
+        self.lexical_rank = {rid: rank for rank, (rid, _) in enumerate(lexical, 1)}
+        # without a filter (plain fusion) every candidate is a possible hit and nothing is expanded
+        self.citations = (
+            expansion.Citations.prepare(self.records, where, load or expansion.loader({}))
+            if where is not None
+            else expansion.Citations(matched=set(self.ids), keys=[])
+        )
+        self._features: dict[str, Features] = {}
 
-    def __call__(self, record: MemoryRecord) -> tuple[float, list[str]]:
-        weights, settings = self.weights, self.settings
-        score, why = 0.0, []
-        if weights.speaker and (speaker := speaker_named(record, self.query_words)):
-            score += weights.speaker
-            why.append(f"speaker {speaker!r} named in the query +{weights.speaker:.2f}")
-        if weights.substance:
-            boost = weights.substance * substance(record, weights.substance_words)
-            score += boost
-            why.append(f"substance +{boost:.3f}")
-        if settings.time_weight and self.windows:
+    def features(self, record: MemoryRecord) -> Features:
+        found = self._features.get(record.id)
+        if found is None:
             when = record_time(record)
-            for window in self.windows:
-                if window.holds(when):
-                    score += settings.time_weight
-                    why.append(f"time {when:%Y-%m-%d} in the query's {window.describe()} +{settings.time_weight:.2f}")
-                    break
-        if settings.recency_weight:
-            age_days = max(0.0, (self.now - record_time(record)).total_seconds() / 86400)
-            boost = settings.recency_weight * math.pow(0.5, age_days / settings.recency_half_life_days)
-            score += boost
+            window = next((w for w in self.windows if w.holds(when)), None)
+            found = self._features[record.id] = Features(
+                speaker_named(record, self.query_words), len(content_words(record.text)), when, window,
+                record.importance,
+            )  # fmt: skip
+        return found
+
+
+def priors(
+    features: Features, weights: FusionWeights, settings: MemorySettings, now: datetime, why: list[str] | None = None
+) -> float:
+    """The score a record gets for itself, whatever found it: its speaker named in the query, its substance, a
+    time the query names, and the optional recency and importance boosts; each with its reason into `why`."""
+    score = 0.0
+    if weights.speaker and features.speaker:
+        score += weights.speaker
+        if why is not None:
+            why.append(f"speaker {features.speaker!r} named in the query +{weights.speaker:.2f}")
+    if weights.substance:
+        boost = weights.substance * min(1.0, features.content_words / weights.substance_words)
+        score += boost
+        if why is not None:
+            why.append(f"substance +{boost:.3f}")
+    if settings.time_weight and features.window is not None:
+        score += settings.time_weight
+        if why is not None:
+            why.append(f"time {features.when:%Y-%m-%d} in the query's {features.window.describe()} "
+                       f"+{settings.time_weight:.2f}")  # fmt: skip
+    if settings.recency_weight:
+        age_days = max(0.0, (now - features.when).total_seconds() / 86400)
+        boost = settings.recency_weight * math.pow(0.5, age_days / settings.recency_half_life_days)
+        score += boost
+        if why is not None:
             why.append(f"recency +{boost:.4f} ({age_days:.1f} days old)")
-        if settings.importance_weight:
-            boost = settings.importance_weight * record.importance
-            score += boost
+    if settings.importance_weight:
+        boost = settings.importance_weight * features.importance
+        score += boost
+        if why is not None:
             why.append(f"importance +{boost:.4f}")
-        return score, why
+    return score
+
+
+def session_of(record: MemoryRecord) -> tuple[str, str] | None:
+    """The conversation a record belongs to (user, session), if any."""
+    scope = record.scope
+    return None if scope.session_id is None else (scope.user_id, scope.session_id)
 
 
 def session_context(
-    relevance: Mapping[str, float], records: Mapping[str, MemoryRecord], weight: float
+    relevance: Mapping[str, float], sessions: Mapping[str, tuple[str, str] | None], weight: float
 ) -> dict[str, float]:
-    """`weight` x the relevance of the best *other* candidate of the same session, per candidate in a session:
-    a turn of a conversation where other turns match the query too is more likely part of the answer."""
+    """`weight` x the relevance of the best *other* candidate of the same session, per candidate in a session
+    (`sessions`: id -> its session, from `session_of`): a turn of a conversation where other turns match the
+    query too is more likely part of the answer."""
     if not weight:
         return {}
-    best: dict[tuple[str, str], list[tuple[float, str]]] = {}  # session -> its two best (relevance, id)
+    best: dict[tuple[str, str], tuple[float, str, float]] = {}  # session -> (best, its id, second best)
     for rid, score in relevance.items():
-        scope = records[rid].scope
-        if scope.session_id is not None:
-            top = best.setdefault((scope.user_id, scope.session_id), [])
-            top.append((score, rid))
-            top.sort(reverse=True)
-            del top[2:]
+        if (session := sessions[rid]) is not None:
+            top = best.get(session)
+            if top is None:
+                best[session] = (score, rid, 0.0)
+            elif score > top[0]:
+                best[session] = (score, rid, top[0])
+            elif score > top[2]:
+                best[session] = (top[0], top[1], score)
     out = {}
     for rid in relevance:
-        scope = records[rid].scope
-        others = [score for score, other in best.get((scope.user_id, scope.session_id or ""), []) if other != rid]
-        if scope.session_id is not None and others and others[0] > 0:
-            out[rid] = weight * others[0]
+        if (session := sessions[rid]) is not None:
+            top, top_id, second = best[session]
+            other = second if top_id == rid else top
+            if other > 0:
+                out[rid] = weight * other
+    return out
+
+
+def rank(
+    candidates: Candidates,
+    settings: MemorySettings,
+    *,
+    weights: FusionWeights | None = None,
+    limit: int | None = None,
+    add_cited: bool = True,
+    explain: bool = True,
+) -> list[SearchHit]:
+    """A search's hits, best first: fusion of the retrievers' normalised scores, session context, the priors,
+    then the L1 expansion (`expansion.lift`: conclusions lift what they cite; `expansion.fold`: an L1 hit
+    carries its sources in one slot). `weights`: `settings.fusion` unless given. `add_cited=False`: conclusions
+    lift only records already among the candidates. `explain=False` leaves the reasons out (a grid search)."""
+    c, weights = candidates, weights or settings.fusion
+    records, citations, now = c.records, c.citations, c.now
+    base = {
+        rid: weights.lexical * c.lexical_norm.get(rid, 0.0) + weights.dense * c.dense_norm.get(rid, 0.0) for rid in c.ids
+    }
+    context = session_context(base, c.sessions, settings.session_weight)
+    for rid, boost in context.items():
+        base[rid] += boost
+    scores = {rid: base[rid] + priors(c.features(records[rid]), weights, settings, now) for rid in c.ids}
+    added: dict[str, MemoryRecord] = {}
+
+    def prior(record: MemoryRecord) -> float:
+        added[record.id] = record
+        return priors(c.features(record), weights, settings, now)
+
+    lifted = expansion.lift(scores, base, records, citations, settings.l1_key_weight, prior, add_cited)
+    hits = [rid for rid in scores if rid in citations.matched or rid in added]
+    hits.sort(key=scores.__getitem__, reverse=True)
+    units = expansion.fold(hits, scores, citations, settings.l1_sources_per_hit, limit)
+    out = []
+    for unit in units:
+        rid = unit.record_id
+        record = records.get(rid) or added[rid]
+        why: list[str] = []
+        if explain:
+            if rid in c.lexical_norm:
+                why.append(f"lexical rank {c.lexical_rank[rid]} (bm25 {c.lexical_raw[rid]:.3f})")
+            if rid in c.dense_norm:
+                why.append(f"dense rank {c.dense_rank[rid]} (cosine {c.dense_raw[rid]:.3f})")
+            if rid in context:
+                why.append(f"its session's best other match +{context[rid]:.3f}")
+            priors(c.features(record), weights, settings, now, why)
+            if (lift := lifted.get(rid)) is not None:
+                key = lift.key
+                why.append(f"found through {key.kind.value} {key.id[:8]} {expansion.quote(key)} +{lift.lent:.3f}")
+            if unit.ranked_with is not None:
+                why.append(f"ranked with its source {unit.ranked_with[0][:8]} ({unit.ranked_with[1]:.3f})")
+            why += [f"carries its source {sid[:8]} ({score:.3f} on its own)" for sid, score in unit.carried]
+        out.append(SearchHit(record=record, score=unit.score, dense_score=c.dense_raw.get(rid),
+                             lexical_score=c.lexical_raw.get(rid), reasons=why, sources=unit.sources))
     return out
 
 
@@ -139,72 +250,8 @@ def fuse(
     query: str = "",
     weights: FusionWeights | None = None,
     limit: int | None = None,
-    priors: Priors | None = None,
 ) -> list[SearchHit]:
-    """Rank candidate ids, best first (`weights`: `settings.fusion` unless given). `dense` is (id, cosine) best first; `lexical` is (id, bm25) best first.
-
-    Only ids present in `records` (already filtered by scope, kind, time and status) become hits; only the
-    best `limit` are returned (all when None). `priors` (default: from query, settings, now and weights) adds
-    each record's own score.
-    """
-    weights = weights or settings.fusion
-    dense_norm, lexical_norm = normalize(dense, records), normalize(lexical, records)
-    dense_raw, lexical_raw = dict(dense), dict(lexical)
-    dense_rank = {rid: rank for rank, (rid, _) in enumerate(dense, 1)}
-    lexical_rank = {rid: rank for rank, (rid, _) in enumerate(lexical, 1)}
-    priors = priors or Priors(query, settings, now, weights)
-
-    relevance: dict[str, float] = {}
-    reasons: dict[str, list[str]] = {}
-    for rid in dict.fromkeys([*dense_norm, *lexical_norm]):
-        score, why = 0.0, []
-        if rid in lexical_norm:
-            score += weights.lexical * lexical_norm[rid]
-            why.append(f"lexical rank {lexical_rank[rid]} (bm25 {lexical_raw[rid]:.3f})")
-        if rid in dense_norm:
-            score += weights.dense * dense_norm[rid]
-            why.append(f"dense rank {dense_rank[rid]} (cosine {dense_raw[rid]:.3f})")
-        relevance[rid], reasons[rid] = score, why
-    context = session_context(relevance, records, settings.session_weight)
-    scores: dict[str, float] = {}
-    for rid, score in relevance.items():
-        if rid in context:
-            reasons[rid].append(f"its session's best other match +{context[rid]:.3f}")
-        boost, because = priors(records[rid])
-        scores[rid] = score + context.get(rid, 0.0) + boost
-        reasons[rid] += because
-
-    ordered = sorted(scores, key=lambda rid: scores[rid], reverse=True)[:limit]
-    return [
-        SearchHit(
-            record=records[rid],
-            score=scores[rid],
-            dense_score=dense_raw.get(rid),
-            lexical_score=lexical_raw.get(rid),
-            reasons=reasons[rid],
-        )
-        for rid in ordered
-    ]
-
-
-def rank(
-    query: str,
-    dense: Sequence[tuple[str, float]],
-    lexical: Sequence[tuple[str, float]],
-    records: Mapping[str, MemoryRecord],
-    where: RecordFilter,
-    load: Loader,
-    settings: MemorySettings,
-    now: datetime,
-    *,
-    windows: Sequence[TimeWindow] = (),
-    weights: FusionWeights | None = None,
-    limit: int | None = None,
-    add_cited: bool = True,
-) -> list[SearchHit]:
-    """A search's final hits from its candidates: fusion with the priors (and the query's time windows), then
-    the L1 expansion (`expansion.py`). `records` may hold L1 candidates `where` excludes (keys only);
-    `add_cited=False`: conclusions lift only records already among the candidates."""
-    priors = Priors(query, settings, now, weights, windows)
-    fused = fuse(dense, lexical, records, settings, now, query, weights, priors=priors)
-    return expansion.expand(fused, where, load, settings, priors, limit, add_cited)
+    """Plain fusion and priors, no L1 expansion: `rank` over candidates that all are possible hits. `dense` is
+    (id, cosine) best first, `lexical` (id, bm25) best first; only ids in `records` become hits."""
+    candidates = Candidates(query, dense, lexical, records, now)
+    return rank(candidates, settings.model_copy(update={"l1_sources_per_hit": 0}), weights=weights, limit=limit)

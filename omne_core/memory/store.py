@@ -410,8 +410,9 @@ class MemoryStore:
         windows = await timequery.query_windows(query, newest) if settings.time_weight else []
         now = _now()
         # with min_similarity, a record no retriever scored (one a conclusion cites) cannot be shown to reach it
-        hits = ranking.rank(query, dense_found, lexical_found, records, where, expansion.loader(loaded), settings, now,
-                            windows=windows, limit=limit, add_cited=min_similarity is None)
+        candidates = ranking.Candidates(query, dense_found, lexical_found, records, now, windows=windows, where=where,
+                                        load=expansion.loader(loaded))  # fmt: skip
+        hits = ranking.rank(candidates, settings, limit=limit, add_cited=min_similarity is None)
         await backend.touch([h.record.id for h in hits], now)
         for hit in hits:
             hit.record = hit.record.model_copy(
