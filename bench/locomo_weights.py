@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # the benchmark next door (bench/ is on sys.path when run as a script)
-from locomo_recall import KS, L1_MODES, delivered, derived_records, load_locomo, recall_row
+from locomo_recall import CATEGORIES, KS, L1_MODES, delivered, derived_records, load_locomo, recall_row
 
 from omne_core.config import MemorySettings, load_settings
 from omne_core.embeddings import aembed
@@ -92,6 +92,7 @@ class Asked:
     """One question: its candidates as the store prepares them, what each record delivers, and the evidence."""
 
     conversation: str
+    category: int
     candidates: Candidates
     dia_of: dict[str, set[str]]
     evidence: set[str]
@@ -130,7 +131,7 @@ async def collect(store: MemoryStore, path: Path, l1: str) -> list[Asked]:
             windows = await query_windows(q.text, newest_time)
             candidates = Candidates(q.text, dense, lexical, records, now, windows=windows, where=where,
                                     load=expansion.loader(cited))  # fmt: skip
-            asked.append(Asked(conv.sample_id, candidates, dia_of, q.evidence))
+            asked.append(Asked(conv.sample_id, q.category, candidates, dia_of, q.evidence))
         print(f"{conv.sample_id}: {len(conv.questions)} questions collected", file=sys.stderr)
     return asked
 
@@ -153,24 +154,29 @@ class Scores:
         return self._rows[weighting]
 
     def mean(self, weighting: Weighting, keep: Sequence[int] | None = None) -> list[float]:
-        rows = self.rows(weighting)
-        picked = rows if keep is None else [rows[i] for i in keep]
-        return [sum(r[i] for r in picked) / len(picked) for i in range(len(KS))] if picked else [0.0] * len(KS)
+        return pooled(self.rows(weighting), keep)
 
-    def leave_one_out(self, grid: Sequence[Weighting]) -> tuple[list[float], list[tuple[str, Weighting, list[float]]]]:
-        """Pooled held-out recall@k, and per held-out conversation the weighting picked on the others with its
-        held-out recall."""
+    def leave_one_out(self, grid: Sequence[Weighting]) -> tuple[list[list[float]], list[tuple[str, Weighting, list[float]]]]:
+        """Each question's held-out recall row (scored with the weighting picked on the other conversations), and
+        per held-out conversation the weighting picked with its held-out recall."""
         conversations = list(dict.fromkeys(a.conversation for a in self.asked))
-        pooled: list[list[float]] = []
+        held_rows: list[list[float]] = [[] for _ in self.asked]
         folds = []
         for held in conversations:
             inside = [i for i, a in enumerate(self.asked) if a.conversation == held]
             train = [i for i, a in enumerate(self.asked) if a.conversation != held]
             best = max(grid, key=lambda w: tuple(self.mean(w, train)[i] for i in (2, 1)))
             rows = self.rows(best)
-            pooled.extend(rows[i] for i in inside)
+            for i in inside:
+                held_rows[i] = rows[i]
             folds.append((held, best, self.mean(best, inside)))
-        return [sum(r[i] for r in pooled) / len(pooled) for i in range(len(KS))], folds
+        return held_rows, folds
+
+
+def pooled(rows: Sequence[Sequence[float]], keep: Sequence[int] | None = None) -> list[float]:
+    """Mean recall@k over `rows` (those at `keep`, if given)."""
+    picked = rows if keep is None else [rows[i] for i in keep]
+    return [sum(r[i] for r in picked) / len(picked) for i in range(len(KS))] if picked else [0.0] * len(KS)
 
 
 def fmt(means: Sequence[float]) -> str:
@@ -190,14 +196,15 @@ def report(asked: list[Asked], settings: MemorySettings, l1: str) -> None:
         values = tuple(sorted({*values, default_of(settings, knob)}))
         grid: list[Weighting] = [((knob, v),) for v in values]
         inside = "  ".join(f"{v:g}:{scores.mean(w)[2]:.3f}" for v, w in zip(values, grid, strict=True))
-        pooled, folds = scores.leave_one_out(grid)
+        held_rows, folds = scores.leave_one_out(grid)
         picked = ",".join(f"{w[0][1]:g}" for _, w, _ in folds)
         print(f"  {knob:<20} default {default_of(settings, knob):<5g} r@10 in-sample  {inside}")
-        print(f"  {'':<20} leave-one-out: picked {picked} -> {fmt(pooled)}  (default in-sample {fmt(scores.mean(default))})")
+        print(f"  {'':<20} leave-one-out: picked {picked} -> {fmt(pooled(held_rows))}  "
+              f"(default in-sample {fmt(scores.mean(default))})")
     names = JOINT["none" if l1 == "none" else "l1"]
     grid = [tuple(zip(names, combo, strict=True)) for combo in itertools.product(*(KNOBS[n] for n in names))]
     start = time.perf_counter()
-    pooled, folds = scores.leave_one_out(grid)
+    held_rows, folds = scores.leave_one_out(grid)
     best_all = max(grid, key=lambda w: tuple(scores.mean(w)[i] for i in (2, 1)))
     print(f"\njoint grid over {', '.join(names)}: {len(grid)} weightings ({time.perf_counter() - start:.0f}s)")
     for held, weighting, means in folds:
@@ -205,8 +212,13 @@ def report(asked: list[Asked], settings: MemorySettings, l1: str) -> None:
         inside = [i for i, a in enumerate(asked) if a.conversation == held]
         print(f"  held out {held:<8} n {n:>4}: picked {describe(weighting):<62} {fmt(means)} | defaults "
               f"{fmt(scores.mean(default, inside))}")
-    print(f"  pooled leave-one-out: {fmt(pooled)}   defaults in-sample: {fmt(scores.mean(default))}")
+    print(f"  pooled leave-one-out: {fmt(pooled(held_rows))}   defaults in-sample: {fmt(scores.mean(default))}")
     print(f"  best on all conversations (in-sample): {describe(best_all)}: {fmt(scores.mean(best_all))}")
+    print("\nper category: defaults in-sample | joint leave-one-out | best-on-all in-sample")
+    for category, name in CATEGORIES.items():
+        keep = [i for i, a in enumerate(asked) if a.category == category]
+        print(f"  {category} {name:<12} n {len(keep):>4}: {fmt(scores.mean(default, keep))} | "
+              f"{fmt(pooled(held_rows, keep))} | {fmt(scores.mean(best_all, keep))}")
 
 
 async def run(path: Path, l1: str) -> None:
