@@ -178,8 +178,8 @@ def session_context(
     out = {}
     for rid in relevance:
         if (session := sessions[rid]) is not None:
-            top, top_id, second = best[session]
-            other = second if top_id == rid else top
+            first, first_id, second = best[session]
+            other = second if first_id == rid else first
             if other > 0:
                 out[rid] = weight * other
     return out
