@@ -14,7 +14,7 @@ Every weight and prior of `MemorySettings` that was picked on the LoCoMo dev con
   the estimate for conversations none of the weights saw.
 
 Each question is searched once: its candidates and everything the weights do not change are kept
-(`ranking.Candidates`, built exactly as `MemoryStore.search` builds them), and only `ranking.rank` runs again
+(`MemoryStore.candidates`: what `MemoryStore.search` ranks), and only `ranking.rank` runs again
 per grid point (no reasons), so a grid of hundreds of points costs a few minutes.
 """
 
@@ -29,18 +29,14 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 # the benchmark next door (bench/ is on sys.path when run as a script)
 from locomo_recall import CATEGORIES, KS, L1_MODES, delivered, derived_records, load_locomo, recall_row
 
 from omne_core.config import MemorySettings, load_settings
-from omne_core.embeddings import aembed
-from omne_core.memory import MemoryScope, MemoryStore, expansion, indexing
-from omne_core.memory.filters import RecordFilter
-from omne_core.memory.ranking import Candidates, rank, record_time
-from omne_core.memory.timequery import query_windows
+from omne_core.memory import MemoryScope, MemoryStore
+from omne_core.memory.ranking import Candidates, rank
 
 # Each knob's values (its default is added when missing). "fusion.lexical" moves the dense weight with it
 # (dense = 1 - lexical), as the defaults do.
@@ -50,6 +46,7 @@ KNOBS: dict[str, tuple[float, ...]] = {
     "fusion.substance": (0.0, 0.1, 0.2),
     "session_weight": (0.0, 0.15, 0.3, 0.45),
     "time_weight": (0.0, 0.1, 0.2, 0.4),
+    "when_weight": (0.0, 0.05, 0.1, 0.2, 0.3),
     "l1_key_weight": (0.0, 0.15, 0.3, 0.5, 1.0),
     "l1_sources_per_hit": (0, 1, 2, 3, 5),
 }
@@ -101,8 +98,6 @@ class Asked:
 async def collect(store: MemoryStore, path: Path, l1: str) -> list[Asked]:
     """Index every conversation through the public API and keep each question's ranking inputs."""
     asked: list[Asked] = []
-    memory = store.settings.memory
-    now = datetime.now(UTC)
     for conv in load_locomo(path):
         scope = MemoryScope(user_id=conv.sample_id)
         stored = await store.add(conv.records, actor="locomo")
@@ -112,25 +107,8 @@ async def collect(store: MemoryStore, path: Path, l1: str) -> list[Asked]:
         derived = derived_records(conv, l1, dict(zip(conv.dia_ids, stored, strict=True)))
         if derived:
             await store.add(derived, actor=f"locomo-{l1}")
-        where = fetch = RecordFilter.build(scope)  # every kind: the candidate filter is the search's own
-        found = await store.backend.list_records(where, 1)
-        newest = record_time(found[0]) if found else None
-
-        async def newest_time(newest: datetime | None = newest) -> datetime | None:
-            return newest
-
-        for q in conv.questions:
-            embedding = (await aembed(store.embedder, [indexing.query_text(q.text)]))[0]
-            dense = await store.backend.dense(embedding, fetch, max(memory.dense_candidates, max(KS)))
-            terms = indexing.query_terms(q.text)
-            lexical = await store.backend.lexical(terms, fetch, max(memory.lexical_candidates, max(KS)))
-            ids = list(dict.fromkeys([rid for rid, _ in dense] + [rid for rid, _ in lexical]))
-            records = await store.backend.get_many(ids, fetch)
-            cited_ids = expansion.cited_ids(records.values())
-            cited = await store.backend.get_many(cited_ids, expansion.provenance_filter(where)) if cited_ids else {}
-            windows = await query_windows(q.text, newest_time)
-            candidates = Candidates(q.text, dense, lexical, records, now, windows=windows, where=where,
-                                    load=expansion.loader(cited))  # fmt: skip
+        for q in conv.questions:  # what `search` would rank, kept: only the weights change from here on
+            candidates = await store.candidates(q.text, scope, limit=max(KS))
             asked.append(Asked(conv.sample_id, q.category, candidates, dia_of, q.evidence))
         print(f"{conv.sample_id}: {len(conv.questions)} questions collected", file=sys.stderr)
     return asked
@@ -183,7 +161,7 @@ def fmt(means: Sequence[float]) -> str:
     return " ".join(f"r@{k} {m:.3f}" for k, m in zip(KS, means, strict=True) if k in (5, 10))
 
 
-def report(asked: list[Asked], settings: MemorySettings, l1: str) -> None:
+def report(asked: list[Asked], settings: MemorySettings, l1: str, only: Sequence[str] = ()) -> None:
     scores = Scores(asked, settings)
     default: Weighting = ()
     print(f"--l1 {l1}: {len(asked)} questions; defaults: " + " ".join(
@@ -191,7 +169,7 @@ def report(asked: list[Asked], settings: MemorySettings, l1: str) -> None:
     print(f"defaults in-sample: {fmt(scores.mean(default))}")
     print("\nper knob (the others at their defaults): in-sample recall of each value; leave-one-conversation-out")
     for knob, values in KNOBS.items():
-        if l1 == "none" and knob in L1_ONLY:
+        if (l1 == "none" and knob in L1_ONLY) or (only and knob not in only):
             continue
         values = tuple(sorted({*values, default_of(settings, knob)}))
         grid: list[Weighting] = [((knob, v),) for v in values]
@@ -201,7 +179,7 @@ def report(asked: list[Asked], settings: MemorySettings, l1: str) -> None:
         print(f"  {knob:<20} default {default_of(settings, knob):<5g} r@10 in-sample  {inside}")
         print(f"  {'':<20} leave-one-out: picked {picked} -> {fmt(pooled(held_rows))}  "
               f"(default in-sample {fmt(scores.mean(default))})")
-    names = JOINT["none" if l1 == "none" else "l1"]
+    names = tuple(only) or JOINT["none" if l1 == "none" else "l1"]
     grid = [tuple(zip(names, combo, strict=True)) for combo in itertools.product(*(KNOBS[n] for n in names))]
     start = time.perf_counter()
     held_rows, folds = scores.leave_one_out(grid)
@@ -221,21 +199,25 @@ def report(asked: list[Asked], settings: MemorySettings, l1: str) -> None:
               f"{fmt(pooled(held_rows, keep))} | {fmt(scores.mean(best_all, keep))}")
 
 
-async def run(path: Path, l1: str) -> None:
+async def run(path: Path, l1: str, only: Sequence[str] = ()) -> None:
     with tempfile.TemporaryDirectory(prefix="omne-locomo-cv-") as tmp:
         async with await MemoryStore.open(load_settings(data_dir=Path(tmp))) as store:
             asked = await collect(store, path, l1)
-            report(asked, store.settings.memory, l1)
+            report(asked, store.settings.memory, l1, only)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", type=Path, help="a LoCoMo-format JSON file")
     parser.add_argument("--l1", choices=L1_MODES, default="none", help="derived records to store (see locomo_recall.py)")
+    parser.add_argument("--knobs", type=lambda s: tuple(k.strip() for k in s.split(",") if k.strip()), default=(),
+                        help="check only these knobs (comma-separated names of KNOBS), jointly over them too")
     args = parser.parse_args()
     if not args.path.is_file():
         parser.error(f"no such file: {args.path}")
-    asyncio.run(run(args.path, args.l1))
+    if unknown := [k for k in args.knobs if k not in KNOBS]:
+        parser.error(f"unknown knobs: {', '.join(unknown)} (known: {', '.join(KNOBS)})")
+    asyncio.run(run(args.path, args.l1, args.knobs))
 
 
 if __name__ == "__main__":

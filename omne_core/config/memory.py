@@ -115,6 +115,9 @@ class MemorySettings(SettingsSection):
     # A time the query names ("in May 2023", "last week", read relative to the newest record searched) adds this
     # to the score of the records whose time falls in it (`timequery.py`; a boost, never a filter; 0 disables).
     time_weight: float = Field(default=0.2, ge=0.0)
+    # A query asking when ("When did ...?") adds this to the records that name a time themselves ("yesterday",
+    # "last May", "2022"): they can date the answer (`timequery.asks_when`, `timequery.time_word`; 0 disables).
+    when_weight: float = Field(default=0.2, ge=0.0)
     # Compare every id of the records and the vector index on open. Off: open applies the journal (pending
     # vectors, queued removals) and compares counts, which only a change behind the store's back can fool;
     # `omne memory repair` compares every id (and open does too when the counts disagree).

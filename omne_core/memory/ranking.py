@@ -21,7 +21,7 @@ from .expansion import Loader
 from .filters import RecordFilter
 from .indexing import STOP_WORDS, content_words, words
 from .results import SearchHit
-from .timequery import TimeWindow
+from .timequery import TimeWindow, asks_when, time_word
 
 
 def record_time(record: MemoryRecord) -> datetime:
@@ -66,6 +66,7 @@ class Features(NamedTuple):
     when: datetime
     window: TimeWindow | None
     importance: float
+    time_word: str | None  # a word of the record naming a time, when the query asks when
 
 
 class Candidates:
@@ -89,6 +90,7 @@ class Candidates:
         load: Loader | None = None,
     ) -> None:
         self.query, self.now, self.windows = query, now, windows
+        self.asks_when = asks_when(query)
         self.query_words = set(content_words(query))
         self.dense_norm, self.lexical_norm = normalize(dense, records), normalize(lexical, records)
         self.ids = list(dict.fromkeys([*self.dense_norm, *self.lexical_norm]))
@@ -112,7 +114,7 @@ class Candidates:
             window = next((w for w in self.windows if w.holds(when)), None)
             found = self._features[record.id] = Features(
                 speaker_named(record, self.query_words), len(content_words(record.text)), when, window,
-                record.importance,
+                record.importance, time_word(record.text) if self.asks_when else None,
             )  # fmt: skip
         return found
 
@@ -137,6 +139,10 @@ def priors(
         if why is not None:
             why.append(f"time {features.when:%Y-%m-%d} in the query's {features.window.describe()} "
                        f"+{settings.time_weight:.2f}")  # fmt: skip
+    if settings.when_weight and features.time_word:
+        score += settings.when_weight
+        if why is not None:
+            why.append(f"names a time ({features.time_word!r}) and the query asks when +{settings.when_weight:.2f}")
     if settings.recency_weight:
         age_days = max(0.0, (now - features.when).total_seconds() / 86400)
         boost = settings.recency_weight * math.pow(0.5, age_days / settings.recency_half_life_days)

@@ -54,6 +54,7 @@ _REPAIR_BATCH = 256
 # Attempts of a read-modify-write whose record a concurrent writer changed meanwhile: every round one writer of a
 # contended record wins, so this many writers of one record at once all get through.
 _RETRIES = 50
+_LOCATE_CANDIDATES = 10  # candidates per retriever when locating the event a query's time is relative to
 _UNSET: Any = object()
 T = TypeVar("T")
 
@@ -373,6 +374,31 @@ class MemoryStore:
         `min_similarity` (-1..1) keeps only records whose cosine similarity to the query is known to reach it: a
         candidate the lexical side alone found is kept only if the dense side scored it too.
         """
+        candidates = await self.candidates(query, scope, kinds=kinds, since=since, until=until, limit=limit,
+                                           include_inactive=include_inactive, min_similarity=min_similarity)  # fmt: skip
+        # with min_similarity, a record no retriever scored (one a conclusion cites) cannot be shown to reach it
+        hits = ranking.rank(candidates, self.settings.memory, limit=limit, add_cited=min_similarity is None)
+        await self.backend.touch([h.record.id for h in hits], candidates.now)
+        for hit in hits:
+            hit.record = hit.record.model_copy(
+                update={"access_count": hit.record.access_count + 1, "last_accessed_at": candidates.now}
+            )
+        return hits
+
+    async def candidates(
+        self,
+        query: str,
+        scope: ScopeArg,
+        *,
+        kinds: Sequence[MemoryKind | str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10,
+        include_inactive: bool = False,
+        min_similarity: float | None = None,
+    ) -> ranking.Candidates:
+        """What `search` ranks (same arguments): the fetched candidates and everything about them no weight
+        changes, so `ranking.rank` can score them under other settings (`bench/locomo_weights.py`)."""
         if not isinstance(query, str) or not query.strip():
             raise MemoryValidationError("query must be a non-empty string")
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
@@ -384,41 +410,53 @@ class MemoryStore:
         where = RecordFilter.build(scope, kinds, since, until, include_inactive)
         settings, backend = self.settings.memory, self.backend
         fetch = expansion.candidate_filter(where, settings)  # + L1 records as keys when `kinds` names raw kinds only
+        wanted = (max(settings.dense_candidates, limit), max(settings.lexical_candidates, limit))
+        dense_found, lexical_found, records = await self._retrieve(query, fetch, wanted, min_similarity)
+        # What the L1 candidates cite (key expansion, provenance): loaded once, through the searched scope only.
+        cited = expansion.cited_ids(records.values())
+        loaded = await backend.get_many(cited, expansion.provenance_filter(where)) if cited else {}
+        now = _now()
+
+        async def newest() -> datetime | None:
+            found = await backend.list_records(where, 1)
+            return ranking.record_time(found[0]) if found else None
+
+        async def locate(event: str) -> tuple[datetime, str] | None:
+            """When the event a query is relative to happened: the time of the record best matching its words
+            (any kind, any time, in the searched scope and status)."""
+            anywhere = expansion.provenance_filter(where)
+            dense, lexical, found = await self._retrieve(event, anywhere, (_LOCATE_CANDIDATES,) * 2, None)
+            if not lexical:  # no record shares a word with the event: it is not in memory
+                return None
+            best = ranking.fuse(dense, lexical, found, settings, now, event, limit=1)
+            return (ranking.record_time(best[0].record), best[0].record.id) if best else None
+
+        windows = await timequery.query_windows(query, newest, locate) if settings.time_weight else []
+        return ranking.Candidates(query, dense_found, lexical_found, records, now, windows=windows, where=where,
+                                  load=expansion.loader(loaded))  # fmt: skip
+
+    async def _retrieve(
+        self, query: str, where: RecordFilter, wanted: tuple[int, int], min_similarity: float | None
+    ) -> tuple[builtins.list[tuple[str, float]], builtins.list[tuple[str, float]], dict[str, MemoryRecord]]:
+        """`wanted` (dense, lexical) candidates of a query, each list best first, and their records, all within
+        `where`."""
+        backend = self.backend
 
         async def dense() -> builtins.list[tuple[str, float]]:
             embedding = (await aembed(self.embedder, [indexing.query_text(query)]))[0]
-            return await backend.dense(embedding, fetch, max(settings.dense_candidates, limit))
+            return await backend.dense(embedding, where, wanted[0])
 
         # The two candidate lists are independent: the query embedding and vector query run beside the BM25 query.
         dense_found, lexical_found = await asyncio.gather(
-            dense(), backend.lexical(indexing.query_terms(query), fetch, max(settings.lexical_candidates, limit))
+            dense(), backend.lexical(indexing.query_terms(query), where, wanted[1])
         )
         if min_similarity is not None:
             dense_found = [(rid, score) for rid, score in dense_found if score >= min_similarity]
             similar = {rid for rid, _ in dense_found}
             lexical_found = [(rid, score) for rid, score in lexical_found if rid in similar]
         ids = list(dict.fromkeys([rid for rid, _ in dense_found] + [rid for rid, _ in lexical_found]))
-        records = await backend.get_many(ids, fetch)  # the record of truth has the last word on every filter
-        # What the L1 candidates cite (key expansion, provenance): loaded once, through the searched scope only.
-        cited = expansion.cited_ids(records.values())
-        loaded = await backend.get_many(cited, expansion.provenance_filter(where)) if cited else {}
-
-        async def newest() -> datetime | None:
-            found = await backend.list_records(where, 1)
-            return ranking.record_time(found[0]) if found else None
-
-        windows = await timequery.query_windows(query, newest) if settings.time_weight else []
-        now = _now()
-        # with min_similarity, a record no retriever scored (one a conclusion cites) cannot be shown to reach it
-        candidates = ranking.Candidates(query, dense_found, lexical_found, records, now, windows=windows, where=where,
-                                        load=expansion.loader(loaded))  # fmt: skip
-        hits = ranking.rank(candidates, settings, limit=limit, add_cited=min_similarity is None)
-        await backend.touch([h.record.id for h in hits], now)
-        for hit in hits:
-            hit.record = hit.record.model_copy(
-                update={"access_count": hit.record.access_count + 1, "last_accessed_at": now}
-            )
-        return hits
+        records = await backend.get_many(ids, where)  # the record of truth has the last word on every filter
+        return dense_found, lexical_found, dict(records)
 
     async def links(self, record_id: str, scope: ScopeArg | None = None) -> RecordLinks:
         """A record's provenance both ways (the records it cites; the conclusions citing it) and its supersession
