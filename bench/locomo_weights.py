@@ -36,6 +36,7 @@ from locomo_recall import CATEGORIES, KS, L1_MODES, delivered, derived_records, 
 
 from omne_core.config import MemorySettings, load_settings
 from omne_core.memory import MemoryScope, MemoryStore
+from omne_core.memory.filters import RecordFilter
 from omne_core.memory.ranking import Candidates, rank
 
 # Each knob's values (its default is added when missing). "fusion.lexical" moves the dense weight with it
@@ -108,7 +109,7 @@ async def collect(store: MemoryStore, path: Path, l1: str) -> list[Asked]:
         if derived:
             await store.add(derived, actor=f"locomo-{l1}")
         for q in conv.questions:  # what `search` would rank, kept: only the weights change from here on
-            candidates = await store.candidates(q.text, scope, limit=max(KS))
+            candidates = await store.candidates(q.text, RecordFilter.build(scope), limit=max(KS))
             asked.append(Asked(conv.sample_id, q.category, candidates, dia_of, q.evidence))
         print(f"{conv.sample_id}: {len(conv.questions)} questions collected", file=sys.stderr)
     return asked

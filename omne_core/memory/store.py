@@ -63,6 +63,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def check_search(query: str, limit: int, min_similarity: float | None) -> None:
+    """A search's query, limit and minimum similarity, or `MemoryValidationError`."""
+    if not isinstance(query, str) or not query.strip():
+        raise MemoryValidationError("query must be a non-empty string")
+    if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise MemoryValidationError(f"limit must be an integer in 1..1000, got {limit!r}")
+    if min_similarity is not None and (
+        isinstance(min_similarity, bool) or not isinstance(min_similarity, int | float) or not -1 <= min_similarity <= 1
+    ):
+        raise MemoryValidationError(f"min_similarity must be a number in -1..1, got {min_similarity!r}")
+
+
 class _Added(NamedTuple):
     record: MemoryRecord  # the stored record (an existing one for a duplicate)
     created: bool
@@ -374,8 +386,9 @@ class MemoryStore:
         `min_similarity` (-1..1) keeps only records whose cosine similarity to the query is known to reach it: a
         candidate the lexical side alone found is kept only if the dense side scored it too.
         """
-        candidates = await self.candidates(query, scope, kinds=kinds, since=since, until=until, limit=limit,
-                                           include_inactive=include_inactive, min_similarity=min_similarity)  # fmt: skip
+        check_search(query, limit, min_similarity)
+        where = RecordFilter.build(scope, kinds, since, until, include_inactive)
+        candidates = await self.candidates(query, where, limit=limit, min_similarity=min_similarity)
         # with min_similarity, a record no retriever scored (one a conclusion cites) cannot be shown to reach it
         hits = ranking.rank(candidates, self.settings.memory, limit=limit, add_cited=min_similarity is None)
         await self.backend.touch([h.record.id for h in hits], candidates.now)
@@ -386,28 +399,12 @@ class MemoryStore:
         return hits
 
     async def candidates(
-        self,
-        query: str,
-        scope: ScopeArg,
-        *,
-        kinds: Sequence[MemoryKind | str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 10,
-        include_inactive: bool = False,
-        min_similarity: float | None = None,
+        self, query: str, where: RecordFilter, *, limit: int = 10, min_similarity: float | None = None
     ) -> ranking.Candidates:
-        """What `search` ranks (same arguments): the fetched candidates and everything about them no weight
-        changes, so `ranking.rank` can score them under other settings (`bench/locomo_weights.py`)."""
-        if not isinstance(query, str) or not query.strip():
-            raise MemoryValidationError("query must be a non-empty string")
-        if not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise MemoryValidationError(f"limit must be an integer in 1..1000, got {limit!r}")
-        if min_similarity is not None and (
-            isinstance(min_similarity, bool) or not isinstance(min_similarity, int | float) or not -1 <= min_similarity <= 1
-        ):
-            raise MemoryValidationError(f"min_similarity must be a number in -1..1, got {min_similarity!r}")
-        where = RecordFilter.build(scope, kinds, since, until, include_inactive)
+        """What `search` ranks, for the records `where` matches (`RecordFilter.build(scope, kinds, ...)`): the
+        fetched candidates and everything about them no weight changes, so `ranking.rank` can score them under
+        other settings (`bench/locomo_weights.py`)."""
+        check_search(query, limit, min_similarity)
         settings, backend = self.settings.memory, self.backend
         fetch = expansion.candidate_filter(where, settings)  # + L1 records as keys when `kinds` names raw kinds only
         wanted = (max(settings.dense_candidates, limit), max(settings.lexical_candidates, limit))

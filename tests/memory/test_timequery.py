@@ -33,17 +33,20 @@ def test_what_is_no_time_is_left_alone():
     assert not plausible("we") and not plausible("may") and plausible("May") and plausible("in 2023")
 
 
-async def test_a_named_time_boosts_records_in_it_and_filters_nothing(store):
+async def add_dated(store, texts: dict[datetime, str]) -> list[MemoryRecord]:
+    """One session's messages, each at its time."""
     scope = MemoryScope(user_id="u", session_id="s")
-    texts = {
+    return await store.add(
+        [MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=scope, event_time=when) for when, t in texts.items()]
+    )
+
+
+async def test_a_named_time_boosts_records_in_it_and_filters_nothing(store):
+    may, june, _ = await add_dated(store, {
         datetime(2023, 5, 14, tzinfo=UTC): "We went hiking in the hills with the kids.",
         datetime(2023, 6, 20, tzinfo=UTC): "We went hiking by the lake with the dog.",
         datetime(2023, 7, 30, tzinfo=UTC): "Work was busy, nothing else happened.",
-    }
-    stored = await store.add(
-        [MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=scope, event_time=when) for when, t in texts.items()]
-    )
-    may, june = stored[0], stored[1]
+    })  # fmt: skip
     hits = await store.search("Where did we go hiking in May?", MemoryScope(user_id="u"), limit=3)
     assert hits[0].record.id == may.id
     assert any("in the query's 'in May' = 2023-05-01..2023-05-31" in r for r in hits[0].reasons)
@@ -87,17 +90,12 @@ async def test_an_expression_relative_to_a_date_runs_from_that_date_back_or_forw
 async def test_an_event_anchor_is_located_by_the_store(store):
     """"A week after the road trip": the road trip is the record that tells of it; records in the week after it are
     boosted, with the anchor in the reason. An event no record mentions anchors nothing."""
-    scope = MemoryScope(user_id="u", session_id="s")
-    texts = {
+    _, trip, mountains, _ = await add_dated(store, {
         datetime(2023, 3, 1, tzinfo=UTC): "We hiked a trail in the forest.",
         datetime(2023, 5, 7, tzinfo=UTC): "We are back from the road trip along the coast.",
         datetime(2023, 5, 10, tzinfo=UTC): "We hiked a trail in the mountains.",
         datetime(2023, 7, 1, tzinfo=UTC): "We hiked a trail by the lake.",
-    }
-    stored = await store.add(
-        [MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=scope, event_time=when) for when, t in texts.items()]
-    )
-    trip, mountains = stored[1], stored[2]
+    })  # fmt: skip
     hits = await store.search("Where did we hike a week after the road trip?", MemoryScope(user_id="u"), limit=4)
     assert hits[0].record.id == mountains.id
     reason = next(r for r in hits[0].reasons if "in the query's" in r)
