@@ -40,7 +40,7 @@ _RELATIVE = set(
 )
 # A query is handed to the parser only if it holds one of these words or a digit (the parser costs a few ms).
 _TIME_WORDS = frozenset({*_MONTHS, *(m[:3] for m in _MONTHS), *_DAYS, *_RELATIVE})
-_EVENT_RELATIVE = {"before", "after", "since", "until", "till"}  # anchored expressions: `anchored`, not dateparser
+_EVENT_RELATIVE = {"before", "after", "since", "until", "till"}  # anchored expressions: `anchored_window`
 _FILLER = {"in", "on", "at", "of", "the", "during", "from", "by", "around", "a", "an", "for"}
 _PERIOD_DAYS = {"day": 1, "time": 1, "week": 7}
 
@@ -189,8 +189,11 @@ def parse_date(text: str, now: datetime) -> tuple[datetime, str] | None:
 
 
 def _parse(span: str, base: datetime) -> datetime | None:
-    import dateparser
-
+    """dateparser's reading of `span` relative to `base` (naive UTC), preferring the past; None if it has none."""
+    try:
+        import dateparser
+    except ImportError:  # as in `find_windows`: search works without it
+        return None
     parsed: datetime | None = dateparser.parse(
         span, languages=["en"], settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"}
     )
