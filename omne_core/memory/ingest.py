@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import os
 import stat
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from ..documents.chunking import DocumentChunk, check_chunk_sizes, chunk_documen
 from ..documents.convert import convert_file
 from ..documents.enrich import Transcriber
 from ..documents.errors import DocumentError
+from ..documents.types import ConvertedDocument
 from ..records import MemoryKind, MemoryRecord, MemoryScope
 from .errors import MemoryValidationError
 
@@ -213,13 +214,13 @@ class _Known:
         for path in sorted(self.sha):
             self.path_of.setdefault(self.sha[path], path)
 
-    async def claim(self, path: str, sha: str) -> str | None:
+    async def claim(self, path: str, sha: str, holds_bytes: Callable[[str, str], bool]) -> str | None:
         """None if `path` with these bytes is new to memory (it now holds them); else the path they are in memory
         under: this one, or another whose file still has these bytes (a file edited since is not a copy's source)."""
         if self.sha.get(path) == sha:
             return path
         other = self.path_of.get(sha)
-        if other is not None and await asyncio.to_thread(_has_bytes, Path(other), sha):
+        if other is not None and await asyncio.to_thread(holds_bytes, other, sha):
             return other
         self.path_of = {held: holder for held, holder in self.path_of.items() if holder != path}
         self.path_of[sha] = path  # files later in this run with the same bytes are copies of this one
@@ -235,9 +236,19 @@ class _Known:
         self.sha[path], self.kind[path] = sha, kind
 
 
-def _has_bytes(path: Path, sha: str) -> bool:
+def _renamed(doc: ConvertedDocument, path: str, source: str) -> ConvertedDocument:
+    """`doc` with `path` replaced by `source` where it names the file (its sections, archive members included)."""
+
+    def rename(name: str) -> str:
+        return source + name[len(path) :] if name == path or name.startswith(path + "!") else name
+
+    sections = [s.model_copy(update={"source": rename(s.source)}) for s in doc.sections]
+    return doc.model_copy(update={"source": rename(doc.source), "sections": sections})
+
+
+def _has_bytes(path: str, sha: str) -> bool:
     try:
-        return _sha256(path) == sha
+        return _sha256(Path(path)) == sha
     except OSError:
         return False
 
@@ -280,9 +291,16 @@ async def ingest_paths(
     include_hidden: bool = False,
     on_file: Callable[[Path, IngestedFile | IngestSkip], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    sources: Mapping[Path, str] | None = None,
+    holds_bytes: Callable[[str, str], bool] = _has_bytes,
 ) -> IngestReport:
     """Ingest every file under `paths` into `scope`. Unreadable files are skipped with their reason;
-    `on_start(total)` and `on_file(path, result)` report progress."""
+    `on_start(total)` and `on_file(path, result)` report progress.
+
+    A document is known by its source name: the file's path unless `sources` names it otherwise, and
+    `holds_bytes(source, sha)` says whether an earlier source still has some bytes (default: its file is read).
+    A server passes the names its client gave the uploaded files, and what this upload holds."""
+    sources = sources or {}
     settings = settings or store.settings
     docs = settings.documents
     chunk_tokens = docs.chunk_tokens if chunk_tokens is None else chunk_tokens
@@ -306,15 +324,15 @@ async def ingest_paths(
     claims = _InOrder()
 
     async def one(index: int, path: Path) -> IngestedFile | IngestSkip:
-        source = str(path)
+        source = sources.get(path, str(path))
         try:
             sha: str | None = await asyncio.to_thread(_sha256, path)
         except OSError as exc:
-            sha, unreadable = None, _skip(path, exc.strerror or str(exc), type(exc).__name__)
+            sha, unreadable = None, _skip(source, exc.strerror or str(exc), type(exc).__name__)
         async with claims.turn(index):  # every file takes its turn, readable or not
             if sha is None:
                 return unreadable
-            earlier = await known.claim(source, sha)
+            earlier = await known.claim(source, sha, holds_bytes)
         if earlier == source:
             stored = len(known.chunks.get(source, {}))
             return IngestedFile(path=source, kind=known.kind.get(source, "document"), chunks=stored, added=0)
@@ -323,22 +341,24 @@ async def ingest_paths(
         try:
             doc = await convert_file(path, settings, vision_client=vision_client, transcriber=transcriber)
         except DocumentError as exc:
-            return _skip(path, exc.message, type(exc).__name__)
+            return _skip(source, exc.message, type(exc).__name__)
         except OSError as exc:
-            return _skip(path, exc.strerror or str(exc), type(exc).__name__)
+            return _skip(source, exc.strerror or str(exc), type(exc).__name__)
+        if source != str(path):  # cite the document by its source name, never by where the bytes were read
+            doc = _renamed(doc, str(path), source)
         chunks = chunk_document(doc, chunk_tokens, overlap_tokens)
         if not chunks:
-            return _skip(path, "no text to store", "EmptyDocument")
+            return _skip(source, "no text to store", "EmptyDocument")
         async with writing:
             return await store_file(path, sha, doc.kind.value, chunks, doc.warnings)
 
     async def store_file(path: Path, sha: str, kind: str, chunks: list[DocumentChunk], warnings: list[str]) -> IngestedFile | IngestSkip:
         """The chunks of one file, batch by batch; its old version is superseded with the last batch."""
-        source = str(path)
+        source = sources.get(path, str(path))
         blob_ref = await store.blobs.aput_file(path) if keep_files else None
         if blob_ref is not None and blob_ref != sha:  # the file changed since it was converted
             await store.release_blob(blob_ref)
-            return _skip(path, "the file changed while it was read; ingest it again", "FileChanged")
+            return _skip(source, "the file changed while it was read; ingest it again", "FileChanged")
         records = chunks_to_records(
             chunks, scope, blob_ref=blob_ref, metadata={SOURCE_KEY: source, SHA_KEY: sha, "document_kind": kind}
         )
@@ -374,6 +394,6 @@ async def ingest_paths(
     finally:  # a failed worker stops the others (they may wait for its turn)
         for task in workers:
             task.cancel()
-    order = {str(path): i for i, path in enumerate(files)}
+    order = {sources.get(path, str(path)): i for i, path in enumerate(files)}
     report.files.sort(key=lambda f: order.get(f.path, 0))
     return report

@@ -467,7 +467,8 @@ class RemoteMemoryStore:
         overlap_tokens: int | None = None,
         keep_files: bool = True,
     ) -> IngestReport:
-        """Upload files for the server to convert, chunk and store as `document_chunk` records of `scope`."""
+        """Upload files for the server to convert, chunk and store as `document_chunk` records of `scope`; each is
+        known by its path here, so new bytes at a path ingested before supersede its old chunks."""
         from .ingest import IngestReport
 
         files = [Path(p) for p in paths]
@@ -475,7 +476,8 @@ class RemoteMemoryStore:
         if missing:
             raise MemoryValidationError(f"not a file: {', '.join(missing)}")
         options = {"chunk_tokens": chunk_tokens, "overlap_tokens": overlap_tokens, "keep_files": str(keep_files).lower()}
-        form = {k: v for k, v in {**scope.model_dump(), **options}.items() if v is not None}
+        form: dict[str, Any] = {k: v for k, v in {**scope.model_dump(), **options}.items() if v is not None}
+        form["sources"] = [str(p.resolve()) for p in files]  # a document is known by its path, as in a local ingest
         handles = [p.open("rb") for p in files]
         try:
             uploads = [("files", (p.name, fh)) for p, fh in zip(files, handles, strict=True)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import shutil
 import tempfile
@@ -66,24 +67,32 @@ async def ingest_files(
     chunk_tokens: Annotated[int | None, Form(ge=32, le=8192)] = None,
     overlap_tokens: Annotated[int | None, Form(ge=0, le=4096)] = None,
     keep_files: Annotated[bool, Form()] = True,
+    sources: Annotated[list[str] | None, Form(description="The name each file is known by (one per file, e.g. "
+                                                          "the client's path); default: its file name.")] = None,
 ) -> IngestReport:
     """Each file is converted (PDF, Office, HTML, text, ...), chunked and stored as L0 `document_chunk`
-    records of the scope; a file ingested before adds nothing. Unreadable files are listed as skipped."""
+    records of the scope. A document is known by its source name: the same bytes under it add nothing, new
+    bytes supersede its old chunks, the same bytes under another name in this upload are a duplicate.
+    Unreadable files are listed as skipped."""
     scope = MemoryScope(user_id=user_id, agent_id=agent_id, session_id=session_id, namespace=namespace)
-    folder = Path(tempfile.mkdtemp(prefix="omne-ingest-"))
+    if sources is not None and (len(sources) != len(files) or any(not s.strip() or len(s) > 4096 for s in sources)):
+        raise ApiProblem(422, ProblemCode.INVALID_REQUEST, "sources: one non-empty name (at most 4096 characters) per file")
+    folder = Path(tempfile.mkdtemp(prefix="omne-ingest-")).resolve()
     try:
-        paths: list[Path] = []
+        names: dict[Path, str] = {}
         for i, upload in enumerate(files):
-            target = folder / f"{i:03d}" / _safe_name(upload.filename, i)
+            target = (folder / f"{i:03d}" / _safe_name(upload.filename, i)).resolve()
             target.parent.mkdir()
             await asyncio.to_thread(_copy, upload, target)
-            paths.append(target)
+            names[target] = sources[i] if sources is not None else target.name
+        held = {names[path]: await asyncio.to_thread(_sha256, path) for path in names}
         settings = server_state(request).tenants.settings_for(ctx.principal.tenant)
         report = await ingest_paths(
-            ctx.store, paths, scope, settings=settings, chunk_tokens=chunk_tokens,
-            overlap_tokens=overlap_tokens, keep_files=keep_files,
+            ctx.store, list(names), scope, settings=settings, chunk_tokens=chunk_tokens,
+            overlap_tokens=overlap_tokens, keep_files=keep_files, sources=names,
+            holds_bytes=lambda source, sha: held.get(source) == sha,  # the server sees only this upload's files
         )  # fmt: skip
-        return _without_folder(report, folder)
+        return _without_folder(report, folder, names)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -93,12 +102,26 @@ def _copy(upload: UploadFile, target: Path) -> None:
         shutil.copyfileobj(upload.file, fh)
 
 
-def _without_folder(report: IngestReport, folder: Path) -> IngestReport:
-    """The report with the server's temporary folder cut from every path (the client knows its file names)."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _without_folder(report: IngestReport, folder: Path, names: dict[Path, str]) -> IngestReport:
+    """The report with the server's temporary folder cut from every path and reason (the client's names instead)."""
+    by_path = {str(path): name for path, name in names.items()}
 
     def name(path: str) -> str:
-        return Path(path).name if path.startswith(str(folder)) else path
+        return by_path.get(path) or (Path(path).name if path.startswith(str(folder)) else path)
+
+    def reason(text: str) -> str:
+        for path, shown in by_path.items():
+            text = text.replace(path, shown)
+        return text.replace(str(folder), "")
 
     files = [f.model_copy(update={"path": name(f.path)}) for f in report.files]
-    skipped = [IngestSkip(path=name(s.path), reason=s.reason.replace(str(folder), ""), error=s.error) for s in report.skipped]
+    skipped = [IngestSkip(path=name(s.path), reason=reason(s.reason), error=s.error) for s in report.skipped]
     return IngestReport(files=files, skipped=skipped)

@@ -266,3 +266,30 @@ async def test_a_server_that_is_down_gives_a_clear_error():
     with pytest.raises(MemoryValidationError, match="http"):
         RemoteMemoryStore("127.0.0.1:8765")
     assert ServerStoreConfig(url=url).kind == "server"
+
+
+async def test_ingest_by_upload_knows_a_document_by_its_path_here(settings, embedder, tmp_path):
+    """As a local ingest does: unchanged bytes add nothing, new bytes at the path supersede its old chunks, a copy
+    in the same upload is a duplicate; the report and the records name the client's paths, not the server's."""
+    app = create_app(settings, embedder=embedder)
+    _, token = await app.state.omne.keys.create("acme")
+    notes, copy = tmp_path / "notes.md", tmp_path / "copy.md"
+    notes.write_text("# Trip\n\nWe hiked the Dolomites in July 2025 with Marco.\n")
+    copy.write_bytes(notes.read_bytes())
+    async with lifespan_in_own_task(app):
+        remote = await RemoteMemoryStore.open("http://127.0.0.1:8765", key=token, transport=httpx.ASGITransport(app=app))
+        try:
+            first = await remote.ingest([notes, copy], ALICE)
+            assert [(f.path, f.added > 0, f.duplicate_of) for f in first.files] == [
+                (str(notes.resolve()), True, None), (str(copy.resolve()), False, str(notes.resolve()))]
+            again = await remote.ingest([notes], ALICE)
+            assert again.files[0].added == 0 and again.files[0].superseded == 0
+            notes.write_text("# Trip\n\nWe hiked the Julian Alps in August 2025 with Marco.\n")
+            changed = await remote.ingest([notes], ALICE)
+            assert changed.files[0].added > 0 and changed.files[0].superseded > 0
+            chunks = await remote.list(ALICE, kinds=[MemoryKind.DOCUMENT_CHUNK])
+            assert [c.text for c in chunks if "Julian" in c.text] and not [c for c in chunks if "Dolomites" in c.text]
+            assert {c.metadata["ingested_from"] for c in chunks} == {str(notes.resolve())}
+            assert "omne-ingest" not in json.dumps([c.model_dump(mode="json") for c in chunks])
+        finally:
+            await remote.close()
