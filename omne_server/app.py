@@ -116,5 +116,9 @@ def create_app(
 
     for module in (records, scopes, files, operators):
         app.include_router(module.router)
+    if server.ui:
+        from .ui import install_ui  # jinja2 and the templates load only when the inspector is served
+
+        install_ui(app, state)
     app.router.routes.append(Route(MCP_PATH, endpoint=McpEndpoint(state, mcp_sessions), include_in_schema=False))
     return app

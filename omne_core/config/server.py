@@ -24,3 +24,7 @@ class ServerSettings(BaseModel):
     key_cache_s: float = Field(default=2.0, ge=0)  # a verified key is trusted this long (revocation delay)
     reflection_role: str | None = None  # model role for /v1/reflect and /v1/summarize (None: they answer 503)
     graceful_shutdown_s: float = Field(default=30.0, ge=0)  # SIGTERM: in-flight requests get this long
+    # -- the memory inspector at /ui -------------------------------------------------------------
+    ui: bool = True  # serve the web UI under /ui (login with an API key)
+    ui_session_s: float = Field(default=8 * 3600.0, gt=0)  # a UI login lasts at most this long
+    ui_idle_s: float = Field(default=1800.0, gt=0)  # ... and ends after this long without a request

@@ -1,0 +1,339 @@
+"""The inspector over real HTTP semantics (in-process ASGI, real stores and keys): login and sessions, the
+security headers, CSRF and origin checks, read-only keys, tenant isolation, and the pages' content."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus, build_context
+from omne_server.keys import parse_token
+from tests.ui.conftest import BASE, ORIGIN, csrf_of, form_value, login
+from tests.ui.html_check import parse, record_ids
+
+PAGES = ("/ui/users", "/ui/records?user=alice", "/ui/search?user=alice&q=tea")
+
+
+async def _seed(store) -> tuple[list[MemoryRecord], MemoryRecord]:
+    scope = MemoryScope(user_id="alice", session_id="s1")
+    raw = await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=scope)
+                           for t in ["I moved to Lyon last spring", "I drink green tea every morning"]])  # fmt: skip
+    fact = (await store.add(MemoryRecord(kind=MemoryKind.FACT, text="Alice lives in Lyon and drinks tea", scope=scope,
+                                         source_ids=[r.id for r in raw])))[0]  # fmt: skip
+    return raw, fact
+
+
+# -- login and sessions ----------------------------------------------------------------------------
+async def test_pages_need_a_login_and_a_login_gives_a_strict_cookie_that_is_not_the_key(ui):
+    client = ui.client
+    for path in PAGES:
+        response = await client.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/ui/login"
+    done = await login(client, ui.acme.token)
+    assert done.status_code == 303 and done.headers["location"] == "/ui/"
+    cookie = next(c for c in done.headers.get_list("set-cookie") if c.startswith("omne_ui="))
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "samesite", "path", "max-age"} <= attributes and "samesite=strict" in cookie.lower()
+    value = cookie.split(";")[0].split("=", 1)[1]
+    _, secret = parse_token(ui.acme.token)
+    assert ui.acme.token not in cookie and secret not in cookie and secret[:12] not in value and len(value) >= 40
+    page = await client.get("/ui/users")
+    assert page.status_code == 200 and "tenant <b>acme</b>" in page.text
+    assert ui.acme.token not in page.text and secret not in page.text
+
+
+async def test_a_bad_key_or_a_forged_login_form_logs_nobody_in(ui):
+    client = ui.client
+    bad = await login(client, ui.acme.token[:-3] + "abc")
+    assert bad.status_code == 401 and "not valid" in bad.text and "omne_ui=" not in bad.headers.get("set-cookie", "")
+    garbage = await login(client, "<script>alert(1)</script>")
+    assert garbage.status_code == 401 and "<script>alert" not in garbage.text
+    page = await client.get("/ui/login")
+    token = form_value(page.text, "login_token")
+    no_token = await client.post("/ui/login", data={"key": ui.acme.token}, headers=ORIGIN)
+    elsewhere = await client.post("/ui/login", data={"key": ui.acme.token, "login_token": token},
+                                  headers={"origin": "https://evil.example"})  # fmt: skip
+    wrong = await client.post("/ui/login", data={"key": ui.acme.token, "login_token": "x" + token[1:]}, headers=ORIGIN)
+    for response in (no_token, elsewhere, wrong):
+        assert response.status_code == 403 and "omne_ui=" not in response.headers.get("set-cookie", "")
+    assert (await client.get("/ui/users")).status_code == 303
+
+
+async def test_logout_ends_the_session_even_for_a_replayed_cookie(ui):
+    client = ui.client
+    await login(client, ui.acme.read_only)  # a read-only key may log out too
+    cookie = client.cookies.get("omne_ui")
+    out = await client.post("/ui/logout", data={"csrf": await csrf_of(client)}, headers=ORIGIN)
+    assert out.status_code == 303 and out.headers["location"] == "/ui/login"
+    client.cookies.set("omne_ui", cookie, domain="127.0.0.1", path="/ui")
+    assert (await client.get("/ui/users")).status_code == 303
+
+
+async def test_a_revoked_key_ends_its_sessions(ui_settings, embedder):
+    from tests.server.conftest import running_app
+
+    settings = ui_settings.model_copy(update={"server": ui_settings.server.model_copy(update={"key_cache_s": 0.0})})
+    async with running_app(settings, embedder) as (app, client):
+        key, token = await app.state.omne.keys.create("acme")
+        await login(client, token)
+        assert (await client.get("/ui/users")).status_code == 200
+        await app.state.omne.keys.revoke(key.key_id)
+        assert (await client.get("/ui/users")).status_code == 303
+
+
+async def test_an_idle_session_expires(ui_settings, embedder):
+    import asyncio
+
+    from tests.server.conftest import running_app
+
+    settings = ui_settings.model_copy(update={"server": ui_settings.server.model_copy(update={"ui_idle_s": 0.5})})
+    async with running_app(settings, embedder) as (app, client):
+        _, token = await app.state.omne.keys.create("acme")
+        await login(client, token)
+        assert (await client.get("/ui/users")).status_code == 200
+        await asyncio.sleep(0.8)
+        assert (await client.get("/ui/users")).status_code == 303
+
+
+# -- headers and assets ----------------------------------------------------------------------------
+async def test_every_ui_response_carries_strict_security_headers_and_loads_nothing_from_elsewhere(ui):
+    client = ui.client
+    await _seed(ui.acme.store)
+    login_page = await client.get("/ui/login")
+    await login(client, ui.acme.token)
+    pages = [login_page] + [await client.get(p) for p in (*PAGES, "/ui/record?id=nope")]
+    css = await client.get("/ui/static/ui.css")
+    for response in (*pages, css):
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "default-src 'none'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "http" not in csp
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert [r.status_code for r in pages] == [200, 200, 200, 200, 404]
+    assert all(r.headers["cache-control"] == "no-store" and "text/html" in r.headers["content-type"] for r in pages)
+    assert "text/css" in css.headers["content-type"]
+    for response in pages:
+        page = parse(response.text)
+        loaded = [e.attrs.get("href") or e.attrs.get("src") for e in page.elements if e.tag in {"link", "script", "img"}]
+        assert loaded and all(url.startswith("/ui/static/") for url in loaded), loaded
+    assert "@import" not in css.text and "url(" not in css.text and "@font-face" not in css.text
+    api = await client.get("/v1/stats", params={"user_id": "a"}, headers={"authorization": f"Bearer {ui.acme.token}"})
+    assert api.status_code == 200 and "content-security-policy" not in api.headers  # the REST API is not a page
+
+
+# -- actions: CSRF, origin, read-only --------------------------------------------------------------
+async def test_an_action_needs_the_session_csrf_token_and_this_origin(ui):
+    client = ui.client
+    raw, _ = await _seed(ui.acme.store)
+    await login(client, ui.acme.token)
+    target = f"/ui/record/delete?id={raw[0].id}"
+    csrf = await csrf_of(client, f"/ui/record?id={raw[0].id}")
+    attempts = [
+        ({"mode": "soft", "confirm": "yes"}, ORIGIN),
+        ({"mode": "soft", "confirm": "yes", "csrf": csrf[:-2] + "xx"}, ORIGIN),
+        ({"mode": "soft", "confirm": "yes", "csrf": csrf}, {"origin": "http://evil.example"}),
+        ({"mode": "soft", "confirm": "yes", "csrf": csrf}, {"origin": "null"}),
+        ({"mode": "soft", "confirm": "yes", "csrf": csrf}, {"origin": "null", "sec-fetch-site": "cross-site"}),
+        ({"mode": "soft", "confirm": "yes", "csrf": csrf}, {"origin": BASE, "sec-fetch-site": "same-site"}),
+        ({"mode": "soft", "confirm": "yes", "csrf": csrf}, {"sec-fetch-site": "cross-site"}),
+    ]
+    for data, headers in attempts:
+        refused = await client.post(target, data=data, headers=headers)
+        assert refused.status_code == 403, (data, headers)
+    assert (await ui.acme.store.get(raw[0].id)).status is MemoryStatus.ACTIVE
+    # another session's token is no good either
+    other = await _second_client_csrf(ui)
+    refused = await client.post(target, data={"mode": "soft", "confirm": "yes", "csrf": other}, headers=ORIGIN)
+    assert refused.status_code == 403 and (await ui.acme.store.get(raw[0].id)).status is MemoryStatus.ACTIVE
+    # the right token: a confirmation page first, then the delete
+    # a browser under no-referrer sends `Origin: null` for its own form posts, and says same-origin
+    browser_like = {"origin": "null", "sec-fetch-site": "same-origin"}
+    ask = await client.post(target, data={"mode": "soft", "csrf": csrf}, headers=browser_like)
+    assert ask.status_code == 200 and 'name="confirm" value="yes"' in ask.text
+    assert (await ui.acme.store.get(raw[0].id)).status is MemoryStatus.ACTIVE
+    done = await client.post(target, data={"mode": "soft", "csrf": csrf, "confirm": "yes"}, headers=ORIGIN)
+    assert done.status_code == 303 and (await ui.acme.store.get(raw[0].id)).status is MemoryStatus.DELETED
+
+
+async def _second_client_csrf(ui) -> str:
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ui.app), base_url=BASE) as second:
+        await login(second, ui.acme.token)
+        return await csrf_of(second)
+
+
+async def test_a_read_only_key_sees_no_action_and_is_refused_every_one(ui):
+    client = ui.client
+    raw, fact = await _seed(ui.acme.store)
+    await login(client, ui.acme.read_only)
+    for path in (*PAGES, f"/ui/record?id={fact.id}", f"/ui/record?id={raw[0].id}"):
+        page = parse((await client.get(path)).text)
+        assert page.forms() in ([], ["/ui/logout"], ["/ui/logout", "/ui/records"], ["/ui/logout", "/ui/search"]), path
+        assert not any(link.endswith("/edit") for link in page.links())
+    csrf = await csrf_of(client)
+    posts = [
+        (f"/ui/record/edit?id={fact.id}", {"text": "changed", "version": "1"}),
+        (f"/ui/record/supersede?id={fact.id}", {"by": raw[0].id}),
+        (f"/ui/record/delete?id={raw[0].id}", {"mode": "hard"}),
+        ("/ui/users/forget", {"user": "alice", "typed": "alice"}),
+        ("/ui/users/export", {"user": "alice"}),
+    ]
+    for path, data in posts:
+        response = await client.post(path, data={**data, "csrf": csrf, "confirm": "yes"}, headers=ORIGIN)
+        assert response.status_code == 403 and "read-only" in response.text, path
+    assert (await ui.acme.store.get(fact.id)).text == "Alice lives in Lyon and drinks tea"
+    assert (await ui.acme.store.stats(MemoryScope(user_id="alice"))).by_status == {"active": 3}
+
+
+# -- actions write history ---------------------------------------------------------------------------
+async def test_each_action_confirms_first_then_writes_history_naming_the_key_id(ui):
+    client, store = ui.client, ui.acme.store
+    raw, fact = await _seed(store)
+    newer = (await store.add(MemoryRecord(kind=MemoryKind.FACT, text="Alice lives in Paris now",
+                                          scope=MemoryScope(user_id="alice"))))[0]  # fmt: skip
+    await login(client, ui.acme.token)
+    csrf = await csrf_of(client)
+    actor = f"ui [key {ui.acme.key_id}]"
+
+    async def act(path: str, data: dict, confirm: bool) -> object:
+        return await client.post(path, data={**data, "csrf": csrf, **({"confirm": "yes"} if confirm else {})}, headers=ORIGIN)
+
+    edit = {"text": "Alice lives in Lyon, drinks tea", "importance": "0.9", "confidence": "", "metadata": '{"checked": true}',
+            "version": "1"}  # fmt: skip
+    ask = await act(f"/ui/record/edit?id={fact.id}", edit, confirm=False)
+    assert ask.status_code == 200 and "version 2" in ask.text and (await store.get(fact.id)).version == 1
+    assert (await act(f"/ui/record/edit?id={fact.id}", edit, confirm=True)).status_code == 303
+    edited = await store.get(fact.id)
+    assert (edited.text, edited.importance, edited.metadata, edited.version) == (edit["text"], 0.9, {"checked": True}, 2)
+    stale = await act(f"/ui/record/edit?id={fact.id}", {**edit, "text": "again"}, confirm=True)  # form of version 1
+    assert stale.status_code == 422 and (await store.get(fact.id)).text == edit["text"]
+
+    assert (await act(f"/ui/record/supersede?id={fact.id}", {"by": newer.id}, confirm=False)).status_code == 200
+    assert (await store.get(fact.id)).status is MemoryStatus.ACTIVE
+    assert (await act(f"/ui/record/supersede?id={fact.id}", {"by": newer.id}, confirm=True)).status_code == 303
+    assert (await store.get(fact.id)).superseded_by == newer.id
+
+    assert (await act(f"/ui/record/delete?id={raw[1].id}", {"mode": "hard"}, confirm=False)).status_code == 200
+    assert (await act(f"/ui/record/delete?id={raw[1].id}", {"mode": "hard"}, confirm=True)).status_code == 303
+    assert (await store.links(fact.id)).missing_sources == [raw[1].id]
+
+    history = await store.history(fact.id)
+    assert [(c.op.value, c.actor) for c in history] == [("add", "user"), ("update", actor), ("supersede", actor)]
+    assert [(c.op.value, c.actor) for c in await store.history(raw[1].id)][-1] == ("hard_delete", actor)
+    assert all(ui.acme.token not in c.actor for c in history)
+
+    exported = await act("/ui/users/export", {"user": "alice"}, confirm=True)
+    assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
+    assert {line.count('"id"') >= 1 for line in exported.text.splitlines()} == {True}
+    assert len(exported.text.splitlines()) == 3  # a message, the fact and the newer fact: the purged one is gone
+
+    unconfirmed = await act("/ui/users/forget", {"user": "alice", "typed": "alic"}, confirm=True)
+    assert unconfirmed.status_code == 200 and "does not match" in unconfirmed.text
+    assert (await store.stats(MemoryScope(user_id="alice"))).total == 3
+    assert (await act("/ui/users/forget", {"user": "alice", "typed": "alice"}, confirm=True)).status_code == 303
+    assert (await store.stats(MemoryScope(user_id="alice"))).total == 0
+
+
+# -- pages ---------------------------------------------------------------------------------------------
+async def test_the_record_page_shows_provenance_both_ways_the_chain_and_the_history(ui):
+    client, store = ui.client, ui.acme.store
+    raw, fact = await _seed(store)
+    [(newer, _)] = await store.add_superseding([(MemoryRecord(kind=MemoryKind.PREFERENCE, text="Alice prefers tea",
+                                                              scope=fact.scope, source_ids=[raw[1].id]), [fact.id])])  # fmt: skip
+    await login(client, ui.acme.token)
+
+    def section(html: str, name: str) -> str:
+        return html.split(f'<section class="{name}">', 1)[1].split("</section>", 1)[0]
+
+    of_fact = (await client.get(f"/ui/record?id={fact.id}")).text
+    cites = section(of_fact, "provenance").split("Conclusions drawn", 1)[0]
+    assert f"/ui/record?id={raw[0].id}" in cites and f"/ui/record?id={raw[1].id}" in cites
+    assert f"/ui/record?id={newer.id}" in section(of_fact, "chain")
+    assert re.search(r'class="op add">add<.*class="op supersede">supersede<', section(of_fact, "history"), re.S)
+
+    of_raw = (await client.get(f"/ui/record?id={raw[1].id}")).text
+    drawn = section(of_raw, "provenance").split("Conclusions drawn", 1)[1]
+    assert f"/ui/record?id={fact.id}" in drawn and f"/ui/record?id={newer.id}" in drawn
+    assert f"/ui/record?id={raw[0].id}" not in drawn
+    of_newer = (await client.get(f"/ui/record?id={newer.id}")).text
+    chain = section(of_newer, "chain")
+    assert chain.index(f"/ui/record?id={fact.id}") < chain.index("this record")
+
+
+async def test_the_record_list_walks_keyset_pages_and_filters(ui):
+    client, store = ui.client, ui.acme.store
+    rng = random.Random(5)
+    scopes = [MemoryScope(user_id="bob", session_id=f"s{i}") for i in range(3)]
+    added = await store.add([MemoryRecord(kind=rng.choice([MemoryKind.MESSAGE, MemoryKind.EVENT]), text=f"entry {i}",
+                                          scope=rng.choice(scopes)) for i in range(75)])  # fmt: skip
+    await store.delete(added[0].id)
+    await login(client, ui.acme.token)
+    seen: list[str] = []
+    path = "/ui/records?user=bob&limit=20"
+    while path:
+        page = parse((await client.get(path)).text)
+        seen += record_ids(page)
+        nxt = [e.attrs["href"] for e in page.tags("a") if e.attrs.get("rel") == "next"]
+        path = nxt[0].replace("&amp;", "&") if nxt else ""
+    expected = [r.id for r in await store.list(MemoryScope(user_id="bob"), limit=None)]
+    assert seen == expected and len(expected) == 74
+
+    events = (await client.get("/ui/records?user=bob&kind=event&session=s1&limit=200")).text
+    listed = set(record_ids(parse(events)))
+    assert listed == {r.id for r in added[1:] if r.kind is MemoryKind.EVENT and r.scope.session_id == "s1"}
+    deleted = (await client.get("/ui/records?user=bob&status=deleted")).text
+    assert set(record_ids(parse(deleted))) == {added[0].id}
+    future = (await client.get("/ui/records?user=bob&since=2999-01-01T00:00")).text
+    assert "No record matches" in future
+    bad = await client.get("/ui/records?user=bob&since=yesterday&kind=nonsense")
+    assert bad.status_code == 200 and "since: not a date" in bad.text and "kind: unknown kind" in bad.text
+
+
+async def test_the_search_playground_shows_scores_reasons_and_the_exact_context(ui):
+    client, store = ui.client, ui.acme.store
+    await _seed(store)
+    await login(client, ui.acme.token)
+    html = (await client.get("/ui/search", params={"user": "alice", "q": "what does Alice drink", "budget": "60"})).text
+    page = parse(html)
+    rows = html.split('<table class="grid hits">', 1)[1].split("</table>", 1)[0]
+    assert rows.count("<tr>") == 4  # the header and three hits
+    assert re.search(r'<td class="num">0\.\d{4}</td>', rows) and "<li>" in rows  # scores and reasons
+    hits = await store.search("what does Alice drink", MemoryScope(user_id="alice"))
+    expected = build_context(hits, max_tokens=60)
+    shown = html.split('<pre class="context" id="context">', 1)[1].split("</pre>", 1)[0]
+    assert parse(shown).text == expected.text and expected.text and len(expected.record_ids) < len(hits)
+    assert f"{expected.tokens} of 60 tokens" in page.text
+
+
+async def test_a_tenant_never_sees_another_tenants_users_or_records(ui):
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    rng.seed(seed)
+    mine = []
+    for tenant in (ui.acme, ui.other):
+        users = [f"{tenant.name}-user-{rng.randrange(10**6)}" for _ in range(3)]
+        records = await tenant.store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=f"{tenant.name} secret {i}",
+                                                       scope=MemoryScope(user_id=rng.choice(users))) for i in range(12)])  # fmt: skip
+        mine.append((users, records))
+    await login(ui.client, ui.other.token)
+    users_page = (await ui.client.get("/ui/users")).text
+    assert not any(user in users_page for user in mine[0][0]), seed
+    for record in rng.sample(mine[0][1], 5):
+        response = await ui.client.get(f"/ui/record?id={record.id}")
+        assert response.status_code == 404 and "acme secret" not in response.text, seed
+        listed = (await ui.client.get("/ui/records", params={"user": record.scope.user_id})).text
+        assert "acme secret" not in listed, seed
+        found = (await ui.client.get("/ui/search", params={"user": record.scope.user_id, "q": "secret"})).text
+        assert "acme secret" not in found, seed
+    assert all(user in users_page for user in mine[1][0])
+
+
+@pytest.mark.parametrize("path", ["/ui/record?id=%2E%2E%2Fetc", "/ui/record?id=" + "x" * 5000, "/ui/record", "/ui/nowhere/at/all"])
+async def test_odd_paths_and_record_ids_answer_a_page_not_a_crash(ui, path):
+    await login(ui.client, ui.acme.token)
+    response = await ui.client.get(path)
+    assert response.status_code in (404, 422) and "text/html" in response.headers["content-type"]
