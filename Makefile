@@ -11,10 +11,11 @@ setup:
 demo: setup
 	.venv/bin/omne demo
 
-# mypy first (strict on omne_core), so the test runner's summary stays the last line.
+# mypy first (strict on omne_core), so the test runner's summary stays the last line; -rs names every skip's reason
+# (e.g. the browser tests without Chromium).
 test: setup
 	./scripts/typecheck.sh
-	.venv/bin/python -m pytest -q -p no:cacheprovider
+	.venv/bin/python -m pytest -q -rs -p no:cacheprovider
 
 lint: setup
 	.venv/bin/ruff check .

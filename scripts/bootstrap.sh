@@ -8,6 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PY" -m venv .venv
 fi
+./scripts/ensure_chromium.sh  # a system package: checked on every run, not only when pyproject.toml changes
 stamp=.venv/.omne-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

@@ -55,7 +55,8 @@ async def records(request: Request, ctx: Reader) -> Response:
         started = time.perf_counter()
         found = await ctx.store.list(
             query.scope, kinds=query.kinds or None, since=query.since, until=query.until, limit=query.limit + 1,
-            statuses=query.statuses, oldest_first=query.oldest_first, after=query.after or None,
+            statuses=query.statuses, include_inactive=query.statuses is None, oldest_first=query.oldest_first,
+            after=query.after or None,
         )  # fmt: skip
         elapsed = time.perf_counter() - started
         page, more = found[: query.limit], len(found) > query.limit

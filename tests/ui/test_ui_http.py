@@ -287,6 +287,8 @@ async def test_the_record_list_walks_keyset_pages_and_filters(ui):
     assert listed == {r.id for r in added[1:] if r.kind is MemoryKind.EVENT and r.scope.session_id == "s1"}
     deleted = (await client.get("/ui/records?user=bob&status=deleted")).text
     assert set(record_ids(parse(deleted))) == {added[0].id}
+    every = (await client.get("/ui/records?user=bob&status=any&limit=200")).text
+    assert set(record_ids(parse(every))) == {r.id for r in added}  # the deleted one too
     future = (await client.get("/ui/records?user=bob&since=2999-01-01T00:00")).text
     assert "No record matches" in future
     bad = await client.get("/ui/records?user=bob&since=yesterday&kind=nonsense")
