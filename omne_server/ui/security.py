@@ -1,7 +1,7 @@
 """The UI's browser-side defences: strict response headers on every `/ui` response, and the origin check of a POST.
 
-- Content-Security-Policy: scripts, styles, images and forms from this origin only (no inline script or style,
-  no plugin, no frame, no base tag); frame-ancestors 'none' and X-Frame-Options DENY (no clickjacking);
+- Content-Security-Policy: no script at all, styles, images and forms from this origin only (no inline style, no
+  plugin, no frame, no base tag); frame-ancestors 'none' and X-Frame-Options DENY (no clickjacking);
   Referrer-Policy no-referrer (record ids in URLs never leave); nosniff; pages are never cached.
 - A POST must come from a page of this server: an `Origin` header naming another origin is refused, and so is a
   `Sec-Fetch-Site` other than same-origin (`same_origin`). The per-session CSRF token (`sessions.py`) is checked too.
@@ -15,9 +15,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+CSP = (  # the pages run no script at all
+    "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 HEADERS = {
     "content-security-policy": CSP,

@@ -1,4 +1,5 @@
-"""Inspector fixtures: the server app in-process with real stores and keys, and a logged-in UI client."""
+"""Inspector fixtures: the server app in-process with real stores and keys (the session's `embedder`, tests/conftest.py),
+and logging in as a browser does."""
 
 from __future__ import annotations
 
@@ -9,19 +10,11 @@ import httpx
 import pytest
 
 from omne_core.config import load_settings
-from omne_core.embeddings import LocalEmbedder
 from omne_core.memory import MemoryStore
 from tests.server.conftest import running_app
 
 BASE = "http://127.0.0.1:8765"
 ORIGIN = {"origin": BASE}
-
-
-@pytest.fixture(scope="session")
-def embedder() -> LocalEmbedder:
-    model = LocalEmbedder()
-    model.embed(["warm up"])
-    return model
 
 
 @dataclass

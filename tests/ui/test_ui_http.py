@@ -107,7 +107,7 @@ async def test_every_ui_response_carries_strict_security_headers_and_loads_nothi
     css = await client.get("/ui/static/ui.css")
     for response in (*pages, css):
         csp = response.headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "default-src 'none'" in csp
+        assert "frame-ancestors 'none'" in csp and "script-src 'none'" in csp and "default-src 'none'" in csp
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "http" not in csp
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] == "no-referrer"
@@ -295,20 +295,24 @@ async def test_the_record_list_walks_keyset_pages_and_filters(ui):
     assert bad.status_code == 200 and "since: not a date" in bad.text and "kind: unknown kind" in bad.text
 
 
-async def test_the_search_playground_shows_scores_reasons_and_the_exact_context(ui):
+async def test_the_search_playground_shows_scores_reasons_carried_sources_and_the_exact_context(ui):
     client, store = ui.client, ui.acme.store
-    await _seed(store)
+    raw, fact = await _seed(store)
+    await store.add(MemoryRecord(kind=MemoryKind.MESSAGE, text="Green tea again today, no coffee.",
+                                 scope=MemoryScope(user_id="alice", session_id="s2")))  # fmt: skip
     await login(client, ui.acme.token)
-    html = (await client.get("/ui/search", params={"user": "alice", "q": "what does Alice drink", "budget": "60"})).text
+    html = (await client.get("/ui/search", params={"user": "alice", "q": "what does Alice drink", "budget": "80"})).text
     page = parse(html)
-    rows = html.split('<table class="grid hits">', 1)[1].split("</table>", 1)[0]
-    assert rows.count("<tr>") == 4  # the header and three hits
-    assert re.search(r'<td class="num">0\.\d{4}</td>', rows) and "<li>" in rows  # scores and reasons
     hits = await store.search("what does Alice drink", MemoryScope(user_id="alice"))
-    expected = build_context(hits, max_tokens=60)
+    rows = html.split('<table class="grid hits">', 1)[1].split("</table>", 1)[0]
+    assert rows.count("<tr>") == len(hits) + 1 and len(hits) >= 2  # the header, then one row per hit
+    assert re.search(r'<td class="num">0\.\d{4}</td>', rows) and "<li>" in rows  # scores and reasons
+    carried = [h for h in hits if h.sources]
+    assert carried and all(f"/ui/record?id={s.id}" in rows for h in carried for s in h.sources)  # an L1 hit's sources
+    expected = build_context(hits, max_tokens=80)
     shown = html.split('<pre class="context" id="context">', 1)[1].split("</pre>", 1)[0]
-    assert parse(shown).text == expected.text and expected.text and len(expected.record_ids) < len(hits)
-    assert f"{expected.tokens} of 60 tokens" in page.text
+    assert parse(shown).text == expected.text and expected.text
+    assert f"{expected.tokens} of 80 tokens" in page.text
 
 
 async def test_a_tenant_never_sees_another_tenants_users_or_records(ui):
