@@ -3,8 +3,10 @@ security headers, CSRF and origin checks, read-only keys, tenant isolation, and 
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -71,28 +73,27 @@ async def test_logout_ends_the_session_even_for_a_replayed_cookie(ui):
     assert (await client.get("/ui/users")).status_code == 303
 
 
-async def test_a_revoked_key_ends_its_sessions(ui_settings, embedder):
+@asynccontextmanager
+async def _app_with(ui_settings, embedder, **server: object):
+    """The app with some server settings changed, and a fresh read-write key of tenant acme."""
     from tests.server.conftest import running_app
 
-    settings = ui_settings.model_copy(update={"server": ui_settings.server.model_copy(update={"key_cache_s": 0.0})})
+    settings = ui_settings.model_copy(update={"server": ui_settings.server.model_copy(update=server)})
     async with running_app(settings, embedder) as (app, client):
         key, token = await app.state.omne.keys.create("acme")
         await login(client, token)
         assert (await client.get("/ui/users")).status_code == 200
+        yield app, client, key
+
+
+async def test_a_revoked_key_ends_its_sessions(ui_settings, embedder):
+    async with _app_with(ui_settings, embedder, key_cache_s=0.0) as (app, client, key):
         await app.state.omne.keys.revoke(key.key_id)
         assert (await client.get("/ui/users")).status_code == 303
 
 
 async def test_an_idle_session_expires(ui_settings, embedder):
-    import asyncio
-
-    from tests.server.conftest import running_app
-
-    settings = ui_settings.model_copy(update={"server": ui_settings.server.model_copy(update={"ui_idle_s": 0.5})})
-    async with running_app(settings, embedder) as (app, client):
-        _, token = await app.state.omne.keys.create("acme")
-        await login(client, token)
-        assert (await client.get("/ui/users")).status_code == 200
+    async with _app_with(ui_settings, embedder, ui_idle_s=0.5) as (_, client, _key):
         await asyncio.sleep(0.8)
         assert (await client.get("/ui/users")).status_code == 303
 
