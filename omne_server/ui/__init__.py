@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
+from ..auth import OPEN_KEY_ID, Principal
 from ..state import ServerState
 from . import actions, fallback, login, pages
 from .context import UiState
@@ -23,8 +24,15 @@ __all__ = ["UI_PREFIX", "install_ui"]
 def install_ui(app: FastAPI, state: ServerState) -> None:
     """Serve the inspector on `app` under `/ui`."""
     server = state.settings.server
+
+    async def still_valid(principal: Principal) -> bool:
+        if principal.key_id == OPEN_KEY_ID:  # a keyless local session: as long as the server has no key
+            return await state.auth.open_access()
+        stored = await state.keys.lookup(principal.key_id)
+        return stored is not None and stored.key.active
+
     app.state.omne_ui = UiState(
-        sessions=SessionStore(state.keys, lifetime_s=server.ui_session_s, idle_s=server.ui_idle_s,
+        sessions=SessionStore(still_valid, lifetime_s=server.ui_session_s, idle_s=server.ui_idle_s,
                               key_check_s=server.key_cache_s),
         renderer=Renderer(),
     )  # fmt: skip

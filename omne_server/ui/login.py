@@ -14,6 +14,7 @@ import secrets
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from ..auth import loopback_host
 from ..problems import ApiProblem
 from ..state import server_state
 from .context import Poster, UiRoute, ui_state
@@ -35,9 +36,18 @@ def _cookie(response: Response, request: Request, name: str, value: str, max_age
     )  # fmt: skip
 
 
-def _login_form(request: Request, error: str | None = None, status_code: int = 200) -> Response:
+async def _keyless(request: Request) -> bool:
+    """True on a local server with no key at all (`omne serve` on 127.0.0.1 before `omne keys create`), reached
+    through a loopback Host name: the UI may then be entered without a key, as tenant `default`."""
+    auth = server_state(request).auth
+    return loopback_host(request.headers.get("host")) and await auth.open_access()
+
+
+async def _login_form(request: Request, error: str | None = None, status_code: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
-    response = ui_state(request).renderer.page(request, "login.html", status_code=status_code, login_token=token, error=error)
+    response = ui_state(request).renderer.page(
+        request, "login.html", status_code=status_code, login_token=token, error=error, keyless=await _keyless(request)
+    )
     _cookie(response, request, LOGIN_COOKIE, token, _LOGIN_TOKEN_S)
     return response
 
@@ -46,7 +56,7 @@ def _login_form(request: Request, error: str | None = None, status_code: int = 2
 async def login_page(request: Request) -> Response:
     if await ui_state(request).sessions.get(request.cookies.get(SESSION_COOKIE)) is not None:
         return RedirectResponse(url("/"), status_code=303)
-    return _login_form(request)
+    return await _login_form(request)
 
 
 @router.post("/login")
@@ -54,15 +64,21 @@ async def login(request: Request) -> Response:
     form = await request.form()
     expected, sent = request.cookies.get(LOGIN_COOKIE, ""), form.get("login_token")
     if not same_origin(request) or not expected or not isinstance(sent, str) or not hmac.compare_digest(expected, sent):
-        return _login_form(request, "The login form expired or came from elsewhere: try again.", 403)
+        return await _login_form(request, "The login form expired or came from elsewhere: try again.", 403)
     key = form.get("key")
     key = key.strip() if isinstance(key, str) else ""
-    if not key or len(key) > _MAX_KEY_CHARS:
-        return _login_form(request, "Paste an API key (`omne keys create --tenant NAME`).", 401)
-    try:
-        principal = await server_state(request).auth.verify(key)
-    except ApiProblem:
-        return _login_form(request, "This API key is not valid (unknown, malformed or revoked).", 401)
+    auth = server_state(request).auth
+    if form.get("keyless") == "1":
+        if not await _keyless(request):
+            return await _login_form(request, "This server has API keys: log in with one.", 401)
+        principal = await auth.authenticate(None, request.headers.get("host"))
+    elif not key or len(key) > _MAX_KEY_CHARS:
+        return await _login_form(request, "Paste an API key (`omne keys create --tenant NAME`).", 401)
+    else:
+        try:
+            principal = await auth.verify(key)
+        except ApiProblem:
+            return await _login_form(request, "This API key is not valid (unknown, malformed or revoked).", 401)
     session_id, _ = ui_state(request).sessions.create(principal)
     logger.info("ui login: tenant %s, key %s%s", principal.tenant, principal.key_id, " (read-only)" if principal.read_only else "")
     response = RedirectResponse(url("/"), status_code=303)

@@ -3,7 +3,7 @@
 A login checks the pasted key once (`Authenticator.verify`) and keeps only what the key stands for (tenant, key
 id, read-only). The cookie holds 256 random bits that name the session; the session holds its CSRF token.
 A session ends on logout, after `ui_idle_s` without a request, after `ui_session_s` in all, or as soon as its key
-is revoked (checked against the key store at most every `key_cache_s`). Sessions live in this process's memory:
+is revoked (checked at most every `key_cache_s`; a keyless local session ends when the first key is created). Sessions live in this process's memory:
 a restart logs everyone out, and several server processes each keep their own (log in per process).
 """
 
@@ -12,10 +12,12 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ..auth import Principal
-from ..keys import KeyStore
+
+StillValid = Callable[[Principal], Awaitable[bool]]  # is the key behind a session still good (not revoked)?
 
 SESSION_COOKIE = "omne_ui"
 LOGIN_COOKIE = "omne_ui_login"  # the login form's CSRF token (double submit), before there is a session
@@ -43,8 +45,8 @@ class UiSession:
 class SessionStore:
     """Session id → `UiSession`, with idle and absolute expiry and a revocation check against the key store."""
 
-    def __init__(self, keys: KeyStore, *, lifetime_s: float, idle_s: float, key_check_s: float) -> None:
-        self.keys = keys
+    def __init__(self, still_valid: StillValid, *, lifetime_s: float, idle_s: float, key_check_s: float) -> None:
+        self.still_valid = still_valid
         self.lifetime_s, self.idle_s, self.key_check_s = lifetime_s, idle_s, key_check_s
         self._sessions: dict[str, UiSession] = {}
 
@@ -71,8 +73,7 @@ class SessionStore:
             self._sessions.pop(session_id, None)
             return None
         if now - session.key_checked > self.key_check_s:
-            stored = await self.keys.lookup(session.principal.key_id)
-            if stored is None or not stored.key.active:
+            if not await self.still_valid(session.principal):
                 self._sessions.pop(session_id, None)
                 return None
             session.key_checked = now

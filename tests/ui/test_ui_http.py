@@ -98,6 +98,31 @@ async def test_an_idle_session_expires(ui_settings, embedder):
         assert (await client.get("/ui/users")).status_code == 303
 
 
+async def test_a_local_server_without_keys_can_be_entered_without_one_until_a_key_exists(ui_settings, embedder):
+    from tests.server.conftest import running_app
+
+    settings = ui_settings.model_copy(update={"server": ui_settings.server.model_copy(update={"key_cache_s": 0.0})})
+    async with running_app(settings, embedder, allow_open=True) as (app, client):
+        page = await client.get("/ui/login")
+        assert 'id="keyless"' in page.text
+        token = form_value(page.text, "login_token")
+        rebound = await client.post("/ui/login", data={"keyless": "1", "login_token": token},
+                                    headers={"origin": "http://evil.example:8765", "host": "evil.example:8765"})  # fmt: skip
+        assert rebound.status_code == 401  # a DNS-rebinding page on a loopback server gets nothing
+        token = form_value(rebound.text, "login_token")  # each form shown carries a fresh token
+        entered = await client.post("/ui/login", data={"keyless": "1", "login_token": token}, headers=ORIGIN)
+        assert entered.status_code == 303
+        users = await client.get("/ui/users")
+        assert users.status_code == 200 and "tenant <b>default</b>" in users.text
+        await app.state.omne.keys.create("acme")  # the first key ends keyless access, and keyless sessions
+        assert (await client.get("/ui/users")).status_code == 303
+        again = await client.get("/ui/login")
+        assert 'id="keyless"' not in again.text
+        refused = await client.post("/ui/login", data={"keyless": "1", "login_token": form_value(again.text, "login_token")},
+                                    headers=ORIGIN)  # fmt: skip
+        assert refused.status_code == 401
+
+
 # -- headers and assets ----------------------------------------------------------------------------
 async def test_every_ui_response_carries_strict_security_headers_and_loads_nothing_from_elsewhere(ui):
     client = ui.client
@@ -323,8 +348,9 @@ async def test_a_tenant_never_sees_another_tenants_users_or_records(ui):
     mine = []
     for tenant in (ui.acme, ui.other):
         users = [f"{tenant.name}-user-{rng.randrange(10**6)}" for _ in range(3)]
+        owners = users + [rng.choice(users) for _ in range(9)]  # every user has a record
         records = await tenant.store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=f"{tenant.name} secret {i}",
-                                                       scope=MemoryScope(user_id=rng.choice(users))) for i in range(12)])  # fmt: skip
+                                                       scope=MemoryScope(user_id=owner)) for i, owner in enumerate(owners)])  # fmt: skip
         mine.append((users, records))
     await login(ui.client, ui.other.token)
     users_page = (await ui.client.get("/ui/users")).text
