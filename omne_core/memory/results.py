@@ -31,6 +31,7 @@ class ChangeOp(StrEnum):
     DELETE = "delete"
     HARD_DELETE = "hard_delete"
     FORGET_USER = "forget_user"
+    EXPORT = "export"  # a read worth auditing: who took a copy of a user's memory (the tenant's activity)
 
 
 class MemoryChange(BaseModel):

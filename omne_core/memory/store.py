@@ -674,11 +674,29 @@ class MemoryStore:
         return len(records)
 
     # -- export / import -----------------------------------------------------------------------
-    async def export_jsonl(self, path: str | Path, scope: ScopeArg) -> int:
-        """Write the scope's records (every status, blobs inlined) as JSONL; returns the count."""
+    async def export_jsonl(self, path: str | Path, scope: ScopeArg, *, actor: str | None = None) -> int:
+        """Write the scope's records (every status, blobs inlined) as JSONL; returns the count. With an `actor`,
+        the export is logged in the tenant's `activity` (one `export` entry per user exported, purged with the user)."""
         where = RecordFilter.build(scope, include_inactive=True)
         records = await self.backend.list_records(where, None, oldest_first=True)
-        return await asyncio.to_thread(write_export, Path(path), records, self.blobs)
+        count = await asyncio.to_thread(write_export, Path(path), records, self.blobs)
+        if actor is not None:
+            per_user = dict.fromkeys(sorted({s.user_id for s in normalize_scopes(scope)}), 0)
+            for record in records:
+                per_user[record.scope.user_id] = per_user.get(record.scope.user_id, 0) + 1
+            entries = [
+                HistoryEntry(ChangeOp.EXPORT, actor, None, user, details={"user_id": user, "records": n})
+                for user, n in per_user.items()
+            ]
+            await self.backend.commit(ChangeSet(actor=actor, history=entries))
+        return count
+
+    async def activity(self, limit: int = 50) -> builtins.list[MemoryChange]:
+        """The tenant's activity log, newest first: the history entries of no single record (a user forgotten,
+        without the user's id; a user's memory exported, until the user is forgotten)."""
+        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise MemoryValidationError(f"limit must be an integer from 1 to 1000, got {limit!r}")
+        return await self.backend.activity(limit)
 
     async def import_jsonl(self, path: str | Path, *, actor: str = "import") -> ImportResult:
         """Import an export file, re-embedding every record. A corrupt file is rejected whole (nothing written)."""

@@ -46,12 +46,13 @@ async def stats_post(body: ScopeRequest, ctx: Reader) -> MemoryStats:
     return await ctx.store.stats(body.scope)
 
 
-async def _export(ctx: Reader, scope: ScopeArg) -> FileResponse:
+async def _export(ctx: Reader, scope: ScopeArg, actor: str) -> FileResponse:
+    """The scope as a JSONL download; the export is logged in the tenant's activity under `actor`."""
     fd, name = tempfile.mkstemp(prefix="omne-export-", suffix=".jsonl")
     os.close(fd)
     path = Path(name)
     try:
-        await ctx.store.export_jsonl(path, scope)
+        await ctx.store.export_jsonl(path, scope, actor=actor)
     except BaseException:
         await asyncio.to_thread(path.unlink, missing_ok=True)
         raise
@@ -63,14 +64,14 @@ async def _export(ctx: Reader, scope: ScopeArg) -> FileResponse:
 
 @router.get("/export", summary="Export a scope as JSONL (every status, blobs inlined)",
             response_class=FileResponse, responses={200: {"content": {JSONL_MEDIA_TYPE: {}}}})  # fmt: skip
-async def export_scope(ctx: Reader, scope: ScopeQuery) -> FileResponse:
-    return await _export(ctx, scope)
+async def export_scope(ctx: Reader, scope: ScopeQuery, actor: str = "user") -> FileResponse:
+    return await _export(ctx, scope, ctx.actor(actor[:200]))
 
 
 @router.post("/export", summary="Export one or more scopes as JSONL",
              response_class=FileResponse, responses={200: {"content": {JSONL_MEDIA_TYPE: {}}}})  # fmt: skip
-async def export_scopes(body: ScopeRequest, ctx: Reader) -> FileResponse:
-    return await _export(ctx, body.scope)
+async def export_scopes(body: ScopeRequest, ctx: Reader, actor: str = "user") -> FileResponse:
+    return await _export(ctx, body.scope, ctx.actor(actor[:200]))
 
 
 def upload_limit(request: Request) -> int:

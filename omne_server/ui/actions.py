@@ -185,4 +185,4 @@ async def export_user(request: Request, ctx: Writer) -> Response:
             cancel=url("/users"), button="Download JSONL",
         )  # fmt: skip
     logger.info("ui: %s exported a user of tenant %s (%d records)", ctx.actor, ctx.principal.tenant, stats.total)
-    return await export_response(TenantContext(ctx.principal, ctx.store), MemoryScope(user_id=user))
+    return await export_response(TenantContext(ctx.principal, ctx.store), MemoryScope(user_id=user), ctx.actor)

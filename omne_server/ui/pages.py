@@ -17,6 +17,7 @@ from .views import changed_fields, supersession_chain
 router = APIRouter(prefix=UI_PREFIX, route_class=UiRoute, include_in_schema=False)
 
 KINDS = [k.value for k in MemoryKind]
+ACTIVITY_ROWS = 20  # the newest tenant-wide history entries (users forgotten, exports) on the users page
 DONE = {  # fixed messages after an action (the query string picks one; it is never shown itself)
     "edited": "Saved: the record has a new version.",
     "superseded": "The record is now superseded.",
@@ -44,7 +45,10 @@ async def home(ctx: Reader) -> Response:
 async def users(request: Request, ctx: Reader) -> Response:
     found = await ctx.store.users()
     kinds = [k for k in KINDS if any(u.by_kind.get(k) for u in found)]
-    return ui_state(request).renderer.page(request, "users.html", users=found, kinds=kinds, done=_done(request))
+    activity = await ctx.store.activity(ACTIVITY_ROWS)
+    return ui_state(request).renderer.page(
+        request, "users.html", users=found, kinds=kinds, activity=activity, done=_done(request)
+    )
 
 
 @router.get("/records")

@@ -177,3 +177,31 @@ async def test_an_id_prefix_resolves_within_the_scope_taken_literally(store):
     assert await store.backend.ids_starting(base, RecordFilter.build(alice, include_inactive=True), 2) == sorted(
         [odd.id, *(r.id for r in mine)]
     )[:2]
+
+
+async def test_exports_and_forgetting_are_the_tenants_activity_and_forgetting_drops_the_users_exports(store, tmp_path):
+    rng = random.Random(23)
+    users = [f"user-{i}-{rng.randrange(10_000)}" for i in range(3)]
+    sizes = {user: rng.randrange(1, 6) for user in users}
+    for user in users:
+        await store.add([_message(user, f"{user} says {i}", i) for i in range(sizes[user])])
+    keep, gone, unlogged = users
+    assert await store.activity() == []
+
+    assert await store.export_jsonl(tmp_path / "quiet.jsonl", MemoryScope(user_id=unlogged)) == sizes[unlogged]
+    assert await store.activity() == []  # no actor: an export of the library's own (CLI, backups) is not logged
+    both = [MemoryScope(user_id=keep), MemoryScope(user_id=gone), MemoryScope(user_id="nobody")]
+    assert await store.export_jsonl(tmp_path / "both.jsonl", both, actor="auditor") == sizes[keep] + sizes[gone]
+    logged = await store.activity()
+    assert [(c.op.value, c.actor, c.record_id) for c in logged] == [("export", "auditor", None)] * 3
+    assert {c.details["user_id"]: c.details["records"] for c in logged} == {keep: sizes[keep], gone: sizes[gone], "nobody": 0}
+
+    assert await store.forget_user(gone, actor="admin") == sizes[gone]
+    after = await store.activity()
+    assert (after[0].op.value, after[0].actor, after[0].details) == ("forget_user", "admin", {"records": sizes[gone]})
+    assert gone not in repr(after)  # the forgotten user's exports went with them
+    assert {c.details.get("user_id") for c in after[1:]} == {keep, "nobody"}
+    assert [c.seq for c in after] == sorted((c.seq for c in after), reverse=True)
+    assert len(await store.activity(limit=1)) == 1
+    with pytest.raises(MemoryValidationError):
+        await store.activity(limit=0)

@@ -150,6 +150,9 @@ async def test_export_streams_jsonl_and_import_restores_it_in_another_tenant(ser
         assert response.status_code == 200 and response.headers["content-type"].startswith(JSONL_MEDIA_TYPE)
         lines = [line async for line in response.aiter_lines() if line.strip()]
     assert len(lines) == 30 and all(json.loads(line)["format"] == "omne-memory/1" for line in lines)
+    [logged] = await (await app.state.omne.tenants.get("acme")).activity()  # who took a copy, with which key
+    key_id = token.split("_")[1]
+    assert (logged.op.value, logged.actor, logged.details) == ("export", f"user [key {key_id}]", {"user_id": "alice", "records": 30})
 
     _, other = await app.state.omne.keys.create("globex")
     body = "\n".join(lines).encode()

@@ -256,12 +256,17 @@ async def test_each_action_confirms_first_then_writes_history_naming_the_key_id(
     assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
     assert {line.count('"id"') >= 1 for line in exported.text.splitlines()} == {True}
     assert len(exported.text.splitlines()) == 3  # a message, the fact and the newer fact: the purged one is gone
+    activity = (await client.get("/ui/users")).text.split('<section class="activity">', 1)[1]
+    assert re.search(rf'class="op export">export<.*{re.escape(actor)}.*user <bdi>alice</bdi>, 3 records', activity, re.S)
 
     unconfirmed = await act("/ui/users/forget", {"user": "alice", "typed": "alic"}, confirm=True)
     assert unconfirmed.status_code == 200 and "does not match" in unconfirmed.text
     assert (await store.stats(MemoryScope(user_id="alice"))).total == 3
     assert (await act("/ui/users/forget", {"user": "alice", "typed": "alice"}, confirm=True)).status_code == 303
     assert (await store.stats(MemoryScope(user_id="alice"))).total == 0
+    activity = (await client.get("/ui/users")).text.split('<section class="activity">', 1)[1]
+    assert re.search(rf'class="op forget_user">forget_user<.*{re.escape(actor)}.*3 records purged', activity, re.S)
+    assert "alice" not in activity and "export" not in activity  # the export named alice: forgotten with her
 
 
 # -- pages ---------------------------------------------------------------------------------------------

@@ -149,6 +149,9 @@ class EmbeddedBackend:
     async def history(self, record_id: str) -> list[MemoryChange]:
         return await self._run(self.db.history, record_id)
 
+    async def activity(self, limit: int) -> list[MemoryChange]:
+        return await self._run(self.db.activity, limit)
+
     async def counts(self, where: RecordFilter) -> RecordCounts:
         by_kind, by_status, pending, blobs = await self._run(self.db.counts, where)
         return RecordCounts(by_kind=by_kind, by_status=by_status, pending_index=pending, blobs=blobs)

@@ -410,10 +410,15 @@ class Database:
         return dict(self.conn().execute("SELECT user_id, count(*) FROM records GROUP BY user_id").fetchall())
 
     def history(self, record_id: str) -> list[MemoryChange]:
+        return self._changes("WHERE record_id = ? ORDER BY seq", (record_id,))
+
+    def activity(self, limit: int) -> list[MemoryChange]:
+        """The newest `limit` history entries of no single record (forget_user, export), newest first."""
+        return self._changes("WHERE record_id IS NULL ORDER BY seq DESC LIMIT ?", (limit,))
+
+    def _changes(self, where: str, params: tuple[Any, ...]) -> list[MemoryChange]:
         rows = self.conn().execute(
-            "SELECT seq, record_id, op, actor, at, version, before, after, details FROM history"
-            " WHERE record_id = ? ORDER BY seq",
-            (record_id,),
+            f"SELECT seq, record_id, op, actor, at, version, before, after, details FROM history {where}", params
         ).fetchall()
         return [
             MemoryChange(
