@@ -4,8 +4,8 @@
     .venv/bin/python scripts/ui_screenshots.py --out /tmp/shots
 
 Starts the server app (as `omne serve` does) on a free 127.0.0.1 port with a fresh data directory, adds a small
-demo memory over REST (raw messages, conclusions citing them, a superseded preference, a summary), logs in with a
-new key and photographs: login, users, record list, an L1 record, an L0 record, the search playground and a
+demo memory over REST (raw messages, conclusions citing them, a superseded preference, a summary; a user exported
+and one forgotten), logs in with a new key and photographs: login, users, record list, an L1 record, an L0 record, the search playground and a
 delete confirmation. Needs Chromium (`apt-get install chromium`, or OMNE_CHROMIUM=path).
 """
 
@@ -94,6 +94,12 @@ def seed(client: httpx.Client, token: str) -> dict[str, Any]:
         {"kind": "summary", "text": "Trip planning: Kyoto moved from April to late May (crowds); travel by train.",
          "scope": trip, "source_ids": ids[3:]},
     ])  # fmt: skip
+    # the tenant's activity on the users page: a user exported by a backup job, another forgotten on request
+    auth = {"Authorization": f"Bearer {token}"}
+    add(client, token, [message("Remind me to call the landlord on Monday.", {"user_id": "bob"}, 30)])
+    add(client, token, [message("Please delete everything you know about me.", {"user_id": "carol"}, 40)])
+    client.get("/v1/export", headers=auth, params={"user_id": "bob", "actor": "nightly-backup"}).raise_for_status()
+    client.delete("/v1/users/carol", headers=auth, params={"actor": "erasure-request"}).raise_for_status()
     return {"fact": facts[0], "source": moved[0], "revised": revised[0]}
 
 

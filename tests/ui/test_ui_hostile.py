@@ -24,10 +24,11 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-async def test_hostile_memories_render_as_literal_text_on_every_page(ui):
+async def test_hostile_memories_render_as_literal_text_on_every_page(ui, tmp_path):
     client, store = ui.client, ui.acme.store
     records = await store.add(hostile_records())
     insight = (await store.add(conclusion(records[:3])))[0]
+    await store.export_jsonl(tmp_path / "x.jsonl", records[0].scope, actor=HOSTILE_TEXTS[1])  # the users page's activity
     await login(client, ui.acme.token)
     csrf = await csrf_of(client)
     user_q = urlencode({"user": HOSTILE_USER})
@@ -55,6 +56,8 @@ async def test_hostile_memories_render_as_literal_text_on_every_page(ui):
     listing = _squash(parse(pages["list"].text).text)
     assert all(_squash(visible(t))[:60] in listing for t in HOSTILE_TEXTS)
     assert "⟨U+202E⟩" in parse(pages["users"].text).text and visible(HOSTILE_USER) in parse(pages["users"].text).text
+    activity = _squash(parse(pages["users"].text).text.split("Activity", 1)[1])
+    assert _squash(f"export {HOSTILE_TEXTS[1]} user {visible(HOSTILE_USER)}") in activity
     assert visible(HOSTILE_SESSION) in parse(pages["record 0"].text).text
     search = parse(pages["search"].text)
     assert "invoice⟨U+202E⟩gnp.exe" in search.text  # found, and shown with its override visible
