@@ -122,7 +122,14 @@ async def main() -> None:
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the store here (built once)")
     args = parser.parse_args()
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="omne-ui-bench-"))
+    if args.data_dir is None:  # a store of its own, removed afterwards
+        with tempfile.TemporaryDirectory(prefix="omne-ui-bench-") as data_dir:
+            await run(args, Path(data_dir))
+    else:
+        await run(args, args.data_dir)
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> None:
     settings = load_settings(data_dir=data_dir)
     embedder = LookupEmbedder(16)
     print(f"ui_pages: {args.records} records of one user, {args.reps} reps per page; {uptime()}")
