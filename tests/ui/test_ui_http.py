@@ -7,6 +7,7 @@ import asyncio
 import random
 import re
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -322,6 +323,15 @@ async def test_the_record_list_walks_keyset_pages_and_filters(ui):
     assert set(record_ids(parse(every))) == {r.id for r in added}  # the deleted one too
     future = (await client.get("/ui/records?user=bob&since=2999-01-01T00:00")).text
     assert "No record matches" in future
+    t0 = datetime(2026, 5, 1, tzinfo=UTC)
+    timed = await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=f"hour {h}", scope=MemoryScope(user_id="carol"),
+                                          event_time=t0 + timedelta(hours=h)) for h in rng.sample(range(48), 48)])  # fmt: skip
+    lo, hi = sorted(rng.sample(range(48), 2))
+    window = (await client.get("/ui/records", params={"user": "carol", "since": f"2026-05-{1 + lo // 24:02d}T{lo % 24:02d}:00",
+                                                      "until": f"2026-05-{1 + hi // 24:02d}T{hi % 24:02d}:00"})).text  # fmt: skip
+    inside = sorted((r for r in timed if lo <= (r.event_time - t0).total_seconds() / 3600 <= hi),
+                    key=lambda r: r.event_time, reverse=True)  # fmt: skip
+    assert record_ids(parse(window)) == [r.id for r in inside][:50] and inside, (lo, hi)
     bad = await client.get("/ui/records?user=bob&since=yesterday&kind=nonsense")
     assert bad.status_code == 200 and "since: not a date" in bad.text and "kind: unknown kind" in bad.text
 
@@ -346,7 +356,7 @@ async def test_the_search_playground_shows_scores_reasons_carried_sources_and_th
     assert f"{expected.tokens} of 80 tokens" in page.text
 
 
-async def test_a_tenant_never_sees_another_tenants_users_or_records(ui):
+async def test_a_tenant_never_sees_another_tenants_users_or_records(ui, tmp_path):
     rng = random.Random()
     seed = rng.randrange(1 << 30)
     rng.seed(seed)
@@ -357,6 +367,7 @@ async def test_a_tenant_never_sees_another_tenants_users_or_records(ui):
         records = await tenant.store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=f"{tenant.name} secret {i}",
                                                        scope=MemoryScope(user_id=owner)) for i, owner in enumerate(owners)])  # fmt: skip
         mine.append((users, records))
+        await tenant.store.export_jsonl(tmp_path / f"{tenant.name}.jsonl", MemoryScope(user_id=users[0]), actor="ui")
     await login(ui.client, ui.other.token)
     users_page = (await ui.client.get("/ui/users")).text
     assert not any(user in users_page for user in mine[0][0]), seed
@@ -368,6 +379,7 @@ async def test_a_tenant_never_sees_another_tenants_users_or_records(ui):
         found = (await ui.client.get("/ui/search", params={"user": record.scope.user_id, "q": "secret"})).text
         assert "acme secret" not in found, seed
     assert all(user in users_page for user in mine[1][0])
+    assert users_page.split('<section class="activity">', 1)[1].count('class="op export"') == 1  # its own export only
 
 
 @pytest.mark.parametrize("path", ["/ui/record?id=%2E%2E%2Fetc", "/ui/record?id=" + "x" * 5000, "/ui/record", "/ui/nowhere/at/all"])
