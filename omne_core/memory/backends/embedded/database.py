@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS records(
 CREATE INDEX IF NOT EXISTS records_scope ON records(user_id, session_id, seq);
 CREATE INDEX IF NOT EXISTS records_hash ON records(user_id, content_hash);
 CREATE INDEX IF NOT EXISTS records_ts ON records(user_id, ts);
+CREATE INDEX IF NOT EXISTS records_counts ON records(user_id, kind, status);  -- users(): counts from the index alone
 CREATE INDEX IF NOT EXISTS records_blob ON records(blob_ref) WHERE blob_ref IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_pending ON records(index_state) WHERE index_state = 0;
 CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(
