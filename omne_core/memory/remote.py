@@ -414,11 +414,13 @@ class RemoteMemoryStore:
         return ForgetUserResponse.model_validate(response.json()).removed
 
     # -- export / import -----------------------------------------------------------------------
-    async def export_jsonl(self, path: str | Path, scope: ScopeArg) -> int:
-        """Stream the scope's export into `path` (written whole or not at all); returns the record count."""
+    async def export_jsonl(self, path: str | Path, scope: ScopeArg, *, actor: str | None = None) -> int:
+        """Stream the scope's export into `path` (written whole or not at all); returns the record count. The server
+        logs every export in the tenant's activity, under `actor` (default `user`) and the key's id."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        response = await self._send("POST", "/export", stream=True, json={"scope": _scope_json(scope)})
+        params = {"actor": actor} if actor is not None else None
+        response = await self._send("POST", "/export", stream=True, params=params, json={"scope": _scope_json(scope)})
         if response.is_error:
             raise _problem_error(response, None)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-")

@@ -52,6 +52,7 @@ async def store(request, settings, embedder):
     _, token = await app.state.omne.keys.create("acme")
     async with lifespan_in_own_task(app):
         remote = await RemoteMemoryStore.open("http://127.0.0.1:8765", key=token, transport=httpx.ASGITransport(app=app))
+        remote.served = await app.state.omne.tenants.get("acme")  # type: ignore[attr-defined]  # the server's store
         yield remote
         await remote.close()
 
@@ -175,6 +176,10 @@ async def test_export_import_and_blobs_on_either_store(store, tmp_path):
     assert await store.export_jsonl(path, MemoryScope(user_id="alice")) == 2
     lines = path.read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(line)["record"]["scope"]["user_id"] == "alice" for line in lines)
+    assert await store.export_jsonl(tmp_path / "again.jsonl", MemoryScope(user_id="alice"), actor="backup") == 2
+    logged = [(c.op.value, c.actor.split(" [key ")[0], c.details) for c in await getattr(store, "served", store).activity()]
+    assert logged[0] == ("export", "backup", {"user_id": "alice", "records": 2})  # a remote export is logged by its key
+    assert len(logged) == (2 if hasattr(store, "served") else 1)  # the server logs every export; a local one only with an actor
     await store.forget_user("alice")
     result = await store.import_jsonl(path)
     assert (result.imported, result.skipped) == (2, 0)

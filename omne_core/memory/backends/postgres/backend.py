@@ -266,10 +266,16 @@ class PostgresBackend:
         return await self._in_session(record, limit, before=False)
 
     async def history(self, record_id: str) -> list[MemoryChange]:
+        return await self._changes("WHERE record_id = %s ORDER BY seq", (record_id,))
+
+    async def activity(self, limit: int) -> list[MemoryChange]:
+        return await self._changes("WHERE record_id IS NULL ORDER BY seq DESC LIMIT %s", (limit,))
+
+    async def _changes(self, where: str, params: Sequence[Any]) -> list[MemoryChange]:
         rows = await self._fetch(
             "SELECT seq, record_id, op, actor, at, version, before::text, after::text, details::text"
-            " FROM {s}.history WHERE record_id = %s ORDER BY seq",
-            (record_id,),
+            " FROM {s}.history " + where,
+            params,
         )
         return [
             MemoryChange(
