@@ -80,12 +80,12 @@ class LeakDriver:
     async def add(self, tenant: Tenant) -> None:
         user = self.rng.choice(tenant.users)
         batch = []
-        for _ in range(self.rng.randint(1, 3)):
-            reuse = self._foreign_id(tenant) if self.rng.random() < 0.15 else None
-            rid = reuse if reuse and all(reuse != r["id"] for r in batch) else uuid.uuid4().hex
-            text = f"{tenant.marker} {' '.join(self.rng.choices(WORDS, k=4))} {uuid.uuid4().hex[:6]}"
-            batch.append({"id": rid, "kind": "message", "text": text, "scope": {"user_id": user}})
-        async with self._locks[tenant.name]:
+        async with self._locks[tenant.name]:  # the foreign ids are chosen under the lock: no concurrent add took one
+            for _ in range(self.rng.randint(1, 3)):
+                reuse = self._foreign_id(tenant) if self.rng.random() < 0.15 else None
+                rid = reuse if reuse and all(reuse != r["id"] for r in batch) else uuid.uuid4().hex
+                text = f"{tenant.marker} {' '.join(self.rng.choices(WORDS, k=4))} {uuid.uuid4().hex[:6]}"
+                batch.append({"id": rid, "kind": "message", "text": text, "scope": {"user_id": user}})
             response = await self._call(tenant, "add", "POST", "/v1/memories", json={"records": batch})
             if response.status_code != 200:
                 self._fail("add", response, "200")
