@@ -116,6 +116,7 @@ async def test_log_in_search_open_an_l1_record_follow_a_source_and_delete_with_c
     await tab.fill("input[name=user]", "alice")
     await tab.fill("input[name=budget]", "120")
     await tab.click("form.search button[type=submit]")
+    await tab.wait_for_url(re.compile(r".*/ui/search\?q=where"))  # the results page has loaded (a click does not wait)
     rows = tab.locator("table.hits tbody tr")
     assert await rows.count() >= 2
     assert await tab.locator("table.hits ul.carried a.rid").count() >= 1  # the L1 hit carries its sources
@@ -136,11 +137,15 @@ async def test_log_in_search_open_an_l1_record_follow_a_source_and_delete_with_c
     assert await tab.locator(f"ul.cited-by a.rid >> text={seeded.fact['id']}").count() == 1  # the conclusion drawn
 
     # delete: the confirmation page first (cancel changes nothing), then the delete
+    on_delete_page = re.compile(r".*/ui/record/delete\?id=")
     await tab.click("#delete-soft")
+    await tab.wait_for_url(on_delete_page)
     assert "Delete this record?" in await tab.inner_text("h1")
     await tab.click("#cancel")
+    await tab.wait_for_url(re.compile(rf".*/ui/record\?id={seeded.sources[0]['id']}$"))
     assert await tab.inner_text("h1 .status") == "active"
     await tab.click("#delete-soft")
+    await tab.wait_for_url(on_delete_page)
     await tab.click("#confirm")
     await tab.wait_for_url(re.compile(r".*done=deleted"))
     assert await tab.inner_text("h1 .status") == "deleted"
