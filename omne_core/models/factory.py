@@ -182,16 +182,16 @@ def build_inner_client(
 def create_chat_client(
     role: ModelRoleSettings,
     *,
-    settings: OmneSettings | None = None,
+    settings: OmneSettings,
     usage: UsageLedger | None = None,
     role_name: str = "main",
 ) -> UsageRecordingChatCompletionClient:
     """An AutoGen `ChatCompletionClient` for `role`, recording every call in `usage` (a new ledger if None).
 
-    OpenAI-protocol clients count tokens offline and get `role.n_ctx` as context window when AutoGen does not
-    know the model; llama.cpp clients count with the model's own tokenizer.
+    `settings` come from the caller (read once at an entry point): the provider keys and prices are taken from
+    them, never from the environment here. OpenAI-protocol clients count tokens offline and get `role.n_ctx` as
+    context window when AutoGen does not know the model; llama.cpp clients count with the model's own tokenizer.
     """
-    settings = settings or OmneSettings()
     ledger = usage if usage is not None else UsageLedger.from_settings(settings)
     inner = build_inner_client(role, settings, role_name=role_name)
     if role.provider is ModelProvider.LLAMACPP:

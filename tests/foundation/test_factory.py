@@ -76,6 +76,17 @@ def test_openai_role_key_beats_provider_key(monkeypatch):
     assert client.inner._client.api_key == "sk-role"
 
 
+def test_the_key_comes_from_the_settings_given_never_from_the_environment(monkeypatch):
+    """Settings flow down (issue 15.4): the factory reads no environment of its own and has no fallback."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    role = ModelRoleSettings(provider=ModelProvider.OPENAI, model="gpt-4o-mini")
+    given = OmneSettings(openai_api_key="sk-from-the-caller")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-changed-after-the-entry-point-read-it")
+    assert create_chat_client(role, settings=given).inner._client.api_key == "sk-from-the-caller"
+    with pytest.raises(TypeError, match="settings"):
+        create_chat_client(role)  # type: ignore[call-arg]  # no silent load of the environment's settings
+
+
 def test_openai_without_key_names_the_variable():
     role = ModelRoleSettings(provider=ModelProvider.OPENAI, model="gpt-4o")
     with pytest.raises(ModelConfigurationError, match="OPENAI_API_KEY") as info:
