@@ -82,3 +82,39 @@ def test_reactive_mode_solves_a_task_and_keeps_an_experience(tmp_path):
     assert "reactive (tools: web_search" in result.output
     assert "1. multiply 17 by 23" in result.output and "omne> 391" in result.output
     assert "experience" in result.output and "Lesson: Small products need no tool." in result.output
+
+
+def test_reactive_chat_has_all_four_tools_and_reads_only_the_folders_given(tmp_path):
+    """`omne chat --reactive --files DIR` (issue 14.20): web search, browser, file reader and the logic expert; the
+    file reader opens a file under DIR and refuses one beside it."""
+    from tests.support.scripted import TOOL_MODEL, calls, check, lesson, plan
+
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir()
+    outside.mkdir()
+    (allowed / "code.txt").write_text("The code word is heliotrope.\n")
+    (outside / "secret.txt").write_text("The vault number is 7731.\n")
+    replies = [
+        plan("the code word", ["read the file"], fmt="a word"), calls(("read_file", {"path": str(allowed / "code.txt")})),
+        "FINAL ANSWER: heliotrope", check(True, "heliotrope"), lesson("Read the file first."),
+        plan("the vault number", ["read the file"]), calls(("read_file", {"path": str(outside / "secret.txt")})),
+        '{"reason": "the file is not readable", "steps": ["say so"]}', "FINAL ANSWER: unknown", check(True, "unknown"), lesson("Only the allowed folder is readable."),
+    ]  # fmt: skip
+    model = tmp_path / "reactive.json"
+    model.write_text(ReplayChatCompletionClient(replies, model_info=TOOL_MODEL).dump_component().model_dump_json())
+    result = runner.invoke(
+        app, ["chat", "--reactive", "--user", "rita", "--model-component", str(model), "--files", str(allowed)],
+        input="What is the code word?\nWhat is the vault number?\n",
+    )  # fmt: skip
+    out = result.output
+    assert result.exit_code == 0, out + repr(result.exception)
+    tools = re.search(r"reactive \(tools: ([^)]*)\)", out.replace("\n", " "))
+    assert tools is not None, out
+    names = {name.strip() for name in tools.group(1).split(",")}
+    assert {"web_search", "visit_page", "read_file", "ask_logic_expert"} <= names, names
+    assert f"files under {allowed}" in out.replace("\n", "")
+    first, second = out.split("Asked: the vault number", 1)
+    assert "<- read_file: File: code.txt" in first and "The code word is heliotrope." in first and "omne> heliotrope" in first
+    assert "x read_file: Error: Refused:" in second and "is outside the files you may read" in second, second
+    assert "7731" not in out  # the file beside the allowed folder was never read
+    assert "omne> unknown" in second

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+from autogen_ext.models.replay import ReplayChatCompletionClient
 from typer.testing import CliRunner
 
 from omne_cli.app import app
@@ -107,3 +109,25 @@ async def test_cli_repair_finds_what_the_cheap_open_check_cannot(embedder):
     async with await MemoryStore.open(settings, embedder=embedder) as store:
         assert store.backend.vectors.all_ids() == {kept.id, lost.id}
         assert [h.record.id for h in await store.search("what is the boat called", scope)][0] == lost.id
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_cli_reflect_takes_the_model_component_like_chat(tmp_path, monkeypatch, embedder, how):
+    """`omne memory reflect` is played by `--model-component FILE` or `$OMNE_MODEL_COMPONENT` (issue 14.20), as
+    `omne chat` is: no configured model is called (the default points at a server nobody runs)."""
+    reply = json.dumps({"memories": [{"kind": "preference", "text": "Olga prefers night trains", "source_ids": ["S1"],
+                                      "supersedes": [], "importance": 0.5, "confidence": 0.9}]})  # fmt: skip
+    component = tmp_path / "model.json"
+    component.write_text(ReplayChatCompletionClient([reply]).dump_component().model_dump_json())
+    monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai_compatible")  # would fail if it were called
+    monkeypatch.setenv("OMNE_MODELS__MAIN__MODEL", "nobody")
+    monkeypatch.setenv("OMNE_MODELS__MAIN__BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OMNE_MODELS__MAIN__MAX_RETRIES", "0")
+    source = run("add", "I always take the night train", "--user", "olga", "--session", "s", "--kind", "message").strip()
+    extra = ["--model-component", str(component)] if how == "option" else []
+    if how == "environment":
+        monkeypatch.setenv("OMNE_MODEL_COMPONENT", str(component))
+    output = run("reflect", "--user", "olga", "--session", "s", *extra)
+    assert "+ preference: Olga prefers night trains" in output
+    [pref] = json.loads(run("list", "--user", "olga", "--kind", "preference", "--json"))
+    assert pref["source_ids"] == [source]
