@@ -11,6 +11,8 @@ from autogen_core.models import FunctionExecutionResult
 from autogen_core.tools import BaseTool
 from pydantic import ValidationError
 
+from omne_tools.errors import ToolErrorText
+
 MAX_RESULT_CHARS = 20_000
 
 
@@ -54,5 +56,5 @@ async def execute_tool_call(
     text = tool.return_value_as_string(value)
     if len(text) > MAX_RESULT_CHARS:
         text = text[:MAX_RESULT_CHARS] + f"\n[... truncated, {len(text) - MAX_RESULT_CHARS} more characters]"
-    failed = text.startswith(("Error:", "ERROR:"))  # tools that report errors as strings (e.g. web search)
+    failed = isinstance(value, ToolErrorText)  # a ToolError the tool wrapper turned into text (never the text itself)
     return FunctionExecutionResult(content=text, name=call.name, call_id=call.id, is_error=failed)

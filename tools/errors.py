@@ -20,7 +20,13 @@ __all__ = [
     "SearchTimeoutError",
     "SearchUnavailableError",
     "ToolError",
+    "ToolErrorText",
 ]
+
+
+class ToolErrorText(str):
+    """The text a tool wrapper returns for a `ToolError` (what the model reads), marked so that an agent running
+    the tool knows the call failed without reading the text (a result may itself start with "Error:")."""
 
 
 class BlockedUrlError(ToolError):

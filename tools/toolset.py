@@ -14,7 +14,7 @@ from autogen_core.tools import BaseTool, FunctionTool
 from omne_core.config import OmneSettings
 from omne_core.models import output_limit_arg
 
-from .errors import ToolError
+from .errors import ToolError, ToolErrorText
 from .files import FileReader
 from .logic_expert import LogicExpert
 from .search import SearchBackend, WebSearch
@@ -24,8 +24,8 @@ from .web import TextBrowser, document_converter
 def agent_tool(function: Callable[..., Awaitable[str]], *, name: str, description: str) -> FunctionTool:
     """`function` as a `FunctionTool` whose expected failures (`ToolError`) reach the agent as text.
 
-    The one place where a tool's error becomes what the model reads (`ToolError.agent_text`); anything else
-    propagates, and AutoGen reports it as a failed tool call.
+    The one place where a tool's error becomes what the model reads (`ToolError.agent_text`, as a `ToolErrorText`
+    so Omne's agents mark the call failed); anything else propagates, and AutoGen reports it as a failed call.
     """
 
     @functools.wraps(function)
@@ -33,7 +33,7 @@ def agent_tool(function: Callable[..., Awaitable[str]], *, name: str, descriptio
         try:
             return await function(*args, **kwargs)
         except ToolError as exc:
-            return exc.agent_text()
+            return ToolErrorText(exc.agent_text())
 
     return FunctionTool(run, name=name, description=description)
 

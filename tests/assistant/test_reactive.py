@@ -299,3 +299,43 @@ async def test_the_answer_is_read_as_the_gaia_harness_reads_it():
     assert result.status == "answered" and result.answer == "3.66 m"
     assert "Continue with the plan" in prompts_text(client, 2)
     assert "Candidate answer: 3.66 m\n" in prompts_text(client, 3)  # the explanation never reached the check
+
+
+async def test_every_tool_error_is_a_failed_call_and_tool_text_never_is():
+    """A `ToolError` of any label (search, logic expert, path refusal) reaches the model as its text *and* marks
+    the call failed, so the agent re-plans; a result that merely starts with "Error:" is a result (issue 15.3)."""
+    from omne_tools import agent_tool
+    from omne_tools.errors import LogicExpertError, PathNotAllowedError, SearchUnavailableError
+
+    failures = {
+        "web_search": SearchUnavailableError("the search engine answered HTTP 503"),
+        "ask_logic_expert": LogicExpertError("no answer within 60 s"),
+        "read_file": PathNotAllowedError("/etc/passwd is outside the files you may read"),
+    }
+
+    def raising(error: Exception):
+        async def failing(query: str) -> str:
+            raise error
+
+        return failing
+
+    for name, error in failures.items():
+        client = scripted(
+            plan("x", ["use the tool"]), calls((name, {"query": "q"})),
+            '{"reason": "the tool failed", "steps": ["answer"]}', "FINAL ANSWER: 1", check(True, "1"),
+        )  # fmt: skip
+        agent = ReactiveResponder("solver", client, [agent_tool(raising(error), name=name, description="d")], retry=FAST)
+        events = [e async for e in agent.solve_stream("q?", _token())]
+        (execution,) = [e for e in events if isinstance(e, ToolCallExecutionEvent)]
+        assert execution.content[0].is_error, name
+        assert execution.content[0].content == error.agent_text()  # the wrapper's text, once
+        assert len(events[-1].plans) == 2, name  # failed: re-planned
+
+    async def log_line(query: str) -> str:
+        return "Error: disk full at 03:00 (line 7 of the log)"
+
+    client = scripted(plan("x", ["read"]), calls(("grep_log", {"query": "q"})), "FINAL ANSWER: disk full", check(True, "disk full"))
+    agent = ReactiveResponder("solver", client, [agent_tool(log_line, name="grep_log", description="d")], retry=FAST)
+    events = [e async for e in agent.solve_stream("What failed?", _token())]
+    (execution,) = [e for e in events if isinstance(e, ToolCallExecutionEvent)]
+    assert not execution.content[0].is_error and events[-1].plans == [["read"]]
