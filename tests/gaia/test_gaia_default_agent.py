@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from autogen_core import FunctionCall
-from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
+from autogen_core.models import CreateResult, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from omne_core.config import load_settings
@@ -20,12 +20,9 @@ from omne_eval.gaia import (
     load_agent_factory,
 )
 from omne_eval.gaia.loader import load_gaia_dataset
+from tests.support.scripted import TOOL_MODEL
 
 from .gaia_fixture import XLSX_VALUES
-
-TOOL_MODEL = ModelInfo(
-    vision=False, function_calling=True, json_output=False, family=ModelFamily.UNKNOWN, structured_output=False
-)
 
 
 def _model_component(path: Path, attachment: Path) -> Path:

@@ -420,14 +420,7 @@ async def test_memory_persists_across_agent_state_reloads(store):
     restored context keeps one memory message."""
     memory = OmneMemory(user_id="persist", store=store)
     await memory.add(text("Initial memory: the project is called Heron"))
-    seen: list[list[Any]] = []
-
-    class Recording(ReplayChatCompletionClient):
-        async def create(self, messages, **kwargs):  # type: ignore[no-untyped-def]
-            seen.append(list(messages))
-            return await super().create(messages, **kwargs)
-
-    model = Recording(["Response using memory", "Response with updated memory"])
+    model = ReplayChatCompletionClient(["Response using memory", "Response with updated memory"])
     agent = AssistantAgent("memory_test_agent", model_client=model, memory=[memory])
     await agent.run(task="First task: what is the project called?")
     state = await agent.save_state()
@@ -438,5 +431,5 @@ async def test_memory_persists_across_agent_state_reloads(store):
     result = await new_agent.run(task="Second task: when is the project deadline?")
     events = [m for m in result.messages if isinstance(m, MemoryQueryEvent)]
     assert any("New memory" in str(c.content) for e in events for c in e.content)
-    memory_messages = [m for m in seen[-1] if isinstance(m, SystemMessage) and m.content.startswith(MEMORY_MESSAGE_HEADER)]
+    memory_messages = [m for m in model.create_calls[-1]["messages"] if isinstance(m, SystemMessage) and m.content.startswith(MEMORY_MESSAGE_HEADER)]
     assert len(memory_messages) == 1 and "deadline is Friday" in memory_messages[0].content

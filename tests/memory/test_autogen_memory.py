@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
 
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import MultiModalMessage, TextMessage
@@ -12,7 +11,7 @@ from autogen_core import CancellationToken, ComponentModel
 from autogen_core import Image as AGImage
 from autogen_core.memory import Memory, MemoryContent, MemoryMimeType
 from autogen_core.model_context import BufferedChatCompletionContext
-from autogen_core.models import CreateResult, LLMMessage, SystemMessage, UserMessage
+from autogen_core.models import LLMMessage, SystemMessage, UserMessage
 from autogen_ext.models.replay import ReplayChatCompletionClient
 from PIL import Image as PILImage
 
@@ -28,18 +27,6 @@ from omne_core.memory.autogen_memory import MEMORY_MESSAGE_HEADER
 from omne_core.memory.store_config import StoreConfig
 
 
-class RecordingReplayClient(ReplayChatCompletionClient):
-    """A scripted model that also keeps the messages it was sent."""
-
-    def __init__(self, answers: list[str]) -> None:
-        super().__init__(answers)
-        self.seen: list[list[LLMMessage]] = []
-
-    async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
-        self.seen.append(list(messages))
-        return await super().create(messages, **kwargs)
-
-
 def memory_messages(messages: Sequence[LLMMessage]) -> list[SystemMessage]:
     return [m for m in messages if isinstance(m, SystemMessage) and m.content.startswith(MEMORY_MESSAGE_HEADER)]
 
@@ -51,20 +38,21 @@ async def test_assistant_agent_sees_memory_without_pile_up(store):
         MemoryRecord(kind=MemoryKind.FACT, text="Bob's dog is called Rocket", scope=MemoryScope(user_id="bob")),
     ])
     memory = OmneMemory(user_id="alice", session_id="chat-1", store=store, k=5)
-    model = RecordingReplayClient(["Biscuit.", "En français.", "Bien sûr."])
+    model = ReplayChatCompletionClient(["Biscuit.", "En français.", "Bien sûr."])  # it keeps what it was sent
     agent = AssistantAgent("assistant", model_client=model, memory=[memory])
     questions = ["What is my dog called?", "Which language do I prefer?", "Tell me about my dog again"]
     for question in questions:
         result = await agent.run(task=question)
         assert any(type(m).__name__ == "MemoryQueryEvent" for m in result.messages)
-    assert len(model.seen) == 3
-    for call, question in zip(model.seen, questions, strict=True):
+    seen: list[Sequence[LLMMessage]] = [call["messages"] for call in model.create_calls]
+    assert len(seen) == 3
+    for call, question in zip(seen, questions, strict=True):
         mems = memory_messages(call)
         assert len(mems) == 1, [m.content[:60] for m in mems]
         assert "Biscuit" in mems[0].content and "Rocket" not in mems[0].content
         # the memory message was built for this turn's question
         assert isinstance(call[-2], UserMessage) and call[-2].content == question
-    assert "French" in memory_messages(model.seen[1])[0].content
+    assert "French" in memory_messages(seen[1])[0].content
     state = await agent.save_state()
     saved = [m for m in state["llm_context"]["messages"] if m.get("type") == "SystemMessage"]
     assert len(saved) == 1
