@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from .display import one_line, styled, terminal
+from .errors import CliError
 from .options import scope_of
 from .runtime import load, open_memory
 
@@ -60,8 +61,7 @@ async def _chat(
     try:
         client = assistant_client(settings, "main", component)
     except (ModelComponentError, ValueError, RuntimeError) as exc:
-        console.print(styled(("Cannot load the model: ", "red"), str(exc)))
-        raise typer.Exit(2) from exc
+        raise CliError(f"cannot load the model: {exc}", code=2) from None
     clients = [client]
     try:
         store = await open_memory(settings)  # a server's memory when OMNE_SERVER__URL is set

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from .display import one_line, styled, terminal
+from .errors import CliError
 
 USER = "sam"
 MARKER = ".omne-demo"  # written in every demo data directory: only such a folder is ever reset
@@ -57,8 +58,7 @@ def demo(
     try:
         asyncio.run(_demo(console, data_dir.resolve(), max_tokens))
     except _DemoFailed as exc:
-        console.print(styled(("demo failed: ", "red"), str(exc)))
-        raise typer.Exit(1) from exc
+        raise CliError(f"demo failed: {exc}") from None  # `error: demo failed: ...` on stderr, exit code 1
     console.print(f"\ndemo finished in {time.monotonic() - started:.0f} s; data in {data_dir}/", style="dim")
 
 

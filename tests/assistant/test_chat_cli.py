@@ -65,7 +65,8 @@ def test_bad_model_component_file_is_a_clear_error(tmp_path):
     bad.write_text("{not json")
     result = runner.invoke(app, ["chat", "--model-component", str(bad)], input="/quit\n")
     assert result.exit_code == 2
-    assert "is not JSON" in result.output
+    assert result.stderr.startswith("error: cannot load the model: ") and "is not JSON" in result.stderr
+    assert result.stdout == ""  # the error is one line on stderr, as every command's
 
 
 def test_reactive_mode_solves_a_task_and_keeps_an_experience(tmp_path):

@@ -23,8 +23,9 @@ def test_a_project_folder_is_refused_and_left_untouched(tmp_path):
     (project / "notes.md").write_text("# my notes\n")
     before = _snapshot(project)
     result = invoke("demo", "--data-dir", str(project))
-    assert result.exit_code == 1
-    assert "is not empty" in result.output and "no previous demo made it" in result.output
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: demo failed: ") and len(result.stderr.strip().splitlines()) == 1
+    assert "is not empty" in result.stderr and "no previous demo made it" in result.stderr
     assert _snapshot(project) == before
 
 
