@@ -339,3 +339,27 @@ async def test_every_tool_error_is_a_failed_call_and_tool_text_never_is():
     events = [e async for e in agent.solve_stream("What failed?", _token())]
     (execution,) = [e for e in events if isinstance(e, ToolCallExecutionEvent)]
     assert not execution.content[0].is_error and events[-1].plans == [["read"]]
+
+
+async def test_analysis_plan_replan_check_and_lesson_are_asked_for_with_their_schemas(store):
+    """Issue 14.7: on a client that takes JSON schemas (llama.cpp, OpenAI structured outputs) every structured
+    answer of the Reactive Responder is asked for with its schema; the act steps are free text and tool calls."""
+    from autogen_core.models import ModelFamily, ModelInfo
+    from autogen_ext.models.replay import ReplayChatCompletionClient
+
+    from omne_assistant.planning import AnswerCheck, Lesson, Replan, TaskPlan
+    from omne_core.memory import MemoryScope
+
+    info = ModelInfo(vision=False, function_calling=True, json_output=True, structured_output=True, family=ModelFamily.UNKNOWN)
+    client = ReplayChatCompletionClient([
+        plan("pi", ["lookup broken", "answer"]), calls(("lookup", {"key": "broken"})),
+        '{"reason": "source down", "steps": ["lookup pi"]}', calls(("lookup", {"key": "pi"})),
+        "FINAL ANSWER: 3.14159", check(True, "3.14159"), lesson("Call lookup with the constant's name."),
+    ], model_info=info)  # fmt: skip
+    agent = ReactiveResponder(
+        "solver", client, make_tools([]), memory=store, scope=MemoryScope(user_id="u", agent_id="solver"), retry=FAST
+    )
+    result = await agent.solve("What is pi to 5 decimals?")
+    assert result.status == "answered" and result.experience_id
+    sent = [call["json_output"] for call in client.create_calls]
+    assert sent == [TaskPlan, None, Replan, None, None, AnswerCheck, Lesson]
