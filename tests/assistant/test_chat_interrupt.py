@@ -18,10 +18,10 @@ import pytest
 from omne_core.config import load_settings
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
 from tests.support.local_model import requires_local
+from tests.support.tree import tree_pythonpath
 
 pytestmark = [requires_local, pytest.mark.llamacpp]
 
-ROOT = Path(__file__).resolve().parents[2]
 USER = "ivy"
 SEED = "user: I love dragons and very long stories about them."
 LINES = ["Tell me a very long story about dragons, with many chapters.", "A second question that must never run."]
@@ -38,12 +38,12 @@ async def _records(data_dir: Path) -> list[MemoryRecord]:
         return await store.list(MemoryScope(user_id=USER), limit=None, include_inactive=True)
 
 
-def interrupt_chat(root: Path, data_dir: Path, delay_s: float) -> tuple[int, str, str]:
+def interrupt_chat(data_dir: Path, delay_s: float) -> tuple[int, str, str]:
     """Start `omne chat --no-stream`, send two lines, press Ctrl-C `delay_s` after the first turn's model call
     starts (right after the chat prints the memories it used); return (exit code, stdout, stderr)."""
     env = {
         **os.environ,
-        "PYTHONPATH": str(root),
+        "PYTHONPATH": tree_pythonpath(),
         "PYTHONUNBUFFERED": "1",
         "OMNE_DATA_DIR": str(data_dir),
         "OMNE_MODELS__MAIN__MAX_TOKENS": "2000",  # far longer than the test waits: the reply is still running
@@ -89,7 +89,7 @@ def test_ctrl_c_during_a_reply_stops_the_chat_cleanly(tmp_path, bundled_gguf, de
     data_dir = tmp_path / "data"
     asyncio.run(_seed(data_dir))
 
-    code, out, err = interrupt_chat(ROOT, data_dir, delay_s)
+    code, out, err = interrupt_chat(data_dir, delay_s)
 
     assert code == 130, f"exit code {code}\nstdout:\n{out}\nstderr:\n{err}"  # interrupted, not -11 (segfault)
     assert not [sign for sign in CRASH_SIGNS if sign in err], err
@@ -103,7 +103,7 @@ def test_ctrl_c_during_a_reply_stops_the_chat_cleanly(tmp_path, bundled_gguf, de
 def test_a_chat_that_ends_normally_exits_cleanly(tmp_path, bundled_gguf):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMNE_DATA_DIR": str(data_dir), "OMNE_MODELS__MAIN__MAX_TOKENS": "8",
+    env = {**os.environ, "PYTHONPATH": tree_pythonpath(), "OMNE_DATA_DIR": str(data_dir), "OMNE_MODELS__MAIN__MAX_TOKENS": "8",
            "OMNE_MODELS__MAIN__N_CTX": "2048"}  # fmt: skip
     proc = subprocess.run(
         [sys.executable, "-m", "omne_cli", "chat", "--user", USER, "--no-stream", "--reflect-every", "0"],

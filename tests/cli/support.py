@@ -7,15 +7,14 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from omne_cli.app import app
+from tests.support.tree import tree_pythonpath
 
 OMNE = [sys.executable, "-m", "omne_cli"]  # what the `omne` script runs (omne_cli.app:main)
-REPO = Path(__file__).resolve().parents[2]
 
 
 def invoke(*args: str, input: str | None = None) -> Result:
@@ -42,8 +41,7 @@ def omne(*args: str, env: dict[str, str] | None = None, no_root_override: bool =
             pytest.skip("running as root without setpriv: file permissions cannot be enforced")
         caps = "-dac_override,-dac_read_search,-fowner"
         command = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", *command]
-    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(REPO)) if p)  # the tree under test
-    full_env = {**os.environ, "PYTHONPATH": path, **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": tree_pythonpath(), **(env or {})}
     return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 

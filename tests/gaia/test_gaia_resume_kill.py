@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from omne_eval.gaia import read_results
+from tests.support.tree import tree_pythonpath
 
 from .gaia_fixture import VALIDATION_TASKS, oracle_answers
 
@@ -31,7 +32,7 @@ def _env(tmp_path: Path, log: Path, latency: float, **extra: str) -> dict[str, s
         "GAIA_TEST_ANSWERS": str(answers),
         "GAIA_TEST_LOG": str(log),
         "GAIA_TEST_LATENCY": str(latency),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+        "PYTHONPATH": tree_pythonpath(),
     }
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.support.servers import free_port, json_server
+from tests.support.tree import tree_pythonpath
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,7 +76,7 @@ def test_locomo_qa_answers_judges_and_prices(tmp_path):
     with json_server(scripted_model) as (url, seen):
         env = {
             **os.environ,
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": tree_pythonpath(),
             "OMNE_MODELS__MAIN__PROVIDER": "openai_compatible",
             "OMNE_MODELS__MAIN__BASE_URL": f"{url}/v1",
             "OMNE_MODELS__MAIN__MODEL": "scripted-model",
@@ -107,7 +108,7 @@ def test_locomo_qa_without_a_reachable_model_fails_each_question_clearly(tmp_pat
     data.write_text(json.dumps([CONVERSATION]), encoding="utf-8")
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": tree_pythonpath(),
         "OMNE_MODELS__MAIN__PROVIDER": "openai_compatible",
         "OMNE_MODELS__MAIN__BASE_URL": f"http://127.0.0.1:{free_port()}/v1",  # nothing listens there
         "OMNE_MODELS__MAIN__MODEL": "scripted-model",
