@@ -8,56 +8,15 @@ run killed half-way is run again and finishes, with nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ..config import OmneSettings
-from ..records import MemoryRecord
+from .backends.base import TransferSource, TransferTarget
 from .errors import MemoryStoreError
 
 PAGE = 500
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    """A record as a backend holds it: with its index texts and its vector (None: not embedded yet)."""
-
-    seq: int  # the source's insertion order (pages follow it)
-    record: MemoryRecord
-    dense_text: str
-    lexical_text: str
-    embedding: Sequence[float] | None
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    seq: int
-    record_id: str | None
-    user_id: str | None
-    op: str
-    actor: str
-    at: datetime
-    version: int | None
-    before: str | None  # JSON text
-    after: str | None
-    details: str  # JSON text
-
-
-class TransferSource(Protocol):
-    async def store_id(self) -> str: ...
-    async def embedder_name(self) -> str | None: ...
-    async def export_records(self, after_seq: int, limit: int) -> list[StoredRecord]: ...
-    async def export_history(self, after_seq: int, limit: int) -> list[HistoryRow]: ...
-    async def counts_by_user(self) -> dict[str, int]: ...
-    async def history_counts_by_user(self) -> dict[str | None, int]: ...
-
-
-class TransferTarget(TransferSource, Protocol):
-    async def import_records(self, records: Sequence[StoredRecord]) -> int: ...
-    async def import_history(self, rows: Sequence[HistoryRow], marker: tuple[str, int]) -> int: ...
-    async def get_marker(self, key: str) -> int: ...
 
 
 class MigrationError(MemoryStoreError):

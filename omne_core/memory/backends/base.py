@@ -329,3 +329,44 @@ class StorageBackend(RecordBackend, LexicalIndex, VectorIndex, Migrations, Proto
         ...
 
     async def close(self) -> None: ...
+
+
+# -- copying a whole store to another backend (`omne memory migrate`, memory/migrate.py) ----------------
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as a backend holds it: with its index texts and its vector (None: not embedded yet)."""
+
+    seq: int  # the source's insertion order (pages follow it)
+    record: MemoryRecord
+    dense_text: str
+    lexical_text: str
+    embedding: Sequence[float] | None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    seq: int
+    record_id: str | None
+    user_id: str | None
+    op: str
+    actor: str
+    at: datetime
+    version: int | None
+    before: str | None  # JSON text
+    after: str | None
+    details: str  # JSON text
+
+
+class TransferSource(Protocol):
+    async def store_id(self) -> str: ...
+    async def embedder_name(self) -> str | None: ...
+    async def export_records(self, after_seq: int, limit: int) -> list[StoredRecord]: ...
+    async def export_history(self, after_seq: int, limit: int) -> list[HistoryRow]: ...
+    async def counts_by_user(self) -> dict[str, int]: ...
+    async def history_counts_by_user(self) -> dict[str | None, int]: ...
+
+
+class TransferTarget(TransferSource, Protocol):
+    async def import_records(self, records: Sequence[StoredRecord]) -> int: ...
+    async def import_history(self, rows: Sequence[HistoryRow], marker: tuple[str, int]) -> int: ...
+    async def get_marker(self, key: str) -> int: ...

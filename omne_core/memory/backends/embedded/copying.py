@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
-from ...migrate import HistoryRow, StoredRecord
+from ..base import HistoryRow, StoredRecord
 from .backend import EmbeddedBackend
 from .database import load_row
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...migrate import HistoryRow, StoredRecord
-from ..base import IndexTexts, NewRecord
+from ..base import HistoryRow, IndexTexts, NewRecord, StoredRecord
 from .backend import PostgresBackend
 from .rows import COLUMNS, FROM, load
 
