@@ -9,11 +9,13 @@ from pathlib import Path
 
 import typer
 
+from .display import echo, shown
+
 app = typer.Typer(help="Run, score and report GAIA evaluations.", no_args_is_help=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    typer.secho(f"error: {shown(message)}", err=True, fg=typer.colors.RED)  # task ids and paths are data
     return typer.Exit(2)
 
 
@@ -131,14 +133,14 @@ def run(
         raise _fail(str(exc)) from exc
     model_name = model or settings.models.main.model
     out_dir = out or _default_out(gaia_split.value, model_name)
-    typer.echo(
+    echo(
         f"{len(dataset.tasks)} task(s) from {dataset.root} ({dataset.placeholders_skipped} placeholder row(s) skipped, "
         f"{dataset.hidden_answers} with a hidden answer) -> {out_dir}"
     )
     if dataset.missing_attachments:
-        typer.secho(f"warning: attachment missing for {', '.join(dataset.missing_attachments)}", err=True)
+        echo(f"warning: attachment missing for {', '.join(dataset.missing_attachments)}", err=True)
     if dataset.lfs_pointer_attachments:
-        typer.secho(
+        echo(
             f"warning: {len(dataset.lfs_pointer_attachments)} attachment(s) are Git LFS pointers, not the files "
             f"(run `git lfs pull` in the dataset's repository): {', '.join(dataset.lfs_pointer_attachments)}",
             err=True,
@@ -158,10 +160,10 @@ def run(
         raise _fail(str(exc)) from exc
     typer.echo(f"ran {len(outcome.ran)} task(s), {outcome.resumed} already done")
     _print_summary(summarize(outcome.results), lenient)
-    typer.echo(f"results: {runner.results_path}\nsubmission: {runner.submission_path}")
+    echo(f"results: {runner.results_path}\nsubmission: {runner.submission_path}")
     if report:
         files = write_report(outcome.results, out_dir, lenient=lenient)
-        typer.echo(f"report: {files.markdown} {files.html}")
+        echo(f"report: {files.markdown} {files.html}")
 
 
 def _is_results_file(path: Path) -> bool:
@@ -246,6 +248,6 @@ def report(
     if not results:
         raise _fail(f"{path} holds no results")
     files = write_report(results, out or path.parent, lenient=lenient, title=title)
-    typer.echo(f"{files.markdown}\n{files.html}")
+    echo(f"{files.markdown}\n{files.html}")
     for chart in files.charts:
-        typer.echo(str(chart))
+        echo(chart)

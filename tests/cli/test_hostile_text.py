@@ -8,7 +8,7 @@ import re
 
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
-from .support import ok, omne
+from .support import invoke, ok, omne
 
 MARKUP = "[bold]loud[/bold] at [/tmp/x] via [link=https://evil.example]click[/link] :smile:"
 CONTROL = "red \x1b[31malert\x1b[0m bell\x07 \u202eevil"
@@ -81,3 +81,14 @@ def test_chat_prints_hostile_user_ids_replies_and_memories_literally(tmp_path, e
     assert_literal(reply_line)
     assert "no memory [/nope] for user [bold]eve[/bold]" in out
     assert_literal(out.split("/memory")[-1] if "/memory" in out else out)
+
+
+def test_gaia_errors_and_warnings_show_task_ids_and_paths_literally(tmp_path):
+    from tests.gaia.gaia_fixture import write_gaia_fixture
+
+    root = write_gaia_fixture(tmp_path / "GAIA")
+    hostile = "\x1b]0;pwned\x07[bold]x"
+    result = invoke("gaia", "run", "--data", str(root), "--task-id", hostile, "--out", str(tmp_path / "run"), "--no-progress")
+    assert result.exit_code == 2
+    assert "unknown task id" in result.output and "\\x1b]0;pwned\\x07[bold]x" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
