@@ -30,9 +30,18 @@ from .errors import (
 )
 from .ingest import IngestedFile, IngestReport, IngestSkip, discover_files, ingest_paths
 from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
-from .reflection import ReflectionResult, reflect, summarize_session
+from .reflection import reflect, summarize_session
 from .remote import RemoteMemoryStore
-from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
+from .results import (
+    ChangeOp,
+    ImportResult,
+    MemoryChange,
+    MemoryStats,
+    RecordLinks,
+    ReflectionResult,
+    SearchHit,
+    UserSummary,
+)
 from .store import MemoryStore
 from .store_access import MemoryStoreAPI, open_store
 from .store_config import ServerStoreConfig, StoreConfig

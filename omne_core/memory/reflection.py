@@ -23,6 +23,7 @@ from ..models.structured import create_structured
 from ..records import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
 from ..tokens import count_tokens
 from .errors import MemoryValidationError, ReflectionError
+from .results import ReflectionResult
 from .store_access import MemoryStoreAPI
 
 REFLECT_SYSTEM_PROMPT = """You maintain a user's long-term memory. From the new observations, derive durable \
@@ -97,15 +98,6 @@ def _not_only_the_example(output: Any) -> Any:
     if output.memories and all(_copies_example(item.text) for item in output.memories):
         raise ValueError("these conclusions copy the example; derive them from the new observations")
     return output
-
-
-class ReflectionResult(BaseModel):
-    """What a reflection wrote: new L1 records and (old id, new id) supersessions."""
-
-    created: list[MemoryRecord] = Field(default_factory=list)
-    superseded: list[tuple[str, str]] = Field(default_factory=list)
-    source_ids: list[str] = Field(default_factory=list)  # the L0 records shown to the model
-    rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
 
 
 def _single_scope(scope: Any) -> MemoryScope:

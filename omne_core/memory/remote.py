@@ -38,8 +38,15 @@ from .errors import (
     ReflectionError,
 )
 from .filters import ScopeArg, normalize_scopes
-from .reflection import ReflectionResult
-from .results import ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
+from .results import (
+    ImportResult,
+    MemoryChange,
+    MemoryStats,
+    RecordLinks,
+    ReflectionResult,
+    SearchHit,
+    UserSummary,
+)
 from .store_config import ServerStoreConfig
 from .wire import (
     API_PREFIX,

@@ -82,3 +82,12 @@ class RecordLinks(BaseModel):
 class ImportResult(BaseModel):
     imported: int
     skipped: int  # already present (same id or same content in the same scope)
+
+
+class ReflectionResult(BaseModel):
+    """What a reflection wrote: new L1 records and (old id, new id) supersessions."""
+
+    created: list[MemoryRecord] = Field(default_factory=list)
+    superseded: list[tuple[str, str]] = Field(default_factory=list)
+    source_ids: list[str] = Field(default_factory=list)  # the L0 records shown to the model
+    rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
