@@ -107,19 +107,32 @@ async def _shift_totals(conn: AsyncConnection, schema: str, df: Counter[str], do
 
 def _scored(schema: str, owners: Sequence[str] | None) -> tuple[sql.Composed, list[Any]]:
     """SQL of (seq, score) for every record holding a query token (the owners' records only, when given).
-    Parameters follow: tokens, phrase weights, [owner keys]."""
+    Parameters follow: tokens, phrase weights, [owner keys]. Plain float8 arithmetic throughout (a bare literal
+    such as 0.75 is `numeric` in PostgreSQL, many times slower per posting); each token's document frequency is
+    an index lookup (a join with `terms` had the planner scan the whole table)."""
     s = sql.Identifier(schema)
-    owner = sql.SQL(" AND p.owner = ANY(%s)") if owners else sql.SQL("")
+    owner = sql.SQL(" JOIN unnest(%s::bigint[]) AS o(owner) ON p.owner = o.owner") if owners else sql.SQL("")
+    # the totals as scalar subqueries (computed once): a join with the one-row table misleads the row estimates
+    docs = sql.SQL("(SELECT docs::float8 FROM {s}.lexical_totals)").format(s=s)
+    avgdl = sql.SQL("(SELECT tokens::float8 / greatest(docs, 1) FROM {s}.lexical_totals)").format(s=s)
+    # each token's IDF first (MATERIALIZED: computed once per token, not once per posting); each record's sum in
+    # the query's token order and FTS5's operand order (`idf * (tf * (k1 + 1)) / ...`), so ties break alike
     query = sql.SQL(
-        "WITH q(term, w) AS (SELECT * FROM unnest(%s::text[], %s::float8[])),"
-        " t AS (SELECT docs::float8 AS docs, tokens::float8 / greatest(docs, 1) AS avgdl FROM {s}.lexical_totals),"
-        " qi AS (SELECT q.term, q.w * CASE WHEN x.idf > 0 THEN x.idf ELSE 1e-6 END AS idf FROM q"
-        "   LEFT JOIN {s}.terms d ON d.term = q.term CROSS JOIN t"
-        "   CROSS JOIN LATERAL (SELECT ln((t.docs - coalesce(d.df, 0) + 0.5) / (coalesce(d.df, 0) + 0.5)) AS idf) x)"
-        " SELECT p.seq, sum(qi.idf * p.tf * {k1p1} / (p.tf + {k1} * (1 - {b} + {b} * p.dl / t.avgdl))) AS score"
-        " FROM qi JOIN {s}.postings p ON p.term = qi.term{owner} CROSS JOIN t GROUP BY p.seq"
-    ).format(s=s, owner=owner, k1=sql.Literal(K1), k1p1=sql.Literal(K1 + 1), b=sql.Literal(B))
+        "WITH qi AS MATERIALIZED (SELECT u.term, u.i,"
+        "   u.w * CASE WHEN x.idf > 0 THEN x.idf ELSE 1e-6::float8 END AS idf"
+        "   FROM unnest(%s::text[], %s::float8[]) WITH ORDINALITY AS u(term, w, i)"
+        "   CROSS JOIN LATERAL (SELECT coalesce((SELECT d.df FROM {s}.terms d WHERE d.term = u.term), 0)::float8 AS df) f"
+        "   CROSS JOIN LATERAL (SELECT ln(({docs} - f.df + 0.5::float8) / (f.df + 0.5::float8)) AS idf) x)"
+        " SELECT p.seq, sum(qi.idf * (p.tf * {k1p1}) / (p.tf + {k1} * ({one_b} + {b} * p.dl / {avgdl})) ORDER BY qi.i)"
+        " AS score FROM qi JOIN {s}.postings p ON p.term = qi.term{owner} GROUP BY p.seq"
+    ).format(
+        s=s, owner=owner, docs=docs, avgdl=avgdl, k1=_float(K1), k1p1=_float(K1 + 1), b=_float(B), one_b=_float(1 - B)
+    )  # fmt: skip
     return query, [[owner_key(u) for u in owners]] if owners else []
+
+
+def _float(value: float) -> sql.Composed:
+    return sql.SQL("{}::float8").format(sql.Literal(value))
 
 
 async def top(
