@@ -185,7 +185,8 @@ def discover_files(
     return list(dict.fromkeys(walk.found)), walk.skipped
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (read block by block): what a document is known by besides its name."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(1 << 20):
@@ -248,7 +249,7 @@ def _renamed(doc: ConvertedDocument, path: str, source: str) -> ConvertedDocumen
 
 def _has_bytes(path: str, sha: str) -> bool:
     try:
-        return _sha256(Path(path)) == sha
+        return file_sha256(Path(path)) == sha
     except OSError:
         return False
 
@@ -326,7 +327,7 @@ async def ingest_paths(
     async def one(index: int, path: Path) -> IngestedFile | IngestSkip:
         source = sources.get(path, str(path))
         try:
-            sha: str | None = await asyncio.to_thread(_sha256, path)
+            sha: str | None = await asyncio.to_thread(file_sha256, path)
         except OSError as exc:
             sha, unreadable = None, _skip(source, exc.strerror or str(exc), type(exc).__name__)
         async with claims.turn(index):  # every file takes its turn, readable or not

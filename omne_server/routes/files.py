@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import shutil
 import tempfile
@@ -16,7 +15,7 @@ from starlette.responses import Response
 
 from omne_core.blobs import BlobNotFoundError
 from omne_core.memory import MemoryScope
-from omne_core.memory.ingest import IngestReport, IngestSkip, ingest_paths
+from omne_core.memory.ingest import IngestReport, IngestSkip, file_sha256, ingest_paths
 from omne_core.memory.wire import BlobRef
 
 from ..problems import ApiProblem, ProblemCode
@@ -77,7 +76,7 @@ async def ingest_files(
     scope = MemoryScope(user_id=user_id, agent_id=agent_id, session_id=session_id, namespace=namespace)
     if sources is not None and (len(sources) != len(files) or any(not s.strip() or len(s) > 4096 for s in sources)):
         raise ApiProblem(422, ProblemCode.INVALID_REQUEST, "sources: one non-empty name (at most 4096 characters) per file")
-    folder = Path(tempfile.mkdtemp(prefix="omne-ingest-")).resolve()
+    folder = await asyncio.to_thread(lambda: Path(tempfile.mkdtemp(prefix="omne-ingest-")).resolve())
     try:
         names: dict[Path, str] = {}
         for i, upload in enumerate(files):
@@ -85,7 +84,7 @@ async def ingest_files(
             target.parent.mkdir()
             await asyncio.to_thread(_copy, upload, target)
             names[target] = sources[i] if sources is not None else target.name
-        held = {names[path]: await asyncio.to_thread(_sha256, path) for path in names}
+        held = {names[path]: await asyncio.to_thread(file_sha256, path) for path in names}
         settings = server_state(request).tenants.settings_for(ctx.principal.tenant)
         report = await ingest_paths(
             ctx.store, list(names), scope, settings=settings, chunk_tokens=chunk_tokens,
@@ -100,14 +99,6 @@ async def ingest_files(
 def _copy(upload: UploadFile, target: Path) -> None:
     with target.open("wb") as fh:
         shutil.copyfileobj(upload.file, fh)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _without_folder(report: IngestReport, folder: Path, names: dict[Path, str]) -> IngestReport:

@@ -199,6 +199,9 @@ async def test_ingest_by_upload(served):
                               json={"query": "where did we hike?", "scope": {"user_id": "alice"}})).json()["hits"]  # fmt: skip
     assert hits and "Dolomites" in hits[0]["record"]["text"] and hits[0]["record"]["kind"] == "document_chunk"
     assert hits[0]["record"]["text"].startswith("[notes.md") and "omne-ingest" not in json.dumps(hits)  # its name, not ours
+    miscounted = await client.post("/v1/ingest", headers=bearer(token), files=files,
+                                   data={"user_id": "alice", "sources": ["/home/alice/notes.md"]})  # fmt: skip
+    assert "sources" in assert_problem(miscounted, 422, "invalid_request")["detail"]  # one name per file
     no_user = await client.post("/v1/ingest", headers=bearer(token), files=files[:1])
     assert "user_id" in assert_problem(no_user, 422, "invalid_request")["detail"]
 
