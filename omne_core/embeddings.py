@@ -35,6 +35,70 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
+class _Job:
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: list[list[float]] | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.vectors is not None or self.error is not None
+
+
+class CoalescingEmbedder:
+    """An embedder for many concurrent callers (a server): texts asked for while an encode runs wait and are
+    encoded together as the next batch, so eight searches at once cost about one batch, not eight queued
+    single-query encodes (the model encodes one call at a time)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self._cond = threading.Condition()
+        self._pending: list[_Job] = []
+        self._busy = False
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        job = _Job(list(texts))
+        with self._cond:
+            self._pending.append(job)
+            while self._busy and not job.done:
+                self._cond.wait()
+            if not job.done:  # this caller encodes everything waiting, its own texts included
+                self._busy = True
+                batch, self._pending = self._pending, []
+        if not job.done:
+            self._encode(batch)
+        if job.error is not None:
+            raise job.error
+        assert job.vectors is not None
+        return job.vectors
+
+    def _encode(self, batch: list[_Job]) -> None:
+        flat = [text for job in batch for text in job.texts]
+        try:
+            vectors, error = self.inner.embed(flat), None
+        except BaseException as exc:  # every caller of the batch gets the error
+            vectors, error = [], exc
+        with self._cond:
+            start = 0
+            for job in batch:
+                if error is not None:
+                    job.error = error
+                else:
+                    job.vectors = vectors[start : start + len(job.texts)]
+                    start += len(job.texts)
+            self._busy = False
+            self._cond.notify_all()
+
+
 async def aembed(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
     """Embed off the event loop."""
     if not texts:

@@ -76,7 +76,7 @@ def serve(settings: OmneSettings, *, host: str | None = None, port: int | None =
     """Run `omne serve` in this process until SIGINT/SIGTERM."""
     import uvicorn
 
-    from omne_core.embeddings import build_embedder
+    from omne_core.embeddings import CoalescingEmbedder, build_embedder
 
     host = host or settings.server.host
     port = settings.server.port if port is None else port
@@ -85,7 +85,7 @@ def serve(settings: OmneSettings, *, host: str | None = None, port: int | None =
     check_listen_address(host, has_keys)
     lock = data_dir_lock(server_dir(settings)) if settings.store.backend is StoreBackend.EMBEDDED else nullcontext()
     with lock:
-        embedder = build_embedder(settings.embedding)
+        embedder = CoalescingEmbedder(build_embedder(settings.embedding))  # concurrent requests share an encode
         embedder.embed(["warm up"])  # load the model before the first request, not during it
         if not has_keys:
             logger.warning("no API key configured: keyless requests on %s act as tenant 'default'", host)

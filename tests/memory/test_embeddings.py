@@ -141,3 +141,41 @@ def test_the_declared_vector_size_is_checked_against_the_loaded_model(tmp_path):
     with pytest.raises(EmbeddingError, match="but its files declare"):
         model.embed(["hello"])
     assert declared_dimension(tmp_path / "nowhere") is None
+
+
+def test_a_coalescing_embedder_encodes_concurrent_callers_together_and_returns_each_its_own():
+    import threading
+    import time
+
+    from omne_core.embeddings import CoalescingEmbedder
+    from tests.support.embedders import HashEmbedder
+
+    class Recording(HashEmbedder):
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def embed(self, texts):
+            self.calls.append(len(texts))
+            time.sleep(0.05)  # an encode takes a while: callers arriving meanwhile wait for the next batch
+            return super().embed(texts)
+
+    inner = Recording()
+    coalescing = CoalescingEmbedder(inner)
+    texts = [[f"query {i}", f"other {i}"][: 1 + i % 2] for i in range(16)]
+    results: dict[int, list[list[float]]] = {}
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, coalescing.embed(texts[i]))) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert all(results[i] == HashEmbedder().embed(texts[i]) for i in range(16))  # each got its own vectors, in order
+    assert sum(inner.calls) == sum(len(t) for t in texts) and len(inner.calls) < 16  # fewer encodes than callers
+    assert coalescing.name == inner.name and coalescing.dimension == inner.dimension
+
+    class Failing(HashEmbedder):
+        def embed(self, texts):
+            raise RuntimeError("model gone")
+
+    with pytest.raises(RuntimeError, match="model gone"):  # the error reaches the caller
+        CoalescingEmbedder(Failing()).embed(["x"])
+    assert CoalescingEmbedder(HashEmbedder()).embed([]) == []
