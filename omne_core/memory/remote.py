@@ -48,6 +48,7 @@ from .results import (
     UserSummary,
 )
 from .store_config import ServerStoreConfig
+from .validation import check_id, check_list_limit
 from .wire import (
     API_PREFIX,
     JSONL_MEDIA_TYPE,
@@ -271,7 +272,7 @@ class RemoteMemoryStore:
     # -- read ----------------------------------------------------------------------------------
     async def get(self, record_id: str, scope: ScopeArg | None = None) -> MemoryRecord:
         """The record with this id; with `scope`, only if it lies in that scope. Raises MemoryNotFoundError."""
-        _check_id(record_id)
+        check_id(record_id)
         response = await self._request("GET", f"/memories/{_path_id(record_id)}", record_id=record_id)
         record = MemoryRecord.model_validate(response.json())
         if scope is not None and not any(s.contains(record.scope) for s in normalize_scopes(scope)):
@@ -280,7 +281,7 @@ class RemoteMemoryStore:
 
     async def resolve(self, id_or_prefix: str, scope: ScopeArg, *, candidates: int = 5) -> MemoryRecord:
         """The scope's record with this id, else the only one whose id starts with it (`MemoryStore.resolve`)."""
-        _check_id(id_or_prefix)
+        check_id(id_or_prefix)
         body = {"id": id_or_prefix, "scope": _scope_json(scope), "candidates": candidates}
         response = await self._request("POST", "/memories/resolve", json=body, record_id=id_or_prefix)
         return MemoryRecord.model_validate(response.json())
@@ -299,10 +300,9 @@ class RemoteMemoryStore:
         after: str | None = None,
     ) -> builtins.list[MemoryRecord]:
         """Records of the scope(s), newest first; fetched in keyset pages of `page_size` (at most 1000)."""
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            raise MemoryValidationError(f"limit must be a positive integer or None, got {limit!r}")
+        check_list_limit(limit)
         if after is not None:
-            _check_id(after)
+            check_id(after)
         base = {
             "scope": _scope_json(scope), "kinds": _kinds(kinds), "since": _time(since), "until": _time(until),
             "include_inactive": include_inactive, "oldest_first": oldest_first,
@@ -342,7 +342,7 @@ class RemoteMemoryStore:
 
     async def links(self, record_id: str, scope: ScopeArg | None = None) -> RecordLinks:
         """A record's provenance both ways and its supersession neighbours."""
-        _check_id(record_id)
+        check_id(record_id)
         if scope is not None:
             await self.get(record_id, scope)  # another scope's record is not found, as in the store
         response = await self._request("GET", f"/memories/{_path_id(record_id)}/links", record_id=record_id)
@@ -353,7 +353,7 @@ class RemoteMemoryStore:
         return UsersResponse.model_validate((await self._request("GET", "/users")).json()).users
 
     async def history(self, record_id: str) -> builtins.list[MemoryChange]:
-        _check_id(record_id)
+        check_id(record_id)
         response = await self._request("GET", f"/memories/{_path_id(record_id)}/history", record_id=record_id)
         return HistoryResponse.model_validate(response.json()).changes
 
@@ -376,7 +376,7 @@ class RemoteMemoryStore:
         actor: str = "user",
     ) -> MemoryRecord:
         """A new version of the record (version + 1); the previous one stays in the history."""
-        _check_id(record_id)
+        check_id(record_id)
         body: dict[str, Any] = {"actor": actor}
         for name, value in (("text", text), ("importance", importance), ("confidence", confidence),
                             ("metadata", metadata)):  # fmt: skip
@@ -392,22 +392,22 @@ class RemoteMemoryStore:
         return MemoryRecord.model_validate(response.json())
 
     async def supersede(self, old_id: str, new_id: str, *, actor: str = "user") -> MemoryRecord:
-        _check_id(old_id)
-        _check_id(new_id)
+        check_id(old_id)
+        check_id(new_id)
         response = await self._request(
             "POST", f"/memories/{_path_id(old_id)}/supersede", json={"by": new_id, "actor": actor}, record_id=old_id
         )
         return MemoryRecord.model_validate(response.json())
 
     async def delete(self, record_id: str, *, hard: bool = False, actor: str = "user") -> None:
-        _check_id(record_id)
+        check_id(record_id)
         await self._request("DELETE", f"/memories/{_path_id(record_id)}", params={"hard": str(hard).lower(), "actor": actor},
                             record_id=record_id)  # fmt: skip
 
     async def delete_many(self, record_ids: Sequence[str], *, hard: bool = False, actor: str = "user") -> int:
         if isinstance(record_ids, str) or not isinstance(record_ids, Sequence):
             raise MemoryValidationError(f"record_ids must be a list of ids, got {type(record_ids).__name__}")
-        ids = list(dict.fromkeys(_check_id(rid) for rid in record_ids))
+        ids = list(dict.fromkeys(check_id(rid) for rid in record_ids))
         deleted = 0
         for start in range(0, len(ids), 10_000):
             body = {"ids": ids[start : start + 10_000], "hard": hard, "actor": actor}
@@ -501,12 +501,6 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
     with path.open("rb") as fh:
         while chunk := await asyncio.to_thread(fh.read, _CHUNK):
             yield chunk
-
-
-def _check_id(record_id: Any) -> str:
-    if not isinstance(record_id, str) or not record_id:
-        raise MemoryValidationError(f"record id must be a non-empty string, got {record_id!r}")
-    return record_id
 
 
 _IMPORT_LINE = re.compile(r"^line (\d+): (.*)$", re.DOTALL)

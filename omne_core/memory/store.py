@@ -44,7 +44,14 @@ from .filters import RecordFilter, ScopeArg, normalize_scopes
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store_config import StoreConfig
 from .transfer import EXPORT_FORMAT, read_import, write_export
-from .validation import check_batch, check_id, validate_record, validate_records
+from .validation import (
+    check_batch,
+    check_id,
+    check_list_limit,
+    check_search,
+    validate_record,
+    validate_records,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,18 +68,6 @@ T = TypeVar("T")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def check_search(query: str, limit: int, min_similarity: float | None) -> None:
-    """A search's query, limit and minimum similarity, or `MemoryValidationError`."""
-    if not isinstance(query, str) or not query.strip():
-        raise MemoryValidationError("query must be a non-empty string")
-    if not isinstance(limit, int) or not 1 <= limit <= 1000:
-        raise MemoryValidationError(f"limit must be an integer in 1..1000, got {limit!r}")
-    if min_similarity is not None and (
-        isinstance(min_similarity, bool) or not isinstance(min_similarity, int | float) or not -1 <= min_similarity <= 1
-    ):
-        raise MemoryValidationError(f"min_similarity must be a number in -1..1, got {min_similarity!r}")
 
 
 class _Added(NamedTuple):
@@ -363,8 +358,7 @@ class MemoryStore:
         the records past the one with this id (the last of the previous page); as fast deep as on page one.
         """
         where = RecordFilter.build(scope, kinds, since, until, include_inactive, statuses)
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            raise MemoryValidationError(f"limit must be a positive integer or None, got {limit!r}")
+        check_list_limit(limit)
         if after is not None:
             check_id(after)
         return await self.backend.list_records(where, limit, oldest_first, after)

@@ -20,6 +20,24 @@ def check_id(record_id: Any) -> str:
     return record_id
 
 
+def check_list_limit(limit: Any) -> None:
+    """A list's limit: a positive integer, or None for every record."""
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise MemoryValidationError(f"limit must be a positive integer or None, got {limit!r}")
+
+
+def check_search(query: str, limit: int, min_similarity: float | None) -> None:
+    """A search's query, limit and minimum similarity, or `MemoryValidationError`."""
+    if not isinstance(query, str) or not query.strip():
+        raise MemoryValidationError("query must be a non-empty string")
+    if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise MemoryValidationError(f"limit must be an integer in 1..1000, got {limit!r}")
+    if min_similarity is not None and (
+        isinstance(min_similarity, bool) or not isinstance(min_similarity, int | float) or not -1 <= min_similarity <= 1
+    ):
+        raise MemoryValidationError(f"min_similarity must be a number in -1..1, got {min_similarity!r}")
+
+
 def check_batch(records: Any, settings: MemorySettings) -> None:
     if isinstance(records, list | tuple) and len(records) > settings.max_batch:
         raise MemoryValidationError(f"batch of {len(records)} records exceeds max_batch={settings.max_batch}")
