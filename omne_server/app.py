@@ -42,7 +42,11 @@ def open_key_store(settings: OmneSettings) -> KeyStore:
 
         if settings.store.postgres_url is None:
             raise ConfigurationError("OMNE_STORE__BACKEND=postgres needs OMNE_STORE__POSTGRES_URL")
-        return PostgresKeyStore(settings.store.postgres_url.get_secret_value(), settings.store.postgres_schema)
+        return PostgresKeyStore(
+            settings.store.postgres_url.get_secret_value(),
+            settings.store.postgres_schema,
+            wait_s=settings.store.postgres_wait_s,
+        )
     return SqliteKeyStore(server_dir(settings) / "keys.sqlite3")
 
 

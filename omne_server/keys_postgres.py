@@ -6,6 +6,8 @@ tenants' own schemas. Needs the `postgres` extra (psycopg 3 and its pool).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,24 +27,61 @@ from .keys import (
 class PostgresKeyStore(ThreadedKeyStore):
     """The `KeyStore` of a PostgreSQL deployment (a small connection pool; calls run in worker threads)."""
 
-    def __init__(self, url: str, schema: str) -> None:
-        from psycopg import sql
-        from psycopg_pool import ConnectionPool
+    def __init__(self, url: str, schema: str, *, wait_s: float = 60.0) -> None:
+        from psycopg import Connection, OperationalError, ProgrammingError, sql
+        from psycopg_pool import ConnectionPool, PoolTimeout
 
+        from omne_core.config.settings import redact_url
+        from omne_core.memory.backends.postgres.pool import connect_failure
+
+        self._url = url
         self._table = sql.Identifier(schema, "api_keys")
-        self._pool = ConnectionPool(url, min_size=1, max_size=4, kwargs={"autocommit": True}, open=True)
+        connect_timeout = max(2, round(wait_s))
+        try:  # one connection first: a clear error now, not a pool retrying (and logging) until it times out
+            Connection.connect(url, connect_timeout=connect_timeout, autocommit=True).close()
+        except (OperationalError, ProgrammingError) as exc:
+            raise connect_failure(url, exc) from None
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=4,
+            kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+            open=False,
+            timeout=wait_s,
+            name=redact_url(url),  # the pool's log lines name it
+        )
+        try:
+            self._pool.open(wait=True, timeout=wait_s)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise connect_failure(url, exc) from None
         ddl = sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (key_id text PRIMARY KEY, tenant text NOT NULL, secret_hash text NOT NULL,"
             " read_only boolean NOT NULL, label text, created_at timestamptz NOT NULL, revoked_at timestamptz)"
         ).format(self._table)
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
             conn.execute(ddl)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A pooled connection; a server gone away (or no free connection in time) is a clear error naming the
+        server with its password masked, never the driver's raw message."""
+        from psycopg import OperationalError
+        from psycopg_pool import PoolTimeout
+
+        from omne_core.memory.backends.postgres.pool import connect_failure
+
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (OperationalError, PoolTimeout) as exc:
+            raise connect_failure(self._url, exc) from None
 
     def _query(self, template: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         from psycopg import sql
 
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             cur = conn.execute(sql.SQL(template).format(table=self._table, columns=sql.SQL(COLUMNS)), params)
             return cur.fetchall() if cur.description else []
 

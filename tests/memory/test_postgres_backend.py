@@ -246,10 +246,6 @@ async def test_embedder_change_marks_every_record_pending(postgres_server, postg
         await backend.close()
 
 
-def with_password(url: str, password: str) -> str:
-    return url.replace("postgresql://postgres:@", f"postgresql://postgres:{password}@", 1)
-
-
 async def test_database_restart_next_call_succeeds_and_nothing_acknowledged_is_lost(postgres_server, postgres_schema, caplog):
     from omne_core.memory.backends.postgres import PostgresUnavailableError
 
@@ -257,7 +253,7 @@ async def test_database_restart_next_call_succeeds_and_nothing_acknowledged_is_l
 
     if not postgres_server.restartable:
         pytest.skip("the server named by OMNE_TEST_POSTGRES_URL is not restarted by tests")
-    url = with_password(postgres_server.url, "s3cret-pw")  # trust auth: accepted, and never to be printed
+    url = postgres_server.url_with_password("s3cret-pw")  # trust auth: accepted, and never to be printed
     backend = await open_backend(url, postgres_schema)
     scope = MemoryScope(user_id="u")
     rng = np.random.default_rng(2)

@@ -64,7 +64,7 @@ def cli(env: dict[str, str], *args: str):
 def test_migrate_embedded_to_postgres_and_back(tmp_path, embedder, postgres_server, postgres_schema, monkeypatch):
     source = load_settings(data_dir=tmp_path / "source")
     texts = asyncio.run(fill(source, embedder, 12))
-    url = postgres_server.url.replace("postgresql://postgres:@", "postgresql://postgres:pw-never-shown@", 1)
+    url = postgres_server.url_with_password("pw-never-shown")
     env = {"OMNE_DATA_DIR": str(source.data_dir)}
     out = cli(env, "--to", url, "--schema", postgres_schema)
     assert "pw-never-shown" not in out and "records copied: 33" in out and "users: 3" in out

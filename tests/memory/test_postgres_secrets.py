@@ -56,9 +56,11 @@ def test_masking_keeps_what_locates_the_server(form):
     ],
     ids=["unreachable", "malformed-uri", "malformed-keywords"],
 )
-def test_cli_errors_and_logs_never_print_the_password(url, caplog):
+@pytest.mark.parametrize("command", [("memory", "list", "--user", "ana"), ("keys", "list")], ids=["memory", "keys"])
+def test_cli_errors_and_logs_never_print_the_password(url, command, caplog):
+    """The memory store and the server's key table (its own connection pool) alike: one clear line, at once."""
     caplog.set_level(logging.DEBUG)
-    result = run({"OMNE_STORE__POSTGRES_URL": url}, "memory", "list", "--user", "ana")
+    result = run({"OMNE_STORE__POSTGRES_URL": url, "OMNE_STORE__POSTGRES_WAIT_S": "5"}, *command)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "postgres" in result.output.lower()  # says what failed
     assert PASSWORD not in result.output and PASSWORD not in caplog.text
@@ -70,7 +72,7 @@ def test_nothing_logged_while_the_cli_works_on_a_real_server_holds_the_password(
 ):
     caplog.set_level(logging.DEBUG)
     # the bundled test server trusts local connections: any password is accepted, and must never be printed
-    url = postgres_server.url.replace("postgresql://postgres:@", f"postgresql://postgres:{PASSWORD}@", 1)
+    url = postgres_server.url_with_password(PASSWORD)
     assert PASSWORD in url
     env = {"OMNE_STORE__POSTGRES_URL": url, "OMNE_STORE__POSTGRES_SCHEMA": postgres_schema}
     outputs = []

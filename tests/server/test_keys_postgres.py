@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
+
 import pytest
 from pydantic import SecretStr
 
@@ -62,3 +66,30 @@ def test_tenants_map_to_schemas_of_their_own(tmp_path):
         update={"store": load_settings().store.model_copy(update={"backend": StoreBackend.POSTGRES})})
     with pytest.raises(ConfigurationError, match="POSTGRES_URL"):
         open_key_store(no_url)
+
+
+async def test_a_restarted_database_is_a_clear_error_then_the_keys_are_back(tmp_path, postgres_server, postgres_schema, caplog):
+    """The key table's pool, like the store's: while the server is down a call fails with a clear error naming
+    it (password masked, in the error and in every log line); after the restart the next call succeeds."""
+    from omne_core.memory.backends.postgres import PostgresUnavailableError
+
+    if not postgres_server.restartable:
+        pytest.skip("the server named by OMNE_TEST_POSTGRES_URL is not restarted by tests")
+    caplog.set_level(logging.DEBUG)
+    password = f"pw-{secrets.token_hex(6)}"
+    settings = postgres_settings(tmp_path, postgres_server.url_with_password(password), postgres_schema)
+    settings = settings.model_copy(update={"store": settings.store.model_copy(update={"postgres_wait_s": 5.0})})
+    keys = open_key_store(settings)
+    try:
+        key, _ = await keys.create("acme")
+        await asyncio.to_thread(postgres_server.stop, "immediate")
+        try:
+            with pytest.raises(PostgresUnavailableError) as down:
+                await keys.list("acme")
+            assert password not in str(down.value) and "**********" in str(down.value)
+        finally:
+            await asyncio.to_thread(postgres_server.start)
+        assert [k.key_id for k in await keys.list("acme")] == [key.key_id]
+    finally:
+        await keys.close()
+    assert password not in caplog.text

@@ -66,6 +66,11 @@ class TestPostgres:
         time.sleep(down_s)
         self.start()
 
+    def url_with_password(self, password: str) -> str:
+        """The URL with `password` in its user info, to check it is never shown (the bundled server trusts local
+        connections, so any password is accepted; an external server's URL is returned as it is)."""
+        return self.url.replace("postgresql://postgres:@", f"postgresql://postgres:{password}@", 1)
+
     def admin(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Run one statement on a fresh autocommit connection; rows if it returns any."""
         import psycopg

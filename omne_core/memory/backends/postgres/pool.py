@@ -20,7 +20,7 @@ from psycopg import AsyncConnection, OperationalError, ProgrammingError, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ....config.settings import redact_secrets, redact_url
-from ....errors import ConfigurationError
+from ....errors import ConfigurationError, OmneError
 from ...errors import MemoryStoreError
 
 logger = logging.getLogger(__name__)
@@ -102,6 +102,17 @@ def unavailable(url: str, exc: BaseException) -> PostgresUnavailableError:
     return PostgresUnavailableError(f"PostgreSQL at {redact_url(url)} is unavailable: {reason}")
 
 
+def connect_failure(url: str, exc: BaseException) -> OmneError:
+    """A clear error for a connection that could not be made: a URL libpq cannot parse (a configuration error;
+    libpq's message quotes the URL, so it is masked) or a server that cannot be reached."""
+    if isinstance(exc, ProgrammingError):
+        return ConfigurationError(
+            "store.postgres_url (OMNE_STORE__POSTGRES_URL) is not a PostgreSQL URL libpq can use: "
+            f"{redact_secrets(str(exc).strip(), url)}"
+        )
+    return unavailable(url, exc)
+
+
 def failure(url: str, exc: OperationalError, wait_s: float) -> MemoryStoreError:
     """A clear error for a statement that failed: a lock waited for too long, or the server gone."""
     if isinstance(exc, errors.LockNotAvailable):
@@ -120,13 +131,8 @@ async def connect(url: str, wait_s: float) -> AsyncConnection:
         conn = await asyncio.wait_for(
             AsyncConnection.connect(url, connect_timeout=max(2, round(wait_s)), autocommit=True), wait_s
         )
-    except (OperationalError, TimeoutError) as exc:
-        raise unavailable(url, exc) from None
-    except ProgrammingError as exc:  # libpq could not parse it, and its message quotes it: masked
-        raise ConfigurationError(
-            "store.postgres_url (OMNE_STORE__POSTGRES_URL) is not a PostgreSQL URL libpq can use: "
-            f"{redact_secrets(str(exc).strip(), url)}"
-        ) from None
+    except (OperationalError, ProgrammingError, TimeoutError) as exc:
+        raise connect_failure(url, exc) from None
     try:
         await _configure(conn, wait_s)
     except BaseException:
