@@ -20,7 +20,9 @@ summaries as L1 `summary` records, as `reflect`/`summarize_session` would write 
 summaries in their session's), each citing its L0 records in `source_ids`. A hit delivers its own turn, or,
 for an L1 record, the turns its sources are. Below the recall table, per k: the tokens `build_context` would
 inject for the top k hits (with the sources L1 hits carry, no budget), and `shown r@k`, the share of evidence
-turns whose own text is in that context (a conclusion alone does not count there). `--kinds message` searches
+turns whose own text is in that context (a conclusion alone does not count there). Last, recall within a context
+budget (500, 1000, 1500 tokens): the evidence delivered by what `build_context` packs under it from the first 50
+hits, however many hits fit (conclusions are shorter than turns). `--kinds message` searches
 raw turns only: the conclusions then work as keys (`MemorySettings.l1_key_weight`), never as hits.
 """
 
@@ -58,6 +60,8 @@ from omne_core.memory import (  # noqa: E402
 from omne_core.memory.reflection import speakers_metadata  # noqa: E402
 
 KS = (1, 5, 10, 25)
+BUDGETS = (500, 1000, 1500)  # context token budgets: recall of what `build_context` packs under each
+SEARCHED = 50  # hits asked per question: the first max(KS) give recall@k, all of them fill the budgets
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 _SESSION = re.compile(r"session_(\d+)")
 _OBSERVATION = re.compile(r"session_(\d+)_observation")
@@ -185,6 +189,19 @@ def recall_row(ranked: list[set[str]], evidence: set[str]) -> list[float]:
     return [len(evidence & set().union(*ranked[:k])) / len(evidence) for k in KS]
 
 
+def budget_row(hits: list[SearchHit], dia_of: dict[str, set[str]], evidence: set[str]) -> list[float]:
+    """Per budget in BUDGETS: the share of the evidence turns delivered by the records `build_context` packs
+    under it (hits in rank order, then the sources of L1 hits with what is left), however many hits that is."""
+    by_id = {h.record.id: h for h in hits}
+    out = []
+    for budget in BUDGETS:
+        packed = build_context(hits, budget).record_ids
+        turns = set().union(*(delivered(by_id[rid], dia_of) if rid in by_id else dia_of.get(rid, set())
+                              for rid in packed))  # fmt: skip
+        out.append(len(evidence & turns) / len(evidence))
+    return out
+
+
 def context_row(hits: list[SearchHit], dia_of: dict[str, set[str]], evidence: set[str]) -> list[float]:
     """Per k in KS: the tokens `build_context` injects for the top k hits, then the share of the evidence turns
     whose own text is in that context."""
@@ -250,6 +267,7 @@ async def evaluate(
         b: (defaultdict(list), defaultdict(list)) for b in budgets
     }
     contexts: list[list[float]] = []
+    within: dict[int, list[list[float]]] = defaultdict(list)  # per category, recall within each of BUDGETS
     misses: list[str] = []
     async with await MemoryStore.open(settings) as store:
         for conv in conversations:
@@ -270,11 +288,12 @@ async def evaluate(
                 store.settings.memory.lexical_max_matches = budget
                 per_category, per_conversation = per_budget[budget]
                 for q in conv.questions:
-                    hits = await store.search(q.text, scope, limit=max(KS), kinds=kinds)
-                    ranked = [delivered(h, dia_of) for h in hits]
+                    hits = await store.search(q.text, scope, limit=SEARCHED, kinds=kinds)
+                    ranked = [delivered(h, dia_of) for h in hits[: max(KS)]]
                     row = recall_row(ranked, q.evidence)
                     if budget == budgets[0]:
-                        contexts.append(context_row(hits, dia_of, q.evidence))
+                        contexts.append(context_row(hits[: max(KS)], dia_of, q.evidence))
+                        within[q.category].append(budget_row(hits, dia_of, q.evidence))
                     per_category[q.category].append(row)
                     per_conversation[conv.sample_id].append(row)
                     if budget == budgets[0] and row[2] < 1.0 and len(misses) < show_misses:
@@ -296,6 +315,14 @@ async def evaluate(
         print(f"{'context':<21}" + "".join(f"{'@' + str(k):>8}" for k in KS))
         print(f"{'tokens/question':<21}" + "".join(f"{m:>8.0f}" for m in means[: len(KS)]))
         print(f"{'shown r@k':<21}" + "".join(f"{m:>8.3f}" for m in means[len(KS) :]))
+    if within:
+        print("\nrecall within a context budget (build_context packs hits in rank order under it):")
+        print(f"{'questions':<16}{'n':>5}" + "".join(f"{str(b) + ' tok':>10}" for b in BUDGETS))
+        table = {"all": [r for rows in within.values() for r in rows]}
+        table.update({f"{c} {CATEGORIES[c]}": within[c] for c in sorted(within)})
+        for name, rows in table.items():
+            print(f"{name:<16}{len(rows):>5}" + "".join(
+                f"{sum(r[i] for r in rows) / len(rows):>10.3f}" for i in range(len(BUDGETS))))
     for line in misses:
         print("miss:", line)
     rows = [r for rows in per_budget[budgets[0]][0].values() for r in rows]

@@ -107,7 +107,8 @@ class MemorySettings(SettingsSection):
     # also found through the words and meaning of the conclusions drawn from it (0 disables).
     l1_key_weight: float = Field(default=0.3, ge=0.0, le=1.0)
     # Provenance: an L1 hit carries up to this many of its sources (in the searched scope); a hit that would
-    # repeat a record already shown is folded into the hit showing it; `build_context` shows the sources.
+    # repeat a record already shown is folded into the hit showing it, and so is an L1 hit whose sources are all
+    # shown already (no slot for evidence twice); `build_context` shows the sources.
     l1_sources_per_hit: int = Field(default=3, ge=0)
     # Session context: a candidate gains this share of the relevance of the best other candidate of its session
     # (a turn of a conversation where other turns match too is more likely part of the answer; 0 disables).

@@ -6,7 +6,8 @@
   that is added, superseded or deleted changes the next search at once.
 - **Provenance.** An L1 hit carries up to `l1_sources_per_hit` of the records it cites, best ranked first,
   and ranks with the best of them: the conclusion and its sources take one slot (their own hits are folded
-  into it), and `build_context` shows the sources under the conclusion, within its token budget.
+  into it), and `build_context` shows the sources under the conclusion, within its token budget. An L1 hit
+  whose sources a higher slot shows already restates evidence on display: it takes no slot.
 
 Everything here works on the candidates a search already fetched and on the records the L1 candidates cite,
 which the store loads once by id (`get_many`) *through the searched scope*: a conclusion never brings in a
@@ -149,6 +150,8 @@ class Unit:
     sources: list[MemoryRecord] = field(default_factory=list)
     ranked_with: tuple[str, float] | None = None  # the source whose score the conclusion took
     carried: list[tuple[str, float]] = field(default_factory=list)  # hits folded into it, with their own scores
+    # lower L1 hits whose in-scope sources this slot (or higher ones) already shows, with their own scores
+    restating: list[tuple[str, float]] = field(default_factory=list)
 
 
 def fold(
@@ -158,23 +161,24 @@ def fold(
     sources (ranked ones first).
 
     An L1 hit and the ranked sources it carries are one unit, ranked by its best member: the conclusion comes
-    first, its sources under it, and their own hits are folded into it (no slot repeats a record)."""
+    first, its sources under it, and their own hits are folded into it (no slot repeats a record). An L1 hit all
+    of whose in-scope sources a higher slot already shows delivers no new evidence: it takes no slot and is
+    folded into the slot showing its first source (`Unit.restating`)."""
     if not per_hit:
         return [Unit(rid, scores[rid]) for rid in ordered[:limit]]
     position = {rid: i for i, rid in enumerate(ordered)}
     units: dict[str, Unit] = {}
-    near = ordered[: 2 * limit] if limit else ordered  # the L1 hits that may make the cut
-    for rid in near:
+    cited: dict[str, list[MemoryRecord]] = {}  # per L1 hit, all its in-scope sources, ranked ones first
+    for rid in ordered:
         found = citations.sources.get(rid)
         if not found:
             continue
-        unit = units[rid] = Unit(rid, scores[rid])
-        unit.sources = sorted(found, key=lambda r: position.get(r.id, len(ordered)))[:per_hit]
+        cited[rid] = sorted(found, key=lambda r: position.get(r.id, len(ordered)))
+        unit = units[rid] = Unit(rid, scores[rid], sources=cited[rid][:per_hit])
         best = max((s.id for s in unit.sources if s.id in scores), key=scores.__getitem__, default=None)
         if best is not None and scores[best] > unit.score:
             unit.ranked_with, unit.score = (best, scores[best]), scores[best]
-    is_l1 = set(units)
-    ranked = sorted(ordered, key=lambda rid: (units[rid].score if rid in units else scores[rid], rid in is_l1),
+    ranked = sorted(ordered, key=lambda rid: (units[rid].score if rid in units else scores[rid], rid in units),
                     reverse=True)  # fmt: skip
     shown: dict[str, Unit] = {}  # record id -> the unit that shows it (itself, or as a source)
     out: list[Unit] = []
@@ -184,6 +188,10 @@ def fold(
         carrier = shown.get(rid)
         if carrier is not None:
             carrier.carried.append((rid, scores[rid]))
+            continue
+        if rid in cited and all(s.id in shown for s in cited[rid]):  # restates what is shown already
+            carrier = shown[rid] = shown[cited[rid][0].id]
+            carrier.restating.append((rid, scores[rid]))
             continue
         unit = units.get(rid) or Unit(rid, scores[rid])
         shown[rid] = unit

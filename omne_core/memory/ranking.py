@@ -242,6 +242,10 @@ def rank(
             if unit.ranked_with is not None:
                 why.append(f"ranked with its source {unit.ranked_with[0][:8]} ({unit.ranked_with[1]:.3f})")
             why += [f"carries its source {sid[:8]} ({score:.3f} on its own)" for sid, score in unit.carried]
+            for sid, score in unit.restating:
+                same = records.get(sid) or added[sid]
+                why.append(f"already shows what {same.kind.value} {sid[:8]} {expansion.quote(same)} cites "
+                           f"({score:.3f} on its own, no slot of its own)")  # fmt: skip
         out.append(SearchHit(record=record, score=unit.score, dense_score=c.dense_raw.get(rid),
                              lexical_score=c.lexical_raw.get(rid), reasons=why, sources=unit.sources))
     return out

@@ -123,6 +123,24 @@ async def test_provenance_in_context_respects_the_budget(store):
     assert build_context(hits, full.tokens - 1).text != full.text  # the last source is cut or left out
 
 
+async def test_a_conclusion_restating_shown_evidence_takes_no_slot(seeded):
+    """Two conclusions drawn from one turn deliver one piece of evidence: the first carries the turn, the second
+    takes no slot of its own and the first hit's reasons say so."""
+    store, target = seeded
+    first, second = await store.add([
+        fact("Caroline adopted a puppy named Rex from the animal shelter.", [target]),
+        fact("Caroline's new pet from the animal shelter comes home with her on Friday.", [target]),
+    ])  # fmt: skip
+    hits = await store.search(QUERY, MemoryScope(user_id="alice"), limit=20)
+    ids = [h.record.id for h in hits]
+    [carrier] = [h for h in hits if h.record.id in (first.id, second.id)]  # one of the two, not both
+    other = second if carrier.record.id == first.id else first
+    assert [s.id for s in carrier.sources] == [target.id] and target.id not in ids
+    assert any(r.startswith(f"already shows what fact {other.id[:8]}") for r in carrier.reasons)
+    # without it the turn's slot would be taken twice: every other hit is a distractor
+    assert len(hits) == len(DISTRACTORS) + 1
+
+
 WORDS = "garden roses piano shelter puppy sofa museum pottery camping beach painting concert marathon".split()
 
 
@@ -159,3 +177,38 @@ async def test_expansion_never_leaks_across_scopes(store):
                 assert any(s.contains(record.scope) for s in searched), (searched, record.scope)
                 assert record.status is MemoryStatus.ACTIVE and record.id not in deleted
             assert kinds is None or hit.record.kind in kinds
+
+
+async def test_every_slot_delivers_new_evidence(store):
+    """Randomized: conclusions cite overlapping records across users and sessions; searched in random scopes,
+    a hit never repeats a record an earlier hit shows, and an L1 hit always shows a source no earlier hit shows
+    (a conclusion restating shown evidence takes no slot), without leaving the searched scopes."""
+    rng = random.Random(rng_seed := random.randrange(10**6))
+    store.settings.memory.l1_sources_per_hit = 10  # every in-scope source carried: what a hit delivers is visible
+    scopes = [MemoryScope(user_id=u, session_id=s) for u in ("u0", "u1") for s in ("s0", "s1")]
+    raw = await store.add([
+        MemoryRecord(kind=MemoryKind.MESSAGE, text=" ".join(rng.sample(WORDS, 4)) + f" #{i}", scope=rng.choice(scopes))
+        for i in range(40)
+    ])  # fmt: skip
+    pool = rng.sample(raw, 10)  # few cited records: many conclusions share sources
+    await store.add([
+        MemoryRecord(kind=MemoryKind.FACT, text="so: " + " ".join(rng.sample(WORDS, 3)) + f" #{i}",
+                     scope=rng.choice(scopes).model_copy(update={"session_id": None}),
+                     source_ids=[r.id for r in rng.sample(pool, rng.randint(1, 3))])
+        for i in range(30)
+    ])  # fmt: skip
+    restated = 0
+    for _ in range(25):
+        searched = [s.model_copy(update={"session_id": None}) if rng.random() < 0.5 else s
+                    for s in rng.sample(scopes, rng.randint(1, 2))]  # fmt: skip
+        hits = await store.search(" ".join(rng.sample(WORDS, 3)), searched, limit=rng.randint(3, 15))
+        shown: set[str] = set()
+        for hit in hits:
+            assert hit.record.id not in shown, rng_seed
+            if hit.sources:
+                assert {s.id for s in hit.sources} - shown, rng_seed
+            for record in [hit.record, *hit.sources]:
+                assert any(s.contains(record.scope) for s in searched), rng_seed
+            shown |= {hit.record.id, *(s.id for s in hit.sources)}
+            restated += sum("already shows what" in r for r in hit.reasons)
+    assert restated, rng_seed  # the data makes conclusions restate each other: the rule was exercised
