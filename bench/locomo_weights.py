@@ -4,7 +4,7 @@
     .venv/bin/python bench/locomo_weights.py ../shared/data/locomo/locomo_dev.json --l1 observations
 
 Every weight and prior of `MemorySettings` that was picked on the LoCoMo dev conversations (the fusion weights,
-`session_weight`, `time_weight`, `l1_key_weight`, `l1_sources_per_hit`, ...: `KNOBS`) is checked two ways:
+`session_weight`, `time_weight`, `l1_key_weight`, `l1_sources_per_hit`, `l1_feedback_weight`, ...: `KNOBS`) is checked two ways:
 
 - **per knob**: the knob runs through its values, every other knob at its default. In-sample: recall@10 of each
   value on all conversations. Leave-one-out: each conversation is held out in turn, the value with the best
@@ -50,12 +50,13 @@ KNOBS: dict[str, tuple[float, ...]] = {
     "when_weight": (0.0, 0.05, 0.1, 0.2, 0.3),
     "l1_key_weight": (0.0, 0.15, 0.3, 0.5, 1.0),
     "l1_sources_per_hit": (0, 1, 2, 3, 5),
+    "l1_feedback_weight": (0.0, 0.1, 0.2, 0.3, 0.4),
 }
-L1_ONLY = {"l1_key_weight", "l1_sources_per_hit"}  # no effect without L1 records
+L1_ONLY = {"l1_key_weight", "l1_sources_per_hit", "l1_feedback_weight"}  # no effect without L1 records
 # The joint grids: raw records alone, and with L1 records (the fusion weights at their defaults there).
 JOINT = {
     "none": ("fusion.lexical", "fusion.speaker", "fusion.substance", "session_weight", "time_weight"),
-    "l1": ("session_weight", "time_weight", "l1_key_weight", "l1_sources_per_hit"),
+    "l1": ("session_weight", "time_weight", "l1_key_weight", "l1_feedback_weight"),
 }
 
 Weighting = tuple[tuple[str, float], ...]  # (knob, value) pairs; the knobs not named keep their defaults

@@ -110,6 +110,10 @@ class MemorySettings(SettingsSection):
     # repeat a record already shown is folded into the hit showing it, and so is an L1 hit whose sources are all
     # shown already (no slot for evidence twice); `build_context` shows the sources.
     l1_sources_per_hit: int = Field(default=3, ge=0)
+    # Topic feedback: the best active L1 candidate (the conclusion matching the query best) lends this share of its
+    # relevance to every candidate sharing at least two content words with it beyond the query's, so turns about
+    # the same thing in other sessions rise with it (pseudo-relevance feedback through a conclusion; 0 disables).
+    l1_feedback_weight: float = Field(default=0.2, ge=0.0, le=1.0)
     # Session context: a candidate gains this share of the relevance of the best other candidate of its session
     # (a turn of a conversation where other turns match too is more likely part of the answer; 0 disables).
     session_weight: float = Field(default=0.3, ge=0.0)

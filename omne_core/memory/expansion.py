@@ -4,6 +4,8 @@
   adds a share (`MemorySettings.l1_key_weight`) of its relevance to that of each record it cites, so a raw
   record is also found through the conclusions drawn from it. Nothing is written to any index: a conclusion
   that is added, superseded or deleted changes the next search at once.
+- **Topic feedback.** The best active L1 candidate lends a share (`l1_feedback_weight`) of its relevance to the
+  candidates sharing two or more of its words beyond the query's: the turns about what it is about, in any session.
 - **Provenance.** An L1 hit carries up to `l1_sources_per_hit` of the records it cites, best ranked first,
   and ranks with the best of them: the conclusion and its sources take one slot (their own hits are folded
   into it), and `build_context` shows the sources under the conclusion, within its token budget. An L1 hit
@@ -141,6 +143,46 @@ def lift(
     return lifted
 
 
+FEEDBACK_SHARED_WORDS = 2  # content words (beyond the query's) a candidate shares with the conclusion lending to it
+
+
+@dataclass
+class Feedback:
+    """A candidate raised by topic feedback: the conclusion it shares words with, which words, and by how much."""
+
+    key: MemoryRecord
+    shared: list[str]
+    lent: float
+
+
+def feedback(
+    scores: dict[str, float],
+    base: Mapping[str, float],
+    records: Mapping[str, MemoryRecord],
+    citations: Citations,
+    weight: float,
+    topic_words: Callable[[str], frozenset[str]],
+) -> dict[str, Feedback]:
+    """Topic feedback, in place on `scores` (every candidate): the best active L1 candidate lends `weight` x its
+    relevance (`base`) to every other candidate sharing at least `FEEDBACK_SHARED_WORDS` of its topic words
+    (`topic_words(id)`: content words not in the query). A conclusion states one topic cleanly, so the turns
+    about the same thing, in any session, rise with it (list questions: "what activities does Melanie do?").
+    Returns what raised each candidate."""
+    raised: dict[str, Feedback] = {}
+    if not weight or not citations.keys:
+        return raised
+    key_id = max(citations.keys, key=scores.__getitem__)
+    key, lent = records[key_id], weight * base.get(key_id, 0.0)
+    topic = topic_words(key_id)
+    if lent <= 0 or len(topic) < FEEDBACK_SHARED_WORDS:
+        return raised
+    for rid in scores:
+        if rid != key_id and len(shared := topic & topic_words(rid)) >= FEEDBACK_SHARED_WORDS:
+            scores[rid] += lent
+            raised[rid] = Feedback(key, sorted(shared), lent)
+    return raised
+
+
 @dataclass
 class Unit:
     """One result slot: a hit and the sources it carries (for an L1 hit), with what was folded into it."""
@@ -202,6 +244,6 @@ def fold(
 
 
 __all__ = [
-    "Citations", "Lift", "Loader", "Unit", "candidate_filter", "cited_ids", "fold", "is_key", "lift", "loader",
+    "FEEDBACK_SHARED_WORDS", "Citations", "Feedback", "Lift", "Loader", "Unit", "candidate_filter", "cited_ids", "feedback", "fold", "is_key", "lift", "loader",
     "provenance_filter", "quote",
 ]

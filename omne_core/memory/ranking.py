@@ -106,6 +106,7 @@ class Candidates:
             else expansion.Citations(matched=set(self.ids), keys=[])
         )
         self._features: dict[str, Features] = {}
+        self._topic: dict[str, frozenset[str]] = {}
 
     def features(self, record: MemoryRecord) -> Features:
         found = self._features.get(record.id)
@@ -116,6 +117,14 @@ class Candidates:
                 speaker_named(record, self.query_words), len(content_words(record.text)), when, window,
                 record.importance, time_word(record.text) if self.asks_when else None,
             )  # fmt: skip
+        return found
+
+
+    def topic_words(self, record_id: str) -> frozenset[str]:
+        """A candidate's content words that are not the query's (what topic feedback compares)."""
+        found = self._topic.get(record_id)
+        if found is None:
+            found = self._topic[record_id] = frozenset(content_words(self.records[record_id].text)) - self.query_words
         return found
 
 
@@ -201,7 +210,8 @@ def rank(
     explain: bool = True,
 ) -> list[SearchHit]:
     """A search's hits, best first: fusion of the retrievers' normalised scores, session context, the priors,
-    then the L1 expansion (`expansion.lift`: conclusions lift what they cite; `expansion.fold`: an L1 hit
+    then the L1 expansion (`expansion.feedback`: the best conclusion raises candidates on its topic;
+    `expansion.lift`: conclusions lift what they cite; `expansion.fold`: an L1 hit
     carries its sources in one slot). `weights`: `settings.fusion` unless given. `add_cited=False`: conclusions
     lift only records already among the candidates. `explain=False` leaves the reasons out (a grid search)."""
     c, weights = candidates, weights or settings.fusion
@@ -219,6 +229,7 @@ def rank(
         added[record.id] = record
         return priors(c.features(record), weights, settings, now)
 
+    raised = expansion.feedback(scores, base, records, citations, settings.l1_feedback_weight, c.topic_words)
     lifted = expansion.lift(scores, base, records, citations, settings.l1_key_weight, prior, add_cited)
     hits = [rid for rid in scores if rid in citations.matched or rid in added]
     hits.sort(key=scores.__getitem__, reverse=True)
@@ -236,6 +247,9 @@ def rank(
             if rid in context:
                 why.append(f"its session's best other match +{context[rid]:.3f}")
             priors(c.features(record), weights, settings, now, why)
+            if (fed := raised.get(rid)) is not None:
+                why.append(f"shares {', '.join(map(repr, fed.shared[:4]))} with {fed.key.kind.value} {fed.key.id[:8]} "
+                           f"{expansion.quote(fed.key)} (topic feedback) +{fed.lent:.3f}")  # fmt: skip
             if (lift := lifted.get(rid)) is not None:
                 key = lift.key
                 why.append(f"found through {key.kind.value} {key.id[:8]} {expansion.quote(key)} +{lift.lent:.3f}")

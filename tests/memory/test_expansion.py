@@ -141,6 +141,48 @@ async def test_a_conclusion_restating_shown_evidence_takes_no_slot(seeded):
     assert len(hits) == len(DISTRACTORS) + 1
 
 
+FEEDBACK_QUERY = "What outdoor trips does Melanie take with her family?"
+
+
+async def test_topic_feedback_raises_turns_on_the_best_conclusions_topic(store):
+    """The conclusion matching the query best raises a turn of another session that shares its topic words
+    (not the query's): with the feedback off the turn ranks lower and no reason mentions it."""
+    user = MemoryScope(user_id="alice")
+    trip = MemoryScope(user_id="alice", session_id="s1")
+    later = MemoryScope(user_id="alice", session_id="s2")
+    told = MemoryRecord(kind=MemoryKind.MESSAGE, text="We were in the mountains with the kids, camping by the lake!",
+                        scope=trip, metadata={"speaker": "Melanie"})  # fmt: skip
+    # Same topic (camping, mountains, kids), none of the query's words; another session, nothing cites it.
+    target = MemoryRecord(kind=MemoryKind.MESSAGE, text="Kids roasted marshmallows, camping up in the mountains again.",
+                          scope=later, metadata={"speaker": "Melanie"})  # fmt: skip
+    noise = [
+        MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=later, metadata={"speaker": "Caroline"})
+        for t in ["Trips are expensive, my family rarely travels.", "Outdoor yoga is nice when the weather is good.",
+                  "Melanie said her family loves board games.", "Our trip to the museum was fun for everyone.",
+                  "My family takes the train downtown on Sundays.", "Outdoor concerts are my favourite thing."]
+    ]  # fmt: skip
+    told, target, *_ = await store.add([told, target, *noise])
+    [conclusion] = await store.add(fact("Melanie goes on outdoor camping trips in the mountains with her kids.", [told]))
+
+    async def rank_of_target(weight: float) -> tuple[int, list[str]]:
+        store.settings.memory.l1_feedback_weight = weight
+        hits = await store.search(FEEDBACK_QUERY, user, limit=20)
+        assert hits[0].record.id == conclusion.id  # the best conclusion: the one lending
+        [(rank, hit)] = [(i, h) for i, h in enumerate(hits) if h.record.id == target.id]
+        return rank, hit.reasons
+
+    off, reasons_off = await rank_of_target(0.0)
+    on, reasons_on = await rank_of_target(0.5)
+    assert on < off and not any("topic feedback" in r for r in reasons_off)
+    [why] = [r for r in reasons_on if "topic feedback" in r]
+    assert why.startswith("shares 'camping', 'kids', 'mountains' with fact " + conclusion.id[:8]), why
+
+    await store.delete(conclusion.id)  # a conclusion no longer active lends nothing
+    store.settings.memory.l1_feedback_weight = 0.5
+    hits = await store.search(FEEDBACK_QUERY, user, limit=20)
+    assert not any("topic feedback" in r for h in hits for r in h.reasons)
+
+
 WORDS = "garden roses piano shelter puppy sofa museum pottery camping beach painting concert marathon".split()
 
 
@@ -182,7 +224,8 @@ async def test_expansion_never_leaks_across_scopes(store):
 async def test_every_slot_delivers_new_evidence(store):
     """Randomized: conclusions cite overlapping records across users and sessions; searched in random scopes,
     a hit never repeats a record an earlier hit shows, and an L1 hit always shows a source no earlier hit shows
-    (a conclusion restating shown evidence takes no slot), without leaving the searched scopes."""
+    (a conclusion restating shown evidence takes no slot), without leaving the searched scopes (hits, sources,
+    and the conclusion lending by topic feedback)."""
     rng = random.Random(rng_seed := random.randrange(10**6))
     store.settings.memory.l1_sources_per_hit = 10  # every in-scope source carried: what a hit delivers is visible
     scopes = [MemoryScope(user_id=u, session_id=s) for u in ("u0", "u1") for s in ("s0", "s1")]
@@ -191,13 +234,14 @@ async def test_every_slot_delivers_new_evidence(store):
         for i in range(40)
     ])  # fmt: skip
     pool = rng.sample(raw, 10)  # few cited records: many conclusions share sources
-    await store.add([
+    facts = await store.add([
         MemoryRecord(kind=MemoryKind.FACT, text="so: " + " ".join(rng.sample(WORDS, 3)) + f" #{i}",
                      scope=rng.choice(scopes).model_copy(update={"session_id": None}),
                      source_ids=[r.id for r in rng.sample(pool, rng.randint(1, 3))])
         for i in range(30)
     ])  # fmt: skip
-    restated = 0
+    by_prefix = {f.id[:8]: f for f in facts}
+    restated = fed = 0
     for _ in range(25):
         searched = [s.model_copy(update={"session_id": None}) if rng.random() < 0.5 else s
                     for s in rng.sample(scopes, rng.randint(1, 2))]  # fmt: skip
@@ -211,4 +255,8 @@ async def test_every_slot_delivers_new_evidence(store):
                 assert any(s.contains(record.scope) for s in searched), rng_seed
             shown |= {hit.record.id, *(s.id for s in hit.sources)}
             restated += sum("already shows what" in r for r in hit.reasons)
-    assert restated, rng_seed  # the data makes conclusions restate each other: the rule was exercised
+            for reason in (r for r in hit.reasons if "topic feedback" in r):  # the lending conclusion is in scope
+                lender = by_prefix[reason.split(" with fact ")[1][:8]]
+                assert any(s.contains(lender.scope) for s in searched), rng_seed
+                fed += 1
+    assert restated and fed, rng_seed  # the data makes conclusions restate and lend: both rules were exercised
