@@ -147,12 +147,10 @@ FEEDBACK_SHARED_WORDS = 2  # content words (beyond the query's) a candidate shar
 
 
 @dataclass
-class Feedback:
-    """A candidate raised by topic feedback: the conclusion it shares words with, which words, and by how much."""
+class Feedback(Lift):
+    """A candidate raised by topic feedback: the conclusion it shares words with, by how much, and which words."""
 
-    key: MemoryRecord
-    shared: list[str]
-    lent: float
+    shared: list[str] = field(default_factory=list)
 
 
 def feedback(
@@ -179,7 +177,7 @@ def feedback(
     for rid in scores:
         if rid != key_id and len(shared := topic & topic_words(rid)) >= FEEDBACK_SHARED_WORDS:
             scores[rid] += lent
-            raised[rid] = Feedback(key, sorted(shared), lent)
+            raised[rid] = Feedback(key, lent, sorted(shared))
     return raised
 
 
