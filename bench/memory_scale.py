@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
+import json
 import os
 import random
 import signal
@@ -272,9 +273,10 @@ async def run_size(
     store = await MemoryStore.open(settings, embedder=embedder)
     pg_store = None
     if pg_url is not None:
+        schema = f"bench_{size}" + ("" if args.keep else f"_{os.getpid()}")
         pg_settings = load_settings(
             data_dir=root / f"pg-{size}",
-            store={"backend": "postgres", "postgres_url": pg_url, "postgres_schema": f"bench_{size}_{os.getpid()}"},
+            store={"backend": "postgres", "postgres_url": pg_url, "postgres_schema": schema},
         )
         pg_store = await MemoryStore.open(pg_settings, embedder=embedder)
 
@@ -282,8 +284,16 @@ async def run_size(
     window_start = (size - max(1, round(size * args.window_share))) // args.batch * args.batch
     window_since = datetime.now(UTC)
     t_model = t_raw = t_omne = t_pg = 0.0
+    built = root / f"built-{size}.json"  # --keep: the stores of an earlier run, complete, and their window
+    key = {"mode": type(embedder).__name__, "batch": args.batch, "users": args.users, "postgres": pg_url is not None}
+    reused = built.exists() and json.loads(built.read_text())["key"] == key
+    if reused:
+        window_since = datetime.fromisoformat(json.loads(built.read_text())["window_since"])
+        print(f"  {size}: reusing the stores built earlier in {root}", file=sys.stderr, flush=True)
+    elif built.exists() or collection.count():
+        raise SystemExit(f"{root} holds stores of another configuration or an unfinished build: use another --keep")
     started = time.perf_counter()
-    for start in range(0, size, args.batch):
+    for start in range(0, 0 if reused else size, args.batch):
         batch = range(start, min(size, start + args.batch))
         if start == window_start:
             window_since = datetime.now(UTC)
@@ -326,6 +336,8 @@ async def run_size(
             print(
                 f"  {size}: {done} added ({time.perf_counter() - started:.0f}s)", file=sys.stderr, flush=True
             )
+    if args.keep and not reused:
+        built.write_text(json.dumps({"key": key, "window_since": window_since.isoformat()}))
 
     def sides(query: str, n: int) -> list[Any]:
         scope = MemoryScope(user_id=users[n % len(users)])
@@ -355,7 +367,7 @@ async def run_size(
             for name, side in (("embedded", store), ("postgres", pg_store)):
                 throughput[name][clients] = await search_throughput(side, queries, users, clients, args.throughput_queries)
         pg_row = PgRow(
-            size=size, rps=size / t_pg, p50=statistics.median(pg_ms[0]), p95=percentile(pg_ms[0], 95),
+            size=size, rps=size / t_pg if t_pg else float("nan"), p50=statistics.median(pg_ms[0]), p95=percentile(pg_ms[0], 95),
             window_p50=statistics.median(window_pg_ms[0]) if window_pg_ms[0] else float("nan"),
             window_p95=percentile(window_pg_ms[0], 95), throughput=throughput,
         )  # fmt: skip
@@ -366,9 +378,9 @@ async def run_size(
     return Row(
         size=size,
         mode="vectors-only" if isinstance(embedder, LookupEmbedder) else "minilm",
-        model_rps=float("inf") if isinstance(embedder, LookupEmbedder) else size / t_model,
-        raw_rps=size / t_raw,
-        omne_rps=size / t_omne,
+        model_rps=float("inf") if isinstance(embedder, LookupEmbedder) else size / t_model if t_model else float("nan"),
+        raw_rps=size / t_raw if t_raw else float("nan"),
+        omne_rps=size / t_omne if t_omne else float("nan"),
         raw_p50=statistics.median(raw_ms),
         raw_p95=percentile(raw_ms, 95),
         floor_p50=statistics.median(floor_ms),
@@ -467,8 +479,14 @@ async def main_async(args: argparse.Namespace) -> None:
     with contextlib.ExitStack() as stack:
         pg_url = None
         if args.backend == "postgres":
+            if args.keep and not args.postgres_url:
+                raise SystemExit("--keep with --backend postgres needs --postgres-url (pgserver's server is temporary)")
             pg_url = args.postgres_url or stack.enter_context(bundled_postgres()).url
-        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="omne-scale-", dir=args.tmp))
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.keep)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="omne-scale-", dir=args.tmp))
         for size in args.sizes:
             row, pg_row = await run_size(size, args, embedder, Path(tmp), pg_url)
             rows.append(row)
@@ -521,6 +539,11 @@ def main() -> None:
         "--vectors-only", action="store_true", help="random vectors instead of MiniLM (isolates the store)"
     )
     parser.add_argument("--tmp", type=Path, default=None, help="directory for the temporary stores")
+    parser.add_argument(
+        "--keep", type=Path, default=None,
+        help="build the stores in this directory and keep them; a later run with it reuses them (no add figures;"
+        " with --backend postgres it needs a --postgres-url that outlives the run: the schema bench_<size> is kept)",
+    )  # fmt: skip
     parser.add_argument(
         "--backend", choices=["embedded", "postgres"], default="embedded",
         help="postgres: add a PostgreSQL store beside the embedded one (same batches, same queries)",

@@ -15,6 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -27,6 +28,7 @@ from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from . import expansion, indexing, ranking, timequery
 from .backends import (
     ChangeSet,
+    EncodingWriter,
     HistoryEntry,
     IndexCheck,
     IndexTexts,
@@ -227,11 +229,8 @@ class MemoryStore:
             fresh.append(i)
 
         texts = await self._index_texts([records[i] for i in fresh])
-        embeddings = await aembed(self.embedder, [t.dense for t in texts])
         changes = ChangeSet(
-            actor=actor,
-            insert_op=op,
-            inserts=[NewRecord(records[i], hashes[i], t, e) for i, t, e in zip(fresh, texts, embeddings, strict=True)],
+            actor=actor, insert_op=op, inserts=[NewRecord(records[i], hashes[i], t) for i, t in zip(fresh, texts, strict=True)]
         )
         slot = {i: k for k, i in enumerate(fresh)}  # input -> its place among the inserts
         owners: list[int] = []  # input of each supersession
@@ -244,7 +243,13 @@ class MemoryStore:
             new: int | MemoryRecord = slot[j] if j in slot else target[0]  # type: ignore[index]
             changes.supersessions.append(Supersession(new=new, old_ids=list(old_ids)))
             owners.append(i)
-        result = await backend.commit(changes)
+        if not changes.supersessions and isinstance(backend, EncodingWriter):  # writes while it encodes
+            result = await backend.commit_encoding(changes, partial(aembed, self.embedder))
+        else:
+            embeddings = await aembed(self.embedder, [t.dense for t in texts])
+            for item, embedding in zip(changes.inserts, embeddings, strict=True):
+                item.embedding = embedding
+            result = await backend.commit(changes)
         await asyncio.to_thread(self.blobs.settle, [r.blob_ref for r in records if r.blob_ref])
         for k, i in enumerate(fresh):
             resolved[i] = (result.inserted[k].record, result.inserted[k].created)

@@ -17,7 +17,7 @@ backend renders them its own way (SQL lives only inside the backends).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -28,6 +28,7 @@ from ..filters import RecordFilter
 from ..results import ChangeOp, MemoryChange
 
 Candidates = list[tuple[str, float]]  # (record id, score), best first; a higher score is better
+Encode = Callable[[Sequence[str]], Awaitable[list[list[float]]]]  # texts -> their vectors (the store's embedder)
 
 
 class VersionConflict(StorageError):
@@ -271,6 +272,19 @@ class RecordBackend(Protocol):
 
     async def touch(self, ids: Sequence[str], when: datetime) -> None:
         """Count one access of each record (not a change: no history row)."""
+        ...
+
+
+@runtime_checkable
+class EncodingWriter(Protocol):
+    """Optional: a backend that writes a batch of new records while their vectors are still being encoded."""
+
+    async def commit_encoding(self, changes: ChangeSet, encode: Encode) -> CommitResult:
+        """`commit` of a change set of inserts only, whose embeddings (None) are `encode`d from their dense texts
+        here, a part of the batch written while the next part encodes (the model and the database at work at
+        once). Each part is atomic (a record, its vector and its history row together); a failure stops the
+        batch and raises, the parts written before it stay, so adding the batch again stores each record once;
+        input the backend cannot store is refused before anything is written."""
         ...
 
 

@@ -34,6 +34,7 @@ from ..base import (
     Candidates,
     ChangeSet,
     CommitResult,
+    Encode,
     HistoryEntry,
     IndexCheck,
     InsertOutcome,
@@ -56,11 +57,12 @@ from .pool import (
     release_pool,
     unavailable,
 )
-from .rows import COLUMNS, FROM, Rows, load
+from .rows import COLUMNS, FROM, Rows, dump, load, storable
 
 _QUICK_WAIT_S = 2.0  # a pool connection not handed out by then: check the server is there at all
 _COUNTS_TTL_S = 60.0  # how long the records-per-user counts (a search-plan estimate) are reused
 _OWNER_PREFILTER_SHARE = 0.5  # as the embedded backend: below this share, term counts are scaled to the users
+_WRITE_PART = 64  # records per transaction of a batch written while it encodes (the local model's encode batch)
 
 
 def _history_row(entry: HistoryEntry, now: datetime) -> tuple[Any, ...]:
@@ -474,6 +476,35 @@ class PostgresBackend:
             await self.rows.remove(conn, [r.id for r in changes.removals])
             history.extend(_history_row(entry, now) for entry in changes.history)
             await self.rows.log(conn, history)
+        return result
+
+    async def commit_encoding(self, changes: ChangeSet, encode: Encode) -> CommitResult:
+        """A batch of inserts written while it encodes: parts of `_WRITE_PART` records, each committed in its own
+        transaction while the next part's vectors are encoded (pgvector's HNSW insert and the model each keep a
+        core busy; one after the other, a batch took their sum). A failure stops the batch: the parts committed
+        stay (the batch added again finds them as duplicates), nothing of the failed part is written."""
+        inserts = changes.inserts
+        if changes.supersessions or changes.replacements or changes.reindexed or changes.removals or changes.history:
+            raise ValueError("commit_encoding takes a change set of inserts only")
+        for item in inserts:  # what PostgreSQL cannot store rejects the batch before any part is written
+            storable(dump(item.record), item.texts.dense, item.texts.lexical)
+        parts = [inserts[i : i + _WRITE_PART] for i in range(0, len(inserts), _WRITE_PART)]
+        result = CommitResult()
+        if not parts:
+            return result
+        encoding = asyncio.ensure_future(encode([item.texts.dense for item in parts[0]]))
+        try:
+            for k, part in enumerate(parts):
+                vectors = await encoding
+                if k + 1 < len(parts):  # the next part encodes (in a thread) while this one is written
+                    encoding = asyncio.ensure_future(encode([item.texts.dense for item in parts[k + 1]]))
+                for item, vector in zip(part, vectors, strict=True):
+                    item.embedding = vector
+                done = await self.commit(ChangeSet(actor=changes.actor, insert_op=changes.insert_op, inserts=part))
+                result.inserted.extend(done.inserted)
+        finally:
+            if not encoding.done():  # a part failed: let the encode in flight finish, its vectors unused
+                await asyncio.gather(encoding, return_exceptions=True)
         return result
 
     async def _insert(

@@ -1,0 +1,148 @@
+"""A batch add on PostgreSQL writes while it encodes (`PostgresBackend.commit_encoding`): the next part's vectors
+are encoded while the previous part is committed, each part one transaction. A failure half-way loses nothing
+acknowledged, and adding the batch again stores every record exactly once."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+
+import psycopg
+import pytest
+
+from omne_core.config import load_settings
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
+from omne_core.memory.backends.postgres import backend as pg_backend
+from omne_core.memory.errors import MemoryValidationError
+from tests.support.embedders import HashEmbedder
+from tests.support.postgres import requires_postgres
+
+pytestmark = [pytest.mark.postgres, requires_postgres]
+
+PART = pg_backend._WRITE_PART
+SIZE = 3 * PART + 7  # four parts, the last one short
+
+
+class FailingEmbedder(HashEmbedder):
+    """Encodes as HashEmbedder; on the `fail_call`-th encode: raises (`mode="raise"`), or returns a NaN vector for
+    the part's last text, which PostgreSQL refuses when that part is written (`mode="nan"`)."""
+
+    def __init__(self, fail_call: int | None, mode: str = "raise") -> None:
+        self.fail_call, self.mode, self.calls = fail_call, mode, 0
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls += 1
+        vectors = super().embed(texts)
+        if self.calls == self.fail_call and len(texts) > 1:
+            if self.mode == "raise":
+                raise RuntimeError("the embedding model failed")
+            vectors[-1] = [math.nan] * self.dimension
+        return vectors
+
+
+def records(n: int, user: str = "u") -> list[MemoryRecord]:
+    return [
+        MemoryRecord(kind=MemoryKind.MESSAGE, text=f"batch record {i} about topic {i % 7}", scope=MemoryScope(user_id=user))
+        for i in range(n)
+    ]
+
+
+def settings_for(postgres_server, postgres_schema, tmp_path):
+    return load_settings(
+        data_dir=tmp_path / "data",
+        store={"backend": "postgres", "postgres_url": postgres_server.url, "postgres_schema": postgres_schema},
+    )
+
+
+def stored_state(url: str, schema: str) -> tuple[list[str], int, int]:
+    """(the stored texts, records with a vector, history rows) read straight from the database."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        texts = [row[0] for row in conn.execute(f'SELECT body->>\'text\' FROM "{schema}".records ORDER BY seq')]
+        vectors = conn.execute(f'SELECT count(*) FROM "{schema}".vectors').fetchone()[0]
+        history = conn.execute(f'SELECT count(*) FROM "{schema}".history').fetchone()[0]
+    return texts, vectors, history
+
+
+@pytest.mark.parametrize("mode", ["raise", "nan"], ids=["encoder-fails", "database-refuses-a-part"])
+async def test_a_batch_failing_half_way_loses_nothing_and_adding_it_again_stores_each_record_once(
+    postgres_server, postgres_schema, tmp_path, mode
+):
+    settings = settings_for(postgres_server, postgres_schema, tmp_path)
+    batch = records(SIZE)
+    failing = FailingEmbedder(fail_call=3, mode=mode)
+    store = await MemoryStore.open(settings, embedder=failing)
+    try:
+        with pytest.raises(Exception) as raised:
+            await store.add(batch)
+        assert "embedding model failed" in str(raised.value) or "NaN" in str(raised.value)
+    finally:
+        await store.close()
+    texts, vectors, history = stored_state(postgres_server.url, postgres_schema)
+    # the two parts committed before the failure stay, whole (record, vector, history row); nothing of the rest
+    assert texts == [r.text for r in batch[: 2 * PART]]
+    assert (vectors, history) == (2 * PART, 2 * PART)
+
+    store = await MemoryStore.open(settings, embedder=HashEmbedder())
+    try:
+        stored = await store.add(batch)
+        assert [r.text for r in stored] == [r.text for r in batch]
+        assert [r.id for r in stored[: 2 * PART]] == [r.id for r in batch[: 2 * PART]]
+    finally:
+        await store.close()
+    texts, vectors, history = stored_state(postgres_server.url, postgres_schema)
+    assert sorted(texts) == sorted(r.text for r in batch)  # every record once
+    assert (vectors, history) == (SIZE, SIZE)
+
+
+async def test_a_record_postgres_cannot_store_rejects_the_batch_before_any_part_is_written(
+    postgres_server, postgres_schema, tmp_path
+):
+    batch = records(SIZE)
+    batch[-1] = MemoryRecord(kind=MemoryKind.MESSAGE, text="nul \x00 at the end", scope=MemoryScope(user_id="u"))
+    store = await MemoryStore.open(settings_for(postgres_server, postgres_schema, tmp_path), embedder=HashEmbedder())
+    try:
+        with pytest.raises(MemoryValidationError, match="NUL"):
+            await store.add(batch)
+    finally:
+        await store.close()
+    assert stored_state(postgres_server.url, postgres_schema) == ([], 0, 0)
+
+
+class WatchingEmbedder(HashEmbedder):
+    """On its second encode, waits (up to 20 s) to see the first part committed in the database: it is, only if
+    the store writes a part while it encodes the next."""
+
+    def __init__(self, url: str, schema: str) -> None:
+        self.url, self.schema, self.calls = url, schema, 0
+        self.seen_while_encoding: int | None = None
+        self.lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+        if call == 2:
+            deadline = time.monotonic() + 20
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                while time.monotonic() < deadline:
+                    n = conn.execute(f'SELECT count(*) FROM "{self.schema}".vectors').fetchone()[0]
+                    if n:
+                        self.seen_while_encoding = n
+                        break
+                    time.sleep(0.02)
+        return super().embed(texts)
+
+
+async def test_the_next_part_encodes_while_the_previous_one_is_written(postgres_server, postgres_schema, tmp_path):
+    watcher = WatchingEmbedder(postgres_server.url, postgres_schema)
+    store = await MemoryStore.open(settings_for(postgres_server, postgres_schema, tmp_path), embedder=watcher)
+    try:
+        watcher.calls = 0  # opening the store may embed nothing, but count from here
+        stored = await store.add(records(SIZE))
+    finally:
+        await store.close()
+    assert len(stored) == SIZE
+    assert watcher.calls == 4  # one encode per part
+    assert watcher.seen_while_encoding == PART  # the first part was committed while the second encoded
