@@ -71,7 +71,18 @@ async def add(backend, items: list[NewRecord], history: bool = True):
     return [(o.record, o.created) for o in result.inserted]
 
 
-async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_path):
+@pytest.fixture(params=["from-the-records", "from-the-index"])
+def selective_rows(request, monkeypatch) -> int:
+    """How a filtered search runs: from the records a narrow filter allows (the default for up to 5,000 of them),
+    or from the whole index with the filter checked after (what a wider filter takes)."""
+    from omne_core.memory.backends.postgres import backend as pg_backend
+
+    if request.param == "from-the-index":
+        monkeypatch.setattr(pg_backend, "_SELECTIVE_ROWS", 0)
+    return pg_backend._SELECTIVE_ROWS
+
+
+async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_path, selective_rows):
     rnd = random.Random(5)
     users = [f"user-{i}" for i in range(3)]
     records = [
@@ -95,20 +106,20 @@ async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_
         compared = 0
         for query in queries:
             terms = query_terms(query)
-            for user in users:
-                where = RecordFilter.build(MemoryScope(user_id=user))
+            for user, session in [(u, s) for u in users for s in (None, "s1")]:
+                where = RecordFilter.build(MemoryScope(user_id=user, session_id=session))
                 expected = sqlite.lexical_search(any_of(terms), where, 30)
                 got = await backend.lexical(terms, where, 30)
                 assert [rid for rid, _ in got] == [rid for rid, _ in expected], query
                 for (_, a), (_, b) in zip(got, expected, strict=True):
                     assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
                 compared += len(expected)
-        assert compared > 200
+        assert compared > 400
     finally:
         await backend.close()
 
 
-async def test_a_selective_filter_never_starves_the_vector_search(postgres_server, postgres_schema):
+async def test_a_selective_filter_never_starves_the_vector_search(postgres_server, postgres_schema, selective_rows):
     rng = np.random.default_rng(3)
     base = datetime(2024, 1, 1, tzinfo=UTC)
     alice, bob = MemoryScope(user_id="alice", session_id="big"), MemoryScope(user_id="bob")

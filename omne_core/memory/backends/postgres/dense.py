@@ -45,13 +45,14 @@ async def hnsw_top(
 async def exact(
     conn: AsyncConnection, schema: str, embedding: Sequence[float], n: int, where: tuple[sql.Composable, list[Any]]
 ) -> list[tuple[str, float]]:
-    """(id, cosine similarity) of the `n` nearest among the records `where` allows, scored exactly."""
+    """(id, cosine similarity) of the `n` nearest among the records `where` allows, scored exactly: driven by the
+    allowed records (the filter's b-tree index), each one's vector fetched by its key. The fence (`OFFSET 0`) keeps
+    the planner from joining by a scan of every vector of the store (it did: 100k vectors read for 1,000 rows)."""
     where_sql, where_params = where
-    # `+ 0` keeps the planner off the HNSW index: this scan must see every allowed row.
     query = sql.SQL(
-        "SELECT r.id, 1 - (v.embedding <=> %s) AS sim FROM {s}.records r JOIN {s}.vectors v ON v.seq = r.seq"
-        " WHERE {where} ORDER BY (v.embedding <=> %s) + 0, r.seq LIMIT %s"
+        "SELECT r.id, 1 - x.d AS sim FROM {s}.records r"
+        " CROSS JOIN LATERAL (SELECT v.embedding <=> %s AS d FROM {s}.vectors v WHERE v.seq = r.seq OFFSET 0) x"
+        " WHERE {where} ORDER BY x.d, r.seq LIMIT %s"
     ).format(s=sql.Identifier(schema), where=where_sql)
-    vector = as_vector(embedding)
-    cur = await conn.execute(query, [vector, *where_params, vector, n])
+    cur = await conn.execute(query, [as_vector(embedding), *where_params, n])
     return [(rid, float(sim)) for rid, sim in await cur.fetchall()]

@@ -105,29 +105,40 @@ async def _shift_totals(conn: AsyncConnection, schema: str, df: Counter[str], do
     )
 
 
-def _scored(schema: str, owners: Sequence[str] | None) -> tuple[sql.Composed, list[Any]]:
-    """SQL of (seq, score) for every record holding a query token (the owners' records only, when given).
-    Parameters follow: tokens, phrase weights, [owner keys]. Plain float8 arithmetic throughout (a bare literal
-    such as 0.75 is `numeric` in PostgreSQL, many times slower per posting); each token's document frequency is
-    an index lookup (a join with `terms` had the planner scan the whole table)."""
+def _idf_cte(schema: str) -> sql.Composed:
+    """`qi(term, i, idf)`: each query token with its phrase weight times its IDF, in the query's token order.
+    Parameters: tokens, phrase weights. Each token's IDF is computed once (MATERIALIZED), its document frequency an
+    index lookup (a join with `terms` had the planner scan the whole table), the totals scalar subqueries (a join
+    with the one-row table misleads the row estimates); plain float8 arithmetic throughout (a bare literal such as
+    0.75 is `numeric` in PostgreSQL, many times slower per posting)."""
     s = sql.Identifier(schema)
-    owner = sql.SQL(" JOIN unnest(%s::bigint[]) AS o(owner) ON p.owner = o.owner") if owners else sql.SQL("")
-    # the totals as scalar subqueries (computed once): a join with the one-row table misleads the row estimates
     docs = sql.SQL("(SELECT docs::float8 FROM {s}.lexical_totals)").format(s=s)
-    avgdl = sql.SQL("(SELECT tokens::float8 / greatest(docs, 1) FROM {s}.lexical_totals)").format(s=s)
-    # each token's IDF first (MATERIALIZED: computed once per token, not once per posting); each record's sum in
-    # the query's token order and FTS5's operand order (`idf * (tf * (k1 + 1)) / ...`), so ties break alike
-    query = sql.SQL(
+    return sql.SQL(
         "WITH qi AS MATERIALIZED (SELECT u.term, u.i,"
         "   u.w * CASE WHEN x.idf > 0 THEN x.idf ELSE 1e-6::float8 END AS idf"
         "   FROM unnest(%s::text[], %s::float8[]) WITH ORDINALITY AS u(term, w, i)"
         "   CROSS JOIN LATERAL (SELECT coalesce((SELECT d.df FROM {s}.terms d WHERE d.term = u.term), 0)::float8 AS df) f"
         "   CROSS JOIN LATERAL (SELECT ln(({docs} - f.df + 0.5::float8) / (f.df + 0.5::float8)) AS idf) x)"
-        " SELECT p.seq, sum(qi.idf * (p.tf * {k1p1}) / (p.tf + {k1} * ({one_b} + {b} * p.dl / {avgdl})) ORDER BY qi.i)"
-        " AS score FROM qi JOIN {s}.postings p ON p.term = qi.term{owner} GROUP BY p.seq"
-    ).format(
-        s=s, owner=owner, docs=docs, avgdl=avgdl, k1=_float(K1), k1p1=_float(K1 + 1), b=_float(B), one_b=_float(1 - B)
-    )  # fmt: skip
+    ).format(s=s, docs=docs)  # fmt: skip
+
+
+def _score(schema: str) -> sql.Composed:
+    """A record's BM25 over its postings `p` of the query tokens `qi`: summed in the query's token order with
+    FTS5's operand order (`idf * (tf * (k1 + 1)) / ...`), so ties break as FTS5's."""
+    avgdl = sql.SQL("(SELECT tokens::float8 / greatest(docs, 1) FROM {s}.lexical_totals)").format(s=sql.Identifier(schema))
+    return sql.SQL("sum(qi.idf * (p.tf * {k1p1}) / (p.tf + {k1} * ({one_b} + {b} * p.dl / {avgdl})) ORDER BY qi.i)").format(
+        avgdl=avgdl, k1=_float(K1), k1p1=_float(K1 + 1), b=_float(B), one_b=_float(1 - B)
+    )
+
+
+def _scored(schema: str, owners: Sequence[str] | None) -> tuple[sql.Composed, list[Any]]:
+    """SQL of (seq, score) for every record holding a query token (the owners' records only, when given), driven
+    by the tokens' postings. Parameters follow: tokens, phrase weights, [owner keys]."""
+    s = sql.Identifier(schema)
+    owner = sql.SQL(" JOIN unnest(%s::bigint[]) AS o(owner) ON p.owner = o.owner") if owners else sql.SQL("")
+    query = sql.SQL(
+        "{qi} SELECT p.seq, {score} AS score FROM qi JOIN {s}.postings p ON p.term = qi.term{owner} GROUP BY p.seq"
+    ).format(qi=_idf_cte(schema), score=_score(schema), s=s, owner=owner)
     return query, [[owner_key(u) for u in owners]] if owners else []
 
 
@@ -174,6 +185,30 @@ async def filtered(
         " ORDER BY c.score DESC, c.seq LIMIT %s"
     ).format(scored=scored, s=sql.Identifier(schema), where=where_sql)
     cur = await conn.execute(query, [terms, [float(weights[t]) for t in terms], *owner_params, *where_params, limit])
+    return [(rid, float(score)) for rid, score in await cur.fetchall()]
+
+
+async def among(
+    conn: AsyncConnection,
+    schema: str,
+    weights: dict[str, int],
+    limit: int,
+    owners: Sequence[str],
+    where: tuple[sql.Composable, list[Any]],
+) -> list[tuple[str, float]]:
+    """(id, bm25) best first among the records `where` keeps, driven by those records: for a selective filter
+    (a time window, a session), each allowed record's postings of the query tokens are probed in the primary key
+    (token, owner, record), instead of scoring every posting of the tokens and joining the filter after."""
+    terms = list(weights)
+    where_sql, where_params = where
+    query = sql.SQL(
+        "{qi}, allowed AS MATERIALIZED (SELECT r.seq, r.id FROM {s}.records r WHERE {where})"
+        " SELECT a.id, {score} AS score FROM allowed a CROSS JOIN qi"
+        " JOIN {s}.postings p ON p.term = qi.term AND p.owner = ANY(%s::bigint[]) AND p.seq = a.seq"
+        " GROUP BY a.seq, a.id ORDER BY score DESC, a.seq LIMIT %s"
+    ).format(qi=_idf_cte(schema), s=sql.Identifier(schema), where=where_sql, score=_score(schema))
+    params = [terms, [float(weights[t]) for t in terms], *where_params, [owner_key(u) for u in owners], limit]
+    cur = await conn.execute(query, params)
     return [(rid, float(score)) for rid, score in await cur.fetchall()]
 
 
