@@ -350,10 +350,10 @@ async def run_size(
 
     def windowed(query: str, n: int) -> list[Any]:
         scope = MemoryScope(user_id=users[n % len(users)])
-        return [
+        return [  # in the order the timings are unpacked below (PostgreSQL last: it was swapped with raw chroma)
             partial(timed_omne, store, query, scope, since=window_since),
-            *([partial(timed_omne, pg_store, query, scope, since=window_since)] if pg_store is not None else []),
             partial(timed_raw, collection, embedder, query, scope, min_ts=float(window_start)),
+            *([partial(timed_omne, pg_store, query, scope, since=window_since)] if pg_store is not None else []),
         ]
 
     omne_ms, raw_ms, floor_ms, *pg_ms = await timed_rounds(queries, sides, args.warmup)
