@@ -247,8 +247,8 @@ class MemoryStore:
             result = await backend.commit_encoding(changes, partial(aembed, self.embedder))
         else:
             embeddings = await aembed(self.embedder, [t.dense for t in texts])
-            for item, embedding in zip(changes.inserts, embeddings, strict=True):
-                item.embedding = embedding
+            for insert, embedding in zip(changes.inserts, embeddings, strict=True):
+                insert.embedding = embedding
             result = await backend.commit(changes)
         await asyncio.to_thread(self.blobs.settle, [r.blob_ref for r in records if r.blob_ref])
         for k, i in enumerate(fresh):
