@@ -354,7 +354,7 @@ class PostgresBackend:
             fetch = n * self.settings.memory.candidate_overfetch
             condition = where_sql(where)
             if await self._selective(conn, where, condition):
-                return await lexical.among(conn, self.schema, weights, n, owners, condition)
+                return await lexical.filtered(conn, self.schema, weights, n, owners, condition, from_records=True)
             found = await lexical.top(conn, self.schema, weights, fetch, owners, condition)
             kept = [(rid, score) for _, rid, score, keep in found if keep]
             if len(kept) >= n or len(found) < fetch:

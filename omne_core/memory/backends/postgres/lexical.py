@@ -175,39 +175,31 @@ async def filtered(
     limit: int,
     owners: Sequence[str],
     where: tuple[sql.Composable, list[Any]],
+    *,
+    from_records: bool = False,
 ) -> list[tuple[str, float]]:
-    """(id, bm25) best first among the records `where` keeps (every matching posting scored, then joined)."""
-    scored, owner_params = _scored(schema, owners)
+    """(id, bm25) best first among the records `where` keeps. `from_records` (a selective filter: a time window, a
+    session): driven by those records, each one's postings of the query tokens found by the primary key (token,
+    owner, record); else every posting of the tokens is scored, then joined with the filter."""
     terms = list(weights)
     where_sql, where_params = where
-    query = sql.SQL(
-        "SELECT r.id, c.score FROM ({scored}) c JOIN {s}.records r ON r.seq = c.seq WHERE {where}"
-        " ORDER BY c.score DESC, c.seq LIMIT %s"
-    ).format(scored=scored, s=sql.Identifier(schema), where=where_sql)
-    cur = await conn.execute(query, [terms, [float(weights[t]) for t in terms], *owner_params, *where_params, limit])
-    return [(rid, float(score)) for rid, score in await cur.fetchall()]
-
-
-async def among(
-    conn: AsyncConnection,
-    schema: str,
-    weights: dict[str, int],
-    limit: int,
-    owners: Sequence[str],
-    where: tuple[sql.Composable, list[Any]],
-) -> list[tuple[str, float]]:
-    """(id, bm25) best first among the records `where` keeps, driven by those records: for a selective filter
-    (a time window, a session), each allowed record's postings of the query tokens are probed in the primary key
-    (token, owner, record), instead of scoring every posting of the tokens and joining the filter after."""
-    terms = list(weights)
-    where_sql, where_params = where
-    query = sql.SQL(
-        "{qi}, allowed AS MATERIALIZED (SELECT r.seq, r.id FROM {s}.records r WHERE {where})"
-        " SELECT a.id, {score} AS score FROM allowed a CROSS JOIN qi"
-        " JOIN {s}.postings p ON p.term = qi.term AND p.owner = ANY(%s::bigint[]) AND p.seq = a.seq"
-        " GROUP BY a.seq, a.id ORDER BY score DESC, a.seq LIMIT %s"
-    ).format(qi=_idf_cte(schema), s=sql.Identifier(schema), where=where_sql, score=_score(schema))
-    params = [terms, [float(weights[t]) for t in terms], *where_params, [owner_key(u) for u in owners], limit]
+    tokens: list[Any] = [terms, [float(weights[t]) for t in terms]]
+    s = sql.Identifier(schema)
+    if from_records:
+        query = sql.SQL(
+            "{qi}, allowed AS MATERIALIZED (SELECT r.seq, r.id FROM {s}.records r WHERE {where})"
+            " SELECT a.id, {score} AS score FROM allowed a CROSS JOIN qi"
+            " JOIN {s}.postings p ON p.term = qi.term AND p.owner = ANY(%s::bigint[]) AND p.seq = a.seq"
+            " GROUP BY a.seq, a.id ORDER BY score DESC, a.seq LIMIT %s"
+        ).format(qi=_idf_cte(schema), s=s, where=where_sql, score=_score(schema))
+        params = [*tokens, *where_params, [owner_key(u) for u in owners], limit]
+    else:
+        scored, owner_params = _scored(schema, owners)
+        query = sql.SQL(
+            "SELECT r.id, c.score FROM ({scored}) c JOIN {s}.records r ON r.seq = c.seq WHERE {where}"
+            " ORDER BY c.score DESC, c.seq LIMIT %s"
+        ).format(scored=scored, s=s, where=where_sql)
+        params = [*tokens, *owner_params, *where_params, limit]
     cur = await conn.execute(query, params)
     return [(rid, float(score)) for rid, score in await cur.fetchall()]
 
