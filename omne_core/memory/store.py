@@ -28,6 +28,7 @@ from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from . import expansion, indexing, ranking, timequery
 from .backends import (
     ChangeSet,
+    CommitResult,
     EncodingWriter,
     HistoryEntry,
     IndexCheck,
@@ -38,11 +39,14 @@ from .backends import (
     StorageBackend,
     Supersession,
     VersionConflict,
+    merge_change_sets,
     open_backend,
+    split_result,
     superseded_version,
 )
 from .errors import AmbiguousIdError, MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
 from .filters import RecordFilter, ScopeArg, normalize_scopes
+from .group_commit import GroupCommit
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store_config import StoreConfig
 from .transfer import EXPORT_FORMAT, read_import, write_export
@@ -64,12 +68,18 @@ _REPAIR_BATCH = 256
 # contended record wins, so this many writers of one record at once all get through.
 _RETRIES = 50
 _LOCATE_CANDIDATES = 10  # candidates per retriever when locating the event a query's time is relative to
+_GROUP_RECORDS = 256  # records (inserted, replaced, removed) per group commit of concurrent writes
+_STREAM_ABOVE = 64  # a batch of more new records goes to a backend that writes while it encodes (EncodingWriter)
 _UNSET: Any = object()
 T = TypeVar("T")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _change_size(changes: ChangeSet) -> int:
+    return len(changes.inserts) + len(changes.replacements) + len(changes.reindexed) + len(changes.removals)
 
 
 class _Added(NamedTuple):
@@ -96,6 +106,11 @@ class MemoryStore:
         self.embedder: Embedder = embedder or build_embedder(self.settings.embedding)
         self.blobs = blobs or BlobStore(self.settings.blob_dir)
         self._backend: StorageBackend | None = None
+        # Writes that arrive while one commits are committed together next: one transaction, one vector write.
+        self._commits: GroupCommit[ChangeSet, CommitResult] = GroupCommit(
+            self._commit_group, self._commit_alone, key=lambda c: (c.actor, c.insert_op), size=_change_size,
+            max_size=_GROUP_RECORDS,
+        )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
@@ -170,6 +185,21 @@ class MemoryStore:
             except Exception as exc:
                 logger.warning("vector index repair failed: %s", exc)
 
+    # -- commits -------------------------------------------------------------------------------
+    async def _commit(self, changes: ChangeSet) -> CommitResult:
+        """Commit a change set, together with those other writers commit at the same time (`GroupCommit`): it
+        returns once this change set is durable; one that fails the group is committed alone and fails alone."""
+        return await self._commits.submit(changes)
+
+    async def _commit_alone(self, changes: ChangeSet) -> CommitResult:
+        return await self.backend.commit(changes)
+
+    async def _commit_group(self, group: builtins.list[ChangeSet]) -> builtins.list[CommitResult]:
+        merged = merge_change_sets(group)
+        if merged is None:  # two of them insert the same record: one after the other, the later resolves to it
+            return [await self._commit_alone(changes) for changes in group]
+        return split_result(await self.backend.commit(merged), group)
+
     # -- add -----------------------------------------------------------------------------------
     async def add(self, records: MemoryRecord | Sequence[MemoryRecord], *, actor: str = "user") -> list[MemoryRecord]:
         """Store one record or a batch; an exact duplicate in the same scope returns the existing record."""
@@ -243,13 +273,14 @@ class MemoryStore:
             new: int | MemoryRecord = slot[j] if j in slot else target[0]  # type: ignore[index]
             changes.supersessions.append(Supersession(new=new, old_ids=list(old_ids)))
             owners.append(i)
-        if not changes.supersessions and isinstance(backend, EncodingWriter):  # writes while it encodes
+        big = len(changes.inserts) > _STREAM_ABOVE and not changes.supersessions
+        if big and isinstance(backend, EncodingWriter):  # written while it encodes
             result = await backend.commit_encoding(changes, partial(aembed, self.embedder))
-        else:
+        else:  # a small write: committed with the writes of other callers at the same time (group commit)
             embeddings = await aembed(self.embedder, [t.dense for t in texts])
             for insert, embedding in zip(changes.inserts, embeddings, strict=True):
                 insert.embedding = embedding
-            result = await backend.commit(changes)
+            result = await self._commit(changes)
         await asyncio.to_thread(self.blobs.settle, [r.blob_ref for r in records if r.blob_ref])
         for k, i in enumerate(fresh):
             resolved[i] = (result.inserted[k].record, result.inserted[k].created)
@@ -553,7 +584,7 @@ class MemoryStore:
         texts = (await self._index_texts([new]))[0] if reindex else None
         embedding = (await aembed(self.embedder, [texts.dense]))[0] if texts else None
         followers = await self._followers([new]) if reindex else []
-        await self.backend.commit(
+        await self._commit(
             ChangeSet(
                 actor=actor,
                 replacements=[Replacement(new, old.version, texts, embedding)],
@@ -581,7 +612,7 @@ class MemoryStore:
         if old.scope.user_id != new.scope.user_id:
             raise MemoryValidationError("a record can only be superseded by a record of the same user")
         updated = superseded_version(old, new.id, _now())
-        await self.backend.commit(
+        await self._commit(
             ChangeSet(
                 actor=actor,
                 replacements=[Replacement(updated, old.version)],
@@ -623,7 +654,7 @@ class MemoryStore:
                 changes.replacements.append(Replacement(updated, old.version))
                 changes.history.append(HistoryEntry(ChangeOp.DELETE, actor, old.id, old.scope.user_id,
                                                     version=updated.version, before=old, after=updated))  # fmt: skip
-            await self.backend.commit(changes)
+            await self._commit(changes)
         return len(live)
 
     async def _purge(self, records: Sequence[MemoryRecord], actor: str) -> None:
@@ -631,7 +662,7 @@ class MemoryStore:
         of their sessions are re-indexed (their index context held the purged text)."""
         removed = frozenset(r.id for r in records)
         followers = await self._followers(records)
-        await self.backend.commit(
+        await self._commit(
             ChangeSet(
                 actor=actor,
                 removals=list(records),
@@ -687,7 +718,7 @@ class MemoryStore:
                 HistoryEntry(ChangeOp.EXPORT, actor, None, user, details={"user_id": user, "records": n})
                 for user, n in per_user.items()
             ]
-            await self.backend.commit(ChangeSet(actor=actor, history=entries))
+            await self._commit(ChangeSet(actor=actor, history=entries))
         return count
 
     async def activity(self, limit: int = 50) -> builtins.list[MemoryChange]:

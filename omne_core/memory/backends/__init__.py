@@ -34,6 +34,8 @@ from .base import (
     UserCounts,
     VectorIndex,
     VersionConflict,
+    merge_change_sets,
+    split_result,
     superseded_version,
 )
 
@@ -85,6 +87,8 @@ __all__ = [
     "UserCounts",
     "VectorIndex",
     "VersionConflict",
+    "merge_change_sets",
     "open_backend",
+    "split_result",
     "superseded_version",
 ]

@@ -164,6 +164,41 @@ class CommitResult:
     superseded: list[list[str]] = field(default_factory=list)  # per `ChangeSet.supersessions`: the ids superseded
 
 
+def merge_change_sets(sets: Sequence[ChangeSet]) -> ChangeSet | None:
+    """Several change sets (of one actor and insert op) as one, in order; None when two of them insert the same id
+    or the same content in the same scope (committed one after the other, the later resolves to the earlier's
+    record, which one transaction would not see). `split_result` gives each set its part of the result."""
+    merged = ChangeSet(actor=sets[0].actor, insert_op=sets[0].insert_op)
+    seen: set[object] = set()
+    for changes in sets:
+        offset = len(merged.inserts)
+        for item in changes.inserts:
+            s = item.record.scope
+            keys = (item.record.id, (s.user_id, s.agent_id, s.session_id, s.namespace, item.content_hash))
+            if any(key in seen for key in keys):
+                return None
+            seen.update(keys)
+        merged.inserts.extend(changes.inserts)
+        merged.supersessions.extend(
+            Supersession(x.new + offset if isinstance(x.new, int) else x.new, x.old_ids) for x in changes.supersessions
+        )
+        merged.replacements.extend(changes.replacements)
+        merged.reindexed.extend(changes.reindexed)
+        merged.removals.extend(changes.removals)
+        merged.history.extend(changes.history)
+    return merged
+
+
+def split_result(result: CommitResult, sets: Sequence[ChangeSet]) -> list[CommitResult]:
+    """Each merged change set's part of the merged commit's result."""
+    out, inserted, superseded = [], 0, 0
+    for changes in sets:
+        n, k = len(changes.inserts), len(changes.supersessions)
+        out.append(CommitResult(result.inserted[inserted : inserted + n], result.superseded[superseded : superseded + k]))
+        inserted, superseded = inserted + n, superseded + k
+    return out
+
+
 @dataclass
 class RecordCounts:
     """What `stats` counts among the records a filter matches (every status)."""

@@ -1,9 +1,10 @@
 """The embedded backend: SQLite (records, history, FTS5) and chroma (vectors) under the data directory.
 
 One process per data directory (`lock.py`). Each async method runs its synchronous SQLite/chroma code in a
-worker thread. A change set commits to SQLite first (durable when `commit` returns), then chroma is written; a
-vector that could not be written leaves its record pending and sets `index_dirty`, and a vector that could not
-be removed stays in the outbox (`repair.py`).
+worker thread. A change set commits to SQLite first (durable when `commit` returns), then chroma is written, in
+commit order but outside SQLite's write lock (`turns.py`: the next commit and searches' access counters do not
+wait for chroma's disk writes); a vector that could not be written leaves its record pending and sets
+`index_dirty`, and a vector that could not be removed stays in the outbox (`repair.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +41,7 @@ from . import lock, repair
 from .chroma import ChromaIndex, by_user, collection_name
 from .database import SCHEMA_VERSION, Database
 from .retrieval import CandidateRetriever
+from .turns import Turns
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class EmbeddedBackend:
         self.retriever = CandidateRetriever(db, vectors, settings.memory)
         self._lock_key: Path | None = lock_key
         self._dirty = False
+        self._turns = Turns()  # vector index writes in commit order, outside the write lock
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
@@ -177,8 +181,18 @@ class EmbeddedBackend:
     def index_dirty(self) -> bool:
         return self._dirty
 
+    def _vector_turn(self) -> AbstractContextManager[None]:
+        """The next turn to write the vector index (after every commit so far has written its vectors)."""
+        with self.db.write_lock:
+            ticket = self._turns.take()
+        return self._turns.turn(ticket)
+
+    def _check_index_sync(self, full: bool) -> IndexCheck:
+        with self._vector_turn():
+            return repair.check_index(self.db, self.vectors, full)
+
     async def check_index(self, full: bool) -> IndexCheck:
-        result = await self._run(repair.check_index, self.db, self.vectors, full)
+        result = await self._run(self._check_index_sync, full)
         self._dirty = False
         return result
 
@@ -192,7 +206,7 @@ class EmbeddedBackend:
     def _write_vectors_sync(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
         records = self.db.get_many([rid for rid, _ in items])
         present = [(records[rid], vector) for rid, vector in items if rid in records]
-        with self.db.write_lock:
+        with self._vector_turn():
             self._sync_vectors([r for r, _ in present], [v for _, v in present], strict=True)
 
     def _sync_vectors(self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]], *, strict: bool = False) -> None:
@@ -252,6 +266,8 @@ class EmbeddedBackend:
                     db.log(conn, entry.op, entry.actor, entry.record_id, entry.user_id, version=entry.version,
                            before=entry.before, after=entry.after, details=entry.details)  # fmt: skip
             self.retriever.records_added([o.record.scope.user_id for o in result.inserted if o.created])
+            ticket = self._turns.take()  # taken in commit order; waited for after the write lock is released
+        with self._turns.turn(ticket):
             if vectors:
                 self._sync_vectors([r for r, _ in vectors], [v for _, v in vectors])
             if changes.removals:
@@ -311,10 +327,13 @@ class EmbeddedBackend:
                 db.forget_history(conn, user_id)
                 db.log(conn, ChangeOp.FORGET_USER, actor, None, None, details={"records": len(records)})
             self.retriever.records_removed()
+            ticket = self._turns.take()
+        with self._turns.turn(ticket):  # after the vector writes of earlier commits (they might recreate it)
             try:
                 self.vectors.drop_user(user_id)  # also when the user had no records left (an orphan collection)
                 db.clear_outbox([r.id for r in records])
             except Exception as exc:  # repaired on the next open: a collection without records is emptied
                 logger.warning("dropping the user's vector collection failed (%s)", exc)
-            db.checkpoint()
+            with db.write_lock:  # no commit in between: the purged text leaves no copy in the WAL
+                db.checkpoint()
         return records

@@ -199,6 +199,19 @@ class Database:
             raise
         conn.execute("COMMIT")
 
+    @contextmanager
+    def unsynced_transaction(self) -> Iterator[sqlite3.Connection]:
+        """`transaction()` under the write lock without an fsync: for bookkeeping a crash may lose without harm
+        (access counters; an `index_state` lost to a power cut only makes the store re-embed the record)."""
+        with self.write_lock:
+            conn = self.conn()
+            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with self.transaction():
+                    yield conn
+            finally:
+                conn.execute("PRAGMA synchronous=FULL")
+
     def close(self) -> None:
         with self._connections_lock:
             self._closed = True
@@ -517,7 +530,7 @@ class Database:
             conn.execute("INSERT OR IGNORE INTO vector_outbox(id, user_id) VALUES (?, ?)", (rid, user_id))
 
     def mark_indexed(self, ids: Sequence[str]) -> None:
-        with self.write_lock, self.transaction() as conn:
+        with self.unsynced_transaction() as conn:
             conn.executemany("UPDATE records SET index_state = 1 WHERE id = ?", [(i,) for i in ids])
 
     def mark_all_pending(self, conn: sqlite3.Connection, ids: Sequence[str] | None = None) -> None:
@@ -538,17 +551,11 @@ class Database:
         """Count an access of each record (no history entry: reading is not a change)."""
         if not ids:
             return
-        with self.write_lock:
-            conn = self.conn()
-            conn.execute("PRAGMA synchronous=NORMAL")  # access counters need no fsync per search
-            try:
-                with self.transaction():
-                    conn.executemany(
-                        "UPDATE records SET access_count = access_count + 1, last_accessed_at = ? WHERE id = ?",
-                        [(as_utc(when).isoformat(), i) for i in ids],
-                    )
-            finally:
-                conn.execute("PRAGMA synchronous=FULL")
+        with self.unsynced_transaction() as conn:  # access counters need no fsync per search
+            conn.executemany(
+                "UPDATE records SET access_count = access_count + 1, last_accessed_at = ? WHERE id = ?",
+                [(as_utc(when).isoformat(), i) for i in ids],
+            )
 
     def log(
         self,
