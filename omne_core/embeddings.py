@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -36,8 +36,11 @@ class Embedder(Protocol):
 
 
 class _Job:
-    def __init__(self, texts: list[str]) -> None:
+    """Texts waiting to be encoded; `notify` (an async caller's) runs once the vectors or the error are set."""
+
+    def __init__(self, texts: list[str], notify: Callable[[], None] | None = None) -> None:
         self.texts = texts
+        self.notify = notify
         self.vectors: list[list[float]] | None = None
         self.error: BaseException | None = None
 
@@ -45,11 +48,21 @@ class _Job:
     def done(self) -> bool:
         return self.vectors is not None or self.error is not None
 
+    def result(self) -> list[list[float]]:
+        if self.error is not None:
+            raise self.error
+        assert self.vectors is not None
+        return self.vectors
+
 
 class CoalescingEmbedder:
     """An embedder for many concurrent callers (a server): texts asked for while an encode runs wait and are
     encoded together as the next batch, so eight searches at once cost about one batch, not eight queued
-    single-query encodes (the model encodes one call at a time)."""
+    single-query encodes (the model encodes one call at a time).
+
+    One thread at a time encodes, batch after batch, until nothing is pending. An async caller (`aembed`) waits
+    without holding a thread, so requests waiting for the model do not starve the server's thread pool.
+    """
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
@@ -71,15 +84,51 @@ class CoalescingEmbedder:
             self._pending.append(job)
             while self._busy and not job.done:
                 self._cond.wait()
-            if not job.done:  # this caller encodes everything waiting, its own texts included
+            lead = not job.done
+            if lead:
                 self._busy = True
+        if lead:  # this caller encodes everything waiting, its own texts first among them
+            self._run()
+        return job.result()
+
+    async def aembed(self, texts: Sequence[str]) -> list[list[float]]:
+        """`embed` for a coroutine: encoded with the next batch; the caller waits on its event loop."""
+        if not texts:
+            return []
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        def notify() -> None:
+            try:
+                loop.call_soon_threadsafe(settle)
+            except RuntimeError:  # the caller's loop closed meanwhile: nobody waits
+                pass
+
+        job = _Job(list(texts), notify)
+        with self._cond:
+            self._pending.append(job)
+            lead = not self._busy
+            if lead:
+                self._busy = True
+        if lead:  # an encoding thread; not awaited: this caller answers as soon as its own batch is done
+            loop.run_in_executor(None, self._run)
+        await future
+        return job.result()
+
+    def _run(self) -> None:
+        """Encode batch after batch until nothing is pending (async callers have no thread of their own)."""
+        while True:
+            with self._cond:
                 batch, self._pending = self._pending, []
-        if not job.done:
+                if not batch:
+                    self._busy = False
+                    self._cond.notify_all()
+                    return
             self._encode(batch)
-        if job.error is not None:
-            raise job.error
-        assert job.vectors is not None
-        return job.vectors
 
     def _encode(self, batch: list[_Job]) -> None:
         flat = [text for job in batch for text in job.texts]
@@ -95,14 +144,20 @@ class CoalescingEmbedder:
                 else:
                     job.vectors = vectors[start : start + len(job.texts)]
                     start += len(job.texts)
-            self._busy = False
             self._cond.notify_all()
+        for job in batch:
+            if job.notify is not None:
+                job.notify()
 
 
 async def aembed(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
-    """Embed off the event loop."""
+    """Embed off the event loop (an embedder with its own `aembed`, like `CoalescingEmbedder`, is asked directly)."""
     if not texts:
         return []
+    own = getattr(embedder, "aembed", None)
+    if own is not None:
+        vectors: list[list[float]] = await own(list(texts))
+        return vectors
     return await asyncio.to_thread(embedder.embed, list(texts))
 
 

@@ -6,8 +6,10 @@ reaches a tenant's store through `TenantStores`; a web UI under `/ui` plugs in t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -87,6 +89,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Store calls run in threads (SQLite, chroma); asyncio's default pool has cores + 4 of them, too few for
+        # requests that wait on disk writes while others could use the CPU.
+        threads = ThreadPoolExecutor(max_workers=server.worker_threads, thread_name_prefix="omne-store")
+        asyncio.get_running_loop().set_default_executor(threads)
         try:
             async with mcp_sessions.run():
                 yield

@@ -22,6 +22,7 @@ class ServerSettings(BaseModel):
     upload_timeout_s: float = Field(default=900.0, gt=0)  # import and ingest
     max_in_flight: int = Field(default=256, ge=1)  # concurrent requests; more get 503 `overloaded`
     key_cache_s: float = Field(default=2.0, ge=0)  # a verified key is trusted this long (revocation delay)
+    worker_threads: int = Field(default=32, ge=1)  # threads for blocking store work (SQLite, chroma) of requests
     reflection_role: str | None = None  # model role for /v1/reflect and /v1/summarize (None: they answer 503)
     graceful_shutdown_s: float = Field(default=30.0, ge=0)  # SIGTERM: in-flight requests get this long
     # -- the memory inspector at /ui -------------------------------------------------------------

@@ -179,3 +179,38 @@ def test_a_coalescing_embedder_encodes_concurrent_callers_together_and_returns_e
     with pytest.raises(RuntimeError, match="model gone"):  # the error reaches the caller
         CoalescingEmbedder(Failing()).embed(["x"])
     assert CoalescingEmbedder(HashEmbedder()).embed([]) == []
+
+
+async def test_async_callers_of_a_coalescing_embedder_share_batches_without_holding_threads():
+    import asyncio
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from omne_core.embeddings import CoalescingEmbedder, aembed
+    from tests.support.embedders import HashEmbedder
+
+    class Recording(HashEmbedder):
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def embed(self, texts):
+            self.calls.append(len(texts))
+            time.sleep(0.05)
+            return super().embed(texts)
+
+    inner = Recording()
+    coalescing = CoalescingEmbedder(inner)
+    # One worker thread: callers that waited in a thread for their turn would each encode alone, one by one.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
+    texts = [[f"query {i}", f"other {i}"][: 1 + i % 2] for i in range(16)]
+    results = await asyncio.gather(*(aembed(coalescing, t) for t in texts))
+    assert results == [HashEmbedder().embed(t) for t in texts]
+    assert sum(inner.calls) == sum(len(t) for t in texts) and len(inner.calls) <= 3  # the first alone, then the rest
+
+    class Failing(HashEmbedder):
+        def embed(self, texts):
+            raise RuntimeError("model gone")
+
+    with pytest.raises(RuntimeError, match="model gone"):
+        await aembed(CoalescingEmbedder(Failing()), ["x"])
+    assert await aembed(coalescing, []) == []
