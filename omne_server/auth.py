@@ -1,8 +1,10 @@
 """Who is asking: `Authorization: Bearer <key>` → a `Principal` (tenant, key id, read-only or not).
 
-The same `Authenticator` serves REST, MCP and (later) the web UI's login. A verified key is cached for
-`key_cache_s` seconds, so a revocation takes effect within that delay on every server process; unknown
-ids are never cached, so a new key works at once. With no active key at all and a loopback listener,
+The same `Authenticator` serves REST, MCP and (later) the web UI's login. A verified key is cached: with a
+key store that says when its table changed (SQLite's `version()`), for as long as nothing changed, so a
+revocation takes effect on the next request; otherwise (PostgreSQL, shared by many servers) for
+`key_cache_s` seconds, the revocation delay on every server process. Unknown ids are never cached, so a new
+key works at once. With no active key at all and a loopback listener,
 requests without a key act as tenant `default` (a local, single-user server); a key that is sent is
 always checked. The key itself never reaches a log line or an error message.
 """
@@ -74,8 +76,8 @@ class Authenticator:
         self.keys = keys
         self.allow_open = allow_open
         self.cache_s = cache_s
-        self._verified: dict[str, tuple[float, StoredKey]] = {}
-        self._open: tuple[float, bool] | None = None
+        self._verified: dict[str, tuple[float, object, StoredKey]] = {}  # key id -> (when, table version, key)
+        self._open: tuple[float, object, bool] | None = None
         self._lock = asyncio.Lock()
 
     async def authenticate(self, authorization: str | None, host: str | None = None) -> Principal:
@@ -103,14 +105,25 @@ class Authenticator:
             raise unauthorized("the API key is not valid")
         return Principal(stored.key.tenant, stored.key.key_id, stored.key.read_only)
 
+    def _version(self) -> object:
+        """The key table's version when the store can tell it (None otherwise)."""
+        version = getattr(self.keys, "version", None)
+        return version() if version is not None else None
+
+    def _fresh(self, at: float, version: object, now_version: object) -> bool:
+        """A cached answer still holds: the table is unchanged, or (no version known) it is younger than cache_s."""
+        if now_version is not None:
+            return version == now_version
+        return time.monotonic() - at < self.cache_s
+
     async def _stored(self, key_id: str) -> StoredKey | None:
-        now = time.monotonic()
+        version = self._version()
         cached = self._verified.get(key_id)
-        if cached is not None and now - cached[0] < self.cache_s:
-            return cached[1]
+        if cached is not None and self._fresh(cached[0], cached[1], version):
+            return cached[2]
         stored = await self.keys.lookup(key_id)
         if stored is not None and stored.key.active:
-            self._verified[key_id] = (now, stored)
+            self._verified[key_id] = (time.monotonic(), version, stored)
         else:
             self._verified.pop(key_id, None)
         return stored
@@ -119,10 +132,10 @@ class Authenticator:
         """True when keyless requests are allowed: a loopback server with no active key."""
         if not self.allow_open:
             return False
-        now = time.monotonic()
-        if self._open is not None and now - self._open[0] < self.cache_s:
-            return self._open[1]
+        version = self._version()
+        if self._open is not None and self._fresh(self._open[0], self._open[1], version):
+            return self._open[2]
         async with self._lock:
             is_open = not await self.keys.has_active_keys()
-            self._open = (time.monotonic(), is_open)
+            self._open = (time.monotonic(), version, is_open)
         return is_open

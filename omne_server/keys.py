@@ -175,6 +175,7 @@ class SqliteKeyStore(ThreadedKeyStore):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._writes = 0  # this connection's own commits (SQLite's data_version counts only the others')
         self._db: sqlite3.Connection | None = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
@@ -189,6 +190,19 @@ class SqliteKeyStore(ThreadedKeyStore):
                 raise KeyStoreError("the key store is closed")
             yield self._db
 
+    def version(self) -> tuple[int, int] | None:
+        """A value that changes whenever any process commits to the key table: while it stays the same, a cached
+        key is still what the table says, so a revocation (by `omne keys revoke` too) is seen at once. Cheap
+        enough for every request (SQLite reads a counter in shared memory); None when the store is busy."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._db is None:
+                return None
+            return self._db.execute("PRAGMA data_version").fetchone()[0], self._writes
+        finally:
+            self._lock.release()
+
     def _create(self, tenant: str, read_only: bool, label: str | None) -> tuple[ApiKey, str]:
         check_tenant(tenant)
         key_id, secret, token = new_token()
@@ -198,6 +212,7 @@ class SqliteKeyStore(ThreadedKeyStore):
                 "INSERT INTO api_keys (key_id, tenant, secret_hash, read_only, label, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (key_id, tenant, hash_secret(secret), int(read_only), label, now.isoformat()),
             )
+            self._writes += 1
         return ApiKey(key_id=key_id, tenant=tenant, read_only=read_only, label=label, created_at=now), token
 
     def _list(self, tenant: str | None, include_revoked: bool) -> list[ApiKey]:
@@ -216,6 +231,7 @@ class SqliteKeyStore(ThreadedKeyStore):
                 "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                 (datetime.now(UTC).isoformat(), key_id),
             )
+            self._writes += 1
         stored = self._lookup(key_id)
         if stored is None:
             raise KeyStoreError(f"no key with id {key_id!r}")

@@ -8,6 +8,7 @@ import pytest
 
 from omne_server.keys import SqliteKeyStore, parse_token
 from omne_server.run import ServeError, check_listen_address, is_loopback
+from omne_server.tenants import server_dir
 from tests.server.conftest import bearer, create_key, omne, running_app
 from tests.server.test_rest import assert_problem, record
 
@@ -76,6 +77,30 @@ async def test_a_revoked_key_is_refused(settings, embedder):
         assert (await client.get("/v1/stats", headers=bearer(token), params={"user_id": "a"})).status_code == 200
         await app.state.omne.keys.revoke(key.key_id)
         assert_problem(await client.get("/v1/stats", headers=bearer(token), params={"user_id": "a"}), 401, "unauthorized")
+
+
+async def test_a_cached_key_is_refused_as_soon_as_another_process_revokes_it(settings, embedder):
+    cached = settings.model_copy(update={"server": settings.server.model_copy(update={"key_cache_s": 3600})})
+    async with running_app(cached, embedder) as (app, client):
+        keys = app.state.omne.keys
+        key, token = await keys.create("acme")
+        lookups = []
+        real_lookup = keys.lookup
+
+        async def counted(key_id):
+            lookups.append(key_id)
+            return await real_lookup(key_id)
+
+        keys.lookup = counted
+        for _ in range(3):
+            assert (await client.get("/v1/stats", headers=bearer(token), params={"user_id": "a"})).status_code == 200
+        assert len(lookups) == 1  # verified once, then trusted while the key table is unchanged
+        other = SqliteKeyStore(server_dir(settings) / "keys.sqlite3")  # another connection, as `omne keys revoke`
+        await other.revoke(key.key_id)
+        await other.close()
+        assert_problem(await client.get("/v1/stats", headers=bearer(token), params={"user_id": "a"}), 401, "unauthorized")
+        _, fresh = await keys.create("acme")  # a change made through the server's own connection is seen too
+        assert (await client.get("/v1/stats", headers=bearer(fresh), params={"user_id": "a"})).status_code == 200
 
 
 async def test_keyless_local_mode_ends_when_a_key_exists(settings, embedder):
