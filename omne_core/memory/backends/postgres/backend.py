@@ -64,6 +64,15 @@ _COUNTS_TTL_S = 60.0  # how long the records-per-user counts (a search-plan esti
 _OWNER_PREFILTER_SHARE = 0.5  # as the embedded backend: below this share, term counts are scaled to the users
 _SELECTIVE_ROWS = 5000  # a filter allowing at most this many records is searched from its records
 _WRITE_PART = 64  # records per transaction of a batch written while it encodes (the local model's encode batch)
+_LAST_PART = 16  # the batch's last part, the one written with no encode beside it, is kept this small
+
+
+def _parts(inserts: list[NewRecord]) -> list[list[NewRecord]]:
+    """A batch cut into parts of `_WRITE_PART`, the last one at most `_LAST_PART` (nothing encodes while it is
+    written: a small last part keeps the model's time the batch's time)."""
+    head = max(0, len(inserts) - _LAST_PART)
+    cuts = [*range(0, head, _WRITE_PART), head, len(inserts)]
+    return [inserts[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
 def _history_row(entry: HistoryEntry, now: datetime) -> tuple[Any, ...]:
@@ -513,7 +522,7 @@ class PostgresBackend:
             raise ValueError("commit_encoding takes a change set of inserts only")
         for item in inserts:  # what PostgreSQL cannot store rejects the batch before any part is written
             storable(dump(item.record), item.texts.dense, item.texts.lexical)
-        parts = [inserts[i : i + _WRITE_PART] for i in range(0, len(inserts), _WRITE_PART)]
+        parts = _parts(inserts)
         result = CommitResult()
         if not parts:
             return result
