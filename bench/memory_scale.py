@@ -156,6 +156,7 @@ class PgRow:
     window_p50: float
     window_p95: float
     throughput: dict[str, dict[int, float]]  # backend -> clients -> searches per second
+    one_tx_rps: float | None = None  # --pg-one-transaction: the add rate with store.postgres_write_part = 0
 
 
 @dataclass
@@ -279,11 +280,16 @@ async def run_size(
             store={"backend": "postgres", "postgres_url": pg_url, "postgres_schema": schema},
         )
         pg_store = await MemoryStore.open(pg_settings, embedder=embedder)
+    one_tx = None  # the same PostgreSQL store without writing while it encodes (a batch, then one transaction)
+    if pg_url is not None and args.pg_one_transaction:
+        one_tx_settings = load_settings(data_dir=root / f"pg1-{size}", store={
+            "backend": "postgres", "postgres_url": pg_url, "postgres_schema": f"{schema}_one_tx", "postgres_write_part": 0})  # fmt: skip
+        one_tx = await MemoryStore.open(one_tx_settings, embedder=embedder)
 
     # The time window of the filtered searches: the batches from `window_start` on (their records are newer).
     window_start = (size - max(1, round(size * args.window_share))) // args.batch * args.batch
     window_since = datetime.now(UTC)
-    t_model = t_raw = t_omne = t_pg = 0.0
+    t_model = t_raw = t_omne = t_pg = t_one_tx = 0.0
     built = root / f"built-{size}.json"  # --keep: the stores of an earlier run, complete, and their window
     key = {"mode": type(embedder).__name__, "batch": args.batch, "users": args.users, "postgres": pg_url is not None}
     reused = built.exists() and json.loads(built.read_text())["key"] == key
@@ -328,6 +334,13 @@ async def run_size(
                 actor="bench",
             )
         t_pg += time.perf_counter() - t3
+        if one_tx is not None:
+            t4 = time.perf_counter()
+            await one_tx.add(
+                [MemoryRecord(kind=MemoryKind.MESSAGE, text=texts[i], scope=MemoryScope(user_id=owners[i])) for i in batch],
+                actor="bench",
+            )
+            t_one_tx += time.perf_counter() - t4
         t_model += t1 - t0
         t_raw += t2 - t0
         t_omne += t3 - t2
@@ -370,7 +383,10 @@ async def run_size(
             size=size, rps=size / t_pg if t_pg else float("nan"), p50=statistics.median(pg_ms[0]), p95=percentile(pg_ms[0], 95),
             window_p50=statistics.median(window_pg_ms[0]) if window_pg_ms[0] else float("nan"),
             window_p95=percentile(window_pg_ms[0], 95), throughput=throughput,
+            one_tx_rps=(size / t_one_tx if t_one_tx else float("nan")) if one_tx is not None else None,
         )  # fmt: skip
+        if one_tx is not None:
+            await one_tx.close()
         await pg_store.close()
     await store.close()
     reopen_full_s = await timed_reopen(settings, embedder, verify=True)
@@ -460,6 +476,11 @@ def print_pg_table(rows: Sequence[tuple[Row, PgRow]]) -> None:
             f"| {r.omne_p50:>18.1f} {r.omne_p95:>6.1f} {pg.p50:>7.1f} {pg.p95:>6.1f} {pg.p95 / r.omne_p95:>10.2f} "
             f"| {r.window_omne_p95:>22.1f} {pg.window_p95:>6.1f}"
         )
+    for r, pg in rows:
+        if pg.one_tx_rps is not None:
+            model, share = model_columns(r, pg.one_tx_rps)
+            print(f"{r.size:>9} {'postgres':<13}| add in one transaction per batch (postgres_write_part=0): "
+                  f"{pg.one_tx_rps:.0f} rec/s, pg/model {share}")  # fmt: skip
     for r, pg in rows:
         for name, by_clients in pg.throughput.items():
             cells = " ".join(f"{c} clients {qps:7.1f}/s" for c, qps in by_clients.items())
@@ -554,6 +575,11 @@ def main() -> None:
         help="concurrent searchers for the throughput figures (--backend postgres)",
     )  # fmt: skip
     parser.add_argument("--throughput-queries", type=int, default=200, help="searches per throughput figure")
+    parser.add_argument(
+        "--pg-one-transaction", action="store_true",
+        help="also feed a PostgreSQL store with store.postgres_write_part=0 (encode the batch, then one transaction):"
+        " the add rate without writing while encoding, in the same run",
+    )  # fmt: skip
     args = parser.parse_args()
     asyncio.run(main_async(args))
 

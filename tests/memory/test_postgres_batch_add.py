@@ -13,16 +13,16 @@ import psycopg
 import pytest
 
 from omne_core.config import load_settings
+from omne_core.config.memory import StoreSettings
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
-from omne_core.memory.backends.postgres import backend as pg_backend
 from omne_core.memory.errors import MemoryValidationError
 from tests.support.embedders import HashEmbedder
 from tests.support.postgres import requires_postgres
 
 pytestmark = [pytest.mark.postgres, requires_postgres]
 
-PART = pg_backend._WRITE_PART
-SIZE = 3 * PART + 7  # four parts, the last one short
+PART = StoreSettings().postgres_write_part
+SIZE = 3 * PART + 7  # four parts: 64, 64, 55 and the last 16
 
 
 class FailingEmbedder(HashEmbedder):
@@ -49,10 +49,10 @@ def records(n: int, user: str = "u") -> list[MemoryRecord]:
     ]
 
 
-def settings_for(postgres_server, postgres_schema, tmp_path):
+def settings_for(postgres_server, postgres_schema, tmp_path, **store):
     return load_settings(
         data_dir=tmp_path / "data",
-        store={"backend": "postgres", "postgres_url": postgres_server.url, "postgres_schema": postgres_schema},
+        store={"backend": "postgres", "postgres_url": postgres_server.url, "postgres_schema": postgres_schema, **store},
     )
 
 
@@ -146,3 +146,17 @@ async def test_the_next_part_encodes_while_the_previous_one_is_written(postgres_
     assert len(stored) == SIZE
     assert watcher.calls == 4  # one encode per part
     assert watcher.seen_while_encoding == PART  # the first part was committed while the second encoded
+
+
+async def test_with_parts_switched_off_a_batch_is_one_transaction(postgres_server, postgres_schema, tmp_path):
+    """`store.postgres_write_part = 0`: the batch is encoded in one call, then written all or nothing."""
+    settings = settings_for(postgres_server, postgres_schema, tmp_path, postgres_write_part=0)
+    failing = FailingEmbedder(fail_call=1, mode="nan")  # the batch's last vector is NaN: PostgreSQL refuses it
+    store = await MemoryStore.open(settings, embedder=failing)
+    try:
+        with pytest.raises(Exception, match="NaN"):
+            await store.add(records(SIZE))
+        assert failing.calls == 1
+    finally:
+        await store.close()
+    assert stored_state(postgres_server.url, postgres_schema) == ([], 0, 0)

@@ -63,15 +63,14 @@ _QUICK_WAIT_S = 2.0  # a pool connection not handed out by then: check the serve
 _COUNTS_TTL_S = 60.0  # how long the records-per-user counts (a search-plan estimate) are reused
 _OWNER_PREFILTER_SHARE = 0.5  # as the embedded backend: below this share, term counts are scaled to the users
 _SELECTIVE_ROWS = 5000  # a filter allowing at most this many records is searched from its records
-_WRITE_PART = 64  # records per transaction of a batch written while it encodes (the local model's encode batch)
 _LAST_PART = 16  # the batch's last part, the one written with no encode beside it, is kept this small
 
 
-def _parts(inserts: list[NewRecord]) -> list[list[NewRecord]]:
-    """A batch cut into parts of `_WRITE_PART`, the last one at most `_LAST_PART` (nothing encodes while it is
-    written: a small last part keeps the model's time the batch's time)."""
+def _parts(inserts: list[NewRecord], size: int) -> list[list[NewRecord]]:
+    """A batch cut into parts of `size`, the last one at most `_LAST_PART` (nothing encodes while it is written:
+    a small last part keeps the model's time the batch's time)."""
     head = max(0, len(inserts) - _LAST_PART)
-    cuts = [*range(0, head, _WRITE_PART), head, len(inserts)]
+    cuts = [*range(0, head, size), head, len(inserts)]
     return [inserts[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
@@ -513,16 +512,22 @@ class PostgresBackend:
         return result
 
     async def commit_encoding(self, changes: ChangeSet, encode: Encode) -> CommitResult:
-        """A batch of inserts written while it encodes: parts of `_WRITE_PART` records, each committed in its own
-        transaction while the next part's vectors are encoded (pgvector's HNSW insert and the model each keep a
-        core busy; one after the other, a batch took their sum). A failure stops the batch: the parts committed
-        stay (the batch added again finds them as duplicates), nothing of the failed part is written."""
+        """A batch of inserts written while it encodes: parts of `store.postgres_write_part` records, each committed
+        in its own transaction while the next part's vectors are encoded (pgvector's HNSW insert and the model each
+        keep a core busy; one after the other, a batch took their sum). A failure stops the batch: the parts
+        committed stay (the batch added again finds them as duplicates), nothing of the failed part is written.
+        A part size of 0: the whole batch encoded first, then one transaction (all or nothing)."""
         inserts = changes.inserts
         if changes.supersessions or changes.replacements or changes.reindexed or changes.removals or changes.history:
             raise ValueError("commit_encoding takes a change set of inserts only")
         for item in inserts:  # what PostgreSQL cannot store rejects the batch before any part is written
             storable(dump(item.record), item.texts.dense, item.texts.lexical)
-        parts = _parts(inserts)
+        size = self.settings.store.postgres_write_part
+        if not size:  # one transaction for the batch, encoded first
+            for item, vector in zip(inserts, await encode([item.texts.dense for item in inserts]), strict=True):
+                item.embedding = vector
+            return await self.commit(changes)
+        parts = _parts(inserts, size)
         result = CommitResult()
         if not parts:
             return result
