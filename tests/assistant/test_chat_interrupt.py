@@ -38,6 +38,12 @@ async def _records(data_dir: Path) -> list[MemoryRecord]:
         return await store.list(MemoryScope(user_id=USER), limit=None, include_inactive=True)
 
 
+def _as_at_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a shell without job control starts background commands with SIGINT
+    ignored (`make test &` in a script), and the chat would inherit that and never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_chat(data_dir: Path, delay_s: float) -> tuple[int, str, str]:
     """Start `omne chat --no-stream`, send two lines, press Ctrl-C `delay_s` after the first turn's model call
     starts (right after the chat prints the memories it used); return (exit code, stdout, stderr)."""
@@ -54,6 +60,7 @@ def interrupt_chat(data_dir: Path, delay_s: float) -> tuple[int, str, str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "omne_cli", "chat", "--user", USER, "--no-stream", "--reflect-every", "0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink, env=env, cwd=data_dir,
+            preexec_fn=_as_at_a_terminal,
         )  # fmt: skip
     out: list[bytes] = []
     started = threading.Event()
