@@ -124,6 +124,38 @@ async def test_provenance_in_context_respects_the_budget(store):
     assert build_context(hits, full.tokens - 1).text != full.text  # the last source is cut or left out
 
 
+def test_a_source_under_its_conclusion_is_not_announced_twice():
+    """The nesting links a source to its conclusion: a source shown under it leaves out a date it shares with the
+    conclusion, and the conclusion's `from:` names only the sources not shown under it."""
+    from datetime import UTC, datetime
+
+    from omne_core.memory import SearchHit
+
+    day = datetime(2023, 5, 8, 14, tzinfo=UTC)
+    same_day, other_day = (message(f"Turn about the roses, number {i}.").model_copy(update={"event_time": t})
+                           for i, t in enumerate((day.replace(hour=9), datetime(2023, 4, 1, tzinfo=UTC))))  # fmt: skip
+    unshown = message("A turn no search carried.")
+    conclusion = fact("Caroline grows roses.", [same_day, other_day, unshown]).model_copy(update={"event_time": day})
+    hit = SearchHit(record=conclusion, score=1.0, sources=[same_day, other_day])
+    lines = build_context([hit], 10_000).text.splitlines()[1:]
+    assert lines[0] == f"- [2023-05-08] (fact; from: {unshown.id[:8]}) Caroline grows roses. <id:{conclusion.id[:8]}>"
+    assert lines[1] == f"  - (message; speaker: Caroline) Turn about the roses, number 0. <id:{same_day.id[:8]}>"
+    assert lines[2].startswith("  - [2023-04-01] (message; speaker: Caroline)")
+    bare = build_context([hit], 10_000, with_sources=False)  # nothing shown under it: every source named
+    assert f"from: {same_day.id[:8]}, {other_day.id[:8]}, {unshown.id[:8]})" in bare.text
+    full = build_context([hit], 10_000)
+    assert full.tokens < bare.tokens + sum(build_context([s], 10_000).tokens for s in (same_day, other_day))
+    for budget in range(bare.tokens - 2, full.tokens + 2):  # tighter budgets: whatever is shown stays within them
+        context = build_context([hit], budget)
+        assert context.tokens <= budget
+        if not context.record_ids:  # the conclusion's own line (counted with every source named) does not fit
+            assert budget <= bare.tokens + 1  # the packer counts a token per line break too
+            continue
+        shown_below = set(context.record_ids[1:])
+        named = context.text.splitlines()[1].split("from: ")[1].split(")")[0]
+        assert all((s.id[:8] in named) != (s.id in shown_below) for s in (same_day, other_day))
+
+
 async def test_a_conclusion_restating_shown_evidence_takes_no_slot(seeded):
     """Two conclusions drawn from one turn deliver one piece of evidence: the first carries the turn, the second
     takes no slot of its own and the first hit's reasons say so."""
