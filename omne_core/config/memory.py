@@ -66,7 +66,8 @@ class StoreSettings(SettingsSection):
     # Longest wait for a connection (server, or a free pooled one) and for a lock another writer holds (the
     # same user's writers serialize; schema migrations): past it the call fails with a clear error, never hangs.
     postgres_wait_s: float = Field(default=60.0, gt=0, le=3600)
-    # A batch add is written in parts of this many records, each its own transaction, while the next part encodes
+    # A batch add is written in parts of this many records of similar length (the model pads a part to its longest
+    # text), each its own transaction, while the next part encodes
     # (the model and pgvector's HNSW insert at work at once); 0: the batch is encoded first, then written in one
     # transaction (all or nothing, slower: 0.76x the model's encode rate against 0.83x, 2k MiniLM records).
     postgres_write_part: int = Field(default=64, ge=0, le=10_000)

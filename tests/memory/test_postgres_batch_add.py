@@ -5,6 +5,7 @@ acknowledged, and adding the batch again stores every record exactly once."""
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from tests.support.postgres import requires_postgres
 pytestmark = [pytest.mark.postgres, requires_postgres]
 
 PART = StoreSettings().postgres_write_part
-SIZE = 3 * PART + 7  # four parts: 64, 64, 55 and the last 16
+SIZE = 3 * PART + 7  # four parts: 64, 64, 55 and the last 16 (longest texts first)
 
 
 class FailingEmbedder(HashEmbedder):
@@ -80,15 +81,18 @@ async def test_a_batch_failing_half_way_loses_nothing_and_adding_it_again_stores
     finally:
         await store.close()
     texts, vectors, history = stored_state(postgres_server.url, postgres_schema)
-    # the two parts committed before the failure stay, whole (record, vector, history row); nothing of the rest
-    assert texts == [r.text for r in batch[: 2 * PART]]
-    assert (vectors, history) == (2 * PART, 2 * PART)
+    # the two parts committed before the failure stay, whole (record, vector, history row); nothing of the rest.
+    # Parts are cut from the longest texts down, and the stored records keep the batch's order.
+    assert len(texts) == 2 * PART and (vectors, history) == (2 * PART, 2 * PART)
+    position = {r.text: i for i, r in enumerate(batch)}
+    assert [position[t] for t in texts] == sorted(position[t] for t in texts)
+    assert min(map(len, texts)) >= max(len(r.text) for r in batch if r.text not in texts)
 
     store = await MemoryStore.open(settings, embedder=HashEmbedder())
     try:
         stored = await store.add(batch)
         assert [r.text for r in stored] == [r.text for r in batch]
-        assert [r.id for r in stored[: 2 * PART]] == [r.id for r in batch[: 2 * PART]]
+        assert [r.id for r in stored if r.text in texts] == [r.id for r in batch if r.text in texts]
     finally:
         await store.close()
     texts, vectors, history = stored_state(postgres_server.url, postgres_schema)
@@ -160,3 +164,34 @@ async def test_with_parts_switched_off_a_batch_is_one_transaction(postgres_serve
     finally:
         await store.close()
     assert stored_state(postgres_server.url, postgres_schema) == ([], 0, 0)
+
+
+async def test_a_batch_keeps_its_order_and_resolves_its_copies_to_their_first_occurrence(
+    postgres_server, postgres_schema, tmp_path
+):
+    """Randomized: texts of very different lengths (encoded in parts of similar length, longest first) in random
+    order, with copies (same content, or same id) later in the batch. The records are stored in input order, each
+    copy comes back as its first occurrence's record, and nothing is stored twice, as with one transaction."""
+    rng = random.Random(seed := random.randrange(10**6))
+    originals = [
+        MemoryRecord(kind=MemoryKind.MESSAGE, text=f"note {i} " + "word " * rng.randint(0, 60),
+                     scope=MemoryScope(user_id=rng.choice(["u", "v"])))
+        for i in range(2 * PART + 30)
+    ]  # fmt: skip
+    batch, lead = list(originals), list(range(len(originals)))
+    for _ in range(20):  # copies after their original: the same record again, or its text and scope with a new id
+        j = rng.randrange(len(originals))
+        copy = originals[j] if rng.random() < 0.5 else MemoryRecord(
+            kind=MemoryKind.MESSAGE, text=originals[j].text, scope=originals[j].scope)  # fmt: skip
+        at = rng.randint(batch.index(originals[j]) + 1, len(batch))
+        batch.insert(at, copy)
+        lead.insert(at, j)
+    store = await MemoryStore.open(settings_for(postgres_server, postgres_schema, tmp_path), embedder=HashEmbedder())
+    try:
+        stored = await store.add(batch)
+    finally:
+        await store.close()
+    assert [r.id for r in stored] == [originals[j].id for j in lead], seed
+    texts, vectors, history = stored_state(postgres_server.url, postgres_schema)
+    assert texts == [r.text for r in originals], seed  # in input order, each once
+    assert (vectors, history) == (len(originals), len(originals)), seed

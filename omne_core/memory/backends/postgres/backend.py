@@ -66,12 +66,15 @@ _SELECTIVE_ROWS = 5000  # a filter allowing at most this many records is searche
 _LAST_PART = 16  # the batch's last part, the one written with no encode beside it, is kept this small
 
 
-def _parts(inserts: list[NewRecord], size: int) -> list[list[NewRecord]]:
-    """A batch cut into parts of `size`, the last one at most `_LAST_PART` (nothing encodes while it is written:
-    a small last part keeps the model's time the batch's time)."""
-    head = max(0, len(inserts) - _LAST_PART)
-    cuts = [*range(0, head, size), head, len(inserts)]
-    return [inserts[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+def _parts(positions: list[int], lengths: Sequence[int], size: int) -> list[list[int]]:
+    """The batch's positions cut into parts of `size` texts of similar length, longest first (the model pads a part
+    to its longest text: parts cut in input order padded ~11 % more tokens than the model's own length-sorted
+    batches), the last part at most `_LAST_PART` (nothing encodes while it is written: a small last part keeps
+    the model's time the batch's time). Each part lists its positions in input order."""
+    ordered = sorted(positions, key=lambda i: -lengths[i])  # stable: ties keep input order
+    head = max(0, len(ordered) - _LAST_PART)
+    cuts = [*range(0, head, size), head, len(ordered)]
+    return [sorted(ordered[a:b]) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
 def _history_row(entry: HistoryEntry, now: datetime) -> tuple[Any, ...]:
@@ -459,6 +462,10 @@ class PostgresBackend:
             )
 
     async def commit(self, changes: ChangeSet) -> CommitResult:
+        return await self._commit(changes, None)
+
+    async def _commit(self, changes: ChangeSet, seqs: dict[str, int] | None) -> CommitResult:
+        """`commit`; `seqs`: the `seq` reserved for each new record's id (`commit_encoding`), None: assigned here."""
         result = CommitResult()
         now = datetime.now(UTC)
         users = {item.record.scope.user_id for item in changes.inserts}
@@ -467,7 +474,7 @@ class PostgresBackend:
         history: list[tuple[Any, ...]] = []
         async with self.transaction() as conn:
             await self._lock_users(conn, users)
-            await self._insert(conn, changes, result, history, now)
+            await self._insert(conn, changes, result, history, now, seqs)
             for supersession in changes.supersessions:
                 new = supersession.new if isinstance(supersession.new, MemoryRecord) else result.inserted[supersession.new].record
                 done: list[str] = []
@@ -512,11 +519,13 @@ class PostgresBackend:
         return result
 
     async def commit_encoding(self, changes: ChangeSet, encode: Encode) -> CommitResult:
-        """A batch of inserts written while it encodes: parts of `store.postgres_write_part` records, each committed
-        in its own transaction while the next part's vectors are encoded (pgvector's HNSW insert and the model each
-        keep a core busy; one after the other, a batch took their sum). A failure stops the batch: the parts
-        committed stay (the batch added again finds them as duplicates), nothing of the failed part is written.
-        A part size of 0: the whole batch encoded first, then one transaction (all or nothing)."""
+        """A batch of inserts written while it encodes: parts of `store.postgres_write_part` texts of similar length,
+        each committed in its own transaction while the next part's vectors are encoded (pgvector's HNSW insert and
+        the model each keep a core busy; one after the other, a batch took their sum). The batch's `seq`s are
+        reserved first, in input order, so the records keep their input order whatever part is written first.
+        A failure stops the batch: the parts committed stay (the batch added again finds them as duplicates),
+        nothing of the failed part is written. A part size of 0: the whole batch encoded first, then one
+        transaction (all or nothing)."""
         inserts = changes.inserts
         if changes.supersessions or changes.replacements or changes.reindexed or changes.removals or changes.history:
             raise ValueError("commit_encoding takes a change set of inserts only")
@@ -527,28 +536,45 @@ class PostgresBackend:
             for item, vector in zip(inserts, await encode([item.texts.dense for item in inserts]), strict=True):
                 item.embedding = vector
             return await self.commit(changes)
-        parts = _parts(inserts, size)
-        result = CommitResult()
+        positions = list(range(len(inserts)))  # distinct records: the store resolved the batch's copies before
+        parts = _parts(positions, [len(item.texts.dense) for item in inserts], size)
         if not parts:
-            return result
-        encoding = asyncio.ensure_future(encode([item.texts.dense for item in parts[0]]))
+            return CommitResult()
+
+        def encoding(part: list[int]) -> asyncio.Future[list[list[float]]]:
+            return asyncio.ensure_future(encode([inserts[i].texts.dense for i in part]))
+
+        pending = encoding(parts[0])
+        outcomes: dict[int, InsertOutcome] = {}
         try:
+            seqs = dict(zip((item.record.id for item in inserts), await self._reserve_seqs(len(inserts)), strict=True))
             for k, part in enumerate(parts):
-                vectors = await encoding
+                vectors = await pending
                 if k + 1 < len(parts):  # the next part encodes (in a thread) while this one is written
-                    encoding = asyncio.ensure_future(encode([item.texts.dense for item in parts[k + 1]]))
-                for item, vector in zip(part, vectors, strict=True):
-                    item.embedding = vector
-                done = await self.commit(ChangeSet(actor=changes.actor, insert_op=changes.insert_op, inserts=part))
-                result.inserted.extend(done.inserted)
+                    pending = encoding(parts[k + 1])
+                for i, vector in zip(part, vectors, strict=True):
+                    inserts[i].embedding = vector
+                done = await self._commit(
+                    ChangeSet(actor=changes.actor, insert_op=changes.insert_op, inserts=[inserts[i] for i in part]), seqs
+                )
+                outcomes.update(zip(part, done.inserted, strict=True))
         finally:
-            if not encoding.done():  # a part failed: let the encode in flight finish, its vectors unused
-                await asyncio.gather(encoding, return_exceptions=True)
-        return result
+            if not pending.done():  # a part failed: let the encode in flight finish, its vectors unused
+                await asyncio.gather(pending, return_exceptions=True)
+        return CommitResult(inserted=[outcomes[i] for i in positions])
+
+    async def _reserve_seqs(self, n: int) -> list[int]:
+        """`n` values of the records' `seq` identity, ascending (values nobody uses are gaps, as after a rollback)."""
+        async with self._connection() as conn:
+            cur = await conn.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'seq')) FROM generate_series(1, %s)",
+                (sql.Identifier(self.schema, "records").as_string(conn), n),
+            )
+            return sorted(int(seq) for (seq,) in await cur.fetchall())
 
     async def _insert(
         self, conn: AsyncConnection, changes: ChangeSet, result: CommitResult, history: list[tuple[Any, ...]],
-        now: datetime,
+        now: datetime, seqs: dict[str, int] | None,
     ) -> None:  # fmt: skip
         """Insert the new records; one whose id or content a concurrent writer stored meanwhile resolves to it."""
         inserts = changes.inserts
@@ -572,7 +598,7 @@ class PostgresBackend:
             history.append(_history_row(HistoryEntry(
                 changes.insert_op, changes.actor, record.id, record.scope.user_id, version=record.version,
                 after=record), now))  # fmt: skip
-        await self.rows.insert(conn, fresh)
+        await self.rows.insert(conn, fresh, None if seqs is None else [seqs[item.record.id] for item in fresh])
 
     async def forget_user(self, user_id: str, actor: str) -> list[MemoryRecord]:
         where = RecordFilter.build(MemoryScope(user_id=user_id), include_inactive=True)

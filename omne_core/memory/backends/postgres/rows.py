@@ -85,28 +85,33 @@ class Rows:
         return oldest_duplicates(records, hashes, found, load)
 
     # -- writes --------------------------------------------------------------------------------
-    async def insert(self, conn: AsyncConnection, items: Sequence[NewRecord]) -> None:
-        """New rows (in input order: `seq` follows it) with their postings, vectors and access counts."""
+    async def insert(self, conn: AsyncConnection, items: Sequence[NewRecord], seqs: Sequence[int] | None = None) -> None:
+        """New rows with their postings, vectors and access counts; `seq` follows the input order, or is `seqs`
+        (values reserved from the identity beforehand)."""
         if not items:
             return
-        columns: list[list[Any]] = [[] for _ in range(13)]
-        for item in items:
+        columns: list[list[Any]] = [[] for _ in range(14)]
+        for k, item in enumerate(items):
             r, s = item.record, item.record.scope
             body = dump(r)
             storable(body, item.texts.dense, item.texts.lexical)
             values = (
                 r.id, s.user_id, s.agent_id, s.session_id, s.namespace, r.kind.value, r.status.value,
                 item.content_hash, record_ts(r), r.blob_ref, item.texts.dense, item.texts.lexical, body,
+                None if seqs is None else seqs[k],
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
+        given = seqs is not None  # a reserved seq overrides the identity; else the identity numbers in input order
         cur = await conn.execute(
             self.q(
                 "INSERT INTO {s}.records(id, user_id, agent_id, session_id, namespace, kind, status, content_hash,"
-                " ts, blob_ref, dense_text, lexical_text, body) SELECT id, u, a, se, ns, k, st, h, ts, b, d, l,"
-                " body::jsonb FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-                " %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::text[])"
-                " WITH ORDINALITY AS x(id, u, a, se, ns, k, st, h, ts, b, d, l, body, i) ORDER BY i RETURNING id, seq"
+                f" ts, blob_ref, dense_text, lexical_text, body{', seq' if given else ''})"
+                f"{' OVERRIDING SYSTEM VALUE' if given else ''} SELECT id, u, a, se, ns, k, st, h, ts, b, d, l,"
+                f" body::jsonb{', q' if given else ''} FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
+                " %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[],"
+                " %s::text[], %s::bigint[]) WITH ORDINALITY AS x(id, u, a, se, ns, k, st, h, ts, b, d, l, body, q, i)"
+                " ORDER BY i RETURNING id, seq"
             ),
             columns,
         )
