@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/locomo_weights.py ../shared/data/locomo/locomo_dev.json
     .venv/bin/python bench/locomo_weights.py ../shared/data/locomo/locomo_dev.json --l1 observations
+    .venv/bin/python bench/locomo_weights.py ../shared/data/locomo/locomo_dev.json --knobs diversity_weight,diversity_threshold
 
 Every weight and prior of `MemorySettings` that was picked on the LoCoMo dev conversations (the fusion weights,
-`session_weight`, `time_weight`, `l1_key_weight`, `l1_sources_per_hit`, `l1_feedback_weight`, ...: `KNOBS`) is checked two ways:
+`session_weight`, `time_weight`, `l1_key_weight`, `l1_sources_per_hit`, `l1_feedback_weight`, `diversity_weight`, ...:
+`KNOBS`) is checked two ways:
 
 - **per knob**: the knob runs through its values, every other knob at its default. In-sample: recall@10 of each
   value on all conversations. Leave-one-out: each conversation is held out in turn, the value with the best
@@ -51,8 +53,12 @@ KNOBS: dict[str, tuple[float, ...]] = {
     "l1_key_weight": (0.0, 0.15, 0.3, 0.5, 1.0),
     "l1_sources_per_hit": (0, 1, 2, 3, 5),
     "l1_feedback_weight": (0.0, 0.1, 0.2, 0.3, 0.4),
+    "diversity_weight": (0.0, 0.1, 0.2, 0.3, 0.5),
+    "diversity_threshold": (0.5, 0.6, 0.7, 0.8),
 }
 L1_ONLY = {"l1_key_weight", "l1_sources_per_hit", "l1_feedback_weight"}  # no effect without L1 records
+# No effect while another knob is at its default (diversity_weight 0): checked jointly only (`--knobs`).
+JOINT_ONLY = {"diversity_threshold"}
 # The joint grids: raw records alone, and with L1 records (the fusion weights at their defaults there).
 JOINT = {
     "none": ("fusion.lexical", "fusion.speaker", "fusion.substance", "session_weight", "time_weight"),
@@ -110,7 +116,7 @@ async def collect(store: MemoryStore, path: Path, l1: str) -> list[Asked]:
         if derived:
             await store.add(derived, actor=f"locomo-{l1}")
         for q in conv.questions:  # what `search` would rank, kept: only the weights change from here on
-            candidates = await store.candidates(q.text, RecordFilter.build(scope), limit=max(KS))
+            candidates = await store.candidates(q.text, RecordFilter.build(scope), limit=max(KS), vectors=True)
             asked.append(Asked(conv.sample_id, q.category, candidates, dia_of, q.evidence))
         print(f"{conv.sample_id}: {len(conv.questions)} questions collected", file=sys.stderr)
     return asked
@@ -171,7 +177,7 @@ def report(asked: list[Asked], settings: MemorySettings, l1: str, only: Sequence
     print(f"defaults in-sample: {fmt(scores.mean(default))}")
     print("\nper knob (the others at their defaults): in-sample recall of each value; leave-one-conversation-out")
     for knob, values in KNOBS.items():
-        if (l1 == "none" and knob in L1_ONLY) or (only and knob not in only):
+        if (l1 == "none" and knob in L1_ONLY) or (only and knob not in only) or knob in JOINT_ONLY:
             continue
         values = tuple(sorted({*values, default_of(settings, knob)}))
         grid: list[Weighting] = [((knob, v),) for v in values]

@@ -119,6 +119,11 @@ class MemorySettings(SettingsSection):
     # relevance to every candidate sharing at least two content words with it beyond the query's, so turns about
     # the same thing in other sessions rise with it (pseudo-relevance feedback through a conclusion; 0 disables).
     l1_feedback_weight: float = Field(default=0.2, ge=0.0, le=1.0)
+    # Diversity (maximal marginal relevance, `diversity.py`): picking the slots best first, a slot loses this much
+    # times how far its closest embedding cosine to a higher slot exceeds `diversity_threshold` (scaled to 0..1), so
+    # a near-duplicate gives way to a slot showing something else. Off by default: on LoCoMo dev it does not pay.
+    diversity_weight: float = Field(default=0.0, ge=0.0)
+    diversity_threshold: float = Field(default=0.7, ge=0.0, lt=1.0)
     # Session context: a candidate gains this share of the relevance of the best other candidate of its session
     # (a turn of a conversation where other turns match too is more likely part of the answer; 0 disables).
     session_weight: float = Field(default=0.3, ge=0.0)

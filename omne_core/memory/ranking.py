@@ -17,6 +17,7 @@ from typing import NamedTuple
 from ..config.memory import FusionWeights, MemorySettings
 from ..records import MemoryRecord
 from . import expansion
+from .diversity import diversify
 from .expansion import Loader
 from .filters import RecordFilter
 from .indexing import STOP_WORDS, content_words, words
@@ -71,7 +72,8 @@ class Features(NamedTuple):
 
 class Candidates:
     """One search's candidates and everything about them that no weight changes: normalised retriever scores,
-    ranks, each record's prior features, and what the L1 candidates cite (`expansion.Citations`).
+    ranks, each record's prior features, what the L1 candidates cite (`expansion.Citations`) and, when diversity is
+    wanted, the stored embeddings of the candidates and of what they cite (`vectors`).
 
     Built once per search; `rank` then scores it for a set of weights (the store once, `locomo_weights.py` once
     per grid point).
@@ -88,8 +90,10 @@ class Candidates:
         windows: Sequence[TimeWindow] = (),
         where: RecordFilter | None = None,
         load: Loader | None = None,
+        vectors: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         self.query, self.now, self.windows = query, now, windows
+        self.vectors = vectors or {}  # stored embeddings of the candidates and what L1 hits carry (for diversity)
         self.asks_when = asks_when(query)
         self.query_words = set(content_words(query))
         self.dense_norm, self.lexical_norm = normalize(dense, records), normalize(lexical, records)
@@ -212,8 +216,9 @@ def rank(
     """A search's hits, best first: fusion of the retrievers' normalised scores, session context, the priors,
     then the L1 expansion (`expansion.feedback`: the best conclusion raises candidates on its topic;
     `expansion.lift`: conclusions lift what they cite; `expansion.fold`: an L1 hit
-    carries its sources in one slot). `weights`: `settings.fusion` unless given. `add_cited=False`: conclusions
-    lift only records already among the candidates. `explain=False` leaves the reasons out (a grid search)."""
+    carries its sources in one slot), and last, when `diversity_weight` is set and the candidates carry vectors,
+    `diversity.diversify` (a near-duplicate of a higher slot gives way). `weights`: `settings.fusion` unless given.
+    `add_cited=False`: conclusions lift only records already among the candidates. `explain=False` leaves the reasons out (a grid search)."""
     c, weights = candidates, weights or settings.fusion
     records, citations, now = c.records, c.citations, c.now
     base = {
@@ -233,9 +238,12 @@ def rank(
     lifted = expansion.lift(scores, base, records, citations, settings.l1_key_weight, prior, add_cited)
     hits = [rid for rid in scores if rid in citations.matched or rid in added]
     hits.sort(key=scores.__getitem__, reverse=True)
-    units = expansion.fold(hits, scores, citations, settings.l1_sources_per_hit, limit)
+    diverse = bool(settings.diversity_weight and c.vectors)
+    units = expansion.fold(hits, scores, citations, settings.l1_sources_per_hit, None if diverse else limit)
+    picked = diversify(units, c.vectors, settings.diversity_weight if diverse else 0.0, settings.diversity_threshold,
+                       limit)  # fmt: skip
     out = []
-    for unit in units:
+    for unit, resembles in picked:
         rid = unit.record_id
         record = records.get(rid) or added[rid]
         why: list[str] = []
@@ -260,6 +268,10 @@ def rank(
                 same = records.get(sid) or added[sid]
                 why.append(f"already shows what {same.kind.value} {sid[:8]} {expansion.quote(same)} cites "
                            f"({score:.3f} on its own, no slot of its own)")  # fmt: skip
+            if resembles is not None:
+                like = records.get(resembles.like) or added[resembles.like]
+                why.append(f"much like {like.kind.value} {like.id[:8]} {expansion.quote(like)} above (cosine "
+                           f"{resembles.cosine:.2f}): -{resembles.penalty:.3f} for diversity")  # fmt: skip
         out.append(SearchHit(record=record, score=unit.score, dense_score=c.dense_raw.get(rid),
                              lexical_score=c.lexical_raw.get(rid), reasons=why, sources=unit.sources))
     return out

@@ -429,11 +429,18 @@ class MemoryStore:
         return hits
 
     async def candidates(
-        self, query: str, where: RecordFilter, *, limit: int = 10, min_similarity: float | None = None
+        self,
+        query: str,
+        where: RecordFilter,
+        *,
+        limit: int = 10,
+        min_similarity: float | None = None,
+        vectors: bool | None = None,
     ) -> ranking.Candidates:
         """What `search` ranks, for the records `where` matches (`RecordFilter.build(scope, kinds, ...)`): the
         fetched candidates and everything about them no weight changes, so `ranking.rank` can score them under
-        other settings (`bench/locomo_weights.py`)."""
+        other settings (`bench/locomo_weights.py`). `vectors`: also load the stored embeddings diversity compares
+        (None: when `diversity_weight` is set)."""
         check_search(query, limit, min_similarity)
         settings, backend = self.settings.memory, self.backend
         fetch = expansion.candidate_filter(where, settings)  # + L1 records as keys when `kinds` names raw kinds only
@@ -459,8 +466,20 @@ class MemoryStore:
             return (ranking.record_time(best[0].record), best[0].record.id) if best else None
 
         windows = await timequery.query_windows(query, newest, locate) if settings.time_weight else []
+        wanted_vectors = bool(settings.diversity_weight) if vectors is None else vectors
+        embeddings = await self._embeddings([*records.values(), *loaded.values()]) if wanted_vectors else {}
         return ranking.Candidates(query, dense_found, lexical_found, records, now, windows=windows, where=where,
-                                  load=expansion.loader(loaded))  # fmt: skip
+                                  load=expansion.loader(loaded), vectors=embeddings)  # fmt: skip
+
+    async def _embeddings(self, records: Iterable[MemoryRecord]) -> dict[str, builtins.list[float]]:
+        """The stored embeddings of these records (those that have one), fetched per user."""
+        by_user: dict[str, dict[str, None]] = {}  # user -> their record ids, each once
+        for record in records:
+            by_user.setdefault(record.scope.user_id, {})[record.id] = None
+        found: dict[str, builtins.list[float]] = {}
+        for user_id, ids in by_user.items():
+            found.update(await self.backend.embeddings(user_id, builtins.list(ids)))
+        return found
 
     async def _retrieve(
         self, query: str, where: RecordFilter, wanted: tuple[int, int], min_similarity: float | None

@@ -47,8 +47,12 @@ async def test_no_operation_crosses_scopes(store, tmp_path, seed):
         scopes = [s.model_copy(update={f: None for f in ("agent_id", "session_id", "namespace") if rng.random() < 0.4}) for s in scopes]
         expected = {r.id for r in stored if in_any(scopes, r)}
 
+        # diversity compares stored vectors, fetched per user of the hits: on at random, it must not widen anything
+        store.settings.memory.diversity_weight = rng.choice([0.0, 0.5])
         hits = await store.search(" ".join(rng.sample(WORDS, 2)), scopes, limit=50)
         assert all(in_any(scopes, h.record) for h in hits)
+        resembled = {r.split()[3] for h in hits for r in h.reasons if r.endswith("for diversity")}
+        assert resembled <= {h.record.id[:8] for h in hits}
         assert {h.record.id for h in hits} <= expected
         if expected:
             assert hits, "a scope with records must find something"
