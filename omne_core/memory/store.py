@@ -69,7 +69,6 @@ _REPAIR_BATCH = 256
 _RETRIES = 50
 _LOCATE_CANDIDATES = 10  # candidates per retriever when locating the event a query's time is relative to
 _GROUP_RECORDS = 256  # records (inserted, replaced, removed) per group commit of concurrent writes
-_STREAM_ABOVE = 64  # a batch of more new records goes to a backend that writes while it encodes (EncodingWriter)
 _UNSET: Any = object()
 T = TypeVar("T")
 
@@ -273,8 +272,11 @@ class MemoryStore:
             new: int | MemoryRecord = slot[j] if j in slot else target[0]  # type: ignore[index]
             changes.supersessions.append(Supersession(new=new, old_ids=list(old_ids)))
             owners.append(i)
-        big = len(changes.inserts) > _STREAM_ABOVE and not changes.supersessions
-        if big and isinstance(backend, EncodingWriter):  # written while it encodes
+        if (  # more new records than a part: written while they encode
+            isinstance(backend, EncodingWriter)
+            and 0 < backend.write_part < len(changes.inserts)
+            and not changes.supersessions
+        ):
             result = await backend.commit_encoding(changes, partial(aembed, self.embedder))
         else:  # a small write: committed with the writes of other callers at the same time (group commit)
             embeddings = await aembed(self.embedder, [t.dense for t in texts])

@@ -195,3 +195,32 @@ async def test_a_batch_keeps_its_order_and_resolves_its_copies_to_their_first_oc
     texts, vectors, history = stored_state(postgres_server.url, postgres_schema)
     assert texts == [r.text for r in originals], seed  # in input order, each once
     assert (vectors, history) == (len(originals), len(originals)), seed
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(len(texts))
+        return super().embed(texts)
+
+
+@pytest.mark.parametrize("part", [16, 40])
+async def test_a_batch_of_more_than_one_part_is_written_in_parts_of_the_setting(
+    postgres_server, postgres_schema, tmp_path, part
+):
+    """The part size is the setting's, also below 64: a batch of more records is written in parts, a batch of
+    at most one part is encoded and committed at once."""
+    settings = settings_for(postgres_server, postgres_schema, tmp_path, postgres_write_part=part)
+    counter = CountingEmbedder()
+    store = await MemoryStore.open(settings, embedder=counter)
+    try:
+        counter.calls = []
+        await store.add(records(part))  # one part: one encode
+        assert counter.calls == [part]
+        counter.calls = []
+        await store.add(records(50, user="w"))
+        assert max(counter.calls) <= part and sum(counter.calls) == 50 and len(counter.calls) > 1
+    finally:
+        await store.close()

@@ -314,6 +314,11 @@ class RecordBackend(Protocol):
 class EncodingWriter(Protocol):
     """Optional: a backend that writes a batch of new records while their vectors are still being encoded."""
 
+    @property
+    def write_part(self) -> int:
+        """Records per part: the store hands over a plain add of more new records than this (0: never)."""
+        ...
+
     async def commit_encoding(self, changes: ChangeSet, encode: Encode) -> CommitResult:
         """`commit` of a change set of inserts only, whose embeddings (None) are `encode`d from their dense texts
         here, a part of the batch written while the next part encodes (the model and the database at work at

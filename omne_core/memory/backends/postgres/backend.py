@@ -518,6 +518,10 @@ class PostgresBackend:
             await self.rows.log(conn, history)
         return result
 
+    @property
+    def write_part(self) -> int:
+        return self.settings.store.postgres_write_part
+
     async def commit_encoding(self, changes: ChangeSet, encode: Encode) -> CommitResult:
         """A batch of inserts written while it encodes: parts of `store.postgres_write_part` texts of similar length,
         each committed in its own transaction while the next part's vectors are encoded (pgvector's HNSW insert and
