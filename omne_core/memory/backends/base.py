@@ -173,8 +173,7 @@ def merge_change_sets(sets: Sequence[ChangeSet]) -> ChangeSet | None:
     for changes in sets:
         offset = len(merged.inserts)
         for item in changes.inserts:
-            s = item.record.scope
-            keys = (item.record.id, (s.user_id, s.agent_id, s.session_id, s.namespace, item.content_hash))
+            keys = (item.record.id, (item.record.scope, item.content_hash))  # as the store resolves copies
             if any(key in seen for key in keys):
                 return None
             seen.update(keys)

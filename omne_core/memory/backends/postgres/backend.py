@@ -66,12 +66,12 @@ _SELECTIVE_ROWS = 5000  # a filter allowing at most this many records is searche
 _LAST_PART = 16  # the batch's last part, the one written with no encode beside it, is kept this small
 
 
-def _parts(positions: list[int], lengths: Sequence[int], size: int) -> list[list[int]]:
-    """The batch's positions cut into parts of `size` texts of similar length, longest first (the model pads a part
-    to its longest text: parts cut in input order padded ~11 % more tokens than the model's own length-sorted
-    batches), the last part at most `_LAST_PART` (nothing encodes while it is written: a small last part keeps
-    the model's time the batch's time). Each part lists its positions in input order."""
-    ordered = sorted(positions, key=lambda i: -lengths[i])  # stable: ties keep input order
+def _parts(lengths: Sequence[int], size: int) -> list[list[int]]:
+    """The batch's positions (given their texts' `lengths`) cut into parts of `size` texts of similar length, longest
+    first (the model pads a part to its longest text: parts cut in input order padded ~11 % more tokens than the
+    model's own length-sorted batches), the last part at most `_LAST_PART` (nothing encodes while it is written: a
+    small last part keeps the model's time the batch's time). Each part lists its positions in input order."""
+    ordered = sorted(range(len(lengths)), key=lambda i: -lengths[i])  # stable: ties keep input order
     head = max(0, len(ordered) - _LAST_PART)
     cuts = [*range(0, head, size), head, len(ordered)]
     return [sorted(ordered[a:b]) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
@@ -540,8 +540,8 @@ class PostgresBackend:
             for item, vector in zip(inserts, await encode([item.texts.dense for item in inserts]), strict=True):
                 item.embedding = vector
             return await self.commit(changes)
-        positions = list(range(len(inserts)))  # distinct records: the store resolved the batch's copies before
-        parts = _parts(positions, [len(item.texts.dense) for item in inserts], size)
+        # distinct records (the store resolved the batch's copies before), so each id gets its own seq
+        parts = _parts([len(item.texts.dense) for item in inserts], size)
         if not parts:
             return CommitResult()
 
@@ -565,7 +565,7 @@ class PostgresBackend:
         finally:
             if not pending.done():  # a part failed: let the encode in flight finish, its vectors unused
                 await asyncio.gather(pending, return_exceptions=True)
-        return CommitResult(inserted=[outcomes[i] for i in positions])
+        return CommitResult(inserted=[outcomes[i] for i in range(len(inserts))])
 
     async def _reserve_seqs(self, n: int) -> list[int]:
         """`n` values of the records' `seq` identity, ascending (values nobody uses are gaps, as after a rollback)."""
