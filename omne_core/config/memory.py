@@ -57,11 +57,13 @@ class StoreSettings(SettingsSection):
     # The schema the store's tables live in; a server opens one store per tenant, each in its own schema.
     postgres_schema: str = Field(default="omne", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # HNSW build parameters of a new vector index (an existing one keeps its own). pgvector inserts into the
-    # index in the add's transaction, so they set the add cost: at 3k vectors, 1000 inserts took 6.2 s with
-    # (16, 64) and 3.2 s with (16, 32), recall@50 against exact search 1.000 for both (ef_search 200). At 10k MiniLM
-    # vectors (server CPU per insert; recall@50 at ef_search 200): (16, 64) 3.98 ms, 0.989; (16, 32) 1.73 ms, 0.983;
-    # (12, 24) 0.74 ms, 0.963: a write-heavy store may trade recall for adds with (12, 24).
-    postgres_hnsw_m: int = Field(default=16, ge=2, le=100)
+    # index in the add's transaction, so they set the add cost. 10k MiniLM vectors of bench/memory_scale.py's texts,
+    # server CPU per insert and recall@50 against exact search for 200 of its queries (ef_search 200 / 300):
+    # (16, 64) ~4 ms; (16, 32) 1.9-2.3 ms, 0.981 / 0.991; (12, 32) 1.25 ms, 0.970 / 0.982; (12, 24) 1.0-1.2 ms,
+    # 0.961 / 0.976. (12, 32) searched at ef_search 300 (pool.SESSION_EF_SEARCH) finds what (16, 32) found at 200,
+    # in about the same time (p50 3.4 vs 3.2 ms), for half the insert cost. Batch add beside the model (paired in
+    # one process, 10k records): 0.78x of the model's encode rate with (16, 32), 0.85x with (12, 32).
+    postgres_hnsw_m: int = Field(default=12, ge=2, le=100)
     postgres_hnsw_ef_construction: int = Field(default=32, ge=4, le=1000)
     # Connections per event loop (shared by the stores of a process on one URL; the first opener sets it).
     postgres_pool_size: int = Field(default=10, ge=1, le=1000)

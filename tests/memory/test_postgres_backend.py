@@ -245,6 +245,29 @@ async def test_links_of_a_store_written_before_the_link_index_are_found_through_
         await backend.close()
 
 
+async def test_a_new_vector_index_is_built_with_the_configured_hnsw_parameters_and_an_existing_one_kept(
+    postgres_server, postgres_schema
+):
+    async def built() -> list[str]:
+        async with backend._connection() as conn:
+            row = await (await conn.execute(
+                "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relname = 'vectors_hnsw'", (postgres_schema,))).fetchone()  # fmt: skip
+        return sorted(row[0])
+
+    backend = await open_backend(postgres_server.url, postgres_schema,
+                                 store={"postgres_hnsw_m": 10, "postgres_hnsw_ef_construction": 40})  # fmt: skip
+    try:
+        assert await built() == ["ef_construction=40", "m=10"]
+    finally:
+        await backend.close()
+    backend = await open_backend(postgres_server.url, postgres_schema)  # the defaults: the index keeps its own
+    try:
+        assert await built() == ["ef_construction=40", "m=10"]
+    finally:
+        await backend.close()
+
+
 async def test_embedder_change_marks_every_record_pending(postgres_server, postgres_schema):
     record = await one_record_store(postgres_server.url, postgres_schema, "vector of the old model")
     backend = await open_backend(postgres_server.url, postgres_schema, dimension=8, embedder="other-8")

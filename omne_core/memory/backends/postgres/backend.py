@@ -63,7 +63,7 @@ _QUICK_WAIT_S = 2.0  # a pool connection not handed out by then: check the serve
 _COUNTS_TTL_S = 60.0  # how long the records-per-user counts (a search-plan estimate) are reused
 _OWNER_PREFILTER_SHARE = 0.5  # as the embedded backend: below this share, term counts are scaled to the users
 _SELECTIVE_ROWS = 5000  # a filter allowing at most this many records is searched from its records
-_LAST_PART = 16  # the batch's last part, the one written with no encode beside it, is kept this small
+_LAST_PART = 8  # the batch's last part, the one written with no encode beside it, is kept this small
 
 
 def _parts(lengths: Sequence[int], size: int) -> list[list[int]]:
@@ -533,8 +533,6 @@ class PostgresBackend:
         inserts = changes.inserts
         if changes.supersessions or changes.replacements or changes.reindexed or changes.removals or changes.history:
             raise ValueError("commit_encoding takes a change set of inserts only")
-        for item in inserts:  # what PostgreSQL cannot store rejects the batch before any part is written
-            storable(dump(item.record), item.texts.dense, item.texts.lexical)
         size = self.settings.store.postgres_write_part
         if not size:  # one transaction for the batch, encoded first
             for item, vector in zip(inserts, await encode([item.texts.dense for item in inserts]), strict=True):
@@ -551,6 +549,9 @@ class PostgresBackend:
         pending = encoding(parts[0])
         outcomes: dict[int, InsertOutcome] = {}
         try:
+            # what PostgreSQL cannot store rejects the batch before any part is written (checked while part 0 encodes)
+            for item in inserts:
+                storable(dump(item.record), item.texts.dense, item.texts.lexical)
             seqs = dict(zip((item.record.id for item in inserts), await self._reserve_seqs(len(inserts)), strict=True))
             for k, part in enumerate(parts):
                 vectors = await pending

@@ -59,7 +59,7 @@ async def add_postings(
         await conn.execute(
             sql.SQL(
                 "INSERT INTO {s}.postings(term, owner, seq, tf, dl)"
-                " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::int[], %s::int[])"
+                " SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bigint[], %b::int[], %b::int[])"
             ).format(s=sql.Identifier(schema)),
             [list(column) for column in zip(*postings, strict=True)],
         )
@@ -95,7 +95,7 @@ async def _shift_totals(conn: AsyncConnection, schema: str, df: Counter[str], do
     if terms:
         await conn.execute(
             sql.SQL(
-                "INSERT INTO {s}.terms(term, df) SELECT t, n FROM unnest(%s::text[], %s::bigint[]) AS u(t, n)"
+                "INSERT INTO {s}.terms(term, df) SELECT t, n FROM unnest(%b::text[], %b::bigint[]) AS u(t, n)"
                 " ORDER BY t ON CONFLICT (term) DO UPDATE SET df = {s}.terms.df + excluded.df"
             ).format(s=s),
             (terms, [df[t] for t in terms]),

@@ -24,7 +24,7 @@ from ....errors import ConfigurationError, OmneError
 from ...errors import MemoryStoreError
 
 logger = logging.getLogger(__name__)
-SESSION_EF_SEARCH = 200
+SESSION_EF_SEARCH = 300  # with the default HNSW build (12, 32): the recall (16, 32) had at 200 (StoreSettings)
 
 
 class PostgresUnavailableError(MemoryStoreError):
@@ -79,7 +79,7 @@ async def _configure(conn: AsyncConnection, wait_s: float) -> None:
         ).fetchone()
     assert row is not None
     await conn.execute("SELECT set_config('search_path', quote_ident(%s), false)", (row[0],))
-    # the HNSW candidate list of a search's fast path (dense_candidates 50 x overfetch 4); more: set per query
+    # the HNSW candidate list of a search's fast path (it fetches dense_candidates 50 x overfetch 4); more: set per query
     await conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(SESSION_EF_SEARCH),))
     await conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(1, round(wait_s * 1000))}ms",))
     await register_vector_async(conn)

@@ -108,9 +108,9 @@ class Rows:
                 "INSERT INTO {s}.records(id, user_id, agent_id, session_id, namespace, kind, status, content_hash,"
                 f" ts, blob_ref, dense_text, lexical_text, body{', seq' if given else ''})"
                 f"{' OVERRIDING SYSTEM VALUE' if given else ''} SELECT id, u, a, se, ns, k, st, h, ts, b, d, l,"
-                f" body::jsonb{', q' if given else ''} FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-                " %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[],"
-                " %s::text[], %s::bigint[]) WITH ORDINALITY AS x(id, u, a, se, ns, k, st, h, ts, b, d, l, body, q, i)"
+                f" body::jsonb{', q' if given else ''} FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
+                " %b::text[], %b::text[], %b::text[], %b::text[], %b::float8[], %b::text[], %b::text[], %b::text[],"
+                " %b::text[], %b::bigint[]) WITH ORDINALITY AS x(id, u, a, se, ns, k, st, h, ts, b, d, l, body, q, i)"
                 " ORDER BY i RETURNING id, seq"
             ),
             columns,
@@ -136,13 +136,14 @@ class Rows:
         )
 
     async def write_vectors(self, conn: AsyncConnection, rows: Sequence[tuple[int, Sequence[float]]]) -> None:
+        """Vectors by seq, new or replacing, in one statement (binary arrays: no per-row statement or text)."""
         if rows:
-            await conn.cursor().executemany(
+            await conn.execute(
                 self.q(
-                    "INSERT INTO {s}.vectors(seq, embedding) VALUES (%s, %s)"
+                    "INSERT INTO {s}.vectors(seq, embedding) SELECT * FROM unnest(%b::bigint[], %b::vector[])"
                     " ON CONFLICT (seq) DO UPDATE SET embedding = excluded.embedding"
                 ),
-                [(seq, dense.as_vector(vector)) for seq, vector in rows],
+                ([seq for seq, _ in rows], [dense.as_vector(vector) for _, vector in rows]),
             )
 
     async def replace(self, conn: AsyncConnection, record: MemoryRecord) -> int | None:
