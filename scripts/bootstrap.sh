@@ -18,6 +18,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # torch first, at the exact version that is a local CPU build here: any other pulls CUDA wheels.
 echo "==> installing torch==2.13.0 (CPU)"
 .venv/bin/pip install --quiet "torch==2.13.0"
-echo "==> installing omne[local,postgres,maf,dev] (builds llama-cpp-python from source the first time: ~5 min)"
+# llama.cpp built for any x86-64 with AVX2, not for the building CPU: a native build (-march=native) used AMX,
+# which this VM's CPU lists but does not run (Illegal instruction). --no-cache-dir: pip would reuse a native
+# wheel it cached before. Installed once per venv (already satisfied afterwards).
+echo "==> building llama-cpp-python for any x86-64 with AVX2 (~5 min)"
+CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+  .venv/bin/pip install --quiet --no-cache-dir "llama-cpp-python[server]>=0.3.8"
+echo "==> installing omne[local,postgres,maf,dev]"
 .venv/bin/pip install --quiet -e ".[local,postgres,maf,dev]"
 echo "$want" > "$stamp"
