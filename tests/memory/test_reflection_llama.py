@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from omne_core.memory import L0_KINDS, MemoryKind, MemoryRecord, MemoryScope, reflect, summarize_session
+from omne_core.memory.errors import ReflectionError
 from omne_core.memory.reflection import DERIVED_KINDS, MAX_CONCLUSION_CHARS
 from omne_core.models import RetryPolicy
 from tests.support.local_model import requires_local
@@ -14,6 +15,7 @@ from tests.support.local_model import requires_local
 pytestmark = [requires_local, pytest.mark.llamacpp]
 
 SESSION = MemoryScope(user_id="sam", session_id="session-1")
+SEEDS = (7, 8, 9, 10, 11)
 TURNS = [  # the demo's first session
     "user: Hi! I'm Sam. I just moved to Lyon for a job as a night nurse at the Croix-Rousse hospital.",
     "user: My daughter Lea turns 7 on March 14, and she is crazy about dinosaurs.",
@@ -45,14 +47,26 @@ async def test_reflection_on_the_bundled_model_writes_valid_l1_citing_real_l0(st
     turns = await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=SESSION, metadata={"speaker": "user"})
                              for t in TURNS])  # fmt: skip
     l0_ids = {r.id for r in turns}
-    gemma.requests.clear()
-
-    result = await reflect(store, SESSION, gemma, policy=RetryPolicy(max_attempts=3, base_delay_s=0.0))
+    rejected: list[str] = []
+    # A fixed seed repeats one sample on every retry, and which sample a seed gives depends on the llama.cpp build
+    # (its SIMD path): a few seeds, until one's sample is not rejected (e.g. as a copy of the prompt's example).
+    for seed in SEEDS:
+        gemma.requests.clear()
+        gemma._default_create_args["seed"] = seed
+        try:
+            result = await reflect(store, SESSION, gemma, policy=RetryPolicy(max_attempts=1, base_delay_s=0.0))
+        except ReflectionError as exc:
+            rejected.append(f"seed {seed}: {exc}")
+            continue
+        if result.created:
+            break
+        rejected.append(f"seed {seed}: {result.rejected}")
+    else:
+        pytest.fail(f"no seed of {SEEDS} gave an L1 record: {rejected}")
 
     schema = gemma.requests[0]["response_format"]["schema"]  # the JSON schema went to llama.cpp as the grammar
     assert gemma.requests[0]["response_format"]["type"] == "json_object"
     assert schema["$defs"]["Conclusion"]["properties"]["source_ids"]["items"]["enum"] == ["S1", "S2", "S3"]
-    assert result.created, f"no L1 record; dropped: {result.rejected}"
     for record in result.created:
         assert record.kind.value in DERIVED_KINDS and record.level == "L1"
         assert record.source_ids and set(record.source_ids) <= l0_ids  # real L0 ids, never invented
