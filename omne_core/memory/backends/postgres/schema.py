@@ -159,7 +159,7 @@ async def migrate(conn: AsyncConnection, schema: str, migrations: Sequence[Migra
 
 
 async def ensure_vectors(
-    conn: AsyncConnection, schema: str, embedder: str, dimension: int, m: int = 12, ef_construction: int = 32
+    conn: AsyncConnection, schema: str, embedder: str, dimension: int, m: int, ef_construction: int
 ) -> bool:
     """Create the vector table for this embedding model (HNSW, cosine); for another model than the one the
     table was built for, drop its vectors and rebuild it. True when every record must be (re-)embedded."""
