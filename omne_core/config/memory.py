@@ -57,14 +57,16 @@ class StoreSettings(SettingsSection):
     # The schema the store's tables live in; a server opens one store per tenant, each in its own schema.
     postgres_schema: str = Field(default="omne", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # HNSW build parameters of a new vector index (an existing one keeps its own). pgvector inserts into the
-    # index in the add's transaction, so they set the add cost. 10k MiniLM vectors of bench/memory_scale.py's texts,
-    # server CPU per insert and recall@50 against exact search for 200 of its queries (ef_search 200 / 300):
-    # (16, 64) ~4 ms; (16, 32) 1.9-2.3 ms, 0.981 / 0.991; (12, 32) 1.25 ms, 0.970 / 0.982; (12, 24) 1.0-1.2 ms,
-    # 0.961 / 0.976. (12, 32) searched at ef_search 300 (pool.SESSION_EF_SEARCH) finds what (16, 32) found at 200,
-    # in about the same time (p50 3.4 vs 3.2 ms), for half the insert cost. Batch add beside the model (paired in
-    # one process, 10k records): 0.78x of the model's encode rate with (16, 32), 0.85x with (12, 32).
-    postgres_hnsw_m: int = Field(default=12, ge=2, le=100)
-    postgres_hnsw_ef_construction: int = Field(default=32, ge=4, le=1000)
+    # index in the add's transaction, so they set the add cost; `m` the most (an insert re-prunes the neighbour
+    # lists of its ~2m neighbours). 10k MiniLM vectors of bench/memory_scale.py's texts, 200 of its queries:
+    # server CPU per insert, recall@10 against exact search at ef_search 300 / 400:
+    # (12, 32) 1.4-1.75 ms, 0.991 / 0.996; (10, 32) 0.84-1.29 ms, 0.985 / 0.992; (8, 32) 0.75 ms, 0.970 / 0.980;
+    # (8, 48) 0.85-0.99 ms, 0.985 / 0.992. The embedded backend's chroma index (16, 64, ef 100) finds 0.976 of them.
+    # (8, 48) searched at ef_search 400 (pool.SESSION_EF_SEARCH) finds what (12, 32) found at 300 for about
+    # half the insert cost. Batch add beside the model (paired in one process, 10k records): 0.85x of the
+    # model's encode rate with (12, 32), 0.87x with (8, 48).
+    postgres_hnsw_m: int = Field(default=8, ge=2, le=100)
+    postgres_hnsw_ef_construction: int = Field(default=48, ge=4, le=1000)
     # Connections per event loop (shared by the stores of a process on one URL; the first opener sets it).
     postgres_pool_size: int = Field(default=10, ge=1, le=1000)
     # Longest wait for a connection (server, or a free pooled one) and for a lock another writer holds (the
