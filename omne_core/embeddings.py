@@ -35,12 +35,28 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
+@runtime_checkable
+class QueryEmbedder(Embedder, Protocol):
+    """An embedder whose model encodes search queries apart from the texts searched (asymmetric models: E5,
+    BGE, EmbeddingGemma, ... are trained with a query prompt and a document prompt). `embed` is the documents'."""
+
+    def embed_query(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
+    """Search queries' vectors: the embedder's query side when it has one, else its one side."""
+    if isinstance(embedder, QueryEmbedder):
+        return embedder.embed_query(texts)
+    return embedder.embed(texts)
+
+
 class _Job:
     """Texts waiting to be encoded; `notify` (an async caller's) runs once the vectors or the error are set."""
 
-    def __init__(self, texts: list[str], notify: Callable[[], None] | None = None) -> None:
+    def __init__(self, texts: list[str], notify: Callable[[], None] | None = None, *, query: bool = False) -> None:
         self.texts = texts
         self.notify = notify
+        self.query = query  # search queries: encoded on the model's query side (`embed_queries`)
         self.vectors: list[list[float]] | None = None
         self.error: BaseException | None = None
 
@@ -79,7 +95,12 @@ class CoalescingEmbedder:
         return self.inner.dimension
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        job = _Job(list(texts))
+        return self._wait(_Job(list(texts)))
+
+    def embed_query(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._wait(_Job(list(texts), query=True))
+
+    def _wait(self, job: _Job) -> list[list[float]]:
         with self._cond:
             self._pending.append(job)
             while self._busy and not job.done:
@@ -91,8 +112,9 @@ class CoalescingEmbedder:
             self._run()
         return job.result()
 
-    async def aembed(self, texts: Sequence[str]) -> list[list[float]]:
-        """`embed` for a coroutine: encoded with the next batch; the caller waits on its event loop."""
+    async def aembed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
+        """`embed` (`embed_query` with `query`) for a coroutine: encoded with the next batch; the caller waits on
+        its event loop."""
         if not texts:
             return []
         loop = asyncio.get_running_loop()
@@ -108,7 +130,7 @@ class CoalescingEmbedder:
             except RuntimeError:  # the caller's loop closed meanwhile: nobody waits
                 pass
 
-        job = _Job(list(texts), notify)
+        job = _Job(list(texts), notify, query=query)
         with self._cond:
             self._pending.append(job)
             lead = not self._busy
@@ -131,23 +153,29 @@ class CoalescingEmbedder:
             self._encode(batch)
 
     def _encode(self, batch: list[_Job]) -> None:
-        flat = [text for job in batch for text in job.texts]
-        try:
-            vectors, error = self.inner.embed(flat), None
-        except BaseException as exc:  # every caller of the batch gets the error
-            vectors, error = [], exc
-        with self._cond:
-            start = 0
-            for job in batch:
-                if error is not None:
-                    job.error = error
-                else:
-                    job.vectors = vectors[start : start + len(job.texts)]
-                    start += len(job.texts)
-            self._cond.notify_all()
-        for job in batch:
-            if job.notify is not None:
-                job.notify()
+        """One encode for the batch's documents and one for its queries (each side of the model once)."""
+        for query in (False, True):
+            jobs = [job for job in batch if job.query is query]
+            if not jobs:
+                continue
+            flat = [text for job in jobs for text in job.texts]
+            try:
+                vectors = embed_queries(self.inner, flat) if query else self.inner.embed(flat)
+                error = None
+            except BaseException as exc:  # every caller of the batch gets the error
+                vectors, error = [], exc
+            with self._cond:
+                start = 0
+                for job in jobs:
+                    if error is not None:
+                        job.error = error
+                    else:
+                        job.vectors = vectors[start : start + len(job.texts)]
+                        start += len(job.texts)
+                self._cond.notify_all()
+            for job in jobs:
+                if job.notify is not None:
+                    job.notify()
 
 
 async def aembed(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
@@ -159,6 +187,15 @@ async def aembed(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = await own(list(texts))
         return vectors
     return await asyncio.to_thread(embedder.embed, list(texts))
+
+
+async def aembed_query(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
+    """Search queries' vectors off the event loop (`embed_queries`; a `CoalescingEmbedder` is asked directly)."""
+    if not texts:
+        return []
+    if isinstance(embedder, CoalescingEmbedder):
+        return await embedder.aembed(texts, query=True)
+    return await asyncio.to_thread(embed_queries, embedder, list(texts))
 
 
 def bundled_minilm_path() -> Path:
@@ -292,13 +329,23 @@ class LocalEmbedder:
         return self._dimension
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Texts to search among: with the model's document prompt, if its folder names one."""
+        return self._encode(texts, "encode_document")
+
+    def embed_query(self, texts: Sequence[str]) -> list[list[float]]:
+        """Search queries: with the model's query prompt, if its folder names one (the same vectors as `embed`
+        for a symmetric model such as the default MiniLM)."""
+        return self._encode(texts, "encode_query")
+
+    def _encode(self, texts: Sequence[str], side: str) -> list[list[float]]:
         if not texts:
             return []
         model = self._get()
         with _ENCODE_LOCK:
             if self._device == "cpu":
                 _set_torch_threads(len(texts), self._small_batch)
-            vectors = model.encode(  # type: ignore[attr-defined]
+            encode = getattr(model, side, None) or model.encode  # type: ignore[attr-defined]  # sentence-transformers < 5: one side
+            vectors = encode(
                 list(texts),
                 batch_size=self._batch_size,
                 normalize_embeddings=True,

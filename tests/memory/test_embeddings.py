@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -117,21 +118,28 @@ def test_opening_listing_and_counting_never_load_the_embedding_model(tmp_path, e
     assert report == {"total": 1, "text": "lazy facts", "name": "all-MiniLM-L6-v2-384", "loaded": []}
 
 
-def test_the_declared_vector_size_is_checked_against_the_loaded_model(tmp_path):
-    from omne_core.embeddings import bundled_minilm_path, declared_dimension
+def minilm_copy(folder: Path) -> Path:
+    """The bundled MiniLM's folder again at `folder`: the weights linked, the small JSON files copied (to edit)."""
+    from omne_core.embeddings import bundled_minilm_path
 
     source = bundled_minilm_path()
-    assert declared_dimension(source) == 384 == LocalEmbedder().dimension
-    lying = tmp_path / "model"
-    lying.mkdir()
-    for item in source.rglob("*"):  # the weights linked, the small JSON files copied
-        target = lying / item.relative_to(source)
+    folder.mkdir()
+    for item in source.rglob("*"):
+        target = folder / item.relative_to(source)
         if item.is_dir():
             target.mkdir(exist_ok=True)
         elif item.suffix == ".json":
             target.write_text(item.read_text())
         else:
             target.symlink_to(item)
+    return folder
+
+
+def test_the_declared_vector_size_is_checked_against_the_loaded_model(tmp_path):
+    from omne_core.embeddings import bundled_minilm_path, declared_dimension
+
+    assert declared_dimension(bundled_minilm_path()) == 384 == LocalEmbedder().dimension
+    lying = minilm_copy(tmp_path / "model")
     pooling = lying / "1_Pooling" / "config.json"
     pooling.write_text(json.dumps({**json.loads(pooling.read_text()), "pooling_mode_max_tokens": True}))
     assert LocalEmbedder(str(lying)).dimension == 768  # mean and max pooling, as the files say
@@ -214,3 +222,81 @@ async def test_async_callers_of_a_coalescing_embedder_share_batches_without_hold
     with pytest.raises(RuntimeError, match="model gone"):
         await aembed(CoalescingEmbedder(Failing()), ["x"])
     assert await aembed(coalescing, []) == []
+
+
+def test_a_model_with_query_and_document_prompts_encodes_queries_and_documents_each_with_its_own(tmp_path):
+    """Asymmetric models (E5, BGE, EmbeddingGemma) name a query and a document prompt in their folder: `embed`
+    (what is searched) uses the document one, `embed_query` the query one. The default MiniLM names none."""
+    folder = minilm_copy(tmp_path / "prompted")
+    config = folder / "config_sentence_transformers.json"
+    settings = json.loads(config.read_text()) if config.exists() else {}
+    config.write_text(json.dumps({**settings, "prompts": {"query": "query: ", "document": "passage: "}}))
+    prompted, plain = LocalEmbedder(str(folder)), LocalEmbedder()
+    gap = lambda a, b: max(abs(x - y) for x, y in zip(a, b, strict=True))  # noqa: E731
+    text = "where does the cat sleep at night"
+    assert gap(prompted.embed_query([text])[0], plain.embed(["query: " + text])[0]) < 1e-5
+    assert gap(prompted.embed([text])[0], plain.embed(["passage: " + text])[0]) < 1e-5
+    assert gap(prompted.embed_query([text])[0], prompted.embed([text])[0]) > 1e-3
+    assert gap(plain.embed_query([text])[0], plain.embed([text])[0]) < 1e-6  # no prompts: one side
+
+
+class TwoSided:
+    """A test embedder with a query side: documents as HashEmbedder, queries as HashEmbedder of "Q|" + text;
+    it records which side encoded which texts."""
+
+    name, dimension = "two-sided-16", 16
+
+    def __init__(self, delay: float = 0.0) -> None:
+        from tests.support.embedders import HashEmbedder
+
+        self.hash, self.delay = HashEmbedder(), delay
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def embed(self, texts):
+        import time
+
+        self.calls.append(("document", list(texts)))
+        time.sleep(self.delay)
+        return self.hash.embed(texts)
+
+    def embed_query(self, texts):
+        self.calls.append(("query", list(texts)))
+        return self.hash.embed(["Q|" + t for t in texts])
+
+
+async def test_queries_and_documents_asked_at_once_of_a_coalescing_embedder_each_reach_their_own_side():
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from omne_core.embeddings import CoalescingEmbedder, aembed, aembed_query
+    from tests.support.embedders import HashEmbedder
+
+    inner = TwoSided(delay=0.05)
+    coalescing = CoalescingEmbedder(inner)
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
+    texts = [f"text {i}" for i in range(12)]
+    asked = [aembed_query(coalescing, [t]) if i % 3 else aembed(coalescing, [t]) for i, t in enumerate(texts)]
+    results = await asyncio.gather(*asked)
+    hashed = HashEmbedder()
+    assert results == [hashed.embed(["Q|" + t] if i % 3 else [t]) for i, t in enumerate(texts)]
+    sides = {side: [t for s, batch in inner.calls if s == side for t in batch] for side in ("query", "document")}
+    assert sorted(sides["query"]) == sorted(t for i, t in enumerate(texts) if i % 3)
+    assert sorted(sides["document"]) == sorted(t for i, t in enumerate(texts) if not i % 3)
+    assert len(inner.calls) < len(texts)  # still coalesced: fewer encodes than callers
+
+
+async def test_a_search_embeds_its_query_on_the_query_side_and_an_add_its_records_on_the_document_side(tmp_path):
+    from omne_core.config import load_settings
+    from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
+
+    embedder = TwoSided()
+    scope = MemoryScope(user_id="sides")
+    async with await MemoryStore.open(load_settings(data_dir=tmp_path / "data"), embedder=embedder) as store:
+        await store.add([MemoryRecord(kind=MemoryKind.FACT, text=f"the heron nests by pond {i}", scope=scope)
+                         for i in range(3)])  # fmt: skip
+        added = list(embedder.calls)
+        embedder.calls.clear()
+        hits = await store.search("where does the heron nest", scope=scope, limit=3)
+    assert hits and {side for side, _ in added} == {"document"}
+    assert [side for side, _ in embedder.calls] == ["query"]
+    assert "heron nest" in embedder.calls[0][1][0]
