@@ -60,11 +60,11 @@ class StoreSettings(SettingsSection):
     # index in the add's transaction, so they set the add cost; `m` the most (an insert re-prunes the neighbour
     # lists of its ~2m neighbours). 10k MiniLM vectors of bench/memory_scale.py's texts, 200 of its queries:
     # server CPU per insert, recall@10 against exact search at ef_search 300 / 400:
-    # (12, 32) 1.4-1.75 ms, 0.991 / 0.996; (10, 32) 0.84-1.29 ms, 0.985 / 0.992; (8, 32) 0.75 ms, 0.970 / 0.980;
+    # (12, 32) 1.26-1.75 ms, 0.991 / 0.996; (10, 32) 0.84-1.29 ms, 0.985 / 0.992; (8, 32) 0.75 ms, 0.970 / 0.980;
     # (8, 48) 0.85-0.99 ms, 0.985 / 0.992. The embedded backend's chroma index (16, 64, ef 100) finds 0.976 of them.
     # (8, 48) searched at ef_search 400 (pool.SESSION_EF_SEARCH) finds what (12, 32) found at 300 for about
-    # half the insert cost. Batch add beside the model (paired in one process, 10k records): 0.85x of the
-    # model's encode rate with (12, 32), 0.87x with (8, 48).
+    # two thirds of the insert cost. Batch add beside the model, bench/memory_scale.py at 10k records: 0.80-0.81x
+    # of the model's encode rate with (12, 32), 0.82x with (8, 48) and the halving parts of `write_parts`.
     postgres_hnsw_m: int = Field(default=8, ge=2, le=100)
     postgres_hnsw_ef_construction: int = Field(default=48, ge=4, le=1000)
     # Connections per event loop (shared by the stores of a process on one URL; the first opener sets it).

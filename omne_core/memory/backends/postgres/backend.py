@@ -73,7 +73,7 @@ def write_parts(lengths: Sequence[int], size: int) -> list[list[int]]:
     tokens than the model's own length-sorted batches). Each part is written while the next one encodes, so the
     parts end halving down to `_LAST_PART` (say 64, ..., 32, 16, 8): a part's write then never outlasts the
     next, half-size encode by much, and the last write, with nothing encoding beside it, is small. Equal tail
-    parts left the model idle while the write of the one before last finished (2.5 points of the add rate, 10k
+    parts left the model idle while the write of the one before last finished (1.4 points of the add rate, paired at 10k
     records). Each part lists its positions in input order."""
     ordered = sorted(range(len(lengths)), key=lambda i: -lengths[i])  # stable: ties keep input order
     tail: list[int] = []  # the halving parts, last first
