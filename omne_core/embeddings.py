@@ -44,10 +44,10 @@ class QueryEmbedder(Embedder, Protocol):
 
 
 def embed_queries(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
-    """Search queries' vectors: the embedder's query side when it has one, else its one side."""
-    if isinstance(embedder, QueryEmbedder):
-        return embedder.embed_query(texts)
-    return embedder.embed(texts)
+    """Search queries' vectors: the embedder's query side when it has one, else its one side. (Looked up by name:
+    `isinstance` on a protocol would read `dimension`, which may call the model.)"""
+    side = getattr(embedder, "embed_query", None)
+    return side(texts) if side is not None else embedder.embed(texts)
 
 
 class _Job:
