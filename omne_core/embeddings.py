@@ -35,7 +35,6 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
-@runtime_checkable
 class QueryEmbedder(Embedder, Protocol):
     """An embedder whose model encodes search queries apart from the texts searched (asymmetric models: E5,
     BGE, EmbeddingGemma, ... are trained with a query prompt and a document prompt). `embed` is the documents'."""
@@ -178,24 +177,18 @@ class CoalescingEmbedder:
                     job.notify()
 
 
-async def aembed(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
-    """Embed off the event loop (an embedder with its own `aembed`, like `CoalescingEmbedder`, is asked directly)."""
+async def aembed(embedder: Embedder, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
+    """Embed off the event loop; `query`: search queries, on the embedder's query side (`embed_queries`). An
+    embedder with its own `aembed`, like `CoalescingEmbedder`, is asked directly."""
     if not texts:
         return []
     own = getattr(embedder, "aembed", None)
     if own is not None:
-        vectors: list[list[float]] = await own(list(texts))
+        vectors: list[list[float]] = await (own(list(texts), query=True) if query else own(list(texts)))
         return vectors
+    if query:
+        return await asyncio.to_thread(embed_queries, embedder, list(texts))
     return await asyncio.to_thread(embedder.embed, list(texts))
-
-
-async def aembed_query(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
-    """Search queries' vectors off the event loop (`embed_queries`; a `CoalescingEmbedder` is asked directly)."""
-    if not texts:
-        return []
-    if isinstance(embedder, CoalescingEmbedder):
-        return await embedder.aembed(texts, query=True)
-    return await asyncio.to_thread(embed_queries, embedder, list(texts))
 
 
 def bundled_minilm_path() -> Path:
@@ -344,8 +337,7 @@ class LocalEmbedder:
         with _ENCODE_LOCK:
             if self._device == "cpu":
                 _set_torch_threads(len(texts), self._small_batch)
-            encode = getattr(model, side, None) or model.encode  # type: ignore[attr-defined]  # sentence-transformers < 5: one side
-            vectors = encode(
+            vectors = getattr(model, side)(
                 list(texts),
                 batch_size=self._batch_size,
                 normalize_embeddings=True,

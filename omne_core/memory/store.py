@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from ..blobs import BlobStore
 from ..config import OmneSettings
-from ..embeddings import Embedder, aembed, aembed_query, build_embedder
+from ..embeddings import Embedder, aembed, build_embedder
 from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from . import expansion, indexing, ranking, timequery
 from .backends import (
@@ -491,7 +491,7 @@ class MemoryStore:
         backend = self.backend
 
         async def dense() -> builtins.list[tuple[str, float]]:
-            embedding = (await aembed_query(self.embedder, [indexing.query_text(query)]))[0]
+            embedding = (await aembed(self.embedder, [indexing.query_text(query)], query=True))[0]
             return await backend.dense(embedding, where, wanted[0])
 
         # The two candidate lists are independent: the query embedding and vector query run beside the BM25 query.

@@ -268,14 +268,14 @@ async def test_queries_and_documents_asked_at_once_of_a_coalescing_embedder_each
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from omne_core.embeddings import CoalescingEmbedder, aembed, aembed_query
+    from omne_core.embeddings import CoalescingEmbedder, aembed
     from tests.support.embedders import HashEmbedder
 
     inner = TwoSided(delay=0.05)
     coalescing = CoalescingEmbedder(inner)
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
     texts = [f"text {i}" for i in range(12)]
-    asked = [aembed_query(coalescing, [t]) if i % 3 else aembed(coalescing, [t]) for i, t in enumerate(texts)]
+    asked = [aembed(coalescing, [t], query=bool(i % 3)) for i, t in enumerate(texts)]
     results = await asyncio.gather(*asked)
     hashed = HashEmbedder()
     assert results == [hashed.embed(["Q|" + t] if i % 3 else [t]) for i, t in enumerate(texts)]
