@@ -26,6 +26,7 @@ WORDS = (
     "run running runs ran runner café cafe naïve resume résumé Lyon lyon moved moving garden gardening paint "
     "painted painting the a of and to in dog dogs cat cats car cars trip trips hiking hike hiked book booked"
 ).split()
+SPACES = (" ", " ", " ", "\t", "\n", "\u00a0", "\u3000", " - ", "__")
 
 
 def unit(rng: np.random.Generator, d: int = 16) -> list[float]:
@@ -88,7 +89,8 @@ async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_
     records = [
         MemoryRecord(
             kind=MemoryKind.MESSAGE,
-            text=" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 30))),
+            # words apart by any whitespace (the postings travel as one text of space-separated tokens per record)
+            text="".join(rnd.choice(WORDS) + rnd.choice(SPACES) for _ in range(rnd.randint(1, 30))),
             scope=MemoryScope(user_id=rnd.choice(users), session_id=rnd.choice(["s1", "s2"])),
         )
         for _ in range(400)
@@ -103,18 +105,31 @@ async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_
         await add(backend, [new(r) for r in records])
         queries = ["running in Lyon", "café résumé", "dogs and cats hiking", "painted the garden", "run runs",
                    "the", "booked trips", "zzz nothing"]
-        compared = 0
-        for query in queries:
-            terms = query_terms(query)
-            for user, session in [(u, s) for u in users for s in (None, "s1")]:
-                where = RecordFilter.build(MemoryScope(user_id=user, session_id=session))
-                expected = sqlite.lexical_search(any_of(terms), where, 30)
-                got = await backend.lexical(terms, where, 30)
-                assert [rid for rid, _ in got] == [rid for rid, _ in expected], query
-                for (_, a), (_, b) in zip(got, expected, strict=True):
-                    assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
-                compared += len(expected)
-        assert compared > 400
+
+        async def compare() -> int:
+            compared = 0
+            for query in queries:
+                terms = query_terms(query)
+                for user, session in [(u, s) for u in users for s in (None, "s1")]:
+                    where = RecordFilter.build(MemoryScope(user_id=user, session_id=session))
+                    expected = sqlite.lexical_search(any_of(terms), where, 30)
+                    got = await backend.lexical(terms, where, 30)
+                    assert [rid for rid, _ in got] == [rid for rid, _ in expected], query
+                    for (_, a), (_, b) in zip(got, expected, strict=True):
+                        assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+                    compared += len(expected)
+            return compared
+
+        assert await compare() > 400
+        # removed from both: still the same ranking, and no posting outlives its record (no foreign key cascades)
+        gone = rnd.sample(records, 130)
+        with sqlite.write_lock, sqlite.transaction() as conn:
+            sqlite.remove(conn, [r.id for r in gone])
+        await backend.commit(ChangeSet(actor="test", removals=gone))
+        assert await compare() > 250
+        orphans = f'SELECT count(*) FROM "{postgres_schema}".postings p WHERE NOT EXISTS (SELECT 1 FROM "{postgres_schema}".records r WHERE r.seq = p.seq)'
+        assert postgres_server.admin(orphans) == [(0,)]
+        assert postgres_server.admin(f"SELECT count(*) FROM pg_constraint WHERE conrelid = '\"{postgres_schema}\".postings'::regclass AND contype = 'f'") == [(0,)]
     finally:
         await backend.close()
 

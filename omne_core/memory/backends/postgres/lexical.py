@@ -48,20 +48,26 @@ async def add_postings(
         return
     df: Counter[str] = Counter()
     tokens = 0
-    postings: list[tuple[str, int, int, int, int]] = []
+    terms: list[str] = []  # per record: its tokens, space-separated (an FTS5 token never holds a space)
+    tfs: list[str] = []  # ... and their counts, in the same order
+    keyed: list[tuple[int, int, int]] = []  # ... and its owner, seq, length
     for seq, user_id, counts in rows:
-        owner, dl = owner_key(user_id), document_length(counts)
+        dl = document_length(counts)
         tokens += dl
-        for term, tf in counts.items():
-            postings.append((term, owner, seq, tf, dl))
-            df[term] += 1
-    if postings:  # the batch's postings in one statement (COPY would end a pipeline)
+        df.update(counts.keys())
+        if counts:
+            terms.append(" ".join(counts))
+            tfs.append(" ".join(map(str, counts.values())))
+            keyed.append((owner_key(user_id), seq, dl))
+    if terms:  # the server splits the texts: psycopg dumps an array element per record, not per posting
+        owners, seqs, lengths = (list(column) for column in zip(*keyed, strict=True))
         await conn.execute(
             sql.SQL(
-                "INSERT INTO {s}.postings(term, owner, seq, tf, dl)"
-                " SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bigint[], %b::int[], %b::int[])"
+                "INSERT INTO {s}.postings(term, owner, seq, tf, dl) SELECT p.term, r.owner, r.seq, p.tf::int, r.dl"
+                " FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::int[]) AS r(terms, tfs, owner, seq, dl)"
+                " CROSS JOIN LATERAL unnest(string_to_array(r.terms, ' '), string_to_array(r.tfs, ' ')) AS p(term, tf)"
             ).format(s=sql.Identifier(schema)),
-            [list(column) for column in zip(*postings, strict=True)],
+            [terms, tfs, owners, seqs, lengths],
         )
     await _shift_totals(conn, schema, df, len(rows), tokens)
 

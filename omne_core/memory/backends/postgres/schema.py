@@ -98,6 +98,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             " WHERE body->>'superseded_by' IS NOT NULL",
         ),
     ),
+    Migration(
+        3,
+        "postings without a foreign key: every removal deletes a record's postings itself (`remove_postings`, which"
+        " also corrects the document frequencies), so the cascade never fired, and its check cost every add",
+        ("ALTER TABLE {s}.postings DROP CONSTRAINT IF EXISTS postings_seq_fkey",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
