@@ -58,16 +58,12 @@ class StoreSettings(SettingsSection):
     postgres_schema: str = Field(default="omne", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # HNSW build parameters of a new vector index (an existing one keeps its own). pgvector inserts into the
     # index in the add's transaction, so they set the add cost; `m` the most (an insert re-prunes the neighbour
-    # lists of its ~2m neighbours). 10k MiniLM vectors of bench/memory_scale.py's texts, 200 of its queries:
-    # server CPU per insert, recall@10 against exact search at ef_search 300 / 400:
-    # (12, 32) 1.26-1.75 ms, 0.991 / 0.996; (10, 32) 0.84-1.29 ms, 0.985 / 0.992; (8, 32) 0.75 ms, 0.970 / 0.980;
-    # (8, 48) 0.85-0.99 ms, 0.985 / 0.992. The embedded backend's chroma index (16, 64, ef 100) finds 0.976 of them.
-    # Again on 2026-12-01 11:50, server CPU per insert: (8, 32) 0.77-0.89 ms, (8, 48) 1.02-1.16 ms; recall@10 at
-    # ef_search 400 / 500 / 600, two builds each: (8, 32) 0.979-0.982 / 0.985-0.987 / 0.987-0.990; (8, 48) 0.989 /
-    # 0.991-0.993 / 0.992-0.995.
-    # (8, 32) searched at ef_search 500 (pool.SESSION_EF_SEARCH) finds within 0.005 of what (8, 48) found at 400 for
-    # three quarters of the insert cost. Batch add beside the model, bench/memory_scale.py at 10k records: 0.80-0.81x
-    # of the model's encode rate with (12, 32), 0.82x with (8, 48), 0.86-0.87x with (8, 32) (and lighter postings).
+    # lists of its ~2m neighbours). 10k MiniLM vectors of bench/memory_scale.py's texts, 200 of its queries
+    # (bench/README has the runs): server CPU per insert, recall@10 against exact search at the ef_search given:
+    # (12, 32) 1.26-1.75 ms, 0.991 at 300; (8, 48) 1.02-1.16 ms, 0.989 at 400; (8, 32) 0.77-0.89 ms, 0.985-0.987
+    # at 500 (pool.SESSION_EF_SEARCH). The embedded backend's chroma index (16, 64, ef 100) finds 0.976 of them.
+    # Batch add beside the model, bench/memory_scale.py at 10k records: 0.80-0.81x of the model's encode rate with
+    # (12, 32), 0.82x with (8, 48), 0.86-0.87x with (8, 32) (and lighter postings).
     postgres_hnsw_m: int = Field(default=8, ge=2, le=100)
     postgres_hnsw_ef_construction: int = Field(default=32, ge=4, le=1000)
     # Connections per event loop (shared by the stores of a process on one URL; the first opener sets it).

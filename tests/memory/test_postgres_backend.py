@@ -127,9 +127,11 @@ async def test_bm25_ranks_exactly_as_fts5(postgres_server, postgres_schema, tmp_
             sqlite.remove(conn, [r.id for r in gone])
         await backend.commit(ChangeSet(actor="test", removals=gone))
         assert await compare() > 250
-        orphans = f'SELECT count(*) FROM "{postgres_schema}".postings p WHERE NOT EXISTS (SELECT 1 FROM "{postgres_schema}".records r WHERE r.seq = p.seq)'
+        s = f'"{postgres_schema}"'
+        orphans = f"SELECT count(*) FROM {s}.postings p WHERE NOT EXISTS (SELECT 1 FROM {s}.records r WHERE r.seq = p.seq)"
         assert postgres_server.admin(orphans) == [(0,)]
-        assert postgres_server.admin(f"SELECT count(*) FROM pg_constraint WHERE conrelid = '\"{postgres_schema}\".postings'::regclass AND contype = 'f'") == [(0,)]
+        foreign_keys = f"SELECT count(*) FROM pg_constraint WHERE conrelid = '{s}.postings'::regclass AND contype = 'f'"
+        assert postgres_server.admin(foreign_keys) == [(0,)]
     finally:
         await backend.close()
 
