@@ -79,7 +79,7 @@ async def _configure(conn: AsyncConnection, wait_s: float) -> None:
         ).fetchone()
     assert row is not None
     await conn.execute("SELECT set_config('search_path', quote_ident(%s), false)", (row[0],))
-    # the HNSW candidate list of a search's fast path (it fetches dense_candidates 50 x overfetch 4); more: set per query
+    # the HNSW candidate list of a search's fast path (it fetches dense_candidates 200 x overfetch 2); more: set per query
     await conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(SESSION_EF_SEARCH),))
     await conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(1, round(wait_s * 1000))}ms",))
     await register_vector_async(conn)
