@@ -99,10 +99,9 @@ class MemorySettings(SettingsSection):
     max_text_chars: int = 200_000  # longer texts are rejected (split documents into chunks first)
     max_batch: int = 10_000  # records per `add` call
     context_max_tokens: int = 1500
-    # Candidates taken from the vector index before fusion. A deep dense list pays off through what the ranking
-    # does beyond plain fusion: more conclusions to act as keys, more turns of a matching session (LoCoMo dev,
-    # `--l1 observations`: recall@10 0.843 at 50, 0.853 at 200; raw turns alone 0.835 -> 0.842), for ~12 ms more
-    # per search (more records loaded and ranked; figures in bench/README.md).
+    # Candidates taken from the vector index before fusion. Deep, because the ranking's work beyond plain fusion
+    # pays off there: more conclusions act as keys, more turns of a matching session lend context (LoCoMo dev
+    # recall@10 0.843 -> 0.853 with observations, for ~12 ms more per search: docs/ARCHITECTURE.md, bench/README.md).
     dense_candidates: int = 200
     lexical_candidates: int = 50  # candidates taken from the BM25 (FTS5) index before fusion (deeper: no gain)
     # Unfiltered candidates fetched per wanted one, before the filter is checked; too few kept: the filtered path.
