@@ -87,8 +87,11 @@ class Citations:
     sources: dict[str, list[MemoryRecord]] = field(default_factory=dict)
 
     @classmethod
-    def prepare(cls, records: Mapping[str, MemoryRecord], where: RecordFilter, load: Loader) -> Citations:
-        matched = {rid for rid, r in records.items() if where.matches(r)}
+    def prepare(
+        cls, records: Mapping[str, MemoryRecord], where: RecordFilter, load: Loader, fetched: RecordFilter | None = None
+    ) -> Citations:
+        """`records`: the candidates, loaded through `fetched` (when that is `where`, all match it unchecked)."""
+        matched = set(records) if fetched == where else {rid for rid, r in records.items() if where.matches(r)}
         keys = [rid for rid, r in records.items() if is_key(r)]
         cited = list(dict.fromkeys(s for k in keys for s in records[k].source_ids if s not in records))
         citable = dict(load(cited, where)) if cited else {}

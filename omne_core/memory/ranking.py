@@ -76,7 +76,7 @@ class Candidates:
     wanted, the stored embeddings of the candidates and of what they cite (`vectors`).
 
     Built once per search; `rank` then scores it for a set of weights (the store once, `locomo_weights.py` once
-    per grid point).
+    per grid point). `where`: the searched filter; `fetched`: the one the records were loaded through.
     """
 
     def __init__(
@@ -89,6 +89,7 @@ class Candidates:
         *,
         windows: Sequence[TimeWindow] = (),
         where: RecordFilter | None = None,
+        fetched: RecordFilter | None = None,
         load: Loader | None = None,
         vectors: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
@@ -105,7 +106,7 @@ class Candidates:
         self.lexical_rank = {rid: rank for rank, (rid, _) in enumerate(lexical, 1)}
         # without a filter (plain fusion) every candidate is a possible hit and nothing is expanded
         self.citations = (
-            expansion.Citations.prepare(self.records, where, load or expansion.loader({}))
+            expansion.Citations.prepare(self.records, where, load or expansion.loader({}), fetched)
             if where is not None
             else expansion.Citations(matched=set(self.ids), keys=[])
         )

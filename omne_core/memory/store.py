@@ -471,7 +471,7 @@ class MemoryStore:
         wanted_vectors = bool(settings.diversity_weight) if vectors is None else vectors
         embeddings = await self._embeddings([*records.values(), *loaded.values()]) if wanted_vectors else {}
         return ranking.Candidates(query, dense_found, lexical_found, records, now, windows=windows, where=where,
-                                  load=expansion.loader(loaded), vectors=embeddings)  # fmt: skip
+                                  fetched=fetch, load=expansion.loader(loaded), vectors=embeddings)  # fmt: skip
 
     async def _embeddings(self, records: Iterable[MemoryRecord]) -> dict[str, builtins.list[float]]:
         """The stored embeddings of these records (those that have one), fetched per user."""

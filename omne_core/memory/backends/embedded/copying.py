@@ -7,9 +7,8 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
-from ..base import HistoryRow, StoredRecord
+from ..base import HistoryRow, StoredRecord, load_row
 from .backend import EmbeddedBackend
-from .database import load_row
 
 
 class EmbeddedCopy:

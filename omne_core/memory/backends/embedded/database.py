@@ -21,7 +21,7 @@ from ...errors import MemoryNotFoundError, StoreNotOpenError
 from ...filters import RecordFilter, as_utc, record_ts
 from ...indexing import phrase
 from ...results import ChangeOp, MemoryChange
-from ..base import oldest_duplicates
+from ..base import load_row, oldest_duplicates
 from .sql import filter_sql
 
 SCHEMA_VERSION = "1"
@@ -104,14 +104,6 @@ def _now() -> datetime:
 
 def dump_record(record: MemoryRecord) -> str:
     return record.model_dump_json(exclude={"access_count", "last_accessed_at"})
-
-
-def load_row(row: sqlite3.Row | tuple[Any, ...]) -> MemoryRecord:
-    _, _, access_count, last_accessed_at, body = row
-    data = json.loads(body)
-    data["access_count"] = access_count
-    data["last_accessed_at"] = last_accessed_at
-    return MemoryRecord.model_validate(data)
 
 
 class Database:
@@ -299,7 +291,7 @@ class Database:
                     (user_id, *chunk),
                 )
                 found.extend(((user_id, *row[:4]), tuple(row[4:])) for row in rows)
-        return oldest_duplicates(records, hashes, found, load_row)
+        return oldest_duplicates(records, hashes, found)
 
     def previous_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
         """Up to `limit` records added before this one (or, if not stored yet, before now) in its session, oldest first."""

@@ -44,6 +44,7 @@ from ..base import (
     RecordCounts,
     UserCounts,
     VersionConflict,
+    load_row,
     superseded_version,
 )
 from . import dense, lexical, schema
@@ -58,7 +59,7 @@ from .pool import (
     release_pool,
     unavailable,
 )
-from .rows import COLUMNS, FROM, Rows, dump, load, storable
+from .rows import COLUMNS, FROM, Rows, dump, storable
 
 _QUICK_WAIT_S = 2.0  # a pool connection not handed out by then: check the server is there at all
 _COUNTS_TTL_S = 60.0  # how long the records-per-user counts (a search-plan estimate) are reused
@@ -228,7 +229,7 @@ class PostgresBackend:
                 query += sql.SQL(" LIMIT %s")
                 params.append(limit)
             rows = await (await conn.execute(query, params)).fetchall()
-        return [load(row) for row in rows]
+        return [load_row(row) for row in rows]
 
     async def linking(self, record_id: str) -> list[MemoryRecord]:
         """Records naming `record_id` in `source_ids` or `superseded_by`, oldest first (both indexed: migration 2)."""
@@ -237,7 +238,7 @@ class PostgresBackend:
             " OR (r.body->>'superseded_by') = %s ORDER BY r.ts, r.seq",
             (json.dumps([record_id]), record_id),
         )
-        return [load(row) for row in rows]
+        return [load_row(row) for row in rows]
 
     async def user_counts(self) -> list[UserCounts]:
         users: dict[str, UserCounts] = {}
@@ -281,7 +282,7 @@ class PostgresBackend:
             rows = await (
                 await conn.execute(query, (s.user_id, s.session_id, s.agent_id, s.namespace, record.id, limit))
             ).fetchall()
-        records = [load(row) for row in rows]
+        records = [load_row(row) for row in rows]
         return records[::-1] if before else records
 
     async def previous_in_session(self, record: MemoryRecord, limit: int) -> list[MemoryRecord]:
@@ -436,7 +437,7 @@ class PostgresBackend:
             " (SELECT 1 FROM {s}.vectors v WHERE v.seq = r.seq) ORDER BY r.seq LIMIT %s",
             (limit,),
         )
-        return [PendingVector(record=load(row[1:]), dense_text=row[0]) for row in rows]
+        return [PendingVector(record=load_row(row[1:]), dense_text=row[0]) for row in rows]
 
     async def write_vectors(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
         if not items:
@@ -629,7 +630,7 @@ class PostgresBackend:
                     params,
                 )
             ).fetchall()
-            records = [load(row) for row in rows]
+            records = [load_row(row) for row in rows]
             await self.rows.remove(conn, [r.id for r in records])
             await conn.execute(self.rows.q("DELETE FROM {s}.history WHERE user_id = %s"), (user_id,))
             await self.rows.log(conn, [_history_row(HistoryEntry(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..base import HistoryRow, IndexTexts, NewRecord, StoredRecord
+from ..base import HistoryRow, IndexTexts, NewRecord, StoredRecord, load_row
 from .backend import PostgresBackend
-from .rows import COLUMNS, FROM, load
+from .rows import COLUMNS, FROM
 
 
 class PostgresCopy:
@@ -41,7 +41,7 @@ class PostgresCopy:
                 )
             ).fetchall()
         return [
-            StoredRecord(seq=int(row[3]), record=load(row[3:]), dense_text=row[0], lexical_text=row[1],
+            StoredRecord(seq=int(row[3]), record=load_row(row[3:]), dense_text=row[0], lexical_text=row[1],
                          embedding=None if row[2] is None else row[2].to_list())  # fmt: skip
             for row in rows
         ]

@@ -3,7 +3,6 @@ the caller holds (inside its transaction). Every statement names the store's sch
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,21 +11,12 @@ from psycopg import AsyncConnection, AsyncCursor, sql
 from ....records import MemoryRecord
 from ...errors import MemoryValidationError
 from ...filters import record_ts
-from ..base import NewRecord, oldest_duplicates
+from ..base import NewRecord, load_row, oldest_duplicates
 from . import dense, lexical
 from .tokens import token_counts
 
 COLUMNS = "r.seq, r.id, coalesce(a.access_count, 0), a.last_accessed_at, r.body::text"
 FROM = "{s}.records r LEFT JOIN {s}.record_access a ON a.seq = r.seq"
-
-
-def load(row: Sequence[Any]) -> MemoryRecord:
-    """A record from `COLUMNS` (its access counts live apart: a search never rewrites a record row)."""
-    _, _, access_count, last_accessed_at, body = row
-    data = json.loads(body)
-    data["access_count"] = access_count
-    data["last_accessed_at"] = last_accessed_at
-    return MemoryRecord.model_validate(data)
 
 
 def dump(record: MemoryRecord) -> str:
@@ -63,7 +53,7 @@ class Rows:
 
     @staticmethod
     async def read_by_ids(cur: AsyncCursor[Any]) -> dict[str, MemoryRecord]:
-        return {record.id: record for record in (load(row) for row in await cur.fetchall())}
+        return {record.id: record for record in (load_row(row) for row in await cur.fetchall())}
 
     async def duplicates(
         self, conn: AsyncConnection, records: Sequence[MemoryRecord], hashes: Sequence[str]
@@ -82,7 +72,7 @@ class Rows:
             ([u for u, _ in pairs], [h for _, h in pairs]),
         )
         found = [(tuple(row[:5]), row[5:]) for row in await cur.fetchall()]
-        return oldest_duplicates(records, hashes, found, load)
+        return oldest_duplicates(records, hashes, found)
 
     # -- writes --------------------------------------------------------------------------------
     async def insert(self, conn: AsyncConnection, items: Sequence[NewRecord], seqs: Sequence[int] | None = None) -> None:
