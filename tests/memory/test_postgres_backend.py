@@ -173,6 +173,43 @@ async def test_a_selective_filter_never_starves_the_vector_search(postgres_serve
         await backend.close()
 
 
+async def test_the_default_dense_fetch_fits_the_session_hnsw_list_and_a_deeper_one_widens_its_transaction_alone(
+    postgres_server, postgres_schema, monkeypatch
+):
+    from omne_core.memory.backends.postgres import dense
+    from omne_core.memory.backends.postgres.pool import SESSION_EF_SEARCH
+
+    fetched: list[tuple[int, int]] = []  # (asked, found) per HNSW query
+    hnsw_top = dense.hnsw_top
+
+    async def counted(conn, schema, embedding, fetch, where):
+        found = await hnsw_top(conn, schema, embedding, fetch, where)
+        fetched.append((fetch, len(found)))
+        return found
+
+    monkeypatch.setattr(dense, "hnsw_top", counted)
+    rng = np.random.default_rng(5)
+    scope = MemoryScope(user_id="alice")
+    records = [MemoryRecord(kind=MemoryKind.MESSAGE, text=f"turn {i}", scope=scope) for i in range(700)]
+    backend = await open_backend(postgres_server.url, postgres_schema, store={"postgres_pool_size": 1})
+    try:
+        await add(backend, [new(r, embedding=unit(rng)) for r in records])
+        memory, where = backend.settings.memory, RecordFilter.build(scope)
+        got = await backend.dense(unit(rng), where, memory.dense_candidates)  # what a default search asks for
+        default_fetch = memory.dense_candidates * memory.candidate_overfetch
+        assert default_fetch <= SESSION_EF_SEARCH and fetched == [(default_fetch, default_fetch)]
+        assert len(got) == memory.dense_candidates
+        deeper = (SESSION_EF_SEARCH + 100) // memory.candidate_overfetch + 1  # a fetch past the session's list
+        got = await backend.dense(unit(rng), where, deeper)
+        asked, found = fetched[-1]
+        assert asked > SESSION_EF_SEARCH and found == asked and len(got) == deeper  # a longer list: all found
+        async with backend._connection() as conn:  # the pool's one connection: back at the session's value
+            cur = await conn.execute("SHOW hnsw.ef_search")
+            assert int((await cur.fetchone())[0]) == SESSION_EF_SEARCH
+    finally:
+        await backend.close()
+
+
 async def test_a_change_set_commits_whole_or_not_at_all(postgres_server, postgres_schema):
     from omne_core.memory.backends import Supersession
     from omne_core.memory.errors import MemoryNotFoundError
