@@ -20,7 +20,7 @@ from . import expansion
 from .diversity import diversify
 from .expansion import Loader
 from .filters import RecordFilter
-from .indexing import STOP_WORDS, content_words, words
+from .indexing import STOP_WORDS, content_words, speakers_of, words
 from .results import SearchHit
 from .timequery import TimeWindow, asks_when, time_word
 
@@ -39,15 +39,6 @@ def normalize(candidates: Sequence[tuple[str, float]], keep: Mapping[str, object
     if hi <= lo:
         return dict.fromkeys(scores, 1.0)
     return {rid: (score - lo) / (hi - lo) for rid, score in scores.items()}
-
-
-def speakers_of(record: MemoryRecord) -> list[str]:
-    """Who said the record (`speaker`), or, for a conclusion, who said what it was derived from (`speakers`)."""
-    speaker, speakers = record.metadata.get("speaker"), record.metadata.get("speakers")
-    named = [speaker] if isinstance(speaker, str) else []
-    if isinstance(speakers, list):
-        named += [s for s in speakers if isinstance(s, str)]
-    return named
 
 
 def speaker_named(record: MemoryRecord, query_words: set[str]) -> str | None:

@@ -164,7 +164,8 @@ class MemoryStore:
 
     # -- index consistency ---------------------------------------------------------------------
     async def repair(self, *, full: bool = True) -> IndexCheck:
-        """Make the vector index agree with the records: drop orphan vectors, (re-)embed missing or stale ones.
+        """Make the vector index agree with the records: drop orphan vectors, (re-)embed missing or stale ones
+        (their dense texts derived again, so a store opened after a change of `indexing.DENSE_FORMAT` catches up).
 
         `full=False` (what `open` runs unless `memory.verify_index_on_open`) compares the ids of every user only
         when the counts disagree; pending vectors and queued removals are always applied.
@@ -172,7 +173,9 @@ class MemoryStore:
         backend = self.backend
         check = await backend.check_index(full)
         while batch := await backend.pending_vectors(_REPAIR_BATCH):
-            embeddings = await aembed(self.embedder, [item.dense_text for item in batch])
+            # derived again, not the stored text: the vectors may be pending for a new `indexing.DENSE_FORMAT`
+            texts = [(await self._index_texts([item.record]))[0].dense for item in batch]
+            embeddings = await aembed(self.embedder, texts)
             await backend.write_vectors([(item.record.id, vector) for item, vector in zip(batch, embeddings, strict=True)])
             check.embedded += len(batch)
         return check
@@ -487,24 +490,35 @@ class MemoryStore:
         self, query: str, where: RecordFilter, wanted: tuple[int, int], min_similarity: float | None
     ) -> tuple[builtins.list[tuple[str, float]], builtins.list[tuple[str, float]], dict[str, MemoryRecord]]:
         """`wanted` (dense, lexical) candidates of a query, each list best first, and their records, all within
-        `where`."""
+        `where`.
+
+        The vector query is encoded without the names of the speakers it names (`indexing.query_text`), as the
+        records' dense texts are; which words are speakers' names the BM25 candidates tell (their speakers). So
+        that the encode still runs beside the BM25 query, the query is encoded with and without its capitalised
+        inner words (`indexing.name_guess`) in one batch; only a wrong guess costs a second encode.
+        """
         backend = self.backend
 
-        async def dense() -> builtins.list[tuple[str, float]]:
-            embedding = (await aembed(self.embedder, [indexing.query_text(query)], query=True))[0]
-            return await backend.dense(embedding, where, wanted[0])
+        async def lexical() -> tuple[builtins.list[tuple[str, float]], dict[str, MemoryRecord]]:
+            found = await backend.lexical(indexing.query_terms(query), where, wanted[1])
+            return found, dict(await backend.get_many([rid for rid, _ in found], where))
 
-        # The two candidate lists are independent: the query embedding and vector query run beside the BM25 query.
-        dense_found, lexical_found = await asyncio.gather(
-            dense(), backend.lexical(indexing.query_terms(query), where, wanted[1])
-        )
+        guess = indexing.name_guess(query)
+        texts = list(dict.fromkeys([indexing.query_text(query), indexing.query_text(query, guess)]))
+        encoded, (lexical_found, records) = await asyncio.gather(aembed(self.embedder, texts, query=True), lexical())
+        by_text = dict(zip(texts, encoded, strict=True))
+        text = indexing.query_text(query, indexing.named_speakers(query, records.values()))
+        embedding = by_text.get(text) or (await aembed(self.embedder, [text], query=True))[0]
+        dense_found = await backend.dense(embedding, where, wanted[0])
         if min_similarity is not None:
             dense_found = [(rid, score) for rid, score in dense_found if score >= min_similarity]
             similar = {rid for rid, _ in dense_found}
             lexical_found = [(rid, score) for rid, score in lexical_found if rid in similar]
-        ids = list(dict.fromkeys([rid for rid, _ in dense_found] + [rid for rid, _ in lexical_found]))
-        records = await backend.get_many(ids, where)  # the record of truth has the last word on every filter
-        return dense_found, lexical_found, dict(records)
+        rest = [rid for rid, _ in dense_found if rid not in records]
+        if rest:  # the record of truth has the last word on every filter
+            records.update(await backend.get_many(rest, where))
+        wanted_ids = {rid for rid, _ in dense_found} | {rid for rid, _ in lexical_found}
+        return dense_found, lexical_found, {rid: r for rid, r in records.items() if rid in wanted_ids}
 
     async def links(self, record_id: str, scope: ScopeArg | None = None) -> RecordLinks:
         """A record's provenance both ways (the records it cites; the conclusions citing it) and its supersession

@@ -193,6 +193,10 @@ async def test_topic_feedback_raises_turns_on_the_best_conclusions_topic(store):
         for t in ["Trips are expensive, my family rarely travels.", "Outdoor yoga is nice when the weather is good.",
                   "Melanie said her family loves board games.", "Our trip to the museum was fun for everyone.",
                   "My family takes the train downtown on Sundays.", "Outdoor concerts are my favourite thing."]
+    ] + [
+        MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=later, metadata={"speaker": "Melanie"})
+        for t in ["Outdoor trips? With the family we mostly take the car to town.",
+                  "Taking trips with family is hard to plan."]
     ]  # fmt: skip
     told, target, *_ = await store.add([told, target, *noise])
     [conclusion] = await store.add(fact("Melanie goes on outdoor camping trips in the mountains with her kids.", [told]))
@@ -200,7 +204,7 @@ async def test_topic_feedback_raises_turns_on_the_best_conclusions_topic(store):
     async def rank_of_target(weight: float) -> tuple[int, list[str]]:
         store.settings.memory.l1_feedback_weight = weight
         hits = await store.search(FEEDBACK_QUERY, user, limit=20)
-        assert hits[0].record.id == conclusion.id  # the best conclusion: the one lending
+        assert conclusion.id in [h.record.id for h in hits]  # the one conclusion found, so the one lending
         [(rank, hit)] = [(i, h) for i, h in enumerate(hits) if h.record.id == target.id]
         return rank, hit.reasons
 

@@ -7,7 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from omne_core.memory.indexing import any_of, date_words, index_text, query_terms, rarest_terms, speaker_line
+from omne_core.memory.indexing import (
+    any_of,
+    date_words,
+    index_text,
+    name_guess,
+    named_speakers,
+    query_terms,
+    query_text,
+    rarest_terms,
+    speaker_line,
+    without_names,
+)
 from omne_core.records import MemoryKind, MemoryRecord, MemoryScope
 
 SESSION = MemoryScope(user_id="u", session_id="s")
@@ -34,7 +45,7 @@ def test_message_indexed_with_the_turn_it_answers():
     question = msg("Where did you go last weekend?", "Ben")
     answer = msg("Hiking near Lake Bled", "Ana", event_time=datetime(2023, 5, 8, 13, 56, tzinfo=UTC))
     indexed = index_text(answer, [msg("unrelated older turn", "Ana"), question])
-    assert indexed.dense == "Ana: Hiking near Lake Bled\nBen: Where did you go last weekend?"
+    assert indexed.dense == ": Hiking near Lake Bled\n: Where did you go last weekend?"  # names: `without_names`
     lines = indexed.lexical.split("\n")
     assert lines[0] == "8 May 2023"
     assert lines.count("Ana: Hiking near Lake Bled") == 2  # own words weigh more than the context's
@@ -44,11 +55,38 @@ def test_message_indexed_with_the_turn_it_answers():
 
 def test_first_turn_and_non_messages_have_no_context():
     first = index_text(msg("hello there", "Ana"))
-    assert first.dense == "Ana: hello there" and "\n" not in first.dense
+    assert first.dense == ": hello there" and "\n" not in first.dense
     fact = msg("Ana owns a dog", kind=MemoryKind.FACT)
-    assert index_text(fact, [msg("Ben: what pets?", "Ben")]).dense == "Ana owns a dog"
+    assert index_text(fact, [msg("Ben: what pets?", "Ben")]).dense == "Ana owns a dog"  # no speaker metadata
     chunk_before = msg("chapter one text", kind=MemoryKind.DOCUMENT_CHUNK)
-    assert index_text(msg("reply", "Ana"), [chunk_before]).dense == "Ana: reply"
+    assert index_text(msg("reply", "Ana"), [chunk_before]).dense == ": reply"
+
+
+def test_the_dense_text_leaves_the_speakers_names_out_and_the_lexical_text_keeps_them():
+    question = msg("Ana, where did you and Ben's sister go?", "Ben")
+    answer = msg("Ben, we hiked with ANA's cousin Anabel near Lake Bled", "Ana")
+    indexed = index_text(answer, [question])
+    assert indexed.dense == ": , we hiked with cousin Anabel near Lake Bled\n: , where did you and sister go?"
+    assert indexed.lexical.count("Ana: Ben, we hiked with ANA's cousin") == 2 and "Ben: Ana, where" in indexed.lexical
+    fact = msg("Ana Lopez moved to Porto; Lopez loves it", kind=MemoryKind.FACT).model_copy(
+        update={"metadata": {"speakers": ["Ana Lopez", 7]}}
+    )
+    assert index_text(fact).dense == "moved to Porto; loves it"  # a conclusion: its sources' speakers, each word
+
+
+def test_without_names_keeps_a_text_that_would_be_left_empty_and_ignores_stop_word_names():
+    assert without_names("Ana", ["Ana"]) == "Ana" and without_names("Ana!", ["Ana"]) == "Ana!"
+    assert without_names("I will go", ["Will", "I", ""]) == "I will go"  # no stop word, no one-letter name
+    assert without_names("Ana.*(x) met Bo", ["Ana.*(x)"]) == "met Bo"  # a name is text, not a pattern
+
+
+def test_a_query_is_encoded_without_the_speakers_it_names():
+    records = [msg("hi", "Melanie"), msg("yo", "Caroline"), msg("a conclusion", kind=MemoryKind.FACT)]
+    query = "What did Melanie and melanie's friend Sweden-born Jon paint?"
+    assert named_speakers(query, records) == ["Melanie"]
+    assert query_text(query, named_speakers(query, records)) == "What did and friend Sweden-born Jon paint?"
+    assert query_text("  plain question  ") == "plain question"
+    assert name_guess("When did Melanie go to Sweden? And Jon?") == ["Melanie", "Sweden", "Jon"]
 
 
 def test_date_words():

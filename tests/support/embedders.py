@@ -18,3 +18,14 @@ class HashEmbedder:
             norm = sum(x * x for x in v) ** 0.5
             out.append([x / norm for x in v])
         return out
+
+
+class RecordingEmbedder(HashEmbedder):
+    """A `HashEmbedder` that keeps the texts of each call (what a store chose to encode)."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        return super().embed(texts)

@@ -7,10 +7,12 @@ chroma under the data directory; the default) or `postgres` (PostgreSQL + pgvect
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 
 from ...config import OmneSettings, StoreBackend
 from ...embeddings import Embedder
 from ...errors import ConfigurationError
+from ..indexing import DENSE_FORMAT
 from .base import (
     Candidates,
     ChangeSet,
@@ -46,9 +48,29 @@ BACKENDS = {
 }
 
 
+class VectorSpace:
+    """What a store's vectors are: the embedder's, of dense texts of `indexing.DENSE_FORMAT`. Its `name` is what a
+    backend keeps and compares on open (another one: every record pending, re-embedded); it embeds as the embedder."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    @property
+    def name(self) -> str:
+        return f"{self.embedder.name}|{DENSE_FORMAT}"
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.embedder.embed(texts)
+
+
 async def open_backend(settings: OmneSettings, embedder: Embedder) -> StorageBackend:
-    """Open the storage backend the settings choose. The embedder only names the vector space (its `name`, and
-    `dimension` when a backend must size its vector column); backends never embed."""
+    """Open the storage backend the settings choose. The embedder only names the vector space (`VectorSpace`: its
+    `name`, and `dimension` when a backend must size its vector column); backends never embed."""
+    embedder = VectorSpace(embedder)
     choice = settings.store.backend
     module_name, _, class_name = BACKENDS[choice].partition(":")
     if choice is StoreBackend.POSTGRES and settings.store.postgres_url is None:

@@ -232,7 +232,8 @@ class UserCounts:
 
 @dataclass
 class PendingVector:
-    """A record whose vector must be (re)written, with the text to embed."""
+    """A record whose vector must be (re)written, with the dense text it was stored with (`MemoryStore.repair`
+    embeds the text derived again: the dense-text format may have changed since)."""
 
     record: MemoryRecord
     dense_text: str

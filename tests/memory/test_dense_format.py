@@ -1,0 +1,75 @@
+"""The dense side without the speakers' names (`indexing.without_names`): what a search encodes for its query, and
+a store whose vectors were made under another dense-text format, re-embedded from texts derived again on open."""
+
+from __future__ import annotations
+
+import pytest
+
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, indexing
+from omne_core.memory import backends as backends_module
+from tests.support.backends import both_backends, vector_ids
+from tests.support.embedders import RecordingEmbedder
+
+SESSION = MemoryScope(user_id="u", session_id="s")
+
+
+def turn(text: str, speaker: str, scope: MemoryScope = SESSION) -> MemoryRecord:
+    return MemoryRecord(kind=MemoryKind.MESSAGE, text=text, scope=scope, metadata={"speaker": speaker})
+
+
+def cosine(a: str, b: str) -> float:
+    """The similarity of two texts' `RecordingEmbedder` vectors (what a hit's dense score is)."""
+    return sum(x * y for x, y in zip(*RecordingEmbedder().embed([a, b]), strict=True))
+
+
+async def test_a_search_encodes_its_query_without_the_speakers_it_names(settings):
+    recording = RecordingEmbedder()
+    async with await MemoryStore.open(settings, embedder=recording) as store:
+        await store.add([turn("I painted a sunset with the kids", "Melanie"), turn("Lovely! I was in Sweden", "Caroline")])
+        recording.calls.clear()
+        hits = await store.search("What did Melanie paint?", MemoryScope(user_id="u"))
+        # one batch: the query as asked and without its capitalised inner words, which the candidates confirm
+        assert recording.calls == [["What did Melanie paint?", "What did paint?"]]
+        painted = next(h for h in hits if h.record.text.startswith("I painted"))
+        assert painted.dense_score == pytest.approx(cosine("What did paint?", ": I painted a sunset with the kids"))
+        recording.calls.clear()
+        await store.search("Did Caroline like Sweden?", MemoryScope(user_id="u"))
+        # Sweden is no speaker: the guess was wrong, so the query without Caroline alone is encoded next
+        assert recording.calls == [["Did Caroline like Sweden?", "Did like ?"], ["Did like Sweden?"]]
+        recording.calls.clear()
+        await store.search("What did Bob paint?", MemoryScope(user_id="u"))  # no speaker of the store is named
+        assert recording.calls == [["What did Bob paint?", "What did paint?"]]
+
+
+async def test_only_the_searched_users_speakers_are_names_to_leave_out(settings):
+    async with await MemoryStore.open(settings, embedder=RecordingEmbedder()) as store:
+        await store.add([turn("I painted a sunset", "Melanie")])
+        await store.add([turn("Did you paint?", "Vera", MemoryScope(user_id="v", session_id="s"))])
+        [hit] = await store.search("What did Vera paint?", MemoryScope(user_id="u"))  # Vera speaks to user v only
+        assert hit.dense_score == pytest.approx(cosine("What did Vera paint?", ": I painted a sunset"))
+        [hit] = await store.search("What did Vera paint?", MemoryScope(user_id="v"))
+        assert hit.dense_score == pytest.approx(cosine("What did paint?", ": Did you paint?"))
+
+
+@both_backends
+async def test_a_store_embedded_under_another_dense_format_is_re_embedded_from_texts_derived_again(
+    settings, monkeypatch
+):
+    old = monkeypatch.context()
+    with old as patch:  # a store of the earlier format: names in its dense texts, another vector space name
+        patch.setattr(backends_module, "DENSE_FORMAT", "names-in")
+        patch.setattr(indexing, "without_names", lambda text, names: text)
+        async with await MemoryStore.open(settings, embedder=RecordingEmbedder()) as store:
+            added = await store.add([turn("I painted a sunset", "Melanie"), turn("Lovely!", "Caroline")])
+    recording = RecordingEmbedder()
+    async with await MemoryStore.open(settings, embedder=recording) as store:
+        encoded = [text for call in recording.calls for text in call]
+        assert sorted(encoded) == [": I painted a sunset", ": Lovely!\n: I painted a sunset"]  # derived again
+        assert await vector_ids(store) == {r.id for r in added}
+        [hit, *_] = await store.search("sunset", MemoryScope(user_id="u"))
+        assert hit.record.id == added[0].id and hit.dense_score == pytest.approx(
+            sum(a * b for a, b in zip(*RecordingEmbedder().embed([": I painted a sunset", "sunset"]), strict=True))
+        )  # its vector is the new text's
+    recording.calls.clear()
+    async with await MemoryStore.open(settings, embedder=recording) as store:  # caught up: nothing to re-embed
+        assert recording.calls == []
