@@ -82,12 +82,14 @@ class FusionWeights(SettingsSection):
     """How much each signal adds to a search hit's score (normalised retriever scores lie in 0..1).
 
     Chosen on the LoCoMo dev conversations (`bench/locomo_weights.py` checks them leave-one-conversation-out).
+    Lexical and dense weigh alike since the dense side leaves the speakers' names out (`indexing.without_names`):
+    every held-out fold picks 0.5 over 0.6 with L1 observations (r@10 0.864 held out), and raw turns hold out 0.845.
     """
 
     model_config = {"frozen": True}
 
-    lexical: float = Field(default=0.6, ge=0.0)
-    dense: float = Field(default=0.4, ge=0.0)
+    lexical: float = Field(default=0.5, ge=0.0)
+    dense: float = Field(default=0.5, ge=0.0)
     speaker: float = Field(default=0.3, ge=0.0)  # the record's `speaker` is named in the query
     substance: float = Field(default=0.1, ge=0.0)  # grows with the record's content words ...
     substance_words: int = Field(default=20, ge=1)  # ... up to this many

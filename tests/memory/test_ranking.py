@@ -59,8 +59,10 @@ def test_weights_decide_between_retrievers():
     records = by_id(rec("lex"), rec("dense"), rec("floor"))
     dense = [("dense", 0.9), ("floor", 0.1)]
     lexical = [("lex", 9.0), ("floor", 1.0)]
-    default = fuse(dense, lexical, records, MemorySettings(), NOW)
-    assert order(default)[:2] == ["lex", "dense"]  # lexical weighs 0.6 vs dense 0.4 by default
+    lexical_heavy = fuse(
+        dense, lexical, records, MemorySettings(), NOW, weights=FusionWeights(lexical=0.6, dense=0.4)
+    )
+    assert order(lexical_heavy)[:2] == ["lex", "dense"]
     dense_heavy = fuse(
         dense, lexical, records, MemorySettings(), NOW, weights=FusionWeights(lexical=0.2, dense=0.8)
     )
@@ -123,7 +125,7 @@ def test_hits_explain_their_scores():
     assert (
         "dense rank 1 (cosine 0.420)" in text and "lexical rank 1 (bm25 3.500)" in text and "speaker" in text
     )
-    assert hit.score > 0.6 + 0.4  # both retrievers at their maximum, plus the priors
+    assert hit.score > MemorySettings().fusion.lexical + MemorySettings().fusion.dense  # both at their top, + priors
 
 
 def test_the_fusion_weights_are_a_memory_setting(monkeypatch):
@@ -135,10 +137,13 @@ def test_the_fusion_weights_are_a_memory_setting(monkeypatch):
         "den": MemoryRecord(id="den", kind=MemoryKind.FACT, text="alpha beta gamma delta", scope=SCOPE),
     }
     dense, lexical = [("den", 0.9), ("lex", 0.1)], [("lex", 5.0), ("den", 1.0)]
-    assert [h.record.id for h in fuse(dense, lexical, records, MemorySettings(), NOW)][0] == "lex"  # lexical 0.6
+    monkeypatch.setenv("OMNE_MEMORY__FUSION__LEXICAL", "0.9")
+    settings = load_settings().memory
+    assert settings.fusion.lexical == 0.9 and settings.fusion.dense == MemorySettings().fusion.dense
+    assert [h.record.id for h in fuse(dense, lexical, records, settings, NOW)][0] == "lex"
     monkeypatch.setenv("OMNE_MEMORY__FUSION__LEXICAL", "0.1")
     settings = load_settings().memory
-    assert settings.fusion.lexical == 0.1 and settings.fusion.dense == 0.4
+    assert settings.fusion.lexical == 0.1
     assert [h.record.id for h in fuse(dense, lexical, records, settings, NOW)][0] == "den"
 
 
