@@ -118,11 +118,15 @@ def query_text(query: str, names: Iterable[str] = ()) -> str:
     return without_names(query.strip(), names)
 
 
+def is_named(name: str, query_words: set[str]) -> bool:
+    """Whether a query (its content words) names someone: holds any word of the name but a stop word."""
+    return bool({w for w in words(name) if w not in STOP_WORDS} & query_words)
+
+
 def named_speakers(query: str, records: Iterable[MemoryRecord]) -> list[str]:
-    """The speakers of `records` whose name (any word of it) the query holds, each once."""
-    query_words = set(words(query))
-    found = {name: None for r in records for name in speakers_of(r) if set(words(name)) & query_words}
-    return list(found)
+    """The speakers of `records` the query names (`is_named`), each once."""
+    query_words = set(content_words(query))
+    return list(dict.fromkeys(name for r in records for name in speakers_of(r) if is_named(name, query_words)))
 
 
 def name_guess(query: str) -> list[str]:

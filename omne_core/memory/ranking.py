@@ -20,7 +20,7 @@ from . import expansion
 from .diversity import diversify
 from .expansion import Loader
 from .filters import RecordFilter
-from .indexing import STOP_WORDS, content_words, speakers_of, words
+from .indexing import content_words, is_named, speakers_of
 from .results import SearchHit
 from .timequery import TimeWindow, asks_when, time_word
 
@@ -43,10 +43,7 @@ def normalize(candidates: Sequence[tuple[str, float]], keep: Mapping[str, object
 
 def speaker_named(record: MemoryRecord, query_words: set[str]) -> str | None:
     """The record's speaker (or one of its sources' speakers) if the query names them (any word of the name)."""
-    for speaker in speakers_of(record):
-        if {w for w in words(speaker) if w not in STOP_WORDS} & query_words:
-            return speaker
-    return None
+    return next((speaker for speaker in speakers_of(record) if is_named(speaker, query_words)), None)
 
 
 class Features(NamedTuple):

@@ -174,7 +174,7 @@ class MemoryStore:
         check = await backend.check_index(full)
         while batch := await backend.pending_vectors(_REPAIR_BATCH):
             # derived again, not the stored text: the vectors may be pending for a new `indexing.DENSE_FORMAT`
-            texts = [(await self._index_texts([item.record]))[0].dense for item in batch]
+            texts = [t.dense for t in await self._stored_index_texts([item.record for item in batch])]
             embeddings = await aembed(self.embedder, texts)
             await backend.write_vectors([(item.record.id, vector) for item, vector in zip(batch, embeddings, strict=True)])
             check.embedded += len(batch)
@@ -325,6 +325,14 @@ class MemoryStore:
             out.append(IndexTexts(indexed.dense, indexed.lexical))
         return out
 
+    async def _stored_index_texts(
+        self, records: Sequence[MemoryRecord], *, replaced: dict[str, MemoryRecord] | None = None,
+        removed: frozenset[str] = frozenset(),
+    ) -> list[IndexTexts]:  # fmt: skip
+        """Index texts of stored records, each with its own predecessors (`_index_texts` reads a list as new
+        records following each other)."""
+        return [(await self._index_texts([r], replaced=replaced, removed=removed))[0] for r in records]
+
     async def _followers(self, records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
         """Stored records whose index context may contain one of `records` (the next turns of their sessions)."""
         skip = {r.id for r in records}
@@ -341,7 +349,7 @@ class MemoryStore:
     ) -> list[Reindex]:  # fmt: skip
         """New index texts of stored records, each with its own predecessors; re-embedded, or left pending (and
         repaired later) when the embedder fails."""
-        texts = [(await self._index_texts([r], replaced=replaced, removed=removed))[0] for r in records]
+        texts = await self._stored_index_texts(records, replaced=replaced, removed=removed)
         embeddings: Sequence[Sequence[float] | None] = [None] * len(texts)
         if texts:
             try:

@@ -46,8 +46,6 @@ def superseded_version(old: MemoryRecord, new_id: str, now: datetime) -> MemoryR
     )
 
 
-
-
 def load_row(row: Sequence[Any]) -> MemoryRecord:
     """A record from a `(seq, id, access_count, last_accessed_at, body)` row, the shape both backends select.
 
