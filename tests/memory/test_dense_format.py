@@ -3,6 +3,8 @@ a store whose vectors were made under another dense-text format, re-embedded fro
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, indexing
@@ -73,3 +75,36 @@ async def test_a_store_embedded_under_another_dense_format_is_re_embedded_from_t
     recording.calls.clear()
     async with await MemoryStore.open(settings, embedder=recording) as store:  # caught up: nothing to re-embed
         assert recording.calls == []
+
+
+NAMES = ["Ana", "Bo", "Caro", "Dev", "Eli", "Fen"]
+TOPICS = "garden piano shelter puppy museum pottery camping marathon".split()
+
+
+@both_backends
+@pytest.mark.parametrize("seed", [5, 6])
+async def test_only_the_searched_scopes_speakers_leave_the_query_randomized(settings, seed):
+    """Randomized: users share some speakers' names and not others; a search leaves out of its dense query exactly
+    the names of the speakers of the scopes it searched that it names, never a name only another user's speaker
+    holds (what the hits' dense scores show)."""
+    rng = random.Random(seed)
+    users = ["u0", "u1", "u2"]
+    cast = {u: rng.sample(NAMES, 3) for u in users}  # each user's speakers, overlapping at random
+    async with await MemoryStore.open(settings, embedder=RecordingEmbedder()) as store:
+        for i in range(36):
+            user = rng.choice(users)  # each turn its own session: its dense text is its own line alone
+            speaker = rng.choice(cast[user])
+            await store.add([turn(f"{' '.join(rng.sample(TOPICS, 2))} {i}", speaker, MemoryScope(user_id=user, session_id=f"s{i}"))])
+        spoken = {u: {r.metadata["speaker"] for r in await store.list(MemoryScope(user_id=u), limit=None)} for u in users}
+        for _ in range(20):
+            searched = rng.sample(users, rng.randint(1, 2))
+            asked = rng.sample(NAMES, 2)
+            query = f"What did {asked[0]} and {asked[1]} say about the {rng.choice(TOPICS)}?"
+            left_out = [n for n in asked if any(n in spoken[u] for u in searched)]
+            expected = indexing.query_text(query, left_out)
+            assert all(n in expected for n in asked if n not in left_out)  # another user's speaker stays in
+            hits = await store.search(query, [MemoryScope(user_id=u) for u in searched], limit=50)
+            assert hits and all(h.record.scope.user_id in searched for h in hits)
+            for hit in hits:
+                if hit.dense_score is not None:
+                    assert hit.dense_score == pytest.approx(cosine(expected, f": {hit.record.text}"), abs=1e-5), (seed, query)
