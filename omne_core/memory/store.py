@@ -38,6 +38,7 @@ from .backends import (
     Replacement,
     StorageBackend,
     Supersession,
+    VectorWrite,
     VersionConflict,
     merge_change_sets,
     open_backend,
@@ -173,11 +174,18 @@ class MemoryStore:
         backend = self.backend
         check = await backend.check_index(full)
         while batch := await backend.pending_vectors(_REPAIR_BATCH):
+            if check.embedded == 0 and len(batch) == _REPAIR_BATCH:  # a long wait ahead: say why before it starts
+                logger.warning("embedding the vectors of %d or more records, in batches of %d (records added while the "
+                               "embedder failed, or every record after a change of embedder or of the dense-text "
+                               "format, now %r)", _REPAIR_BATCH, _REPAIR_BATCH, indexing.DENSE_FORMAT)  # fmt: skip
             # derived again, not the stored text: the vectors may be pending for a new `indexing.DENSE_FORMAT`
-            texts = [t.dense for t in await self._stored_index_texts([item.record for item in batch])]
+            texts = [t.dense for t in await self._stored_index_texts(batch)]
             embeddings = await aembed(self.embedder, texts)
-            await backend.write_vectors([(item.record.id, vector) for item, vector in zip(batch, embeddings, strict=True)])
+            await backend.write_vectors([VectorWrite(r.id, text, vector)
+                                         for r, text, vector in zip(batch, texts, embeddings, strict=True)])  # fmt: skip
             check.embedded += len(batch)
+        if check.embedded >= _REPAIR_BATCH:
+            logger.warning("embedded the vectors of %d records", check.embedded)
         return check
 
     async def _repair_if_dirty(self) -> None:

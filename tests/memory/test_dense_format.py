@@ -3,13 +3,15 @@ a store whose vectors were made under another dense-text format, re-embedded fro
 
 from __future__ import annotations
 
+import logging
 import random
 
 import pytest
 
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, indexing
 from omne_core.memory import backends as backends_module
-from tests.support.backends import both_backends, vector_ids
+from omne_core.memory import store as store_module
+from tests.support.backends import both_backends, dense_texts, vector_ids
 from tests.support.embedders import RecordingEmbedder
 
 SESSION = MemoryScope(user_id="u", session_id="s")
@@ -55,7 +57,7 @@ async def test_only_the_searched_users_speakers_are_names_to_leave_out(settings)
 
 @both_backends
 async def test_a_store_embedded_under_another_dense_format_is_re_embedded_from_texts_derived_again(
-    settings, monkeypatch
+    settings, monkeypatch, caplog
 ):
     old = monkeypatch.context()
     with old as patch:  # a store of the earlier format: names in its dense texts, another vector space name
@@ -64,10 +66,19 @@ async def test_a_store_embedded_under_another_dense_format_is_re_embedded_from_t
         async with await MemoryStore.open(settings, embedder=RecordingEmbedder()) as store:
             added = await store.add([turn("I painted a sunset", "Melanie"), turn("Lovely!", "Caroline")])
     recording = RecordingEmbedder()
-    async with await MemoryStore.open(settings, embedder=recording) as store:
+    monkeypatch.setattr(store_module, "_REPAIR_BATCH", 2)  # a batch as full as a long re-embedding's first
+    with caplog.at_level(logging.WARNING, logger=store_module.__name__):
+        store = await MemoryStore.open(settings, embedder=recording)
+    said = [r.getMessage() for r in caplog.records if r.name == store_module.__name__]
+    assert said == ["embedding the vectors of 2 or more records, in batches of 2 (records added while the embedder "
+                    "failed, or every record after a change of embedder or of the dense-text format, now 'names-out')",
+                    "embedded the vectors of 2 records"]  # fmt: skip
+    async with store:
         encoded = [text for call in recording.calls for text in call]
         assert sorted(encoded) == [": I painted a sunset", ": Lovely!\n: I painted a sunset"]  # derived again
         assert await vector_ids(store) == {r.id for r in added}
+        # the stored dense texts are what the new vectors were made from
+        assert await dense_texts(store) == {added[0].id: ": I painted a sunset", added[1].id: ": Lovely!\n: I painted a sunset"}
         [hit, *_] = await store.search("sunset", MemoryScope(user_id="u"))
         assert hit.record.id == added[0].id and hit.dense_score == pytest.approx(
             sum(a * b for a, b in zip(*RecordingEmbedder().embed([": I painted a sunset", "sunset"]), strict=True))

@@ -13,7 +13,7 @@ import pytest
 
 from omne_core.config import load_settings
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope
-from omne_core.memory.backends import ChangeSet, HistoryEntry, IndexTexts, NewRecord
+from omne_core.memory.backends import ChangeSet, HistoryEntry, IndexTexts, NewRecord, VectorWrite
 from omne_core.memory.backends.embedded.database import Database
 from omne_core.memory.filters import RecordFilter
 from omne_core.memory.indexing import any_of, query_terms
@@ -326,8 +326,8 @@ async def test_embedder_change_marks_every_record_pending(postgres_server, postg
     record = await one_record_store(postgres_server.url, postgres_schema, "vector of the old model")
     backend = await open_backend(postgres_server.url, postgres_schema, dimension=8, embedder="other-8")
     try:
-        assert [p.record.id for p in await backend.pending_vectors(10)] == [record.id]
-        await backend.write_vectors([(record.id, unit(np.random.default_rng(1), 8))])
+        assert [r.id for r in await backend.pending_vectors(10)] == [record.id]
+        await backend.write_vectors([VectorWrite(record.id, "the new text", unit(np.random.default_rng(1), 8))])
         assert await backend.pending_vectors(10) == []
         assert len((await backend.embeddings("u", [record.id]))[record.id]) == 8
     finally:

@@ -52,6 +52,13 @@ async def vector_ids(store: Any) -> set[str]:
     return {rid for (rid,) in await _pg(store, "SELECT r.id FROM {s}.vectors v JOIN {s}.records r ON r.seq = v.seq")}
 
 
+async def dense_texts(store: Any) -> dict[str, str]:
+    """The stored dense text of every record (what its vector was made from), by id."""
+    if store.backend.name == "embedded":
+        return dict(store.backend.db.conn().execute("SELECT id, dense_text FROM records").fetchall())
+    return dict(await _pg(store, "SELECT id, dense_text FROM {s}.records"))
+
+
 async def lexical_rows(store: Any, word: str) -> int:
     """How many records the lexical index finds holding `word`."""
     if store.backend.name == "embedded":

@@ -228,13 +228,14 @@ class UserCounts:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class PendingVector:
-    """A record whose vector must be (re)written, with the dense text it was stored with (`MemoryStore.repair`
-    embeds the text derived again: the dense-text format may have changed since)."""
+@dataclass(frozen=True)
+class VectorWrite:
+    """A pending record's new vector and the dense text it was made from (`MemoryStore.repair` derives the text
+    again: the dense-text format may have changed since the record was stored)."""
 
-    record: MemoryRecord
+    record_id: str
     dense_text: str
+    embedding: Sequence[float]
 
 
 @dataclass
@@ -361,12 +362,13 @@ class VectorIndex(Protocol):
         """The stored vectors of these records of one user (those that have one)."""
         ...
 
-    async def pending_vectors(self, limit: int) -> list[PendingVector]:
+    async def pending_vectors(self, limit: int) -> list[MemoryRecord]:
         """Records whose vector is missing or stale, oldest first."""
         ...
 
-    async def write_vectors(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
-        """Store the vectors of pending records (id, embedding) and mark them indexed."""
+    async def write_vectors(self, items: Sequence[VectorWrite]) -> None:
+        """Store the vectors of pending records, with the dense texts they were made from, and mark them indexed
+        (records removed meanwhile are skipped)."""
         ...
 
 

@@ -31,9 +31,9 @@ from ..base import (
     CommitResult,
     IndexCheck,
     InsertOutcome,
-    PendingVector,
     RecordCounts,
     UserCounts,
+    VectorWrite,
     VersionConflict,
     superseded_version,
 )
@@ -196,18 +196,18 @@ class EmbeddedBackend:
         self._dirty = False
         return result
 
-    async def pending_vectors(self, limit: int) -> list[PendingVector]:
-        rows = await self._run(self.db.pending_index, limit)
-        return [PendingVector(record=record, dense_text=dense) for dense, _, record in rows]
+    async def pending_vectors(self, limit: int) -> list[MemoryRecord]:
+        return await self._run(self.db.pending_index, limit)
 
-    async def write_vectors(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
+    async def write_vectors(self, items: Sequence[VectorWrite]) -> None:
         await self._run(self._write_vectors_sync, items)
 
-    def _write_vectors_sync(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
-        records = self.db.get_many([rid for rid, _ in items])
-        present = [(records[rid], vector) for rid, vector in items if rid in records]
+    def _write_vectors_sync(self, items: Sequence[VectorWrite]) -> None:
+        records = self.db.get_many([item.record_id for item in items])
+        present = [item for item in items if item.record_id in records]
         with self._vector_turn():
-            self._sync_vectors([r for r, _ in present], [v for _, v in present], strict=True)
+            self.db.set_dense_texts([(item.record_id, item.dense_text) for item in present])
+            self._sync_vectors([records[i.record_id] for i in present], [i.embedding for i in present], strict=True)
 
     def _sync_vectors(self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]], *, strict: bool = False) -> None:
         """Write the vectors of records already committed; on failure leave them pending (repaired later)."""

@@ -441,11 +441,11 @@ class Database:
             for seq, rid, op, actor, at, version, before, after, details in rows
         ]
 
-    def pending_index(self, limit: int) -> list[tuple[str, str, MemoryRecord]]:
+    def pending_index(self, limit: int) -> list[MemoryRecord]:
         rows = self.conn().execute(
-            f"SELECT dense_text, {_COLUMNS} FROM records WHERE index_state = 0 ORDER BY seq LIMIT ?", (limit,)
+            f"SELECT {_COLUMNS} FROM records WHERE index_state = 0 ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
-        return [(row[0], row[2], load_row(row[1:])) for row in rows]
+        return [load_row(row) for row in rows]
 
     def count(self) -> int:
         return int(self.conn().execute("SELECT count(*) FROM records").fetchone()[0])
@@ -520,6 +520,11 @@ class Database:
             conn.execute("DELETE FROM record_links WHERE seq = ?", (seq,))
             conn.execute("UPDATE history SET before = NULL, after = NULL WHERE record_id = ?", (rid,))
             conn.execute("INSERT OR IGNORE INTO vector_outbox(id, user_id) VALUES (?, ?)", (rid, user_id))
+
+    def set_dense_texts(self, items: Sequence[tuple[str, str]]) -> None:
+        """(id, dense text) of records about to get the vectors made from these texts."""
+        with self.unsynced_transaction() as conn:
+            conn.executemany("UPDATE records SET dense_text = ? WHERE id = ?", [(text, rid) for rid, text in items])
 
     def mark_indexed(self, ids: Sequence[str]) -> None:
         with self.unsynced_transaction() as conn:

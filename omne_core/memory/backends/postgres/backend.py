@@ -40,9 +40,9 @@ from ..base import (
     IndexCheck,
     InsertOutcome,
     NewRecord,
-    PendingVector,
     RecordCounts,
     UserCounts,
+    VectorWrite,
     VersionConflict,
     load_row,
     superseded_version,
@@ -431,23 +431,29 @@ class PostgresBackend:
         Records without a vector (another embedding model, or added while the embedder failed) are pending."""
         return IndexCheck(full=full)
 
-    async def pending_vectors(self, limit: int) -> list[PendingVector]:
+    async def pending_vectors(self, limit: int) -> list[MemoryRecord]:
         rows = await self._fetch(
-            f"SELECT r.dense_text, {COLUMNS} FROM {FROM} WHERE NOT EXISTS"
+            f"SELECT {COLUMNS} FROM {FROM} WHERE NOT EXISTS"
             " (SELECT 1 FROM {s}.vectors v WHERE v.seq = r.seq) ORDER BY r.seq LIMIT %s",
             (limit,),
         )
-        return [PendingVector(record=load_row(row[1:]), dense_text=row[0]) for row in rows]
+        return [load_row(row) for row in rows]
 
-    async def write_vectors(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
+    async def write_vectors(self, items: Sequence[VectorWrite]) -> None:
         if not items:
             return
-        vectors = dict(items)
+        by_id = {item.record_id: item for item in items}
         async with self.transaction() as conn:
             rows = await (
-                await conn.execute(self.rows.q("SELECT id, seq FROM {s}.records WHERE id = ANY(%s)"), (list(vectors),))
+                await conn.execute(
+                    self.rows.q(
+                        "UPDATE {s}.records r SET dense_text = t.dense_text"
+                        " FROM unnest(%s::text[], %s::text[]) AS t(id, dense_text) WHERE r.id = t.id RETURNING r.id, r.seq"
+                    ),
+                    (list(by_id), [item.dense_text for item in by_id.values()]),
+                )
             ).fetchall()
-            await self.rows.write_vectors(conn, [(int(seq), vectors[rid]) for rid, seq in rows])
+            await self.rows.write_vectors(conn, [(int(seq), by_id[rid].embedding) for rid, seq in rows])
 
     # -- writes --------------------------------------------------------------------------------
     async def touch(self, ids: Sequence[str], when: datetime) -> None:
