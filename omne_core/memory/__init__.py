@@ -27,6 +27,7 @@ from .errors import (
     MemoryValidationError,
     ReflectionError,
     StoreNotOpenError,
+    VectorSpaceChangedError,
 )
 from .ingest import IngestedFile, IngestReport, IngestSkip, discover_files, ingest_paths
 from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
@@ -93,6 +94,7 @@ __all__ = [
     "UserSummary",
     "StoreConfig",
     "StoreNotOpenError",
+    "VectorSpaceChangedError",
     "build_context",
     "open_store",
     "IngestedFile",

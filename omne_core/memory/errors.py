@@ -17,6 +17,7 @@ __all__ = [
     "ReflectionError",
     "DataDirectoryInUseError",
     "StoreNotOpenError",
+    "VectorSpaceChangedError",
     "validation_problems",
 ]
 
@@ -34,6 +35,19 @@ class MemoryNotFoundError(MemoryStoreError, KeyError):
 
     def __str__(self) -> str:
         return f"no memory record with id {self.record_id!r}"
+
+
+class VectorSpaceChangedError(MemoryStoreError):
+    """Another process rebuilt a shared store's vectors for another embedder or dense-text format (another model,
+    another Omne version) after this one opened it: what this process would embed no longer fits, so it writes
+    nothing. Every process on a store must embed alike: restart this one like the others."""
+
+    def __init__(self, mine: str, stored: str | None, outcome: str = "nothing was written") -> None:
+        super().__init__(
+            f"this store's vectors are now made for {stored!r} (another process opened it so), but this process "
+            f"embeds for {mine!r}: {outcome}; restart it with the same embedder and Omne version as the others"
+        )
+        self.mine, self.stored = mine, stored
 
 
 class MemoryValidationError(MemoryStoreError, ValueError):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from omne_core.config import load_settings
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, VectorSpaceChangedError
 from omne_core.memory.backends import ChangeSet, HistoryEntry, IndexTexts, NewRecord, VectorWrite
 from omne_core.memory.backends.embedded.database import Database
 from omne_core.memory.filters import RecordFilter
@@ -474,3 +474,45 @@ async def test_concurrent_writers_store_a_record_once_and_nul_is_refused(postgre
     finally:
         for w in writers:
             await w.close()
+
+
+async def test_a_process_whose_vector_space_another_rebuilt_writes_nothing(postgres_server, postgres_schema):
+    """Two processes on one store, the second of another embedder (or Omne version): its open rebuilds the vectors,
+    and the first process's writes (records, vectors) are refused with a clear error, nothing of them written."""
+    old = await open_backend(postgres_server.url, postgres_schema, embedder="old-16")
+    rng = np.random.default_rng(3)
+    first = MemoryRecord(kind=MemoryKind.FACT, text="kept", scope=MemoryScope(user_id="u"))
+    await add(old, [new(first, embedding=unit(rng))])
+    newer = await open_backend(postgres_server.url, postgres_schema, embedder="new-16")
+    try:
+        late = MemoryRecord(kind=MemoryKind.FACT, text="from the old process", scope=MemoryScope(user_id="u"))
+        with pytest.raises(VectorSpaceChangedError, match="made for 'new-16'.*embeds for 'old-16'"):
+            await add(old, [new(late, embedding=unit(rng))])
+        with pytest.raises(VectorSpaceChangedError):
+            await old.write_vectors([VectorWrite(first.id, "kept", unit(rng))])
+        assert await newer.get(late.id) is None
+        assert [r.id for r in await newer.pending_vectors(10)] == [first.id]  # the old vector was not written back
+        await newer.write_vectors([VectorWrite(first.id, "kept", unit(rng))])  # the newer process writes as usual
+        await add(newer, [new(late, embedding=unit(rng))])
+        assert (await newer.get(late.id)) is not None and await newer.pending_vectors(10) == []
+    finally:
+        await old.close()
+        await newer.close()
+
+
+async def test_a_search_in_a_vector_space_of_another_dimension_says_why(postgres_server, postgres_schema):
+    """The other process's embedder has another dimension: the first process's search fails with the same clear
+    error (not the database's "different vector dimensions")."""
+    old = await open_backend(postgres_server.url, postgres_schema, embedder="old-16", dimension=16)
+    record = MemoryRecord(kind=MemoryKind.FACT, text="kept", scope=MemoryScope(user_id="u"))
+    await add(old, [new(record, embedding=unit(np.random.default_rng(0)))])
+    newer = await open_backend(postgres_server.url, postgres_schema, embedder="new-8", dimension=8)
+    try:
+        await newer.write_vectors([VectorWrite(record.id, "kept", unit(np.random.default_rng(1), 8))])
+        where = RecordFilter.build(MemoryScope(user_id="u"))
+        with pytest.raises(VectorSpaceChangedError, match="made for 'new-8'.*embeds for 'old-16': no search compares"):
+            await old.dense(unit(np.random.default_rng(2)), where, 5)
+        assert [rid for rid, _ in await newer.dense(unit(np.random.default_rng(3), 8), where, 5)] == [record.id]
+    finally:
+        await old.close()
+        await newer.close()

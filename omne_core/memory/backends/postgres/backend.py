@@ -20,7 +20,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg import AsyncConnection, OperationalError, sql
+from psycopg import AsyncConnection, AsyncCursor, OperationalError, sql
+from psycopg.errors import DataException
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ....config import OmneSettings
@@ -28,7 +29,7 @@ from ....config.settings import redact_url
 from ....embeddings import Embedder
 from ....records import MemoryRecord, MemoryScope, MemoryStatus
 from ... import indexing
-from ...errors import MemoryNotFoundError, MemoryValidationError
+from ...errors import MemoryNotFoundError, MemoryValidationError, VectorSpaceChangedError
 from ...filters import RecordFilter, as_utc
 from ...results import ChangeOp, MemoryChange
 from ..base import (
@@ -103,8 +104,11 @@ class PostgresBackend:
 
     name = "postgres"
 
-    def __init__(self, url: str, schema_name: str, pool: AsyncConnectionPool, settings: OmneSettings) -> None:
+    def __init__(
+        self, url: str, schema_name: str, pool: AsyncConnectionPool, settings: OmneSettings, space: str
+    ) -> None:
         self.url, self.schema, self._pool, self.settings = url, schema_name, pool, settings
+        self.space = space  # the vector space this process embeds in (`backends.VectorSpace.name`)
         self.rows = Rows(schema_name)
         self._closed = False
         self._loop = asyncio.get_running_loop()  # the pool's: an async pool belongs to the loop it was opened on
@@ -121,7 +125,7 @@ class PostgresBackend:
         url = settings.store.postgres_url.get_secret_value()
         schema_name = settings.store.postgres_schema
         pool = await acquire_pool(url, max_size=settings.store.postgres_pool_size, wait_s=settings.store.postgres_wait_s)
-        backend = cls(url, schema_name, pool, settings)
+        backend = cls(url, schema_name, pool, settings, embedder.name)
         try:
             async with backend._connection() as conn:
                 await schema.migrate(conn, schema_name)
@@ -344,6 +348,16 @@ class PostgresBackend:
     async def dense(self, embedding: Sequence[float], where: RecordFilter, n: int) -> Candidates:
         """HNSW over-fetched with the filter checked in the same statement; too few kept: the allowed rows are
         scored exactly (never starved)."""
+        try:
+            return await self._dense(embedding, where, n)
+        except DataException as exc:
+            if "different vector dimensions" not in str(exc):
+                raise
+            stored = await self._fetch("SELECT value FROM {s}.meta WHERE key = 'embedder'")
+            raise VectorSpaceChangedError(self.space, stored[0][0] if stored else None, "no search compares its "
+                                          "vectors with them") from exc  # fmt: skip
+
+    async def _dense(self, embedding: Sequence[float], where: RecordFilter, n: int) -> Candidates:
         fetch = n * self.settings.memory.candidate_overfetch
         condition = where_sql(where)
         async with self._connection() as conn:
@@ -444,6 +458,7 @@ class PostgresBackend:
             return
         by_id = {item.record_id: item for item in items}
         async with self.transaction() as conn:
+            space = await self._send_space_check(conn)
             rows = await (
                 await conn.execute(
                     self.rows.q(
@@ -453,6 +468,7 @@ class PostgresBackend:
                     (list(by_id), [item.dense_text for item in by_id.values()]),
                 )
             ).fetchall()
+            await self._confirm_space(space)
             await self.rows.write_vectors(conn, [(int(seq), by_id[rid].embedding) for rid, seq in rows])
 
     # -- writes --------------------------------------------------------------------------------
@@ -479,6 +495,20 @@ class PostgresBackend:
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7092))", (json.dumps([self.schema, user_id]),)
             )
 
+    async def _send_space_check(self, conn: AsyncConnection) -> AsyncCursor[tuple[Any, ...]]:
+        """Sent first in a write: the schema lock held shared until commit (no vector-table rebuild meanwhile) and
+        the store's vector space, read by `_confirm_space` once the write's first read has synced the pipeline
+        (no round trip of its own)."""
+        await conn.execute(schema.SCHEMA_LOCK_SHARED, schema.schema_lock_key(self.schema))
+        return await conn.execute(self.rows.q("SELECT value FROM {s}.meta WHERE key = 'embedder'"))
+
+    async def _confirm_space(self, sent: AsyncCursor[tuple[Any, ...]]) -> None:
+        """Refuse the write (rolled back) when another process rebuilt the vectors for another vector space."""
+        row = await sent.fetchone()
+        stored = None if row is None else str(row[0])
+        if stored != self.space:
+            raise VectorSpaceChangedError(self.space, stored)
+
     async def commit(self, changes: ChangeSet) -> CommitResult:
         return await self._commit(changes, None)
 
@@ -491,8 +521,10 @@ class PostgresBackend:
         users |= {r.scope.user_id for r in changes.removals}
         history: list[tuple[Any, ...]] = []
         async with self.transaction() as conn:
+            space = await self._send_space_check(conn)
             await self._lock_users(conn, users)
             await self._insert(conn, changes, result, history, now, seqs)
+            await self._confirm_space(space)  # answered with the inserts' reads; the lock holds until commit
             for supersession in changes.supersessions:
                 new = supersession.new if isinstance(supersession.new, MemoryRecord) else result.inserted[supersession.new].record
                 done: list[str] = []

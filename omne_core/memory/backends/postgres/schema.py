@@ -107,10 +107,17 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 LATEST = MIGRATIONS[-1].version
+# The schema lock: held by migrations and vector-table rebuilds, held shared by a write checking the vector space.
+SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7091))"
+SCHEMA_LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 7091))"
 
 
 class SchemaVersionError(MemoryStoreError):
     """The store's schema is newer than this version of Omne knows (upgrade Omne; nothing was changed)."""
+
+
+def schema_lock_key(schema: str) -> tuple[str]:
+    return (f"omne-schema:{schema}",)
 
 
 def _statement(template: str, schema: str) -> sql.Composed:
@@ -136,7 +143,7 @@ async def migrate(conn: AsyncConnection, schema: str, migrations: Sequence[Migra
     latest = migrations[-1].version
     async with conn.transaction():
         # One opener at a time per schema; the lock ends with the transaction.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7091))", (f"omne-schema:{schema}",))
+        await conn.execute(SCHEMA_LOCK, schema_lock_key(schema))
         await conn.execute(_statement("CREATE SCHEMA IF NOT EXISTS {s}", schema))
         await conn.execute(
             _statement(
@@ -164,13 +171,14 @@ async def migrate(conn: AsyncConnection, schema: str, migrations: Sequence[Migra
     return applied
 
 
+
 async def ensure_vectors(
     conn: AsyncConnection, schema: str, embedder: str, dimension: int, m: int, ef_construction: int
 ) -> bool:
     """Create the vector table for this embedding model (HNSW, cosine); for another model than the one the
     table was built for, drop its vectors and rebuild it. True when every record must be (re-)embedded."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7091))", (f"omne-schema:{schema}",))
+        await conn.execute(SCHEMA_LOCK, schema_lock_key(schema))
         row = await (
             await conn.execute(_statement("SELECT value FROM {s}.meta WHERE key = 'embedder'", schema))
         ).fetchone()
