@@ -353,7 +353,7 @@ class PostgresBackend:
         except DataException as exc:
             if "different vector dimensions" not in str(exc):
                 raise
-            stored = await self._fetch("SELECT value FROM {s}.meta WHERE key = 'embedder'")
+            stored = await self._fetch(schema.VECTOR_SPACE)
             raise VectorSpaceChangedError(self.space, stored[0][0] if stored else None, "no search compares its "
                                           "vectors with them") from exc  # fmt: skip
 
@@ -500,7 +500,7 @@ class PostgresBackend:
         the store's vector space, read by `_confirm_space` once the write's first read has synced the pipeline
         (no round trip of its own)."""
         await conn.execute(schema.SCHEMA_LOCK_SHARED, schema.schema_lock_key(self.schema))
-        return await conn.execute(self.rows.q("SELECT value FROM {s}.meta WHERE key = 'embedder'"))
+        return await conn.execute(self.rows.q(schema.VECTOR_SPACE))
 
     async def _confirm_space(self, sent: AsyncCursor[tuple[Any, ...]]) -> None:
         """Refuse the write (rolled back) when another process rebuilt the vectors for another vector space."""

@@ -110,6 +110,7 @@ LATEST = MIGRATIONS[-1].version
 # The schema lock: held by migrations and vector-table rebuilds, held shared by a write checking the vector space.
 SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7091))"
 SCHEMA_LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 7091))"
+VECTOR_SPACE = "SELECT value FROM {s}.meta WHERE key = 'embedder'"  # what the vector table was built for
 
 
 class SchemaVersionError(MemoryStoreError):
@@ -180,7 +181,7 @@ async def ensure_vectors(
     async with conn.transaction():
         await conn.execute(SCHEMA_LOCK, schema_lock_key(schema))
         row = await (
-            await conn.execute(_statement("SELECT value FROM {s}.meta WHERE key = 'embedder'", schema))
+            await conn.execute(_statement(VECTOR_SPACE, schema))
         ).fetchone()
         if row is not None and row[0] == embedder:
             return False
