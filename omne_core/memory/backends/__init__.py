@@ -7,7 +7,6 @@ chroma under the data directory; the default) or `postgres` (PostgreSQL + pgvect
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
 
 from ...config import OmneSettings, StoreBackend
 from ...embeddings import Embedder
@@ -25,6 +24,7 @@ from .base import (
     InsertOutcome,
     LexicalIndex,
     Migrations,
+    NamedVectorSpace,
     NewRecord,
     RecordBackend,
     RecordCounts,
@@ -41,7 +41,7 @@ from .base import (
     superseded_version,
 )
 
-# backend name -> "module:class"; the class has `async open(settings, embedder) -> StorageBackend`
+# backend name -> "module:class"; the class has `async open(settings, space: NamedVectorSpace) -> StorageBackend`
 BACKENDS = {
     StoreBackend.EMBEDDED: "omne_core.memory.backends.embedded:EmbeddedBackend",
     StoreBackend.POSTGRES: "omne_core.memory.backends.postgres:PostgresBackend",
@@ -50,7 +50,7 @@ BACKENDS = {
 
 class VectorSpace:
     """What a store's vectors are: the embedder's, of dense texts of `indexing.DENSE_FORMAT`. Its `name` is what a
-    backend keeps and compares on open (another one: every record pending, re-embedded); it embeds as the embedder."""
+    backend keeps and compares on open (another one: every record pending, re-embedded)."""
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
@@ -63,14 +63,10 @@ class VectorSpace:
     def dimension(self) -> int:
         return self.embedder.dimension
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.embedder.embed(texts)
-
 
 async def open_backend(settings: OmneSettings, embedder: Embedder) -> StorageBackend:
     """Open the storage backend the settings choose. The embedder only names the vector space (`VectorSpace`: its
     `name`, and `dimension` when a backend must size its vector column); backends never embed."""
-    embedder = VectorSpace(embedder)
     choice = settings.store.backend
     module_name, _, class_name = BACKENDS[choice].partition(":")
     if choice is StoreBackend.POSTGRES and settings.store.postgres_url is None:
@@ -81,7 +77,7 @@ async def open_backend(settings: OmneSettings, embedder: Embedder) -> StorageBac
         if exc.name != module_name:
             raise
         raise ConfigurationError(f"the {choice.value!r} storage backend is not available in this version of Omne") from exc
-    backend: StorageBackend = await getattr(module, class_name).open(settings, embedder)
+    backend: StorageBackend = await getattr(module, class_name).open(settings, VectorSpace(embedder))
     return backend
 
 
@@ -98,6 +94,7 @@ __all__ = [
     "InsertOutcome",
     "LexicalIndex",
     "Migrations",
+    "NamedVectorSpace",
     "NewRecord",
     "RecordBackend",
     "RecordCounts",

@@ -228,6 +228,17 @@ class UserCounts:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
+
+class NamedVectorSpace(Protocol):
+    """What a backend knows of the vectors it keeps: their space's name (compared on open) and their dimension
+    (to size a vector column). Backends never embed (`backends.VectorSpace` is the store's)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
 @dataclass(frozen=True)
 class VectorWrite:
     """A pending record's new vector and the dense text it was made from (`MemoryStore.repair` derives the text

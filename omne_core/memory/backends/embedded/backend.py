@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ....config import OmneSettings
-from ....embeddings import Embedder
 from ....records import MemoryRecord, MemoryScope, MemoryStatus
 from ...errors import MemoryNotFoundError, MemoryValidationError
 from ...filters import RecordFilter
@@ -31,6 +30,7 @@ from ..base import (
     CommitResult,
     IndexCheck,
     InsertOutcome,
+    NamedVectorSpace,
     RecordCounts,
     UserCounts,
     VectorWrite,
@@ -63,10 +63,10 @@ class EmbeddedBackend:
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
-    async def open(cls, settings: OmneSettings, embedder: Embedder) -> EmbeddedBackend:
+    async def open(cls, settings: OmneSettings, space: NamedVectorSpace) -> EmbeddedBackend:
         """Open (creating if needed) the data directory's store; a new embedding model or chroma store (or an
         older index layout) marks every record pending, so the store re-embeds them."""
-        return await asyncio.to_thread(cls._open_sync, settings, embedder.name)
+        return await asyncio.to_thread(cls._open_sync, settings, space.name)
 
     @classmethod
     def _open_sync(cls, settings: OmneSettings, embedder_name: str) -> EmbeddedBackend:

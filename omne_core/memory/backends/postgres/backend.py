@@ -26,7 +26,6 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ....config import OmneSettings
 from ....config.settings import redact_url
-from ....embeddings import Embedder
 from ....records import MemoryRecord, MemoryScope, MemoryStatus
 from ... import indexing
 from ...errors import MemoryNotFoundError, MemoryValidationError, VectorSpaceChangedError
@@ -40,6 +39,7 @@ from ..base import (
     HistoryEntry,
     IndexCheck,
     InsertOutcome,
+    NamedVectorSpace,
     NewRecord,
     RecordCounts,
     UserCounts,
@@ -117,7 +117,7 @@ class PostgresBackend:
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
-    async def open(cls, settings: OmneSettings, embedder: Embedder) -> PostgresBackend:
+    async def open(cls, settings: OmneSettings, space: NamedVectorSpace) -> PostgresBackend:
         """Connect (sharing the URL's pool), create or migrate the schema, and fit the vector table to the
         embedding model (another model than the table's leaves every record pending: the store re-embeds)."""
         if settings.store.postgres_url is None:
@@ -125,7 +125,7 @@ class PostgresBackend:
         url = settings.store.postgres_url.get_secret_value()
         schema_name = settings.store.postgres_schema
         pool = await acquire_pool(url, max_size=settings.store.postgres_pool_size, wait_s=settings.store.postgres_wait_s)
-        backend = cls(url, schema_name, pool, settings, embedder.name)
+        backend = cls(url, schema_name, pool, settings, space.name)
         try:
             async with backend._connection() as conn:
                 await schema.migrate(conn, schema_name)
@@ -134,7 +134,7 @@ class PostgresBackend:
                     (uuid.uuid4().hex,),
                 )
                 await schema.ensure_vectors(
-                    conn, schema_name, embedder.name, embedder.dimension,
+                    conn, schema_name, space.name, space.dimension,
                     settings.store.postgres_hnsw_m, settings.store.postgres_hnsw_ef_construction,
                 )  # fmt: skip
         except BaseException:

@@ -172,7 +172,6 @@ async def migrate(conn: AsyncConnection, schema: str, migrations: Sequence[Migra
     return applied
 
 
-
 async def ensure_vectors(
     conn: AsyncConnection, schema: str, embedder: str, dimension: int, m: int, ef_construction: int
 ) -> bool:
