@@ -478,7 +478,8 @@ async def test_concurrent_writers_store_a_record_once_and_nul_is_refused(postgre
 
 async def test_a_process_whose_vector_space_another_rebuilt_writes_nothing(postgres_server, postgres_schema):
     """Two processes on one store, the second of another embedder (or Omne version): its open rebuilds the vectors,
-    and the first process's writes (records, vectors) are refused with a clear error, nothing of them written."""
+    and the first process's writes (records, vectors) are refused with a clear error, nothing of them written; its
+    reads of the vectors (a search, diversity's vectors) are refused too, not answered from another space."""
     old = await open_backend(postgres_server.url, postgres_schema, embedder="old-16")
     rng = np.random.default_rng(3)
     first = MemoryRecord(kind=MemoryKind.FACT, text="kept", scope=MemoryScope(user_id="u"))
@@ -490,6 +491,11 @@ async def test_a_process_whose_vector_space_another_rebuilt_writes_nothing(postg
             await add(old, [new(late, embedding=unit(rng))])
         with pytest.raises(VectorSpaceChangedError):
             await old.write_vectors([VectorWrite(first.id, "kept", unit(rng))])
+        where = RecordFilter.build(MemoryScope(user_id="u"))  # the same dimension: only the space's name tells
+        with pytest.raises(VectorSpaceChangedError, match="embeds for 'old-16': no search compares"):
+            await old.dense(unit(rng), where, 5)
+        with pytest.raises(VectorSpaceChangedError, match="embeds for 'old-16': its vectors are not compared"):
+            await old.embeddings("u", [first.id])
         assert await newer.get(late.id) is None
         assert [r.id for r in await newer.pending_vectors(10)] == [first.id]  # the old vector was not written back
         await newer.write_vectors([VectorWrite(first.id, "kept", unit(rng))])  # the newer process writes as usual

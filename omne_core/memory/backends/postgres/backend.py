@@ -67,6 +67,7 @@ _COUNTS_TTL_S = 60.0  # how long the records-per-user counts (a search-plan esti
 _OWNER_PREFILTER_SHARE = 0.5  # as the embedded backend: below this share, term counts are scaled to the users
 _SELECTIVE_ROWS = 5000  # a filter allowing at most this many records is searched from its records
 _LAST_PART = 8  # the batch's last part, the one written with no encode beside it, is kept this small
+_SEARCH_REFUSED = "no search compares its vectors with them"  # what a search in a rebuilt vector space gets
 
 
 def write_parts(lengths: Sequence[int], size: int) -> list[list[int]]:
@@ -349,29 +350,28 @@ class PostgresBackend:
         """HNSW over-fetched with the filter checked in the same statement; too few kept: the allowed rows are
         scored exactly (never starved)."""
         try:
-            return await self._dense(embedding, where, n)
+            async with self._vector_read(_SEARCH_REFUSED) as conn:
+                return await self._dense(conn, embedding, where, n)
         except DataException as exc:
             if "different vector dimensions" not in str(exc):
                 raise
             stored = await self._fetch(schema.VECTOR_SPACE)
-            raise VectorSpaceChangedError(self.space, stored[0][0] if stored else None, "no search compares its "
-                                          "vectors with them") from exc  # fmt: skip
+            raise VectorSpaceChangedError(self.space, stored[0][0] if stored else None, _SEARCH_REFUSED) from exc
 
-    async def _dense(self, embedding: Sequence[float], where: RecordFilter, n: int) -> Candidates:
+    async def _dense(self, conn: AsyncConnection, embedding: Sequence[float], where: RecordFilter, n: int) -> Candidates:
         fetch = n * self.settings.memory.candidate_overfetch
         condition = where_sql(where)
-        async with self._connection() as conn:
-            if await self._selective(conn, where, condition):
-                return await dense.exact(conn, self.schema, embedding, n, condition)
-            if fetch > SESSION_EF_SEARCH:  # a longer HNSW candidate list, for this transaction alone
-                async with conn.transaction():
-                    found = await dense.hnsw_top(conn, self.schema, embedding, fetch, condition)
-            else:
-                found = await dense.hnsw_top(conn, self.schema, embedding, fetch, condition)
-            kept = [(rid, sim) for rid, sim, keep in found if keep]
-            if len(kept) >= n or len(found) < fetch:
-                return kept[:n]
+        if await self._selective(conn, where, condition):
             return await dense.exact(conn, self.schema, embedding, n, condition)
+        if fetch > SESSION_EF_SEARCH:  # a longer HNSW candidate list, for this transaction alone
+            async with conn.transaction():
+                found = await dense.hnsw_top(conn, self.schema, embedding, fetch, condition)
+        else:
+            found = await dense.hnsw_top(conn, self.schema, embedding, fetch, condition)
+        kept = [(rid, sim) for rid, sim, keep in found if keep]
+        if len(kept) >= n or len(found) < fetch:
+            return kept[:n]
+        return await dense.exact(conn, self.schema, embedding, n, condition)
 
     async def lexical(self, terms: Sequence[str], where: RecordFilter, n: int) -> Candidates:
         """BM25 exactly as the embedded backend's FTS5 ranks, among the searched users' postings; past the work
@@ -428,12 +428,23 @@ class PostgresBackend:
         return sum(counts.get(u, 0) for u in users) / total if total else 1.0
 
     async def embeddings(self, user_id: str, ids: Sequence[str]) -> dict[str, list[float]]:
-        rows = await self._fetch(
-            "SELECT r.id, v.embedding FROM {s}.records r JOIN {s}.vectors v ON v.seq = r.seq"
-            " WHERE r.user_id = %s AND r.id = ANY(%s)",
-            (user_id, list(ids)),
-        )
+        async with self._vector_read("its vectors are not compared with them") as conn:
+            query = self.rows.q(
+                "SELECT r.id, v.embedding FROM {s}.records r JOIN {s}.vectors v ON v.seq = r.seq"
+                " WHERE r.user_id = %s AND r.id = ANY(%s)"
+            )
+            rows = await (await conn.execute(query, (user_id, list(ids)))).fetchall()
         return {rid: vector.to_list() for rid, vector in rows}
+
+    @asynccontextmanager
+    async def _vector_read(self, outcome: str) -> AsyncIterator[AsyncConnection]:
+        """A pipelined connection for a read of the vectors, the store's vector space read with the read's first
+        round trip and checked after it: a process whose vectors another process rebuilt for another model of the
+        same dimension is told so (`outcome`), not handed neighbours from another space."""
+        async with self._connection() as conn, conn.pipeline():
+            space = await conn.execute(self.rows.q(schema.VECTOR_SPACE))
+            yield conn
+            await self._confirm_space(space, outcome)
 
     # -- the vector index (written with its records: nothing to repair) --------------------------
     @property
@@ -502,12 +513,13 @@ class PostgresBackend:
         await conn.execute(schema.SCHEMA_LOCK_SHARED, schema.schema_lock_key(self.schema))
         return await conn.execute(self.rows.q(schema.VECTOR_SPACE))
 
-    async def _confirm_space(self, sent: AsyncCursor[tuple[Any, ...]]) -> None:
-        """Refuse the write (rolled back) when another process rebuilt the vectors for another vector space."""
+    async def _confirm_space(self, sent: AsyncCursor[tuple[Any, ...]], outcome: str = "nothing was written") -> None:
+        """Refuse the write (rolled back) or the read when another process rebuilt the vectors for another vector
+        space."""
         row = await sent.fetchone()
         stored = None if row is None else str(row[0])
         if stored != self.space:
-            raise VectorSpaceChangedError(self.space, stored)
+            raise VectorSpaceChangedError(self.space, stored, outcome)
 
     async def commit(self, changes: ChangeSet) -> CommitResult:
         return await self._commit(changes, None)
