@@ -6,8 +6,10 @@ Stores, keys and HTTP are real; the embedding model is the real MiniLM, loaded o
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -101,6 +103,7 @@ PACKAGES = {"omne_core": "omne_core", "omne_server": "omne_server", "omne_cli": 
 def source_path() -> str:
     """A folder of symlinks naming this tree's packages as installed, for a subprocess's PYTHONPATH."""
     shim = Path(tempfile.mkdtemp(prefix="omne-src-"))
+    atexit.register(shutil.rmtree, shim, ignore_errors=True)  # removed when the test session ends
     for name, folder in PACKAGES.items():
         (shim / name).symlink_to(ROOT / folder)
     return str(shim)
