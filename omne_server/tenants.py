@@ -69,7 +69,8 @@ class TenantStores:
             if store is None:
                 settings = self.settings_for(tenant)
                 logger.info("opening the store of tenant %s", tenant)
-                store = await MemoryStore.open(settings, embedder=self.embedder)
+                # a re-embedding after a change of embedder runs behind the store: the request is answered meanwhile
+                store = await MemoryStore.open(settings, embedder=self.embedder, reembed_in_background=True)
                 self._stores[tenant] = store
         return store
 

@@ -54,7 +54,8 @@ class MemoryStats(BaseModel):
     total: int
     by_kind: dict[str, int]
     by_status: dict[str, int]
-    pending_index: int = 0
+    pending_index: int = 0  # records without a vector yet: found by their words only
+    reembedding: bool = False  # a background re-embedding (the server's, after a change of embedder) is running
     blobs: int = 0
     embedder: str = ""
 

@@ -45,6 +45,7 @@ from .backends import (
     split_result,
     superseded_version,
 )
+from .background import BackgroundJob
 from .errors import AmbiguousIdError, MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
 from .filters import RecordFilter, ScopeArg, normalize_scopes
 from .group_commit import GroupCommit
@@ -106,6 +107,7 @@ class MemoryStore:
         self.embedder: Embedder = embedder or build_embedder(self.settings.embedding)
         self.blobs = blobs or BlobStore(self.settings.blob_dir)
         self._backend: StorageBackend | None = None
+        self._reembedding = BackgroundJob("re-embedding")  # `open(reembed_in_background=True)`'s
         # Writes that arrive while one commits are committed together next: one transaction, one vector write.
         self._commits: GroupCommit[ChangeSet, CommitResult] = GroupCommit(
             self._commit_group, self._commit_alone, key=lambda c: (c.actor, c.insert_op), size=_change_size,
@@ -120,16 +122,26 @@ class MemoryStore:
         *,
         embedder: Embedder | None = None,
         blobs: BlobStore | None = None,
+        reembed_in_background: bool = False,
     ) -> MemoryStore:
-        """Open (creating if needed) the store the settings name, checking its vector index (`repair`)."""
+        """Open (creating if needed) the store the settings name, checking its vector index (`repair`).
+
+        `reembed_in_background` (a long-lived process: the server): records whose vectors are pending (all of them
+        after a change of embedder or dense-text format) are embedded by a task on this loop after `open` returns,
+        instead of before; until it ends, a search finds them by their words only (`reembedding`, `stats`).
+        """
         store = cls(settings, embedder=embedder, blobs=blobs)
-        await store._open()
+        await store._open(reembed_in_background)
         return store
 
-    async def _open(self) -> None:
+    async def _open(self, background: bool = False) -> None:
         self._backend = await open_backend(self.settings, self.embedder)
         try:
-            await self.repair(full=self.settings.memory.verify_index_on_open)
+            check = await self.backend.check_index(self.settings.memory.verify_index_on_open)
+            if background:
+                self._reembedding.start(partial(self._embed_pending, check))
+            else:
+                await self._embed_pending(check)
             await self._sweep_blobs()
         except BaseException:
             await self.close()
@@ -144,6 +156,9 @@ class MemoryStore:
         await self.close()
 
     async def close(self) -> None:
+        """Close the backend, once a background re-embedding has finished its batch in flight (the rest stays
+        pending for the next open)."""
+        await self._reembedding.stop()
         backend, self._backend = self._backend, None
         if backend is not None:
             await backend.close()
@@ -164,32 +179,49 @@ class MemoryStore:
         return self._backend
 
     # -- index consistency ---------------------------------------------------------------------
+    @property
+    def reembedding(self) -> bool:
+        """Whether a background re-embedding (`open(reembed_in_background=True)`) is still running."""
+        return self._reembedding.running
+
+    async def wait_reembedded(self) -> None:
+        """Until a background re-embedding has ended (at once when none runs)."""
+        await self._reembedding.wait()
+
     async def repair(self, *, full: bool = True) -> IndexCheck:
         """Make the vector index agree with the records: drop orphan vectors, (re-)embed missing or stale ones
         (their dense texts derived again, so a store opened after a change of `indexing.DENSE_FORMAT` catches up).
+        A background re-embedding is waited for first.
 
         `full=False` (what `open` runs unless `memory.verify_index_on_open`) compares the ids of every user only
         when the counts disagree; pending vectors and queued removals are always applied.
         """
-        backend = self.backend
-        check = await backend.check_index(full)
-        while batch := await backend.pending_vectors(_REPAIR_BATCH):
-            if check.embedded == 0 and len(batch) == _REPAIR_BATCH:  # a long wait ahead: say why before it starts
+        await self._reembedding.wait()
+        check = await self.backend.check_index(full)
+        await self._embed_pending(check)
+        return check
+
+    async def _embed_pending(self, check: IndexCheck, stop: asyncio.Event | None = None) -> None:
+        """Embed the records whose vectors are pending, a batch at a time, until none is (or `stop` is set)."""
+        backend, size = self.backend, _REPAIR_BATCH
+        while not (stop is not None and stop.is_set()) and (batch := await backend.pending_vectors(size)):
+            if check.embedded == 0 and len(batch) == size:  # a long wait ahead: say why before it starts
                 logger.warning("embedding the vectors of %d or more records, in batches of %d (records added while the "
                                "embedder failed, or every record after a change of embedder or of the dense-text "
-                               "format, now %r)", _REPAIR_BATCH, _REPAIR_BATCH, indexing.DENSE_FORMAT)  # fmt: skip
+                               "format, now %r)%s", size, size, indexing.DENSE_FORMAT,
+                               "" if stop is None else " in the background: until it ends, searches find the records "
+                               "not yet embedded by their words only")  # fmt: skip
             # derived again, not the stored text: the vectors may be pending for a new `indexing.DENSE_FORMAT`
             texts = [t.dense for t in await self._stored_index_texts(batch)]
             embeddings = await aembed(self.embedder, texts)
-            await backend.write_vectors([VectorWrite(r.id, text, vector)
+            await backend.write_vectors([VectorWrite(r.id, text, vector, r.version)
                                          for r, text, vector in zip(batch, texts, embeddings, strict=True)])  # fmt: skip
             check.embedded += len(batch)
-        if check.embedded >= _REPAIR_BATCH:
+        if check.embedded >= size:
             logger.warning("embedded the vectors of %d records", check.embedded)
-        return check
 
     async def _repair_if_dirty(self) -> None:
-        if self.backend.index_dirty:
+        if self.backend.index_dirty and not self._reembedding.running:  # a running re-embedding catches up anyway
             try:
                 await self.repair(full=False)
             except Exception as exc:
@@ -572,7 +604,8 @@ class MemoryStore:
         counts = await self.backend.counts(RecordFilter.build(scope, include_inactive=True))
         return MemoryStats(
             total=sum(counts.by_status.values()), by_kind=counts.by_kind, by_status=counts.by_status,
-            pending_index=counts.pending_index, blobs=counts.blobs, embedder=self.embedder.name,
+            pending_index=counts.pending_index, reembedding=self.reembedding, blobs=counts.blobs,
+            embedder=self.embedder.name,
         )  # fmt: skip
 
     # -- change --------------------------------------------------------------------------------

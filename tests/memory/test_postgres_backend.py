@@ -327,7 +327,7 @@ async def test_embedder_change_marks_every_record_pending(postgres_server, postg
     backend = await open_backend(postgres_server.url, postgres_schema, dimension=8, embedder="other-8")
     try:
         assert [r.id for r in await backend.pending_vectors(10)] == [record.id]
-        await backend.write_vectors([VectorWrite(record.id, "the new text", unit(np.random.default_rng(1), 8))])
+        await backend.write_vectors([VectorWrite(record.id, "the new text", unit(np.random.default_rng(1), 8), 1)])
         assert await backend.pending_vectors(10) == []
         assert len((await backend.embeddings("u", [record.id]))[record.id]) == 8
     finally:
@@ -490,7 +490,7 @@ async def test_a_process_whose_vector_space_another_rebuilt_writes_nothing(postg
         with pytest.raises(VectorSpaceChangedError, match="made for 'new-16'.*embeds for 'old-16'"):
             await add(old, [new(late, embedding=unit(rng))])
         with pytest.raises(VectorSpaceChangedError):
-            await old.write_vectors([VectorWrite(first.id, "kept", unit(rng))])
+            await old.write_vectors([VectorWrite(first.id, "kept", unit(rng), 1)])
         where = RecordFilter.build(MemoryScope(user_id="u"))  # the same dimension: only the space's name tells
         with pytest.raises(VectorSpaceChangedError, match="embeds for 'old-16': no search compares"):
             await old.dense(unit(rng), where, 5)
@@ -498,7 +498,7 @@ async def test_a_process_whose_vector_space_another_rebuilt_writes_nothing(postg
             await old.embeddings("u", [first.id])
         assert await newer.get(late.id) is None
         assert [r.id for r in await newer.pending_vectors(10)] == [first.id]  # the old vector was not written back
-        await newer.write_vectors([VectorWrite(first.id, "kept", unit(rng))])  # the newer process writes as usual
+        await newer.write_vectors([VectorWrite(first.id, "kept", unit(rng), 1)])  # the newer process writes as usual
         await add(newer, [new(late, embedding=unit(rng))])
         assert (await newer.get(late.id)) is not None and await newer.pending_vectors(10) == []
     finally:
@@ -514,7 +514,7 @@ async def test_a_search_in_a_vector_space_of_another_dimension_says_why(postgres
     await add(old, [new(record, embedding=unit(np.random.default_rng(0)))])
     newer = await open_backend(postgres_server.url, postgres_schema, embedder="new-8", dimension=8)
     try:
-        await newer.write_vectors([VectorWrite(record.id, "kept", unit(np.random.default_rng(1), 8))])
+        await newer.write_vectors([VectorWrite(record.id, "kept", unit(np.random.default_rng(1), 8), 1)])
         where = RecordFilter.build(MemoryScope(user_id="u"))
         with pytest.raises(VectorSpaceChangedError, match="made for 'new-8'.*embeds for 'old-16': no search compares"):
             await old.dense(unit(np.random.default_rng(2)), where, 5)

@@ -242,11 +242,12 @@ class NamedVectorSpace(Protocol):
 @dataclass(frozen=True)
 class VectorWrite:
     """A pending record's new vector and the dense text it was made from (`MemoryStore.repair` derives the text
-    again: the dense-text format may have changed since the record was stored)."""
+    again: the dense-text format may have changed since the record was stored), from the record at `version`."""
 
     record_id: str
     dense_text: str
     embedding: Sequence[float]
+    version: int
 
 
 @dataclass
@@ -378,8 +379,9 @@ class VectorIndex(Protocol):
         ...
 
     async def write_vectors(self, items: Sequence[VectorWrite]) -> None:
-        """Store the vectors of pending records, with the dense texts they were made from, and mark them indexed
-        (records removed meanwhile are skipped)."""
+        """Store the vectors of pending records, with the dense texts they were made from, and mark them indexed.
+        Skipped: records removed, changed (another version) or given a vector by another writer meanwhile, whose
+        vector would be stale (a re-embedding in the background runs beside the store's writes)."""
         ...
 
 

@@ -203,9 +203,10 @@ class EmbeddedBackend:
         await self._run(self._write_vectors_sync, items)
 
     def _write_vectors_sync(self, items: Sequence[VectorWrite]) -> None:
-        records = self.db.get_many([item.record_id for item in items])
-        present = [item for item in items if item.record_id in records]
-        with self._vector_turn():
+        with self._vector_turn():  # after every commit so far has written its vectors: read what is still pending
+            ids = [item.record_id for item in items]
+            records, pending = self.db.get_many(ids), self.db.pending_among(ids)
+            present = [i for i in items if i.record_id in pending and records[i.record_id].version == i.version]
             self.db.set_dense_texts([(item.record_id, item.dense_text) for item in present])
             self._sync_vectors([records[i.record_id] for i in present], [i.embedding for i in present], strict=True)
 

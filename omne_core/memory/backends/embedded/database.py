@@ -447,6 +447,12 @@ class Database:
         ).fetchall()
         return [load_row(row) for row in rows]
 
+    def pending_among(self, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` whose records are still waiting for their vectors."""
+        marks = ",".join("?" * len(ids))
+        rows = self.conn().execute(f"SELECT id FROM records WHERE index_state = 0 AND id IN ({marks})", list(ids))
+        return {row[0] for row in rows}
+
     def count(self) -> int:
         return int(self.conn().execute("SELECT count(*) FROM records").fetchone()[0])
 

@@ -474,9 +474,11 @@ class PostgresBackend:
                 await conn.execute(
                     self.rows.q(
                         "UPDATE {s}.records r SET dense_text = t.dense_text"
-                        " FROM unnest(%s::text[], %s::text[]) AS t(id, dense_text) WHERE r.id = t.id RETURNING r.id, r.seq"
+                        " FROM unnest(%s::text[], %s::text[], %s::int[]) AS t(id, dense_text, version)"
+                        " WHERE r.id = t.id AND (r.body->>'version')::int = t.version"
+                        " AND NOT EXISTS (SELECT 1 FROM {s}.vectors v WHERE v.seq = r.seq) RETURNING r.id, r.seq"
                     ),
-                    (list(by_id), [item.dense_text for item in by_id.values()]),
+                    (list(by_id), [item.dense_text for item in by_id.values()], [item.version for item in by_id.values()]),
                 )
             ).fetchall()
             await self._confirm_space(space)

@@ -1,0 +1,168 @@
+"""`MemoryStore.open(reembed_in_background=True)` (the server's): a store whose every vector is pending (another
+dense-text format, as after an upgrade) opens at once and re-embeds behind it; searches meanwhile find records by
+their words; `close` waits for the batch in flight only, and what is left stays pending for the next open."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, indexing
+from omne_core.memory import backends as backends_module
+from omne_core.memory import store as store_module
+from omne_core.memory.background import logger as job_logger
+from tests.support.backends import both_backends, dense_texts, vector_ids
+from tests.support.embedders import HashEmbedder, RecordingEmbedder
+
+USER = MemoryScope(user_id="u")
+WORDS = ["sunset", "violin", "harbour", "lantern", "meadow"]
+
+
+class GatedEmbedder(RecordingEmbedder):
+    """The first documents' call waits at a gate (a re-embedding batch held in flight); later calls and search
+    queries pass."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.gate, self.waiting, self.fail = threading.Event(), threading.Event(), fail
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not self.waiting.is_set():
+            self.waiting.set()
+            if not self.gate.wait(60):
+                raise TimeoutError("the test never opened the gate")
+        if self.fail:
+            raise RuntimeError("the embedding service is down")
+        return super().embed(texts)
+
+    def embed_query(self, texts: Sequence[str]) -> list[list[float]]:
+        return HashEmbedder.embed(self, texts)
+
+
+async def stored_under_another_format(settings, monkeypatch) -> list[MemoryRecord]:
+    """Five records whose vectors were made under another dense-text format: all pending at the next open."""
+    with monkeypatch.context() as patch:
+        patch.setattr(backends_module, "DENSE_FORMAT", "names-in")
+        patch.setattr(indexing, "without_names", lambda text, names: text)
+        async with await MemoryStore.open(settings, embedder=RecordingEmbedder()) as store:
+            return await store.add([MemoryRecord(kind=MemoryKind.FACT, text=f"a note on the {w}", scope=USER)
+                                    for w in WORDS])  # fmt: skip
+
+
+async def wait_for(event: threading.Event) -> None:
+    assert await asyncio.to_thread(event.wait, 30), "the re-embedding never started"
+
+
+@both_backends
+async def test_open_returns_before_the_re_embedding_and_searches_find_records_by_their_words(
+    settings, monkeypatch, caplog
+):
+    added = await stored_under_another_format(settings, monkeypatch)
+    monkeypatch.setattr(store_module, "_REPAIR_BATCH", 2)
+    gated = GatedEmbedder()
+    with caplog.at_level(logging.WARNING, logger=store_module.__name__):
+        store = await MemoryStore.open(settings, embedder=gated, reembed_in_background=True)
+        try:
+            await wait_for(gated.waiting)  # its first batch is held in flight: open returned before any vector
+            stats = await store.stats(USER)
+            assert store.reembedding and stats.reembedding and stats.pending_index == 5
+            hits = await store.search("harbour", USER)
+            assert hits and hits[0].record.id == added[2].id  # found by its words
+            [late] = await store.add([MemoryRecord(kind=MemoryKind.FACT, text="a note on the comet", scope=USER)])
+            gated.gate.set()
+            await store.wait_reembedded()
+            stats = await store.stats(USER)
+            assert not store.reembedding and not stats.reembedding and stats.pending_index == 0
+            assert await vector_ids(store) == {r.id for r in [*added, late]}
+            encoded = sorted(text for call in gated.calls for text in call)  # each once: the add's by the add
+            assert encoded == sorted(f"a note on the {w}" for w in [*WORDS, "comet"])
+        finally:
+            gated.gate.set()
+            await store.close()
+    said = [r.getMessage() for r in caplog.records if r.name == store_module.__name__]
+    assert said[0].endswith("in the background: until it ends, searches find the records not yet embedded by their "
+                            "words only") and said[1] == "embedded the vectors of 5 records"  # fmt: skip
+
+
+@both_backends
+async def test_close_waits_for_the_batch_in_flight_and_the_next_open_embeds_the_rest(settings, monkeypatch):
+    added = await stored_under_another_format(settings, monkeypatch)
+    monkeypatch.setattr(store_module, "_REPAIR_BATCH", 2)
+    gated = GatedEmbedder()
+    store = await MemoryStore.open(settings, embedder=gated, reembed_in_background=True)
+    await wait_for(gated.waiting)
+    closing = asyncio.create_task(store.close())
+    await asyncio.sleep(0.3)
+    assert not closing.done()  # the batch in flight holds it: the backend is not closed under a write
+    gated.gate.set()
+    await asyncio.wait_for(closing, 30)
+    assert len(gated.calls) == 1  # asked to stop: no batch after the one in flight
+    recording = RecordingEmbedder()
+    async with await MemoryStore.open(settings, embedder=recording) as store:  # the next open embeds the rest
+        assert len([text for call in recording.calls for text in call]) == 3
+        assert await vector_ids(store) == {r.id for r in added}
+        assert len(await store.list(USER, limit=None)) == 5  # nothing lost
+
+
+@both_backends
+async def test_a_failing_background_re_embedding_is_logged_and_leaves_its_records_pending(
+    settings, monkeypatch, caplog
+):
+    added = await stored_under_another_format(settings, monkeypatch)
+    failing = GatedEmbedder(fail=True)
+    failing.gate.set()
+    with caplog.at_level(logging.WARNING, logger=job_logger.name):
+        store = await MemoryStore.open(settings, embedder=failing, reembed_in_background=True)
+        try:
+            await store.wait_reembedded()
+            assert "re-embedding stopped: the embedding service is down" in [r.getMessage() for r in caplog.records]
+            assert (await store.stats(USER)).pending_index == 5
+            assert [h.record.id for h in await store.search("meadow", USER)][:1] == [added[4].id]  # still searchable
+            failing.fail = False  # the service is back: a repair catches up
+            await store.repair(full=False)
+            assert await vector_ids(store) == {r.id for r in added}
+        finally:
+            await store.close()
+
+
+@both_backends
+async def test_a_record_changed_during_the_re_embedding_keeps_the_vector_of_its_new_text(settings, monkeypatch):
+    """The batch in flight was derived from a record's old text; the record changes meanwhile (its own write embeds
+    the new text): the batch's stale vector is not written over it."""
+    added = await stored_under_another_format(settings, monkeypatch)
+    gated = GatedEmbedder()
+    store = await MemoryStore.open(settings, embedder=gated, reembed_in_background=True)
+    try:
+        await wait_for(gated.waiting)  # every record's old text is in the batch in flight
+        await store.update(added[2].id, text="a note on the lighthouse")
+        gated.gate.set()
+        await store.wait_reembedded()
+        assert (await dense_texts(store))[added[2].id] == "a note on the lighthouse"
+        stored = (await store.backend.embeddings("u", [added[2].id]))[added[2].id]
+        assert stored == pytest.approx(HashEmbedder().embed(["a note on the lighthouse"])[0])
+        assert await vector_ids(store) == {r.id for r in added}  # the others written by the batch
+    finally:
+        gated.gate.set()
+        await store.close()
+
+
+async def test_the_servers_tenant_store_opens_while_it_re_embeds(tmp_path, monkeypatch):
+    """A tenant's first request after an upgrade is answered at once (the server opens stores in the background)."""
+    from omne_core.config import load_settings
+    from omne_server.tenants import TenantStores
+
+    tenants = TenantStores(load_settings(data_dir=tmp_path), embedder=RecordingEmbedder())
+    added = await stored_under_another_format(tenants.settings_for("acme"), monkeypatch)
+    gated = GatedEmbedder()
+    tenants = TenantStores(load_settings(data_dir=tmp_path), embedder=gated)
+    try:
+        store = await asyncio.wait_for(tenants.get("acme"), 30)  # the gate is shut: open did not embed
+        await wait_for(gated.waiting)
+        assert store.reembedding and [h.record.id for h in await store.search("lantern", USER)][:1] == [added[3].id]
+    finally:
+        gated.gate.set()
+        await tenants.close()
