@@ -16,7 +16,8 @@ from .mcp_tools import McpCaller, build_mcp
 
 async def serve_stdio(settings: OmneSettings, *, user_id: str | None = None, read_only: bool = False) -> None:
     """Answer MCP over stdin/stdout until the client closes it."""
-    store = await open_store(None, settings)
+    # a client waits for the session to start: a re-embedding after a change of embedder runs behind the store
+    store = await open_store(None, settings, reembed_in_background=True)
     caller = McpCaller(store=store, read_only=read_only, user_id=user_id, actor="mcp-stdio")
 
     async def resolve(ctx: Context) -> McpCaller:

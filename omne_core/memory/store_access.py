@@ -116,16 +116,19 @@ class MemoryStoreAPI(Protocol):
     async def import_jsonl(self, path: str | Path, *, actor: str = ...) -> ImportResult: ...
 
 
-async def open_store(config: AnyStoreConfig | None, settings: OmneSettings | None = None) -> MemoryStoreAPI:
+async def open_store(
+    config: AnyStoreConfig | None, settings: OmneSettings | None = None, *, reembed_in_background: bool = False
+) -> MemoryStoreAPI:
     """Open the store a config names; None: the one the settings name (default: this environment's, OMNE_* and
-    omne.toml) — a server's when `OMNE_SERVER__URL` is set, else the local data directory's."""
+    omne.toml) — a server's when `OMNE_SERVER__URL` is set, else the local data directory's. A local store passes
+    `reembed_in_background` on to `MemoryStore.open` (a long-lived caller: `omne mcp`)."""
     from .remote import RemoteMemoryStore
 
     if isinstance(config, ServerStoreConfig):
         return await RemoteMemoryStore.from_config(config, settings)
     if config is not None:
-        return await MemoryStore.open(config.to_settings())
+        return await MemoryStore.open(config.to_settings(), reembed_in_background=reembed_in_background)
     settings = settings or load_settings()
     if settings.server.url:
         return await RemoteMemoryStore.from_settings(settings)
-    return await MemoryStore.open(settings)
+    return await MemoryStore.open(settings, reembed_in_background=reembed_in_background)

@@ -166,3 +166,19 @@ async def test_the_servers_tenant_store_opens_while_it_re_embeds(tmp_path, monke
     finally:
         gated.gate.set()
         await tenants.close()
+
+
+async def test_open_store_passes_the_background_re_embedding_on_to_a_local_store(settings, monkeypatch):
+    """`open_store` (what `omne mcp` opens with: an MCP client waits for the session to start)."""
+    from omne_core.memory import open_store
+
+    await stored_under_another_format(settings, monkeypatch)
+    gated = GatedEmbedder()
+    monkeypatch.setattr(store_module, "build_embedder", lambda _: gated)
+    store = await asyncio.wait_for(open_store(None, settings, reembed_in_background=True), 30)
+    try:
+        await wait_for(gated.waiting)
+        assert isinstance(store, MemoryStore) and store.reembedding
+    finally:
+        gated.gate.set()
+        await store.close()
