@@ -203,12 +203,12 @@ class MemoryStore:
 
     async def _embed_pending(self, check: IndexCheck, stop: asyncio.Event | None = None) -> None:
         """Embed the records whose vectors are pending, a batch at a time, until none is (or `stop` is set)."""
-        backend, size = self.backend, _REPAIR_BATCH
-        while not (stop is not None and stop.is_set()) and (batch := await backend.pending_vectors(size)):
-            if check.embedded == 0 and len(batch) == size:  # a long wait ahead: say why before it starts
+        backend = self.backend
+        while not (stop is not None and stop.is_set()) and (batch := await backend.pending_vectors(_REPAIR_BATCH)):
+            if check.embedded == 0 and len(batch) == _REPAIR_BATCH:  # a long wait ahead: say why before it starts
                 logger.warning("embedding the vectors of %d or more records, in batches of %d (records added while the "
                                "embedder failed, or every record after a change of embedder or of the dense-text "
-                               "format, now %r)%s", size, size, indexing.DENSE_FORMAT,
+                               "format, now %r)%s", _REPAIR_BATCH, _REPAIR_BATCH, indexing.DENSE_FORMAT,
                                "" if stop is None else " in the background: until it ends, searches find the records "
                                "not yet embedded by their words only")  # fmt: skip
             # derived again, not the stored text: the vectors may be pending for a new `indexing.DENSE_FORMAT`
@@ -217,7 +217,7 @@ class MemoryStore:
             await backend.write_vectors([VectorWrite(r.id, text, vector, r.version)
                                          for r, text, vector in zip(batch, texts, embeddings, strict=True)])  # fmt: skip
             check.embedded += len(batch)
-        if check.embedded >= size:
+        if check.embedded >= _REPAIR_BATCH:
             logger.warning("embedded the vectors of %d records", check.embedded)
 
     async def _repair_if_dirty(self) -> None:
