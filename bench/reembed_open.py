@@ -9,33 +9,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from omne_core.config import load_settings
 from omne_core.embeddings import Embedder, build_embedder
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.embedders import HashEmbedder  # noqa: E402  (the model the store was written with)
+
 TOPICS = "garden piano shelter puppy museum pottery camping marathon harbour lantern".split()
-
-
-class OldModel:
-    """The embedder the store was written with: 8-dimensional vectors from a hash, no model."""
-
-    name, dimension = "old-model-8", 8
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        out = []
-        for text in texts:
-            v = [b - 127.5 for b in hashlib.sha256(text.encode()).digest()[: self.dimension]]
-            norm = sum(x * x for x in v) ** 0.5
-            out.append([x / norm for x in v])
-        return out
 
 
 async def written_with_old_model(data_dir: Path, n: int) -> None:
@@ -44,7 +32,7 @@ async def written_with_old_model(data_dir: Path, n: int) -> None:
                      scope=MemoryScope(user_id=f"u{i % 5}", session_id=f"s{i // 20}"), metadata={"speaker": "Ana"})
         for i in range(n)
     ]  # fmt: skip
-    async with await MemoryStore.open(load_settings(data_dir=data_dir), embedder=OldModel()) as store:
+    async with await MemoryStore.open(load_settings(data_dir=data_dir), embedder=HashEmbedder()) as store:
         for start in range(0, n, 500):
             await store.add(records[start : start + 500])
 
