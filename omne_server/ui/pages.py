@@ -96,5 +96,5 @@ async def search(request: Request, ctx: Reader) -> Response:
     users = [u.user_id for u in await ctx.store.users()]
     return ui_state(request).renderer.page(
         request, "search.html", query=query, hits=hits, context=context, users=users, kinds=KINDS,
-        elapsed_ms=elapsed * 1000,
+        elapsed_ms=elapsed * 1000, reembedding=ctx.store.reembedding,
     )  # fmt: skip

@@ -6,55 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from collections.abc import Sequence
 
 import pytest
 
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, indexing
-from omne_core.memory import backends as backends_module
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryStore
 from omne_core.memory import store as store_module
 from omne_core.memory.background import logger as job_logger
 from tests.support.backends import both_backends, dense_texts, vector_ids
 from tests.support.embedders import HashEmbedder, RecordingEmbedder
-
-USER = MemoryScope(user_id="u")
-WORDS = ["sunset", "violin", "harbour", "lantern", "meadow"]
-
-
-class GatedEmbedder(RecordingEmbedder):
-    """The first documents' call waits at a gate (a re-embedding batch held in flight); later calls and search
-    queries pass."""
-
-    def __init__(self, fail: bool = False) -> None:
-        super().__init__()
-        self.gate, self.waiting, self.fail = threading.Event(), threading.Event(), fail
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if not self.waiting.is_set():
-            self.waiting.set()
-            if not self.gate.wait(60):
-                raise TimeoutError("the test never opened the gate")
-        if self.fail:
-            raise RuntimeError("the embedding service is down")
-        return super().embed(texts)
-
-    def embed_query(self, texts: Sequence[str]) -> list[list[float]]:
-        return HashEmbedder.embed(self, texts)
-
-
-async def stored_under_another_format(settings, monkeypatch) -> list[MemoryRecord]:
-    """Five records whose vectors were made under another dense-text format: all pending at the next open."""
-    with monkeypatch.context() as patch:
-        patch.setattr(backends_module, "DENSE_FORMAT", "names-in")
-        patch.setattr(indexing, "without_names", lambda text, names: text)
-        async with await MemoryStore.open(settings, embedder=RecordingEmbedder()) as store:
-            return await store.add([MemoryRecord(kind=MemoryKind.FACT, text=f"a note on the {w}", scope=USER)
-                                    for w in WORDS])  # fmt: skip
-
-
-async def wait_for(event: threading.Event) -> None:
-    assert await asyncio.to_thread(event.wait, 30), "the re-embedding never started"
+from tests.support.reembedding import USER, WORDS, GatedEmbedder, stored_under_another_format, wait_for
 
 
 @both_backends

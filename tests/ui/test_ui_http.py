@@ -13,7 +13,10 @@ import pytest
 
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus, build_context
 from omne_server.keys import parse_token
-from tests.ui.conftest import BASE, ORIGIN, csrf_of, form_value, login
+from omne_server.tenants import TenantStores
+from tests.server.conftest import running_app
+from tests.support.reembedding import GatedEmbedder, stored_under_another_format, wait_for
+from tests.ui.conftest import BASE, ORIGIN, _tenant, csrf_of, form_value, login
 from tests.ui.html_check import parse, record_ids
 
 PAGES = ("/ui/users", "/ui/records?user=alice", "/ui/search?user=alice&q=tea")
@@ -387,3 +390,24 @@ async def test_odd_paths_and_record_ids_answer_a_page_not_a_crash(ui, path):
     await login(ui.client, ui.acme.token)
     response = await ui.client.get(path)
     assert response.status_code in (404, 422) and "text/html" in response.headers["content-type"]
+
+
+async def test_the_search_playground_says_while_the_store_is_embedding_its_records_again(ui_settings, monkeypatch):
+    """After an upgrade the tenant's store re-embeds in the background: the playground says its hits are found by
+    their words meanwhile, and stops saying so when it is done."""
+    await stored_under_another_format(TenantStores(ui_settings).settings_for("acme"), monkeypatch)
+    gated = GatedEmbedder()
+    notice = "records not yet embedded are found by their words only"
+    async with running_app(ui_settings, gated) as (app, client):
+        try:
+            acme = await _tenant(app, "acme")  # opens the store: its first batch is held in flight
+            await wait_for(gated.waiting)
+            await login(client, acme.token)
+            html = (await client.get("/ui/search", params={"user": "u", "q": "harbour"})).text
+            assert notice in html and "a note on the harbour" in html
+            gated.gate.set()
+            await acme.store.wait_reembedded()
+            html = (await client.get("/ui/search", params={"user": "u", "q": "harbour"})).text
+            assert notice not in html and "a note on the harbour" in html
+        finally:
+            gated.gate.set()
