@@ -51,6 +51,9 @@ class OmneMemoryConfig(BaseModel):
     max_tokens: int = Field(default=1500, ge=1)  # budget of the memory message `update_context` adds
     add_kind: MemoryKind = MemoryKind.OBSERVATION  # kind of added records (metadata["omne"]["kind"] overrides)
     store: AnyStoreConfig | None = None  # the store (None: the one the environment's settings name where it runs)
+    # A long-lived agent: a re-embedding after a change of embedder runs behind the store it opens (`MemoryStore.open`);
+    # queries meanwhile find the records not yet embedded by their words only.
+    reembed_in_background: bool = False
 
 
 class QueryOptions(BaseModel):
@@ -146,7 +149,7 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
             raise StoreNotOpenError("the store given to this OmneMemory is closed (it opens only stores it was not given)")
         async with self._open_lock:
             if self._store is None or not self._store.is_open:
-                self._store = await open_store(self._config.store)
+                self._store = await open_store(self._config.store, reembed_in_background=self._config.reembed_in_background)
         return self._store
 
     # -- Memory protocol -----------------------------------------------------------------------

@@ -142,3 +142,22 @@ async def test_open_store_passes_the_background_re_embedding_on_to_a_local_store
     finally:
         gated.gate.set()
         await store.close()
+
+
+async def test_omne_memory_opens_its_store_with_the_re_embedding_in_the_background_when_asked(settings, monkeypatch):
+    """AutoGen's `OmneMemory` (`reembed_in_background` in its config): a query is answered while the batch is held."""
+    from omne_core.memory import OmneMemory, OmneMemoryConfig, StoreConfig
+
+    await stored_under_another_format(settings, monkeypatch)
+    gated = GatedEmbedder()
+    monkeypatch.setattr(store_module, "build_embedder", lambda _: gated)
+    config = OmneMemoryConfig(user_id="u", store=StoreConfig.from_settings(settings), reembed_in_background=True)
+    memory = OmneMemory._from_config(config)
+    try:
+        result = await asyncio.wait_for(memory.query("harbour"), 30)
+        assert [r.content for r in result.results][:1] == ["a note on the harbour"]
+        assert (await memory.get_store()).reembedding  # type: ignore[attr-defined]
+        assert memory.dump_component().config["reembed_in_background"] is True  # kept in the component's config
+    finally:
+        gated.gate.set()
+        await memory.close()
