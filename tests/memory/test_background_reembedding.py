@@ -128,36 +128,39 @@ async def test_the_servers_tenant_store_opens_while_it_re_embeds(tmp_path, monke
         await tenants.close()
 
 
-async def test_open_store_passes_the_background_re_embedding_on_to_a_local_store(settings, monkeypatch):
+@pytest.fixture
+async def held_default_embedder(settings, monkeypatch):
+    """The store of `settings` written under another format, and the embedder that a store opened from its settings
+    alone gets: it holds the first batch until the test releases it."""
+    await stored_under_another_format(settings, monkeypatch)
+    gated = GatedEmbedder()
+    monkeypatch.setattr(store_module, "build_embedder", lambda _: gated)
+    yield gated
+    gated.gate.set()
+
+
+async def test_open_store_passes_the_background_re_embedding_on_to_a_local_store(settings, held_default_embedder):
     """`open_store` (what `omne mcp` opens with: an MCP client waits for the session to start)."""
     from omne_core.memory import open_store
 
-    await stored_under_another_format(settings, monkeypatch)
-    gated = GatedEmbedder()
-    monkeypatch.setattr(store_module, "build_embedder", lambda _: gated)
     store = await asyncio.wait_for(open_store(None, settings, reembed_in_background=True), 30)
-    try:
-        await wait_for(gated.waiting)
-        assert isinstance(store, MemoryStore) and store.reembedding
-    finally:
-        gated.gate.set()
-        await store.close()
+    await wait_for(held_default_embedder.waiting)
+    assert isinstance(store, MemoryStore) and store.reembedding
+    held_default_embedder.gate.set()
+    await store.close()
 
 
-async def test_omne_memory_opens_its_store_with_the_re_embedding_in_the_background_when_asked(settings, monkeypatch):
+async def test_omne_memory_opens_its_store_with_the_re_embedding_in_the_background_when_asked(
+    settings, held_default_embedder
+):
     """AutoGen's `OmneMemory` (`reembed_in_background` in its config): a query is answered while the batch is held."""
     from omne_core.memory import OmneMemory, OmneMemoryConfig, StoreConfig
 
-    await stored_under_another_format(settings, monkeypatch)
-    gated = GatedEmbedder()
-    monkeypatch.setattr(store_module, "build_embedder", lambda _: gated)
     config = OmneMemoryConfig(user_id="u", store=StoreConfig.from_settings(settings), reembed_in_background=True)
     memory = OmneMemory._from_config(config)
-    try:
-        result = await asyncio.wait_for(memory.query("harbour"), 30)
-        assert [r.content for r in result.results][:1] == ["a note on the harbour"]
-        assert (await memory.get_store()).reembedding  # type: ignore[attr-defined]
-        assert memory.dump_component().config["reembed_in_background"] is True  # kept in the component's config
-    finally:
-        gated.gate.set()
-        await memory.close()
+    result = await asyncio.wait_for(memory.query("harbour"), 30)
+    assert [r.content for r in result.results][:1] == ["a note on the harbour"]
+    assert (await memory.get_store()).reembedding  # type: ignore[attr-defined]
+    assert memory.dump_component().config["reembed_in_background"] is True  # kept in the component's config
+    held_default_embedder.gate.set()
+    await memory.close()
