@@ -228,7 +228,6 @@ class UserCounts:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
-
 class NamedVectorSpace(Protocol):
     """What a backend knows of the vectors it keeps: their space's name (compared on open) and their dimension
     (to size a vector column). Backends never embed (`backends.VectorSpace` is the store's)."""
@@ -238,6 +237,7 @@ class NamedVectorSpace(Protocol):
 
     @property
     def dimension(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class VectorWrite:

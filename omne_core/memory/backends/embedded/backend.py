@@ -206,7 +206,7 @@ class EmbeddedBackend:
         with self._vector_turn():  # after every commit so far has written its vectors: read what is still pending
             ids = [item.record_id for item in items]
             records, pending = self.db.get_many(ids), self.db.pending_among(ids)
-            present = [i for i in items if i.record_id in pending and records[i.record_id].version == i.version]
+            present = [i for i in items if i.record_id in pending and (r := records.get(i.record_id)) and r.version == i.version]
             self.db.set_dense_texts([(item.record_id, item.dense_text) for item in present])
             self._sync_vectors([records[i.record_id] for i in present], [i.embedding for i in present], strict=True)
 
