@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 
 import pytest
 
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryStore
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore
 from omne_core.memory import store as store_module
 from omne_core.memory.background import logger as job_logger
 from tests.support.backends import both_backends, dense_texts, vector_ids
@@ -105,6 +106,39 @@ async def test_a_record_changed_during_the_re_embedding_keeps_the_vector_of_its_
         stored = (await store.backend.embeddings("u", [added[2].id]))[added[2].id]
         assert stored == pytest.approx(HashEmbedder().embed(["a note on the lighthouse"])[0])
         assert await vector_ids(store) == {r.id for r in added}  # the others written by the batch
+    finally:
+        gated.gate.set()
+        await store.close()
+
+
+@both_backends
+@pytest.mark.parametrize("seed", [11, 12])
+async def test_during_and_after_a_background_re_embedding_each_user_sees_only_their_own_records_randomized(
+    settings, monkeypatch, seed
+):
+    """Randomized: records of three users, re-embedded in batches that mix them; while a batch is held and once
+    all are written, a user's searches and vectors hold that user's records only."""
+    rng = random.Random(seed)
+    users = ["ana", "bo", "cy"]
+    records = [MemoryRecord(kind=MemoryKind.FACT, text=f"a note on the {rng.choice(WORDS)} {i}",
+                            scope=MemoryScope(user_id=rng.choice(users))) for i in range(15)]  # fmt: skip
+    added = await stored_under_another_format(settings, monkeypatch, records)
+    owned = {u: {r.id for r in added if r.scope.user_id == u} for u in users}
+    monkeypatch.setattr(store_module, "_REPAIR_BATCH", 4)
+    gated = GatedEmbedder()
+    store = await MemoryStore.open(settings, embedder=gated, reembed_in_background=True)
+    try:
+        await wait_for(gated.waiting)
+        for phase in ("held", "done"):
+            for user in users:
+                hits = await store.search(f"note on the {rng.choice(WORDS)}", MemoryScope(user_id=user), limit=50)
+                assert {h.record.id for h in hits} <= owned[user], (seed, phase, user)
+                others = set().union(*(owned[u] for u in users if u != user))
+                assert await store.backend.embeddings(user, sorted(others)) == {}, (seed, phase, user)
+            gated.gate.set()
+            await store.wait_reembedded()
+        for user in users:  # every vector written, each under its own user
+            assert set(await store.backend.embeddings(user, sorted(owned[user]))) == owned[user], (seed, user)
     finally:
         gated.gate.set()
         await store.close()

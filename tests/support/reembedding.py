@@ -37,14 +37,17 @@ class GatedEmbedder(RecordingEmbedder):
         return HashEmbedder.embed(self, texts)
 
 
-async def stored_under_another_format(settings: OmneSettings, monkeypatch) -> list[MemoryRecord]:
-    """Five records whose vectors were made under another dense-text format: all pending at the next open."""
+async def stored_under_another_format(
+    settings: OmneSettings, monkeypatch, records: list[MemoryRecord] | None = None
+) -> list[MemoryRecord]:
+    """`records` (default: five notes of USER on WORDS) with vectors made under another dense-text format: all
+    pending at the next open."""
+    records = records or [MemoryRecord(kind=MemoryKind.FACT, text=f"a note on the {w}", scope=USER) for w in WORDS]
     with monkeypatch.context() as patch:
         patch.setattr(backends_module, "DENSE_FORMAT", "names-in")
         patch.setattr(indexing, "without_names", lambda text, names: text)
         async with await MemoryStore.open(settings, embedder=RecordingEmbedder()) as store:
-            return await store.add([MemoryRecord(kind=MemoryKind.FACT, text=f"a note on the {w}", scope=USER)
-                                    for w in WORDS])  # fmt: skip
+            return await store.add(records)
 
 
 async def wait_for(event: threading.Event) -> None:
