@@ -17,7 +17,7 @@ from ..records import MemoryKind, MemoryRecord
 CONTEXT_RECORDS = 1  # earlier same-session records passed to `index_text`
 # What the dense texts are, as part of the vector space's name (`backends.open_backend`): a store whose vectors
 # were made from texts of another format is re-embedded when it opens, its texts derived again (`MemoryStore.repair`).
-DENSE_FORMAT = "names-out"
+DENSE_FORMAT = "capitalised-names-out"
 OWN_TEXT_WEIGHT = 2  # the record's own words count this many times in BM25 (a BM25F field weight)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -65,14 +65,21 @@ def without_names(text: str, names: Iterable[str]) -> str:
     dense side: a conversation names its speakers in nearly every turn and question, so a name would pull a query
     towards all of that person's turns instead of what it asks about. Who is asked about is BM25's and the
     speaker prior's job. Only the names go: "Ana: hi" becomes ": hi" (the turn stays marked as one; LoCoMo dev
-    recall@10 0.859 this way, 0.852 with the colon gone too). The text itself when nothing else would be left."""
+    recall@10 0.859 this way, 0.852 with the colon gone too). A name counts only where written with its capital
+    ("Thanks, Hope!", "HOPE"), so a speaker named with a common word keeps that word ("I hope so") in every text.
+    The text itself when nothing else would be left."""
     parts = {p for name in names for p in (name.strip(), *name.split()) if len(p) > 1 and p.lower() not in STOP_WORDS}
     if not parts:
         return text
-    alternatives = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
-    kept = re.sub(rf"(?<!\w)(?:{alternatives})(?:['’]s)?(?!\w)", " ", text, flags=re.IGNORECASE)
+    alternatives = "|".join(_capitalised(p) for p in sorted(parts, key=len, reverse=True))
+    kept = re.sub(rf"(?<!\w)(?:{alternatives})(?:(?i:['’]s))?(?!\w)", " ", text)
     kept = "\n".join(" ".join(line.split()) for line in kept.split("\n"))
     return kept if any(ch.isalnum() for ch in kept) else text
+
+
+def _capitalised(name: str) -> str:
+    """A pattern matching `name` with its first letter in capitals and the rest in any case."""
+    return re.escape(name[0].upper()) + (f"(?i:{re.escape(name[1:])})" if len(name) > 1 else "")
 
 
 def speaker_line(record: MemoryRecord) -> str:

@@ -71,7 +71,7 @@ async def test_a_store_embedded_under_another_dense_format_is_re_embedded_from_t
         store = await MemoryStore.open(settings, embedder=recording)
     said = [r.getMessage() for r in caplog.records if r.name == store_module.__name__]
     assert said == ["embedding the vectors of 2 or more records, in batches of 2 (records added while the embedder "
-                    "failed, or every record after a change of embedder or of the dense-text format, now 'names-out')",
+                    "failed, or every record after a change of embedder or of the dense-text format, now 'capitalised-names-out')",
                     "embedded the vectors of 2 records"]  # fmt: skip
     async with store:
         encoded = [text for call in recording.calls for text in call]

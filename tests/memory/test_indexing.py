@@ -74,6 +74,14 @@ def test_the_dense_text_leaves_the_speakers_names_out_and_the_lexical_text_keeps
     assert index_text(fact).dense == "moved to Porto; loves it"  # a conclusion: its sources' speakers, each word
 
 
+def test_a_name_counts_only_where_written_with_its_capital_so_a_common_word_name_keeps_the_word():
+    text = "I hope so, Hope! HOPE's plan gives me hope's warmth"
+    assert without_names(text, ["Hope"]) == "I hope so, ! plan gives me hope's warmth"
+    assert without_names("ana and Ana met ANA", ["ana"]) == "ana and met"  # the name's own case does not matter
+    turn = index_text(msg("I hope the hike goes well, Grace", "Hope"), [msg("Hope, any hope for sun? Grace", "Grace")])
+    assert turn.dense == ": I hope the hike goes well,\n: , any hope for sun?"
+
+
 def test_without_names_keeps_a_text_that_would_be_left_empty_and_ignores_stop_word_names():
     assert without_names("Ana", ["Ana"]) == "Ana" and without_names("Ana!", ["Ana"]) == "Ana!"
     assert without_names("I will go", ["Will", "I", ""]) == "I will go"  # no stop word, no one-letter name
@@ -84,7 +92,8 @@ def test_a_query_is_encoded_without_the_speakers_it_names():
     records = [msg("hi", "Melanie"), msg("yo", "Caroline"), msg("a conclusion", kind=MemoryKind.FACT)]
     query = "What did Melanie and melanie's friend Sweden-born Jon paint?"
     assert named_speakers(query, records) == ["Melanie"]
-    assert query_text(query, named_speakers(query, records)) == "What did and friend Sweden-born Jon paint?"
+    # a name written without its capital stays: it may be a word ("hope")
+    assert query_text(query, named_speakers(query, records)) == "What did and melanie's friend Sweden-born Jon paint?"
     assert query_text("  plain question  ") == "plain question"
     assert name_guess("When did Melanie go to Sweden? And Jon?") == ["Melanie", "Sweden", "Jon"]
 
