@@ -184,6 +184,31 @@ async def test_open_store_passes_the_background_re_embedding_on_to_a_local_store
     await store.close()
 
 
+async def test_omne_mcp_serves_while_its_store_re_embeds(settings, held_default_embedder, monkeypatch):
+    """`omne mcp` (`serve_stdio`) with the stdio transport replaced: the session's tools reach a store that is
+    still re-embedding, and a search finds a record by its words meanwhile; the store is closed at the end."""
+    from omne_server import mcp_stdio
+
+    seen: dict[str, object] = {}
+
+    class Transport:
+        def __init__(self, resolve):
+            self.resolve = resolve
+
+        async def run_stdio_async(self) -> None:
+            caller = await self.resolve(None)
+            await wait_for(held_default_embedder.waiting)
+            seen.update(caller=caller, reembedding=caller.store.reembedding)
+            seen["found"] = [h.record.text for h in await caller.store.search("harbour", USER)]
+            held_default_embedder.gate.set()
+
+    monkeypatch.setattr(mcp_stdio, "build_mcp", Transport)
+    await asyncio.wait_for(mcp_stdio.serve_stdio(settings, user_id="u", read_only=True), 30)
+    caller = seen["caller"]
+    assert seen["reembedding"] is True and seen["found"][:1] == ["a note on the harbour"]
+    assert (caller.user_id, caller.read_only) == ("u", True) and not caller.store.is_open
+
+
 async def test_omne_memory_opens_its_store_with_the_re_embedding_in_the_background_when_asked(
     settings, held_default_embedder
 ):
