@@ -467,7 +467,8 @@ class MemoryStore:
         """Hybrid search: dense + BM25 candidates fused; scope, kind, time and status are hard filters.
 
         `min_similarity` (-1..1) keeps only records whose cosine similarity to the query is known to reach it: a
-        candidate the lexical side alone found is kept only if the dense side scored it too.
+        candidate the lexical side alone found is kept only if the dense side scored it too. The cosine is the dense
+        side's, of the texts without the speakers' names (`indexing.without_names`) on both sides.
         """
         check_search(query, limit, min_similarity)
         where = RecordFilter.build(scope, kinds, since, until, include_inactive)
