@@ -125,15 +125,23 @@ def query_text(query: str, names: Iterable[str] = ()) -> str:
     return without_names(query.strip(), names)
 
 
-def is_named(name: str, query_words: set[str]) -> bool:
-    """Whether a query (its content words) names someone: holds any word of the name but a stop word."""
-    return bool({w for w in words(name) if w not in STOP_WORDS} & query_words)
+def name_words(query: str) -> set[str]:
+    """The query's content words that may name someone: those written with a capital somewhere in it ("Did Hope
+    call?" names Hope, "What do I hope for?" does not), or every one in a query written without capitals."""
+    if query == query.lower():
+        return set(content_words(query))
+    return {w.lower() for w in _WORD.findall(query) if w[0].isupper()} - STOP_WORDS
+
+
+def is_named(name: str, query_names: set[str]) -> bool:
+    """Whether a query names someone: its `name_words` hold any word of the name but a stop word."""
+    return bool({w for w in words(name) if w not in STOP_WORDS} & query_names)
 
 
 def named_speakers(query: str, records: Iterable[MemoryRecord]) -> list[str]:
     """The speakers of `records` the query names (`is_named`), each once."""
-    query_words = set(content_words(query))
-    return list(dict.fromkeys(name for r in records for name in speakers_of(r) if is_named(name, query_words)))
+    query_names = name_words(query)
+    return list(dict.fromkeys(name for r in records for name in speakers_of(r) if is_named(name, query_names)))
 
 
 def name_guess(query: str) -> list[str]:

@@ -20,7 +20,7 @@ from . import expansion
 from .diversity import diversify
 from .expansion import Loader
 from .filters import RecordFilter
-from .indexing import content_words, is_named, speakers_of
+from .indexing import content_words, is_named, name_words, speakers_of
 from .results import SearchHit
 from .timequery import TimeWindow, asks_when, time_word
 
@@ -41,9 +41,9 @@ def normalize(candidates: Sequence[tuple[str, float]], keep: Mapping[str, object
     return {rid: (score - lo) / (hi - lo) for rid, score in scores.items()}
 
 
-def speaker_named(record: MemoryRecord, query_words: set[str]) -> str | None:
-    """The record's speaker (or one of its sources' speakers) if the query names them (any word of the name)."""
-    return next((speaker for speaker in speakers_of(record) if is_named(speaker, query_words)), None)
+def speaker_named(record: MemoryRecord, query_names: set[str]) -> str | None:
+    """The record's speaker (or one of its sources' speakers) if the query names them (`indexing.is_named`)."""
+    return next((speaker for speaker in speakers_of(record) if is_named(speaker, query_names)), None)
 
 
 class Features(NamedTuple):
@@ -85,6 +85,7 @@ class Candidates:
         self.vectors = vectors or {}  # stored embeddings of the candidates and what L1 hits carry (for diversity)
         self.asks_when = asks_when(query)
         self.query_words = set(content_words(query))
+        self.query_names = name_words(query)
         self.dense_norm, self.lexical_norm = normalize(dense, records), normalize(lexical, records)
         self.ids = list(dict.fromkeys([*self.dense_norm, *self.lexical_norm]))
         self.records = {rid: records[rid] for rid in self.ids}
@@ -107,7 +108,7 @@ class Candidates:
             when = record_time(record)
             window = next((w for w in self.windows if w.holds(when)), None)
             found = self._features[record.id] = Features(
-                speaker_named(record, self.query_words), len(content_words(record.text)), when, window,
+                speaker_named(record, self.query_names), len(content_words(record.text)), when, window,
                 record.importance, time_word(record.text) if self.asks_when else None,
             )  # fmt: skip
         return found

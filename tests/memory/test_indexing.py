@@ -95,6 +95,9 @@ def test_a_query_is_encoded_without_the_speakers_it_names():
     # a name written without its capital stays: it may be a word ("hope")
     assert query_text(query, named_speakers(query, records)) == "What did and melanie's friend Sweden-born Jon paint?"
     assert query_text("  plain question  ") == "plain question"
+    hope = [msg("hi", "Hope")]
+    assert named_speakers("What do I hope for?", hope) == [] and named_speakers("Did Hope call?", hope) == ["Hope"]
+    assert named_speakers("did hope call", hope) == ["Hope"]  # a query typed without capitals: any word may name
     assert name_guess("When did Melanie go to Sweden? And Jon?") == ["Melanie", "Sweden", "Jon"]
 
 

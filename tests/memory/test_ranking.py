@@ -87,6 +87,16 @@ def test_named_speaker_is_preferred():
     assert plain[0].score == plain[1].score
 
 
+def test_a_speaker_named_with_a_common_word_is_named_only_where_the_query_writes_it_with_a_capital():
+    records = by_id(rec("hope", speaker="Hope"), rec("ben", speaker="Ben"))
+    same = [("hope", 0.5), ("ben", 0.5)]
+    for query in ("What do I hope to find?", "HOPING? What do I hope for?"):
+        hits = fuse(same, [], records, MemorySettings(), NOW, query=query)
+        assert hits[0].score == hits[1].score, query  # a word, not the speaker
+    for query in ("What did Hope find?", "what did hope find"):  # a capital, or a query typed without any
+        assert order(fuse(same, [], records, MemorySettings(), NOW, query=query)) == ["hope", "ben"], query
+
+
 def test_substance_prior_breaks_ties_against_bare_acknowledgements():
     records = by_id(
         rec("ok", text="ok!"), rec("rich", text="I signed up for a pottery class at the community center")
