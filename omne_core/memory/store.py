@@ -66,6 +66,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["EXPORT_FORMAT", "MemoryStore"]
 
 _REPAIR_BATCH = 256
+# A background re-embedding encodes its batch this many texts at a time, so a search's query encode waits for one
+# piece, not for the whole batch (the model encodes one call at a time): 2k records, searches meanwhile p50 47 ->
+# ~100 ms, max 1.3 -> 0.25 s; the re-embedding alone takes ~30 % longer (bench/reembed_open.py, bench/README.md).
+_BACKGROUND_PIECE = 16
 # Attempts of a read-modify-write whose record a concurrent writer changed meanwhile: every round one writer of a
 # contended record wins, so this many writers of one record at once all get through.
 _RETRIES = 50
@@ -213,7 +217,8 @@ class MemoryStore:
                                "not yet embedded by their words only")  # fmt: skip
             # derived again, not the stored text: the vectors may be pending for a new `indexing.DENSE_FORMAT`
             texts = [t.dense for t in await self._stored_index_texts(batch)]
-            embeddings = await aembed(self.embedder, texts)
+            piece = len(texts) if stop is None else _BACKGROUND_PIECE
+            embeddings = [v for at in range(0, len(texts), piece) for v in await aembed(self.embedder, texts[at : at + piece])]
             await backend.write_vectors([VectorWrite(r.id, text, vector, r.version)
                                          for r, text, vector in zip(batch, texts, embeddings, strict=True)])  # fmt: skip
             check.embedded += len(batch)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 
 import pytest
 
@@ -67,6 +68,48 @@ async def test_close_waits_for_the_batch_in_flight_and_the_next_open_embeds_the_
         assert len([text for call in recording.calls for text in call]) == 3
         assert await vector_ids(store) == {r.id for r in added}
         assert len(await store.list(USER, limit=None)) == 5  # nothing lost
+
+
+class OneAtATimeEmbedder(GatedEmbedder):
+    """Encodes one call at a time, queries too (as a local model does), and keeps the order of its calls; the first
+    documents' call holds the model at the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock, self.order, self.query_waits = threading.Lock(), [], threading.Event()
+
+    def embed(self, texts):
+        with self.lock:
+            self.order.append("documents")
+            return super().embed(texts)
+
+    def embed_query(self, texts):
+        self.query_waits.set()
+        with self.lock:
+            self.order.append("query")
+            return super().embed_query(texts)
+
+
+async def test_a_search_waits_for_one_piece_of_a_background_batch_not_for_the_whole_batch(settings, monkeypatch):
+    """The re-embedding encodes its batch a piece at a time, so a search's query gets the model between pieces."""
+    records = [MemoryRecord(kind=MemoryKind.FACT, text=f"a note on the {w} {i}", scope=USER) for i in range(2) for w in WORDS]
+    await stored_under_another_format(settings, monkeypatch, records[:6])
+    monkeypatch.setattr(store_module, "_REPAIR_BATCH", 6)
+    monkeypatch.setattr(store_module, "_BACKGROUND_PIECE", 2)
+    model = OneAtATimeEmbedder()
+    store = await MemoryStore.open(settings, embedder=model, reembed_in_background=True)
+    try:
+        await wait_for(model.waiting)  # the first piece has the model
+        searching = asyncio.create_task(store.search("harbour", USER))
+        await wait_for(model.query_waits)  # the search waits for it
+        model.gate.set()
+        assert (await asyncio.wait_for(searching, 30))[0].record.text == "a note on the harbour 0"
+        await store.wait_reembedded()
+    finally:
+        model.gate.set()
+        await store.close()
+    assert model.order.count("documents") == 3
+    assert model.order.index("query") < len(model.order) - 1  # before the batch's last piece, not after all of it
 
 
 @both_backends
