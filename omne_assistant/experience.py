@@ -6,7 +6,7 @@ failed, the lesson) that cites the trace, in the agent's own scope.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from autogen_core.memory import MemoryContent, MemoryMimeType
@@ -35,16 +35,20 @@ def experiences_prompt(hits: Sequence[SearchHit]) -> str:
     return "\n".join(lines)
 
 
-def hits_as_memory_contents(hits: Sequence[SearchHit]) -> list[MemoryContent]:
-    """Search hits as AutoGen `MemoryContent`, carrying record id, kind and score in metadata."""
-    return [
-        MemoryContent(
-            content=hit.record.text,
-            mime_type=MemoryMimeType.TEXT,
-            metadata={"id": hit.record.id, "kind": str(hit.record.kind), "score": round(float(hit.score), 4)},
-        )
-        for hit in hits
-    ]
+def hits_as_memory_contents(hits: Sequence[SearchHit], shown: Collection[str] = ()) -> list[MemoryContent]:
+    """Search hits as AutoGen `MemoryContent`, carrying record id, kind and score in metadata, and under "sources"
+    the id and text of the sources an L1 hit brings into the prompt (`shown`: the context's record ids; a source is
+    listed once, under the first hit carrying it, unless it is a hit itself: as `build_context` shows it)."""
+    placed = {hit.record.id for hit in hits}
+    contents = []
+    for hit in hits:
+        metadata: dict[str, object] = {"id": hit.record.id, "kind": str(hit.record.kind), "score": round(float(hit.score), 4)}
+        sources = [s for s in hit.sources if s.id in shown and s.id not in placed]
+        placed.update(s.id for s in sources)
+        if sources:
+            metadata["sources"] = [{"id": s.id, "text": s.text} for s in sources]
+        contents.append(MemoryContent(content=hit.record.text, mime_type=MemoryMimeType.TEXT, metadata=metadata))
+    return contents
 
 
 async def store_experience(

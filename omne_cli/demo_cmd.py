@@ -228,6 +228,8 @@ async def _turn(console: Any, agent: Any, text: str, *, show_memories: bool) -> 
                     f"    {str(meta.get('id'))[:8]} {meta.get('kind'):<10} score {meta.get('score'):.3f}  {one_line(item.content, 110)}",
                     style="dim",
                 )  # fmt: skip
+                for source in meta.get("sources", [])[:3]:  # what an L1 hit brings into the prompt with it
+                    console.print(f"      with its source {str(source['id'])[:8]}  {one_line(source['text'], 100)}", style="dim")
     reply = result.messages[-1]
     if isinstance(reply, TextMessage):
         console.print("omne> ", style="bold green", end="")

@@ -63,4 +63,8 @@ def test_demo_shows_l0_l1_with_sources_and_answers_from_memory(tmp_path, monkeyp
     first_hit = theme.split("best first):")[1].strip().splitlines()[0]
     assert "dinosaurs" in first_hit
     assert "omne> A dinosaur theme [/tmp/x] [bold]!" in out  # a reply is text, not markup
+    # the snack question: the allergy fact brings the turn it came from into the prompt, and the demo says so
+    snack = out.split("sam> Can you suggest a snack")[1].split("sam> Which city")[0]
+    fact_and_source = snack.split("Sam is allergic to peanuts.")[1].splitlines()[1]
+    assert "with its source" in fact_and_source and "Please remember that I am allergic to peanuts." in fact_and_source
     assert "Point Omne at a real model" in out and "OMNE_MODELS__MAIN__PROVIDER" in out

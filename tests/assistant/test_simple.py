@@ -43,6 +43,20 @@ async def test_retrieved_memory_reaches_the_model_and_the_turn_is_stored_as_l0(s
     assert all(r.kind.level == "L0" for r in turn)
 
 
+async def test_the_memory_event_names_the_sources_an_l1_hit_brings_into_the_prompt(store):
+    (peanuts_id,) = await _seed(store, "sam", "user: Please remember that I am allergic to peanuts.")
+    [fact] = await store.add([MemoryRecord(kind=MemoryKind.FACT, text="Sam has a food allergy to peanuts.",
+                                           scope=MemoryScope(user_id="sam"), source_ids=[peanuts_id])])  # fmt: skip
+    client = scripted("Fruit skewers.")
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="sam"), reflect_every=None, retry=FAST)
+    result = await agent.run(task="Which food allergy do I have?")
+    [event] = [m for m in result.messages if isinstance(m, MemoryQueryEvent)]
+    [item] = [c for c in event.content if c.metadata["id"] == fact.id]
+    assert item.metadata["sources"] == [{"id": peanuts_id, "text": "user: Please remember that I am allergic to peanuts."}]
+    assert peanuts_id not in [c.metadata["id"] for c in event.content]  # carried by the fact, not a hit of its own
+    assert "allergic to peanuts" in prompts_text(client, 0)  # what the event names is what the prompt shows
+
+
 async def test_another_user_sees_none_of_it(store):
     await _seed(store, "alice", "user: My sister's name is Clara.")
     client = scripted("I don't know.")
