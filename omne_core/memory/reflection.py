@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from autogen_core import CancellationToken
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
 from ..models.faults import ModelFaultError, ModelFaultKind, RetryPolicy
 from ..models.structured import create_structured
@@ -64,8 +64,20 @@ MAX_CONCLUSION_CHARS = 400
 MAX_SUMMARY_CHARS = 1000
 
 
+def _wordless(text: str) -> bool:
+    """A text with no letter or digit ("...", "—"): what a weak model writes when it has nothing to say."""
+    return not any(ch.isalnum() for ch in text)
+
+
 class _SummaryOutput(BaseModel):
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY_CHARS)
+
+    @field_validator("summary")
+    @classmethod
+    def _has_a_word(cls, summary: str) -> str:
+        if summary.strip() and _wordless(summary):  # a blank one is refused after parsing, as before
+            raise ValueError("the summary holds no word")
+        return summary
 
 
 def reflection_schema(sources: int, conclusions: int) -> type[BaseModel]:
@@ -199,6 +211,9 @@ async def reflect(
         text = " ".join(item.text.split())
         if _copies_example(text):
             rejected.append(f"{text!r} copies the prompt's example")
+            continue
+        if _wordless(text):
+            rejected.append(f"{text!r} holds no word")
             continue
         cited = [source_alias[a] for a in dict.fromkeys(item.source_ids)]
         replaced = [conclusion_alias[a] for a in dict.fromkeys(item.supersedes)]

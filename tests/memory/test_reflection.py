@@ -147,6 +147,19 @@ async def test_a_conclusion_copied_from_the_prompt_example_is_dropped(store):
     assert [r.text for r in await store.list(USER, kinds=[MemoryKind.FACT])] == ["The user moved to Lyon."]
 
 
+async def test_a_conclusion_or_a_summary_without_a_word_is_not_stored(store):
+    [lyon] = await store.add([msg("I moved to Lyon")])
+    client = ReplayChatCompletionClient([reflection(conclusion("fact", "...", "S1"), conclusion("fact", "The user moved to Lyon.", "S1"))])
+    result = await reflect(store, SESSION, client, policy=ONCE)
+    assert [r.text for r in result.created] == ["The user moved to Lyon."] and result.rejected == ["'...' holds no word"]
+    with pytest.raises(ReflectionError, match="holds no word"):  # a weak model's "..." (the bundled 270M writes it)
+        await summarize_session(store, SESSION, ReplayChatCompletionClient(['{"summary": " ... "}']), policy=ONCE)
+    assert await store.list(USER, kinds=[MemoryKind.SUMMARY]) == []
+    good = await summarize_session(store, SESSION, ReplayChatCompletionClient(['{"summary": "Moved to Lyon."}']))
+    assert good.text == "Moved to Lyon." and good.source_ids == [lyon.id]
+    assert [r.id for r in await store.list(USER, kinds=[MemoryKind.SUMMARY])] == [good.id]  # the listing sees summaries
+
+
 async def test_transient_faults_are_retried_and_unreachable_models_raise_model_faults(store):
     [paris] = await store.add([msg("I live in Paris")])
 
