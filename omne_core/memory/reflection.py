@@ -69,7 +69,9 @@ def _wordless(text: str) -> bool:
     return not any(ch.isalnum() for ch in text)
 
 
-class _SummaryOutput(BaseModel):
+class SessionSummary(BaseModel):
+    """What `summarize_session` asks the model for (its name is what a malformed reply's error names)."""
+
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY_CHARS)
 
     @field_validator("summary")
@@ -276,7 +278,7 @@ async def summarize_session(
         SystemMessage(content=SUMMARY_SYSTEM_PROMPT),
         UserMessage(content="\n".join(reversed(lines)), source="user"),
     ]
-    output = await _structured(model_client, prompt, _SummaryOutput, "summary", policy, cancellation_token)
+    output = await _structured(model_client, prompt, SessionSummary, "summary", policy, cancellation_token)
     text = output.summary.strip()
     if not text:
         raise ReflectionError("the model returned an empty summary", raw_output=output.summary)

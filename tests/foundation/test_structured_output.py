@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from omne_assistant.planning import AnswerCheck, Lesson, Replan, TaskPlan
 from omne_core.config import ModelCapabilities, ModelProvider, ModelRoleSettings, OmneSettings
 from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, reflect
-from omne_core.memory.reflection import _SummaryOutput, reflection_schema
+from omne_core.memory.reflection import SessionSummary, reflection_schema
 from omne_core.models import (
     ModelFaultError,
     OutputMode,
@@ -27,7 +27,7 @@ from omne_core.models import (
 from tests.support.servers import json_server
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
-OUTPUT_SCHEMAS = [reflection_schema(3, 2), reflection_schema(1, 0), _SummaryOutput, TaskPlan, Replan, AnswerCheck, Lesson]
+OUTPUT_SCHEMAS = [reflection_schema(3, 2), reflection_schema(1, 0), SessionSummary, TaskPlan, Replan, AnswerCheck, Lesson]
 
 
 @pytest.fixture
