@@ -56,7 +56,7 @@ EXAMPLE_ANSWER = json.dumps(
 
 SUMMARY_SYSTEM_PROMPT = """Summarize the conversation below for long-term memory: who took part, what was \
 said or decided, facts learnt about the user, open questions. Be concise and factual.
-Answer with JSON only, in this form: {"summary": "..."}"""
+Answer with JSON only: an object whose one key, "summary", holds the summary as a string."""
 
 DERIVED_KINDS = ("fact", "preference", "insight", "profile", "experience")  # what reflection may write
 MAX_CONCLUSIONS = 12
