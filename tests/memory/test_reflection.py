@@ -152,7 +152,7 @@ async def test_a_conclusion_or_a_summary_without_a_word_is_not_stored(store):
     client = ReplayChatCompletionClient([reflection(conclusion("fact", "...", "S1"), conclusion("fact", "The user moved to Lyon.", "S1"))])
     result = await reflect(store, SESSION, client, policy=ONCE)
     assert [r.text for r in result.created] == ["The user moved to Lyon."] and result.rejected == ["'...' holds no word"]
-    with pytest.raises(ReflectionError, match="holds no word"):  # a weak model's "..." (the bundled 270M writes it)
+    with pytest.raises(ReflectionError, match="holds no word"):  # a weak model's "..." (the bundled 270M wrote it)
         await summarize_session(store, SESSION, ReplayChatCompletionClient(['{"summary": " ... "}']), policy=ONCE)
     assert await store.list(USER, kinds=[MemoryKind.SUMMARY]) == []
     good = await summarize_session(store, SESSION, ReplayChatCompletionClient(['{"summary": "Moved to Lyon."}']))
