@@ -67,8 +67,8 @@ __all__ = ["EXPORT_FORMAT", "MemoryStore"]
 
 _REPAIR_BATCH = 256
 # A background re-embedding encodes its batch this many texts at a time, so a search's query encode waits for one
-# piece, not for the whole batch (the model encodes one call at a time): 2k records, searches meanwhile p50 47 ->
-# ~100 ms, max 1.3 -> 0.25 s; the re-embedding alone takes ~30 % longer (bench/reembed_open.py, bench/README.md).
+# piece, not for the whole batch (the model encodes one call at a time): 2k records, searches meanwhile p50 ~50 ->
+# ~110 ms, max 1.1-1.3 -> 0.16-0.36 s; the re-embedding alone takes ~30 % longer (bench/reembed_open.py, bench/README.md).
 _BACKGROUND_PIECE = 16
 # Attempts of a read-modify-write whose record a concurrent writer changed meanwhile: every round one writer of a
 # contended record wins, so this many writers of one record at once all get through.
