@@ -6,7 +6,7 @@ failed, the lesson) that cites the trace, in the agent's own scope.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from autogen_core.memory import MemoryContent, MemoryMimeType
@@ -35,18 +35,17 @@ def experiences_prompt(hits: Sequence[SearchHit]) -> str:
     return "\n".join(lines)
 
 
-def hits_as_memory_contents(hits: Sequence[SearchHit], shown: Collection[str] = ()) -> list[MemoryContent]:
+def hits_as_memory_contents(
+    hits: Sequence[SearchHit], sources_under: Mapping[str, Sequence[str]] | None = None
+) -> list[MemoryContent]:
     """Search hits as AutoGen `MemoryContent`, carrying record id, kind and score in metadata, and under "sources"
-    the id and text of the sources an L1 hit brings into the prompt (`shown`: the context's record ids; a source is
-    listed once, under the first hit carrying it, unless it is a hit itself: as `build_context` shows it)."""
-    placed = {hit.record.id for hit in hits}
+    the id and text of the sources an L1 hit brought into the prompt (`MemoryContext.sources_under`)."""
     contents = []
     for hit in hits:
         metadata: dict[str, object] = {"id": hit.record.id, "kind": str(hit.record.kind), "score": round(float(hit.score), 4)}
-        sources = [s for s in hit.sources if s.id in shown and s.id not in placed]
-        placed.update(s.id for s in sources)
-        if sources:
-            metadata["sources"] = [{"id": s.id, "text": s.text} for s in sources]
+        shown = set((sources_under or {}).get(hit.record.id, ()))
+        if sources := [{"id": s.id, "text": s.text} for s in hit.sources if s.id in shown]:
+            metadata["sources"] = sources
         contents.append(MemoryContent(content=hit.record.text, mime_type=MemoryMimeType.TEXT, metadata=metadata))
     return contents
 

@@ -154,9 +154,9 @@ class SimpleResponder(BaseChatAgent):
                 hits = await self._memory.search(query, list(self.access.read), limit=self._search_limit)
                 context = build_context(hits, self._context_max_tokens)
                 used_ids, memory_text = list(context.record_ids), context.text
-                shown = set(used_ids)
-                used = [h for h in hits if h.record.id in shown]
-                event: BaseAgentEvent = MemoryQueryEvent(content=hits_as_memory_contents(used, shown), source=self.name)
+                used = [h for h in hits if h.record.id in set(used_ids)]
+                contents = hits_as_memory_contents(used, context.sources_under)
+                event: BaseAgentEvent = MemoryQueryEvent(content=contents, source=self.name)
             except Exception as exc:  # noqa: BLE001 - a memory outage degrades the turn, never kills it
                 event = ThoughtEvent(content=f"Memory search failed, answering without memory: {exc}", source=self.name)
             inner.append(event)

@@ -20,6 +20,8 @@ class MemoryContext(BaseModel):
     text: str
     record_ids: list[str] = Field(default_factory=list)
     tokens: int = 0
+    # per L1 hit, the ids of the sources shown indented under it (each source once, under the first hit carrying it)
+    sources_under: dict[str, list[str]] = Field(default_factory=dict)
 
 
 def format_record(
@@ -131,4 +133,5 @@ def build_context(
     if tokens > max_tokens:
         text = header + "\n" + "\n".join(counted)
         tokens = count_tokens(text, model)
-    return MemoryContext(text=text, record_ids=ids, tokens=tokens)
+    sources_under = {packed[p][0].id: [source_id for source_id, _ in shown_under] for p, shown_under in under.items()}
+    return MemoryContext(text=text, record_ids=ids, tokens=tokens, sources_under=sources_under)
