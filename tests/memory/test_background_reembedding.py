@@ -159,8 +159,9 @@ async def test_a_record_changed_during_the_re_embedding_keeps_the_vector_of_its_
 async def test_during_and_after_a_background_re_embedding_each_user_sees_only_their_own_records_randomized(
     settings, monkeypatch, seed
 ):
-    """Randomized: records of three users, re-embedded in batches that mix them; while a batch is held and once
-    all are written, a user's searches and vectors hold that user's records only."""
+    """Randomized: records of three users, re-embedded in batches that mix them, each batch encoded in pieces that
+    split it; while a batch is held and once all are written, a user's searches and vectors hold that user's
+    records only, and each record holds the vector of its own text."""
     rng = random.Random(seed)
     users = ["ana", "bo", "cy"]
     records = [MemoryRecord(kind=MemoryKind.FACT, text=f"a note on the {rng.choice(WORDS)} {i}",
@@ -168,6 +169,7 @@ async def test_during_and_after_a_background_re_embedding_each_user_sees_only_th
     added = await stored_under_another_format(settings, monkeypatch, records)
     owned = {u: {r.id for r in added if r.scope.user_id == u} for u in users}
     monkeypatch.setattr(store_module, "_REPAIR_BATCH", 4)
+    monkeypatch.setattr(store_module, "_BACKGROUND_PIECE", 3)
     gated = GatedEmbedder()
     store = await MemoryStore.open(settings, embedder=gated, reembed_in_background=True)
     try:
@@ -180,8 +182,13 @@ async def test_during_and_after_a_background_re_embedding_each_user_sees_only_th
                 assert await store.backend.embeddings(user, sorted(others)) == {}, (seed, phase, user)
             gated.gate.set()
             await store.wait_reembedded()
-        for user in users:  # every vector written, each under its own user
-            assert set(await store.backend.embeddings(user, sorted(owned[user]))) == owned[user], (seed, user)
+        assert sorted(map(len, gated.calls)) == [1, 1, 1, 3, 3, 3, 3]  # four batches (4, 4, 4, 3) in pieces of 3
+        texts = await dense_texts(store)
+        for user in users:  # every vector written, each under its own user, each its own record's
+            stored = await store.backend.embeddings(user, sorted(owned[user]))
+            assert set(stored) == owned[user], (seed, user)
+            for rid, vector in stored.items():
+                assert vector == pytest.approx(HashEmbedder().embed([texts[rid]])[0]), (seed, user, rid)
     finally:
         gated.gate.set()
         await store.close()
