@@ -58,6 +58,7 @@ class ReflectionReport(BaseModel):
     created_ids: list[str] = Field(default_factory=list)
     source_ids: list[str] = Field(default_factory=list)
     rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
+    recited: list[str] = Field(default_factory=list)  # conclusions stored with other sources than the model cited, and why
     error: str | None = None
     raw_output: str | None = None  # what the model last wrote, when its reply was unusable
 
@@ -230,7 +231,8 @@ class SimpleResponder(BaseChatAgent):
             return ReflectionReport(error=str(exc))
         sources = sorted({sid for record in outcome.created for sid in record.source_ids})
         return ReflectionReport(
-            created_ids=[r.id for r in outcome.created], source_ids=sources, rejected=list(outcome.rejected)
+            created_ids=[r.id for r in outcome.created], source_ids=sources, rejected=list(outcome.rejected),
+            recited=list(outcome.recited),
         )
 
     async def end_session(self) -> ReflectionReport | None:

@@ -154,8 +154,9 @@ async def _demo_in(console: Any, data_dir: Path, settings: Any, max_tokens: int)
         console.print(
             styled(("Honest note: ", "yellow"), "the bundled 270M base model is a smoke-test model. It proves the whole "
             "pipeline runs offline, but its replies are mostly noise. Reflection and the session summary are "
-            "constrained to their JSON schema, so they always form valid records citing real L0 turns — but what "
-            "they say is this tiny model's, shown as-is. Memory retrieval below does not depend on it. Its replies "
+            "constrained to their JSON schema and checked (a conclusion cites the turns that share its words, a "
+            "summary that loops is refused), so what is stored cites real L0 turns — but what it says is this tiny "
+            "model's, shown as-is. Memory retrieval below does not depend on it. Its replies "
             f"are capped at {reply_cap} tokens, shown as-is, and not recorded, so its noise does not pollute memory.")
         )
 
@@ -197,10 +198,11 @@ async def _run_sessions(
     report = await first.end_session()
     if report is not None and report.changed:
         console.print(f"reflection derived {len(report.created_ids)} L1 record(s), each citing its L0 sources.")
-    if report is not None and report.rejected:
-        console.print(f"dropped {len(report.rejected)} conclusion(s) the model wrote:", style="dim")
-        for why in report.rejected:
-            console.print(f"  {one_line(why, 200)}", style="dim")
+    for said, lines in (("dropped", report.rejected), ("re-cited", report.recited)) if report is not None else ():
+        if lines:
+            console.print(f"{said} {len(lines)} conclusion(s) the model wrote:", style="dim")
+            for why in lines:
+                console.print(f"  {one_line(why, 200)}", style="dim")
     if report is None or not report.changed:
         reason = report.error if report is not None and report.error else "the model derived nothing"
         console.print(styled(("reflection produced no valid L1 record; memory unchanged", "yellow"), f" ({one_line(reason, 200)})"))
@@ -239,9 +241,10 @@ async def _turn(console: Any, agent: Any, text: str, *, show_memories: bool) -> 
 async def _summarize(console: Any, store: Any, client: Any, scope: Any, *, weak: bool) -> None:
     """Summarize session 1 into an L1 `summary` record; malformed model output is shown and changes nothing."""
     from omne_core.memory import summarize_session
+    from omne_core.models.gguf import BUNDLED_FREE_TEXT_ARGS
 
     try:
-        summary = await summarize_session(store, scope, client)
+        summary = await summarize_session(store, scope, client, create_args=BUNDLED_FREE_TEXT_ARGS if weak else None)
     except Exception as exc:  # noqa: BLE001 - shown, not hidden
         console.print(styled(("session summary failed; memory unchanged", "yellow"), f" ({one_line(exc, 200)})"))
         return

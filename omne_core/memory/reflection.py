@@ -11,7 +11,8 @@ conclusion is superseded (status `superseded`, `superseded_by` set), never delet
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from autogen_core import CancellationToken
@@ -23,6 +24,8 @@ from ..models.structured import create_structured
 from ..records import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
 from ..tokens import count_tokens
 from .errors import MemoryValidationError, ReflectionError
+from .indexing import STOP_WORDS
+from .lexical_tokens import token_counts
 from .results import ReflectionResult
 from .store_access import MemoryStoreAPI
 
@@ -62,11 +65,23 @@ DERIVED_KINDS = ("fact", "preference", "insight", "profile", "experience")  # wh
 MAX_CONCLUSIONS = 12
 MAX_CONCLUSION_CHARS = 400
 MAX_SUMMARY_CHARS = 1000
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def _wordless(text: str) -> bool:
     """A text with no letter or digit ("...", "—"): what a weak model writes when it has nothing to say."""
     return not any(ch.isalnum() for ch in text)
+
+
+def _repeated_sentence(text: str) -> tuple[str, int] | None:
+    """A sentence of three or more words that the text says more than once, and how often: a small model caught
+    in a loop ("I'm allergic to peanuts. I'm allergic to peanuts. ...")."""
+    seen: dict[str, int] = {}
+    for sentence in _SENTENCE_END.split(text):
+        flat = " ".join(sentence.split()).casefold().rstrip(".!?")
+        if len(flat.split()) >= 3:
+            seen[flat] = seen.get(flat, 0) + 1
+    return max(((s, n) for s, n in seen.items() if n > 1), key=lambda found: found[1], default=None)
 
 
 class SessionSummary(BaseModel):
@@ -76,9 +91,11 @@ class SessionSummary(BaseModel):
 
     @field_validator("summary")
     @classmethod
-    def _has_a_word(cls, summary: str) -> str:
+    def _worded_not_looping(cls, summary: str) -> str:
         if summary.strip() and _wordless(summary):  # a blank one is refused after parsing, as before
             raise ValueError("the summary holds no word")
+        if (repeated := _repeated_sentence(summary)) is not None:
+            raise ValueError(f"the summary repeats itself: {repeated[0]!r} {repeated[1]} times")
         return summary
 
 
@@ -140,17 +157,38 @@ async def _structured(
     what: str,
     policy: RetryPolicy | None,
     cancellation_token: CancellationToken | None,
+    create_args: Mapping[str, Any] | None = None,
 ) -> Any:
     """The shared structured path; a reply that stays malformed becomes `ReflectionError` (store unchanged),
     other model faults (rate limit, timeout, ... after their retries) propagate as `ModelFaultError`."""
     try:
-        return await create_structured(model_client, messages, schema, policy=policy, cancellation_token=cancellation_token)
+        return await create_structured(model_client, messages, schema, policy=policy, extra_create_args=create_args,
+                                       cancellation_token=cancellation_token)  # fmt: skip
     except ModelFaultError as exc:
         if exc.kind is not ModelFaultKind.MALFORMED_OUTPUT:
             raise
         raise ReflectionError(
             f"malformed {what} output after {exc.attempts} attempt(s): {exc.detail}", raw_output=exc.raw_output
         ) from exc
+
+
+def shared_stems(conclusion: str, sources: Sequence[MemoryRecord]) -> list[int]:
+    """For each source, how many content-word stems (the lexical index's Porter stems, stop words and "user" left
+    out) it shares with the conclusion."""
+    ignored = STOP_WORDS | {"user"}
+    stems = token_counts([conclusion, *(r.text for r in sources)])
+    own = {stem for stem in stems[0] if stem not in ignored}
+    return [len(own.intersection(counts)) for counts in stems[1:]]
+
+
+def _recite(text: str, cited: list[MemoryRecord], shown: Sequence[MemoryRecord]) -> list[MemoryRecord] | None:
+    """Better sources for a conclusion whose cited sources share no word with it, when other shown sources do:
+    those sharing the most (a model citing the wrong alias is common, and a wrong link misleads provenance).
+    None when the citation stands: a source shares a word, or no shown source does (an inference in other words)."""
+    overlap = dict(zip((r.id for r in shown), shared_stems(text, shown), strict=True))
+    if any(overlap[r.id] for r in cited) or not (best := max(overlap.values())):
+        return None
+    return [r for r in shown if overlap[r.id] == best][: len(cited)]
 
 
 def _copies_example(text: str) -> bool:
@@ -181,7 +219,8 @@ async def reflect(
 ) -> ReflectionResult:
     """Derive L1 records from L0 records (default: recent ones not yet reflected on), citing their sources.
 
-    Conclusions are stored in the scope without its session (they outlive the session). Raises
+    Conclusions are stored in the scope without its session (they outlive the session). One whose cited sources
+    share no word with it while other shown sources do cites those instead (`ReflectionResult.recited`). Raises
     `ReflectionError` when the model's reply stays malformed after `policy`'s attempts, `ModelFaultError`
     when the model cannot be reached; either way nothing is written.
     """
@@ -209,6 +248,7 @@ async def reflect(
 
     planned: list[tuple[MemoryRecord, list[MemoryRecord]]] = []
     rejected: list[str] = []
+    recited: list[str] = []
     for item in output.memories:
         text = " ".join(item.text.split())
         if _copies_example(text):
@@ -218,6 +258,10 @@ async def reflect(
             rejected.append(f"{text!r} holds no word")
             continue
         cited = [source_alias[a] for a in dict.fromkeys(item.source_ids)]
+        if (better := _recite(text, cited, sources)) is not None:
+            recited.append(f"{text!r} cited {', '.join(r.id[:8] for r in cited)}, which shares no word with it: "
+                           f"cites {', '.join(r.id[:8] for r in better)} instead")  # fmt: skip
+            cited = better
         replaced = [conclusion_alias[a] for a in dict.fromkeys(item.supersedes)]
         record = MemoryRecord(
             kind=MemoryKind(item.kind),
@@ -231,13 +275,13 @@ async def reflect(
         )
         planned.append((record, replaced))
     if not planned:
-        return ReflectionResult(source_ids=[r.id for r in sources], rejected=rejected)
+        return ReflectionResult(source_ids=[r.id for r in sources], rejected=rejected, recited=recited)
 
     # One transaction: the new conclusions and the supersession of those they contradict land together.
     stored = await store.add_superseding(
         [(record, [old.id for old in replaced]) for record, replaced in planned], actor=actor
     )
-    result = ReflectionResult(created=[], source_ids=[r.id for r in sources], rejected=rejected)
+    result = ReflectionResult(created=[], source_ids=[r.id for r in sources], rejected=rejected, recited=recited)
     for new, superseded in stored:
         if new not in result.created:
             result.created.append(new)
@@ -253,11 +297,13 @@ async def summarize_session(
     max_input_tokens: int = 6000,
     actor: str = "summarize",
     policy: RetryPolicy | None = None,
+    create_args: Mapping[str, Any] | None = None,
     cancellation_token: CancellationToken | None = None,
 ) -> MemoryRecord:
     """Summarize a session's raw records into one `summary` record citing them; it supersedes the previous one.
 
-    The model answers JSON (`{"summary": ...}`) so that an echo or ramble is rejected rather than stored.
+    The model answers JSON (`{"summary": ...}`) so that an echo, a ramble or a loop is rejected rather than
+    stored. `create_args` go to the model with the call (e.g. the bundled model's `BUNDLED_FREE_TEXT_ARGS`).
     """
     scope = _single_scope(scope)
     if scope.session_id is None:
@@ -278,7 +324,7 @@ async def summarize_session(
         SystemMessage(content=SUMMARY_SYSTEM_PROMPT),
         UserMessage(content="\n".join(reversed(lines)), source="user"),
     ]
-    output = await _structured(model_client, prompt, SessionSummary, "summary", policy, cancellation_token)
+    output = await _structured(model_client, prompt, SessionSummary, "summary", policy, cancellation_token, create_args)
     text = output.summary.strip()
     if not text:
         raise ReflectionError("the model returned an empty summary", raw_output=output.summary)

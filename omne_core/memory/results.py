@@ -92,3 +92,4 @@ class ReflectionResult(BaseModel):
     superseded: list[tuple[str, str]] = Field(default_factory=list)
     source_ids: list[str] = Field(default_factory=list)  # the L0 records shown to the model
     rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
+    recited: list[str] = Field(default_factory=list)  # conclusions stored with other sources than the model cited, and why

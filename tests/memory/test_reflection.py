@@ -247,3 +247,41 @@ def test_near_duplicates_matches_pairwise_cosine_across_blocks():
     for block in (1, 4, 100):
         assert near_duplicates(vectors.tolist(), 0.95, block=block) == expected
     assert expected[0] == [6] and expected[9] == []  # a copy is found; a zero vector matches nothing
+
+
+async def test_a_conclusion_citing_a_source_that_shares_no_word_with_it_cites_the_sources_that_do(store):
+    """The bundled 270M model cited the wrong turn for a right conclusion (`omne demo`): the conclusion is stored
+    citing the shown source that shares the most words with it, and the result says so. A citation stands when a
+    cited source shares a word, or when no shown source does (an inference in other words)."""
+    nurse, lea, peanuts = await store.add([
+        msg("Hi! I'm Sam. I just moved to Lyon for a job as a night nurse at the Croix-Rousse hospital.", "sam"),
+        msg("My daughter Lea turns 7 on March 14, and she is crazy about dinosaurs.", "sam"),
+        msg("Please remember that I am allergic to peanuts.", "sam"),
+    ])  # fmt: skip
+    client = ReplayChatCompletionClient([reflection(
+        conclusion("fact", "The user works nights as a nurse.", "S2"),  # the wrong turn
+        conclusion("fact", "The user's daughter loves dinosaurs.", "S2"),  # the right one
+        conclusion("profile", "The user is a parent.", "S2"),  # no shown turn shares a word: left as cited
+        conclusion("fact", "The user has a peanut allergy and works in a hospital.", "S3"),  # one word is enough
+    )])  # fmt: skip
+    result = await reflect(store, SESSION, client, policy=ONCE)
+    assert [r.source_ids for r in result.created] == [[nurse.id], [lea.id], [lea.id], [peanuts.id]]
+    assert result.recited == [f"'The user works nights as a nurse.' cited {lea.id[:8]}, which shares no word with "
+                              f"it: cites {nurse.id[:8]} instead"]  # fmt: skip
+    stored = {r.text: r.source_ids for r in await store.list(USER, kinds=[MemoryKind.FACT])}
+    assert stored["The user works nights as a nurse."] == [nurse.id]
+    assert (await store.links(result.created[0].id)).sources[0].id == nurse.id
+
+
+async def test_a_summary_caught_in_a_loop_is_sent_back_and_a_varied_one_is_stored(store):
+    """What the bundled 270M model wrote ("I'm allergic to peanuts." three times and more) is a malformed reply:
+    the model sees why and answers again; when it keeps looping nothing is stored."""
+    await store.add([msg("Please remember that I am allergic to peanuts.")])
+    looping = json.dumps({"summary": "Alice is a girl. I'm allergic to peanuts. I'm  allergic to peanuts! i'm allergic to peanuts."})
+    with pytest.raises(ReflectionError, match="repeats itself: \"i'm allergic to peanuts\" 3 times"):
+        await summarize_session(store, SESSION, ReplayChatCompletionClient([looping]), policy=ONCE)
+    assert await store.list(USER, kinds=[MemoryKind.SUMMARY]) == []
+    client = ReplayChatCompletionClient([looping, '{"summary": "Alice is allergic to peanuts. Yes. Yes. She said so."}'])
+    good = await summarize_session(store, SESSION, client, policy=FAST)  # short sentences may repeat ("Yes.")
+    assert good.text == "Alice is allergic to peanuts. Yes. Yes. She said so."
+    assert "repeats itself" in client.create_calls[1]["messages"][-1].content

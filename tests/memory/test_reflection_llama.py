@@ -10,6 +10,7 @@ from omne_core.memory import L0_KINDS, MemoryKind, MemoryRecord, MemoryScope, re
 from omne_core.memory.errors import ReflectionError
 from omne_core.memory.reflection import DERIVED_KINDS, MAX_CONCLUSION_CHARS
 from omne_core.models import RetryPolicy
+from omne_core.models.gguf import BUNDLED_FREE_TEXT_ARGS
 from tests.support.local_model import requires_local
 
 pytestmark = [requires_local, pytest.mark.llamacpp]
@@ -82,8 +83,10 @@ async def test_reflection_on_the_bundled_model_writes_valid_l1_citing_real_l0(st
 async def test_session_summary_on_the_bundled_model_is_a_valid_record(store, gemma):
     turns = await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=SESSION, metadata={"speaker": "user"})
                              for t in TURNS])  # fmt: skip
-    summary = await summarize_session(store, SESSION, gemma, policy=RetryPolicy(max_attempts=3, base_delay_s=0.0))
-    assert summary.kind is MemoryKind.SUMMARY and summary.text.strip()
+    summary = await summarize_session(store, SESSION, gemma, policy=RetryPolicy(max_attempts=3, base_delay_s=0.0),
+                                      create_args=BUNDLED_FREE_TEXT_ARGS)  # as `omne demo` asks: 5 seeds of 10 loop without
+    assert summary.kind is MemoryKind.SUMMARY and summary.text.strip()  # worded, not looping (`SessionSummary`)
+    assert gemma.requests[-1]["repeat_penalty"] == BUNDLED_FREE_TEXT_ARGS["repeat_penalty"]
     assert summary.source_ids == [r.id for r in turns]
     assert [(await store.get(i)).kind in L0_KINDS for i in summary.source_ids] == [True] * len(TURNS)
     print("summary written by the bundled model:", summary.text)

@@ -17,8 +17,8 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
+from ...lexical_tokens import token_counts
 from .filters import owner_key
-from .tokens import token_counts
 
 K1 = 1.2
 B = 0.75

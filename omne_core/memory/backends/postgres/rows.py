@@ -11,9 +11,9 @@ from psycopg import AsyncConnection, AsyncCursor, sql
 from ....records import MemoryRecord
 from ...errors import MemoryValidationError
 from ...filters import record_ts
+from ...lexical_tokens import token_counts
 from ..base import NewRecord, load_row, oldest_duplicates
 from . import dense, lexical
-from .tokens import token_counts
 
 COLUMNS = "r.seq, r.id, coalesce(a.access_count, 0), a.last_accessed_at, r.body::text"
 FROM = "{s}.records r LEFT JOIN {s}.record_access a ON a.seq = r.seq"

@@ -1,8 +1,9 @@
-"""The lexical tokens of a text exactly as the embedded backend's FTS5 index reads them.
+"""The lexical tokens of a text exactly as the embedded backend's FTS5 index reads them (Porter stems).
 
 The embedded backend ranks with FTS5's `porter unicode61 remove_diacritics 2` tokenizer. The PostgreSQL backend
 keeps its own inverted index, so it asks that very tokenizer (SQLite ships with Python) for the tokens: an
 in-memory FTS5 table per thread and its `fts5vocab` instance view. Same tokens, same counts, hence the same BM25.
+Reflection compares a conclusion with its sources through the same stems (`reflection.shared_stems`).
 A token never holds whitespace (unicode61 separates on it), so `lexical.add_postings` sends a record's tokens
 as one space-separated text.
 """
