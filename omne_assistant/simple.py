@@ -73,6 +73,7 @@ class SimpleResponderState(BaseModel):
     turns: int = 0
     turns_since_reflection: int = 0
     history: list[tuple[str, str]] = Field(default_factory=list)  # (speaker, text) of this session
+    history_ids: list[str | None] = Field(default_factory=list)  # the L0 record of each of the latest history entries
 
 
 class SimpleResponder(BaseChatAgent):
@@ -84,7 +85,8 @@ class SimpleResponder(BaseChatAgent):
     every reply call (e.g. `{"max_tokens": 48}`), not with reflection. Retrieved memories go at the top of
     the latest user message by default (`memory_placement="user"`): some chat templates, Gemma's among
     them, silently drop system messages. Inner events include a `MemoryQueryEvent`
-    whose items carry the ids of the memories put in the prompt.
+    whose items carry the ids of the memories put in the prompt. A hit that the prompt's recent history already
+    shows (the turns of this session within `history_turns`) is left out: it would only take a slot twice.
     """
 
     def __init__(
@@ -152,7 +154,9 @@ class SimpleResponder(BaseChatAgent):
         memory_text = ""
         if query:
             try:
-                hits = await self._memory.search(query, list(self.access.read), limit=self._search_limit)
+                shown = {rid for rid in self._state.history_ids[-self._window :] if rid}  # the prompt has them already
+                hits = await self._memory.search(query, list(self.access.read), limit=self._search_limit + len(shown))
+                hits = [h for h in hits if h.record.id not in shown][: self._search_limit]
                 context = build_context(hits, self._context_max_tokens)
                 used_ids, memory_text = list(context.record_ids), context.text
                 used = [h for h in hits if h.record.id in set(used_ids)]
@@ -184,8 +188,9 @@ class SimpleResponder(BaseChatAgent):
         except ModelFaultError as exc:
             answer, status = f"Sorry, the model failed on this turn ({exc}). Your message was saved in memory.", "model_error"
 
-        await self._record(incoming, answer if status == "ok" and self._record_replies else None)
+        ids = await self._record(incoming, answer if status == "ok" and self._record_replies else None)
         self._state.history += incoming + ([(self.name, answer)] if status == "ok" else [])
+        self._state.history_ids = (self._state.history_ids + ids[: len(incoming) + (status == "ok")])[-self._window :]
         self._state.turns += 1
         self._state.turns_since_reflection += 1
         if self._reflect_every and self._state.turns_since_reflection >= self._reflect_every:
@@ -241,27 +246,32 @@ class SimpleResponder(BaseChatAgent):
             return None
         return await self.reflect()
 
-    async def _record(self, incoming: list[tuple[str, str]], answer: str | None) -> None:
-        """Store the turn as L0 `message` records (speaker-prefixed text, speaker and role in metadata).
+    async def _record(self, incoming: list[tuple[str, str]], answer: str | None) -> list[str | None]:
+        """Store the turn as L0 `message` records (speaker-prefixed text, speaker and role in metadata); the id of
+        each incoming message and of the answer, None for what was not stored (blank, or a reply not recorded).
 
         Called only once the reply is complete: a turn cancelled mid-reply (Ctrl-C) stores nothing."""
         scope = self.write_scope
         now = datetime.now(UTC)
-        turn = [(speaker, text) for speaker, text in incoming if text.strip()]
-        if answer and answer.strip():
-            turn.append((self.name, answer))
-        records = [
-            MemoryRecord(
+        turn = [*incoming, (self.name, answer or "")]
+        records = {
+            at: MemoryRecord(
                 kind=MemoryKind.MESSAGE,
                 text=f"{speaker}: {text}",
                 scope=scope,
                 event_time=now,
                 metadata={"speaker": speaker, "role": "assistant" if speaker == self.name else "user", "agent": self.name},
             )
-            for speaker, text in turn
-        ]
-        if records:
-            await self._memory.add(records)
+            for at, (speaker, text) in enumerate(turn)
+            if text.strip()
+        }
+        stored = dict(zip(records, await self._memory.add(list(records.values())), strict=True)) if records else {}
+        return [stored[at].id if at in stored else None for at in range(len(turn))]
+
+    @property
+    def _window(self) -> int:
+        """How many of the latest history entries each prompt shows."""
+        return 2 * self._history_turns
 
     def _prompt(self, incoming: list[tuple[str, str]], memory_text: str) -> list[LLMMessage]:
         system = self._system_message
@@ -271,7 +281,7 @@ class SimpleResponder(BaseChatAgent):
             speaker, text = incoming[-1]
             incoming = [*incoming[:-1], (speaker, f"{memory_text}\n\n---\n{text}")]
         prompt: list[LLMMessage] = [SystemMessage(content=system)]
-        for speaker, text in self._state.history[-2 * self._history_turns :]:
+        for speaker, text in self._state.history[-self._window :]:
             if speaker == self.name:
                 prompt.append(AssistantMessage(content=text, source=speaker))
             else:

@@ -217,3 +217,28 @@ async def test_streaming_fault_before_the_first_chunk_is_retried(store):
     )  # type: ignore[arg-type]
     result = await agent.run(task="hello")
     assert result.messages[-1].content == "recovered answer" and FlakyStream.calls == 2
+
+
+async def test_memory_leaves_out_the_turns_the_prompt_history_already_shows_and_not_older_ones(store):
+    """The demo retrieved the session's previous question for the next one, beside the same text in the history:
+    a hit the prompt already shows is left out; once its turn leaves the history window, it may come back."""
+    await _seed(store, "sam", "user: My daughter Lea loves dinosaurs.")
+    client = scripted("A dinosaur party.", "Fruit.", "Noted.", "Lyon.")
+    agent = SimpleResponder("omne", client, store, MemoryScope(user_id="sam"), reflect_every=None, retry=FAST,
+                            history_turns=1)  # fmt: skip
+
+    async def retrieved(task: str) -> list[str]:
+        result = await agent.run(task=task)
+        [event] = [m for m in result.messages if isinstance(m, MemoryQueryEvent)]
+        return [str(c.content) for c in event.content]
+
+    assert "user: My daughter Lea loves dinosaurs." in await retrieved("I'm planning my daughter's birthday party.")
+    second = await retrieved("Which snack is safe at the birthday party?")
+    assert "user: I'm planning my daughter's birthday party." not in second  # the history shows it
+    assert "omne: A dinosaur party." not in second and "user: My daughter Lea loves dinosaurs." in second
+    assert "I'm planning my daughter's birthday party." in prompts_text(client, 1)  # ... there it is
+    third = await retrieved("Anything else for the birthday party?")  # one turn of history: the first has left it
+    assert "user: I'm planning my daughter's birthday party." in third
+    assert "user: Which snack is safe at the birthday party?" not in third
+    state = await agent.save_state()
+    assert len(state["history_ids"]) == 2 and all(state["history_ids"])  # the latest turn: question and reply
