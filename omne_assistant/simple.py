@@ -296,4 +296,6 @@ def _report_text(report: ReflectionReport) -> str:
         return f"Reflection failed, memory unchanged: {report.error}"
     if not report.changed:
         return "Reflection produced no valid L1 record; memory unchanged."
-    return f"Reflection derived {len(report.created_ids)} L1 record(s) from {len(report.source_ids)} L0 record(s)."
+    also = [f"{len(lines)} {said}" for said, lines in (("re-cited", report.recited), ("dropped", report.rejected)) if lines]
+    return (f"Reflection derived {len(report.created_ids)} L1 record(s) from {len(report.source_ids)} L0 record(s)"
+            + (f" ({', '.join(also)})." if also else "."))  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from .display import one_line, styled, terminal
+from .display import one_line, print_reflection_notes, styled, terminal
 from .errors import CliError
 
 USER = "sam"
@@ -198,11 +198,8 @@ async def _run_sessions(
     report = await first.end_session()
     if report is not None and report.changed:
         console.print(f"reflection derived {len(report.created_ids)} L1 record(s), each citing its L0 sources.")
-    for said, lines in (("dropped", report.rejected), ("re-cited", report.recited)) if report is not None else ():
-        if lines:
-            console.print(f"{said} {len(lines)} conclusion(s) the model wrote:", style="dim")
-            for why in lines:
-                console.print(f"  {one_line(why, 200)}", style="dim")
+    if report is not None:
+        print_reflection_notes(console, report)
     if report is None or not report.changed:
         reason = report.error if report is not None and report.error else "the model derived nothing"
         console.print(styled(("reflection produced no valid L1 record; memory unchanged", "yellow"), f" ({one_line(reason, 200)})"))

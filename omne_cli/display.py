@@ -72,3 +72,13 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     from rich.text import Text
 
     return Text.assemble(*((shown(p[0]), p[1]) if isinstance(p, tuple) else shown(p) for p in parts))
+
+
+def print_reflection_notes(console: Console, report: Any) -> None:
+    """What a reflection (`ReflectionReport`) did to the model's conclusions besides storing them: the ones it
+    dropped and the ones it stored citing other sources, each with why."""
+    for said, lines in (("dropped", report.rejected), ("re-cited", report.recited)):
+        if lines:
+            console.print(f"{said} {len(lines)} conclusion(s) the model wrote:", style="dim")
+            for why in lines:
+                console.print(f"  {one_line(why, 200)}", style="dim")

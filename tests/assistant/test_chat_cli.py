@@ -119,3 +119,15 @@ def test_reactive_chat_has_all_four_tools_and_reads_only_the_folders_given(tmp_p
     assert "x read_file: Error: Refused:" in second and "is outside the files you may read" in second, second
     assert "7731" not in out  # the file beside the allowed folder was never read
     assert "omne> unknown" in second
+
+
+def test_the_reflection_at_the_end_says_which_conclusions_it_re_cited(tmp_path):
+    """The model cites the wrong turn (S1) for a conclusion about the second one: stored citing S2, and said."""
+    reflection = json.dumps({"memories": [{"kind": "fact", "text": "The user's daughter loves dinosaurs.",
+                                           "source_ids": ["S1"], "supersedes": [], "importance": 0.6, "confidence": 0.9}]})  # fmt: skip
+    out = _chat(tmp_path, "run", "sam", ["I moved to Lyon.", "My daughter loves dinosaurs.", "/quit"], "Noted.", "Nice.",
+                reflection)  # fmt: skip
+    assert "re-cited 1 conclusion(s) the model wrote:" in out and "which shares no word with it" in out
+    lyon, dinosaurs = re.search(r"([0-9a-f]{8}).*which shares no word with it: cites ([0-9a-f]{8})", out).groups()
+    assert re.search(rf"fact [0-9a-f]{{8}}: The user's daughter loves dinosaurs\.  \(from {dinosaurs}\)", out)
+    assert lyon != dinosaurs
