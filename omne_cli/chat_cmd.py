@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from .display import one_line, print_reflection_notes, styled, terminal
+from .display import one_line, reflection_notes, styled, terminal
 from .errors import CliError
 from .options import scope_of
 from .runtime import load, open_memory
@@ -243,7 +243,8 @@ class _ChatSession:
         if report.error:
             self.console.print(f"reflection failed, memory unchanged: {report.error}", style="yellow")
             return
-        print_reflection_notes(self.console, report)
+        for line in reflection_notes(report):
+            self.console.print(line, style="dim")
         if not report.changed:
             self.console.print("reflection derived nothing new; memory unchanged", style="dim")
             return

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from .display import one_line, print_reflection_notes, styled, terminal
+from .display import one_line, reflection_notes, styled, terminal
 from .errors import CliError
 
 USER = "sam"
@@ -198,8 +198,8 @@ async def _run_sessions(
     report = await first.end_session()
     if report is not None and report.changed:
         console.print(f"reflection derived {len(report.created_ids)} L1 record(s), each citing its L0 sources.")
-    if report is not None:
-        print_reflection_notes(console, report)
+    for line in reflection_notes(report) if report is not None else []:
+        console.print(line, style="dim")
     if report is None or not report.changed:
         reason = report.error if report is not None and report.error else "the model derived nothing"
         console.print(styled(("reflection produced no valid L1 record; memory unchanged", "yellow"), f" ({one_line(reason, 200)})"))

@@ -74,11 +74,11 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*((shown(p[0]), p[1]) if isinstance(p, tuple) else shown(p) for p in parts))
 
 
-def print_reflection_notes(console: Console, report: Any) -> None:
-    """What a reflection (`ReflectionReport`) did to the model's conclusions besides storing them: the ones it
-    dropped and the ones it stored citing other sources, each with why."""
-    for said, lines in (("dropped", report.rejected), ("re-cited", report.recited)):
-        if lines:
-            console.print(f"{said} {len(lines)} conclusion(s) the model wrote:", style="dim")
-            for why in lines:
-                console.print(f"  {one_line(why, 200)}", style="dim")
+def reflection_notes(report: Any) -> list[str]:
+    """What a reflection (`ReflectionResult` or `ReflectionReport`) did to the model's conclusions besides storing
+    them, as lines to show: the ones it dropped and the ones it stored citing other sources, each with why."""
+    lines = []
+    for said, whys in (("dropped", report.rejected), ("re-cited", report.recited)):
+        if whys:
+            lines += [f"{said} {len(whys)} conclusion(s) the model wrote:", *(f"  {one_line(why, 200)}" for why in whys)]
+    return lines

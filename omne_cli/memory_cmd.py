@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import ingest_cmd
-from .display import echo, echo_json, one_line, terminal
+from .display import echo, echo_json, one_line, reflection_notes, terminal
 from .errors import CliError
 from .options import AgentOpt, JsonOpt, NamespaceOpt, SessionOpt, UserOpt, scope_of
 from .runtime import choose_store, load, with_store
@@ -278,6 +278,8 @@ def reflect(
         echo(f"+ {record.kind.value}: {one_line(record.text, 500)}  (from {', '.join(s[:8] for s in record.source_ids)})")
     for old, new in result.superseded:
         echo(f"~ {old} superseded by {new}")
+    for line in reflection_notes(result):
+        echo(line)
     echo(f"{len(result.created)} conclusions from {len(result.source_ids)} records")
 
 

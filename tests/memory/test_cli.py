@@ -131,3 +131,25 @@ def test_cli_reflect_takes_the_model_component_like_chat(tmp_path, monkeypatch, 
     assert "+ preference: Olga prefers night trains" in output
     [pref] = json.loads(run("list", "--user", "olga", "--kind", "preference", "--json"))
     assert pref["source_ids"] == [source]
+
+
+def test_cli_reflect_says_what_it_dropped_and_what_it_re_cited(tmp_path, monkeypatch, embedder):
+    """`omne memory reflect` prints, beside what it stored, the conclusions it dropped and those it stored citing
+    other sources than the model did, with why."""
+    reply = json.dumps({"memories": [
+        {"kind": "fact", "text": "Olga plays the cello", "source_ids": ["S1"], "supersedes": [], "importance": 0.5,
+         "confidence": 0.9},  # S1 is the train: S2 shares its words
+        {"kind": "fact", "text": "The user works as a baker in Porto.", "source_ids": ["S2"], "supersedes": [],
+         "importance": 0.5, "confidence": 0.9},  # the prompt's example
+    ]})  # fmt: skip
+    component = tmp_path / "model.json"
+    component.write_text(ReplayChatCompletionClient([reply]).dump_component().model_dump_json())
+    train = run("add", "I always take the night train", "--user", "olga", "--session", "s", "--kind", "message").strip()
+    cello = run("add", "I play the cello on Sundays", "--user", "olga", "--session", "s", "--kind", "message").strip()
+    output = run("reflect", "--user", "olga", "--session", "s", "--model-component", str(component))
+    assert f"+ fact: Olga plays the cello  (from {cello[:8]})" in output
+    assert "dropped 1 conclusion(s) the model wrote:\n  'The user works as a baker in Porto.' copies" in output
+    assert (f"re-cited 1 conclusion(s) the model wrote:\n  'Olga plays the cello' cited {train[:8]}, which shares no "
+            f"word with it: cites {cello[:8]} instead") in output  # fmt: skip
+    [fact] = json.loads(run("list", "--user", "olga", "--kind", "fact", "--json"))
+    assert fact["source_ids"] == [cello]
