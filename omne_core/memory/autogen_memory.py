@@ -8,7 +8,8 @@ A drop-in for `ListMemory` and `ChromaDBVectorMemory` (docs/ARCHITECTURE.md, "Om
   whose cosine similarity to the query reaches it: an absolute score, as in `ChromaDBVectorMemory`.
 - `clear` hard-deletes exactly the records `query` reads: the read scopes and kinds, old versions included.
 - `update_context` searches with the latest message and puts ONE system message with the best records (under a
-  token budget) into the model context, replacing the one it added on the previous turn.
+  token budget) into the model context, replacing the one it added on the previous turn; records whose text a
+  message of the context already holds are left out.
 - `dump_component` carries the store (`StoreConfig`): a loaded memory opens the same store.
 """
 
@@ -194,13 +195,15 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         return await store.search(text, self.read_scopes, kinds=kinds, limit=k, min_similarity=threshold)
 
     async def update_context(self, model_context: ChatCompletionContext) -> UpdateContextResult:
-        """Replace the previous Omne memory message with one built for the latest message."""
-        messages = await model_context.get_messages()
-        query = next(
-            (t for m in reversed(messages) if not _is_memory_message(m) and (t := _message_text(m).strip())), ""
-        )
+        """Replace the previous Omne memory message with one built for the latest message. A record whose text a
+        message of the context already holds (the conversation recorded as it goes) is left out: it would only
+        take a slot twice."""
+        messages = [m for m in await model_context.get_messages() if not _is_memory_message(m)]
+        query = next((t for m in reversed(messages) if (t := _message_text(m).strip())), "")
+        held = {" ".join(_message_text(m).split()) for m in messages} - {""}
         c = self._config
-        hits = await self._search(query, c.k, c.kinds, c.score_threshold) if query else []
+        hits = await self._search(query, c.k + min(len(held), c.k), c.kinds, c.score_threshold) if query else []
+        hits = [h for h in hits if " ".join(h.record.text.split()) not in held][: c.k]
         context = build_context(hits, c.max_tokens, header=MEMORY_MESSAGE_HEADER)
         await _drop_memory_messages(model_context)
         if not context.text:

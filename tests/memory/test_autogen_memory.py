@@ -139,3 +139,22 @@ async def test_record_conversation_keeps_images_of_multimodal_messages_as_blobs(
     assert image.metadata["speaker"] == "frank" and image.text.startswith("[Image")
     assert [r.id for r in await record_conversation(store, [message], scope)] == [r.id for r in stored]  # once
     assert (await store.search("red tile we ordered", scope))[0].record.id == stored[0].id
+
+
+async def test_update_context_leaves_out_records_the_context_already_holds(store):
+    """A conversation recorded as it goes (`record_conversation`, or `add` per message) is in the store and in the
+    model context: its records would only take the memory message's slots twice."""
+    scope = MemoryScope(user_id="u")
+    await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=scope) for t in (
+        "I moved to Lyon for the night shift", "Where should I live in Lyon?")])  # fmt: skip
+    await store.add(MemoryRecord(kind=MemoryKind.FACT, text="the user works night shifts at a hospital in Lyon", scope=scope))
+    memory = OmneMemory(user_id="u", store=store, k=2)
+    context = BufferedChatCompletionContext(buffer_size=4)
+    await context.add_message(UserMessage(content="I  moved to Lyon\nfor the night shift", source="user"))
+    await context.add_message(UserMessage(content="Where should I live in Lyon?", source="user"))
+    result = await memory.update_context(context)
+    assert [m.content for m in result.memories.results] == ["the user works night shifts at a hospital in Lyon"]
+    other = BufferedChatCompletionContext(buffer_size=4)  # a context without them gets them
+    await other.add_message(UserMessage(content="Where should I live in Lyon?", source="user"))
+    shown = [m.content for m in (await memory.update_context(other)).memories.results]
+    assert "I moved to Lyon for the night shift" in shown and len(shown) == 2
