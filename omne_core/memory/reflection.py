@@ -23,9 +23,9 @@ from ..models.faults import ModelFaultError, ModelFaultKind, RetryPolicy
 from ..models.structured import create_structured
 from ..records import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
 from ..tokens import count_tokens
+from .backends.lexical_tokens import token_counts
 from .errors import MemoryValidationError, ReflectionError
 from .indexing import STOP_WORDS
-from .lexical_tokens import token_counts
 from .results import ReflectionResult
 from .store_access import MemoryStoreAPI
 

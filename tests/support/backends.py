@@ -64,7 +64,7 @@ async def lexical_rows(store: Any, word: str) -> int:
     if store.backend.name == "embedded":
         conn = store.backend.db.conn()
         return conn.execute("SELECT count(*) FROM records_fts WHERE records_fts MATCH ?", (f'"{word}"',)).fetchone()[0]
-    from omne_core.memory.lexical_tokens import query_tokens
+    from omne_core.memory.backends.lexical_tokens import query_tokens
 
     [token] = query_tokens([word])
     return (await _pg(store, "SELECT count(*) FROM {s}.postings WHERE term = %s", token))[0][0]

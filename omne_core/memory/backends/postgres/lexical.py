@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
-from ...lexical_tokens import token_counts
+from ..lexical_tokens import token_counts
 from .filters import owner_key
 
 K1 = 1.2

@@ -11,8 +11,8 @@ from psycopg import AsyncConnection, AsyncCursor, sql
 from ....records import MemoryRecord
 from ...errors import MemoryValidationError
 from ...filters import record_ts
-from ...lexical_tokens import token_counts
 from ..base import NewRecord, load_row, oldest_duplicates
+from ..lexical_tokens import token_counts
 from . import dense, lexical
 
 COLUMNS = "r.seq, r.id, coalesce(a.access_count, 0), a.last_accessed_at, r.body::text"
