@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
@@ -65,7 +66,7 @@ DERIVED_KINDS = ("fact", "preference", "insight", "profile", "experience")  # wh
 MAX_CONCLUSIONS = 12
 MAX_CONCLUSION_CHARS = 400
 MAX_SUMMARY_CHARS = 1000
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_END = re.compile(r"[.!?,;:]+(?:\s+|$)")
 
 
 def _wordless(text: str) -> bool:
@@ -73,15 +74,13 @@ def _wordless(text: str) -> bool:
     return not any(ch.isalnum() for ch in text)
 
 
-def _repeated_sentence(text: str) -> tuple[str, int] | None:
-    """A sentence of three or more words that the text says more than once, and how often: a small model caught
-    in a loop ("I'm allergic to peanuts. I'm allergic to peanuts. ...")."""
-    seen: dict[str, int] = {}
-    for sentence in _SENTENCE_END.split(text):
-        flat = " ".join(sentence.split()).casefold().rstrip(".!?")
-        if len(flat.split()) >= 3:
-            seen[flat] = seen.get(flat, 0) + 1
-    return max(((s, n) for s, n in seen.items() if n > 1), key=lambda found: found[1], default=None)
+def _loop(text: str) -> tuple[str, int] | None:
+    """A clause of three or more words that the text says three times or more, and how often: a small model caught
+    in a loop ("I'm allergic to peanuts. I'm allergic to peanuts. ...", "the day before yesterday, the day ...")."""
+    clauses = (clause.casefold().split() for clause in _CLAUSE_END.split(text))
+    seen = Counter(" ".join(words) for words in clauses if len(words) >= 3)
+    said, times = max(seen.items(), key=lambda item: item[1], default=("", 0))
+    return (said, times) if times >= 3 else None
 
 
 class SessionSummary(BaseModel):
@@ -94,8 +93,8 @@ class SessionSummary(BaseModel):
     def _worded_not_looping(cls, summary: str) -> str:
         if summary.strip() and _wordless(summary):  # a blank one is refused after parsing, as before
             raise ValueError("the summary holds no word")
-        if (repeated := _repeated_sentence(summary)) is not None:
-            raise ValueError(f"the summary repeats itself: {repeated[0]!r} {repeated[1]} times")
+        if (loop := _loop(summary)) is not None:
+            raise ValueError(f"the summary repeats itself: {loop[0]!r} {loop[1]} times")
         return summary
 
 

@@ -274,14 +274,18 @@ async def test_a_conclusion_citing_a_source_that_shares_no_word_with_it_cites_th
 
 
 async def test_a_summary_caught_in_a_loop_is_sent_back_and_a_varied_one_is_stored(store):
-    """What the bundled 270M model wrote ("I'm allergic to peanuts." three times and more) is a malformed reply:
-    the model sees why and answers again; when it keeps looping nothing is stored."""
+    """What the bundled 270M model wrote ("I'm allergic to peanuts." 38 times; a phrase over and over) is a
+    malformed reply: the model sees why and answers again; when it keeps looping nothing is stored."""
     await store.add([msg("Please remember that I am allergic to peanuts.")])
     looping = json.dumps({"summary": "Alice is a girl. I'm allergic to peanuts. I'm  allergic to peanuts! i'm allergic to peanuts."})
     with pytest.raises(ReflectionError, match="repeats itself: \"i'm allergic to peanuts\" 3 times"):
         await summarize_session(store, SESSION, ReplayChatCompletionClient([looping]), policy=ONCE)
     assert await store.list(USER, kinds=[MemoryKind.SUMMARY]) == []
-    client = ReplayChatCompletionClient([looping, '{"summary": "Alice is allergic to peanuts. Yes. Yes. She said so."}'])
-    good = await summarize_session(store, SESSION, client, policy=FAST)  # short sentences may repeat ("Yes.")
-    assert good.text == "Alice is allergic to peanuts. Yes. Yes. She said so."
+    phrase = json.dumps({"summary": "The story: the day before yesterday, the day before yesterday, the day before yesterday"})
+    with pytest.raises(ReflectionError, match="repeats itself: 'the day before yesterday' 3 times"):
+        await summarize_session(store, SESSION, ReplayChatCompletionClient([phrase]), policy=ONCE)
+    varied = "Alice is allergic to peanuts. Yes. Yes. Yes. She said so. She said so, and she meant it."
+    client = ReplayChatCompletionClient([looping, json.dumps({"summary": varied})])
+    good = await summarize_session(store, SESSION, client, policy=FAST)  # short or twice-said clauses may repeat
+    assert good.text == varied
     assert "repeats itself" in client.create_calls[1]["messages"][-1].content

@@ -84,7 +84,7 @@ async def test_session_summary_on_the_bundled_model_is_a_valid_record(store, gem
     turns = await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=SESSION, metadata={"speaker": "user"})
                              for t in TURNS])  # fmt: skip
     summary = await summarize_session(store, SESSION, gemma, policy=RetryPolicy(max_attempts=3, base_delay_s=0.0),
-                                      create_args=BUNDLED_FREE_TEXT_ARGS)  # as `omne demo` asks: 5 seeds of 10 loop without
+                                      create_args=BUNDLED_FREE_TEXT_ARGS)  # as `omne demo` asks: 6 seeds of 10 loop without
     assert summary.kind is MemoryKind.SUMMARY and summary.text.strip()  # worded, not looping (`SessionSummary`)
     assert gemma.requests[-1]["repeat_penalty"] == BUNDLED_FREE_TEXT_ARGS["repeat_penalty"]
     assert summary.source_ids == [r.id for r in turns]
