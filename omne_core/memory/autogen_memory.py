@@ -78,6 +78,14 @@ def _message_text(message: LLMMessage) -> str:
     return ""
 
 
+def _as_recorded(message: LLMMessage) -> tuple[str, ...]:
+    """A message's text as a record of it would hold it (whitespace collapsed): bare (`record_conversation`), and
+    after its speaker ("alice: ...", as `SimpleResponder` records a turn)."""
+    text = " ".join(_message_text(message).split())
+    source = getattr(message, "source", None)
+    return (text, f"{source}: {text}") if isinstance(source, str) and source else (text,)
+
+
 def _is_memory_message(message: Any) -> bool:
     if isinstance(message, dict):
         return message.get("type") == "SystemMessage" and str(message.get("content", "")).startswith(MEMORY_MESSAGE_HEADER)
@@ -200,7 +208,7 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         take a slot twice."""
         messages = [m for m in await model_context.get_messages() if not _is_memory_message(m)]
         query = next((t for m in reversed(messages) if (t := _message_text(m).strip())), "")
-        held = {" ".join(_message_text(m).split()) for m in messages} - {""}
+        held = {said for m in messages for said in _as_recorded(m)} - {""}
         c = self._config
         hits = await self._search(query, c.k + min(len(held), c.k), c.kinds, c.score_threshold) if query else []
         hits = [h for h in hits if " ".join(h.record.text.split()) not in held][: c.k]

@@ -142,11 +142,11 @@ async def test_record_conversation_keeps_images_of_multimodal_messages_as_blobs(
 
 
 async def test_update_context_leaves_out_records_the_context_already_holds(store):
-    """A conversation recorded as it goes (`record_conversation`, or `add` per message) is in the store and in the
-    model context: its records would only take the memory message's slots twice."""
+    """A conversation recorded as it goes (`record_conversation`: the bare text; `SimpleResponder`: "user: ...") is
+    in the store and in the model context: its records would only take the memory message's slots twice."""
     scope = MemoryScope(user_id="u")
     await store.add([MemoryRecord(kind=MemoryKind.MESSAGE, text=t, scope=scope) for t in (
-        "I moved to Lyon for the night shift", "Where should I live in Lyon?")])  # fmt: skip
+        "I moved to Lyon for the night shift", "user: Where should I live in Lyon?")])  # fmt: skip (bare, prefixed)
     await store.add(MemoryRecord(kind=MemoryKind.FACT, text="the user works night shifts at a hospital in Lyon", scope=scope))
     memory = OmneMemory(user_id="u", store=store, k=2)
     context = BufferedChatCompletionContext(buffer_size=4)
