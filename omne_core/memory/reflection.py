@@ -10,6 +10,7 @@ conclusion is superseded (status `superseded`, `superseded_by` set), never delet
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -26,7 +27,7 @@ from ..records import L0_KINDS, L1_KINDS, MemoryKind, MemoryRecord, MemoryScope
 from ..tokens import count_tokens
 from .backends.lexical_tokens import token_counts
 from .errors import MemoryValidationError, ReflectionError
-from .indexing import STOP_WORDS
+from .indexing import STOP_WORDS, speakers_of
 from .results import ReflectionResult
 from .store_access import MemoryStoreAPI
 
@@ -172,12 +173,19 @@ async def _structured(
 
 
 def shared_stems(conclusion: str, sources: Sequence[MemoryRecord]) -> list[int]:
-    """For each source, how many content-word stems (the lexical index's Porter stems, stop words and "user" left
-    out) it shares with the conclusion."""
-    ignored = STOP_WORDS | {"user"}
-    stems = token_counts([conclusion, *(r.text for r in sources)])
-    own = {stem for stem in stems[0] if stem not in ignored}
-    return [len(own.intersection(counts)) for counts in stems[1:]]
+    """For each source, how many stems (the lexical index's Porter stems) of the conclusion's words it holds, leaving
+    out stop words, "user" and the sources' speakers: a turn written "sam: ..." shares "sam" with every conclusion
+    about Sam, which says nothing about where the conclusion comes from."""
+    names = " ".join(name for r in sources for name in speakers_of(r))
+    own, ignored, *texts = token_counts([conclusion, f"user {names}", *(r.text for r in sources)])
+    kept = own.keys() - ignored.keys() - _stop_stems()
+    return [len(kept & counts.keys()) for counts in texts]
+
+
+@functools.cache
+def _stop_stems() -> frozenset[str]:
+    """The stop words as Porter stems ("was" is "wa" to the tokenizer)."""
+    return frozenset(token_counts([" ".join(sorted(STOP_WORDS))])[0])
 
 
 def _recite(text: str, cited: list[MemoryRecord], shown: Sequence[MemoryRecord]) -> list[MemoryRecord] | None:

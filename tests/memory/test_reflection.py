@@ -289,3 +289,16 @@ async def test_a_summary_caught_in_a_loop_is_sent_back_and_a_varied_one_is_store
     good = await summarize_session(store, SESSION, client, policy=FAST)  # short or twice-said clauses may repeat
     assert good.text == varied
     assert "repeats itself" in client.create_calls[1]["messages"][-1].content
+
+
+async def test_neither_the_speakers_name_nor_a_stop_word_makes_a_citation_stand(store):
+    """Turns recorded as "sam: ..." all share "sam" with a conclusion about Sam, and "was" with many a sentence:
+    neither tells where a conclusion comes from, so neither keeps a wrong citation."""
+    nurse, lea = await store.add([msg("sam: I was hired as a night nurse at the hospital", "sam"),
+                                  msg("sam: Lea was born in March", "sam")])  # fmt: skip
+    client = ReplayChatCompletionClient([reflection(
+        conclusion("fact", "Sam is a nurse at a hospital.", "S2"),  # shares only "sam" with S2
+        conclusion("fact", "Lea was born in March.", "S1"),  # shares only "was" with S1
+    )])  # fmt: skip
+    result = await reflect(store, SESSION, client, policy=ONCE)
+    assert [r.source_ids for r in result.created] == [[nurse.id], [lea.id]] and len(result.recited) == 2
