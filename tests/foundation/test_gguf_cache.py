@@ -73,3 +73,16 @@ async def test_a_data_directory_gets_no_copy_of_the_model(tmp_path, monkeypatch,
         await client.close()
     assert settings.data_dir == tmp_path / "omne-data"
     assert not (settings.data_dir / "models").exists()  # 250 MB per data directory no more
+
+
+def test_only_the_bundled_model_gets_the_free_text_repeat_penalty(tmp_path):
+    from omne_core.config import ModelProvider, ModelRoleSettings
+    from omne_core.models.gguf import BUNDLED_FREE_TEXT_ARGS, free_text_args
+
+    bundled = ModelRoleSettings(provider=ModelProvider.LLAMACPP, model="gemma-3-270m")
+    assert dict(free_text_args(bundled)) == {"repeat_penalty": 1.3}
+    own = bundled.model_copy(update={"gguf_path": tmp_path / "own.gguf"})
+    hosted = ModelRoleSettings(provider=ModelProvider.OPENAI, model="gpt-4o-mini")
+    assert dict(free_text_args(own)) == {} and dict(free_text_args(hosted)) == {}
+    with pytest.raises(TypeError):  # shared by every caller: nobody changes it for the others
+        BUNDLED_FREE_TEXT_ARGS["repeat_penalty"] = 1.0  # type: ignore[index]

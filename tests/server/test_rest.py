@@ -216,7 +216,8 @@ async def test_reflect_and_summarize_need_a_model(served, settings, embedder, tm
     reflection = json.dumps({"memories": [conclusion]})
     summary = json.dumps({"summary": "Alice said she moved to Lyon."})
     model = ReplayChatCompletionClient([reflection, summary, *["not json at all"] * 3])  # 3 attempts, all unusable
-    async with running_app(settings.model_copy(update={"data_dir": tmp_path / "with-model"}), embedder,
+    server = settings.server.model_copy(update={"reflection_role": "main"})  # `main` is the bundled model by default
+    async with running_app(settings.model_copy(update={"data_dir": tmp_path / "with-model", "server": server}), embedder,
                            model_factory=lambda: model) as (app, with_model):  # fmt: skip
         _, key = await app.state.omne.keys.create("acme")
         h = bearer(key)
@@ -227,6 +228,8 @@ async def test_reflect_and_summarize_need_a_model(served, settings, embedder, tm
         assert reflected["created"][0]["source_ids"] == [l0["id"]]
         summarized = await with_model.post("/v1/summarize", headers=h, json={"scope": scope})
         assert summarized.json()["kind"] == "summary" and summarized.json()["source_ids"] == [l0["id"]]
+        # the bundled model loops in prose without a repeat penalty; its reflections break their bounds with one
+        assert [call["extra_create_args"].get("repeat_penalty") for call in model.create_calls] == [None, 1.3]
         await with_model.post("/v1/memories", headers=h, json=record("I also like jazz.", scope=scope))
         failed = await with_model.post("/v1/reflect", headers=h, json={"scope": scope})
         assert_problem(failed, 502, "reflection_failed")
