@@ -1,5 +1,5 @@
-"""`omne memory ...` commands: add, search, list, show, history, delete, export, import, reflect, stats, repair,
-ingest, migrate.
+"""`omne memory ...` commands: add, search, list, show, history, delete, export, import, reflect, summarize, stats,
+repair, ingest, migrate.
 
 Every command is scoped with --user (and --agent, --session, --namespace). `omne memory --server URL ...`
 works on a server's memory (`omne serve`), as does any command when OMNE_SERVER__URL is set (`--local`:
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -25,7 +26,7 @@ from .runtime import choose_store, load, with_store
 if TYPE_CHECKING:
     from omne_core.memory import MemoryRecord, MemoryStoreAPI
 
-app = typer.Typer(help="Long-term memory: add, search, inspect, export and reflect.", no_args_is_help=True)
+app = typer.Typer(help="Long-term memory: add, search, inspect, export, reflect and summarize.", no_args_is_help=True)
 
 
 @app.callback()
@@ -239,6 +240,29 @@ def import_(path: Annotated[Path, typer.Argument(help="JSONL file written by `om
     echo(f"imported {result.imported} records, skipped {result.skipped} already present")
 
 
+RoleOpt = Annotated[str, typer.Option(help="Model role to ask.")]
+ModelComponentOpt = Annotated[Path | None, typer.Option(
+    "--model-component",
+    help="An AutoGen ChatCompletionClient component JSON file to use instead of the configured model "
+    "(default: $OMNE_MODEL_COMPONENT).",
+)]  # fmt: skip
+
+
+def _model(settings: Any, role: str, component: Path | None) -> tuple[Any, Mapping[str, Any]]:
+    """The model client of `role` (or the component), and what a prose answer sends it besides the messages
+    (the bundled model's repeat penalty: `models.gguf.free_text_args`)."""
+    from omne_assistant.clients import ModelComponentError, assistant_client
+    from omne_core.models import role_settings
+    from omne_core.models.gguf import free_text_args
+
+    try:
+        client = assistant_client(settings, role, component)
+        prose = {} if component or settings.model_component else free_text_args(role_settings(settings, role))
+    except (ModelComponentError, ValueError) as exc:
+        raise CliError(f"cannot load the model: {exc}") from None
+    return client, prose
+
+
 @app.command()
 def reflect(
     user: UserOpt,
@@ -246,26 +270,15 @@ def reflect(
     session: SessionOpt = None,
     namespace: NamespaceOpt = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many recent unreflected records.")] = 50,
-    role: Annotated[str, typer.Option(help="Model role to reflect with.")] = "main",
-    model_component: Annotated[
-        Path | None,
-        typer.Option(
-            "--model-component",
-            help="An AutoGen ChatCompletionClient component JSON file to use instead of the configured model "
-            "(default: $OMNE_MODEL_COMPONENT).",
-        ),
-    ] = None,
+    role: RoleOpt = "main",
+    model_component: ModelComponentOpt = None,
 ) -> None:
     """Derive L1 conclusions (facts, preferences, ...) from raw records with the configured model."""
-    from omne_assistant.clients import ModelComponentError, assistant_client
     from omne_core.memory import reflect as reflect_op
 
     scope = scope_of(user, agent, session, namespace)
     settings = load()
-    try:
-        client = assistant_client(settings, role, model_component)
-    except (ModelComponentError, ValueError) as exc:
-        raise CliError(f"cannot load the model: {exc}") from None
+    client, _ = _model(settings, role, model_component)
 
     async def work(store: MemoryStoreAPI) -> Any:
         try:
@@ -281,6 +294,36 @@ def reflect(
     for line in reflection_notes(result):
         echo(line)
     echo(f"{len(result.created)} conclusions from {len(result.source_ids)} records")
+
+
+@app.command()
+def summarize(
+    user: UserOpt,
+    session: Annotated[str, typer.Option("--session", "-s", help="The session to summarize.")],
+    agent: AgentOpt = None,
+    namespace: NamespaceOpt = None,
+    max_input_tokens: Annotated[int, typer.Option(min=100, help="The model reads the session's latest turns "
+                                                  "up to this many tokens.")] = 6000,  # fmt: skip
+    role: RoleOpt = "main",
+    model_component: ModelComponentOpt = None,
+) -> None:
+    """Summarize a session's raw records into one `summary` record citing them; it supersedes the session's
+    previous summary. A reply that is not a usable summary (an echo, a loop) is refused and stores nothing."""
+    from omne_core.memory import summarize_session
+
+    scope = scope_of(user, agent, session, namespace)
+    settings = load()
+    client, prose = _model(settings, role, model_component)
+
+    async def work(store: MemoryStoreAPI) -> Any:
+        try:
+            return await summarize_session(store, scope, client, max_input_tokens=max_input_tokens,
+                                           actor="cli-summarize", create_args=prose)  # fmt: skip
+        finally:
+            await client.close()
+
+    summary = with_store(work, settings)
+    echo(f"+ summary {summary.id} of {len(summary.source_ids)} records: {one_line(summary.text, 500)}")
 
 
 @app.command()

@@ -89,6 +89,43 @@ def test_cli_reflect_through_an_openai_compatible_server(monkeypatch, embedder):
     assert pref["source_ids"] == [source]
 
 
+def test_cli_summarize_writes_one_cited_summary_per_session_and_refuses_a_loop(monkeypatch, embedder):
+    """`omne memory summarize --session` stores the model's summary citing that session's records only, replaces
+    the session's previous summary, and refuses a reply that loops (exit 1, nothing stored)."""
+    replies = [json.dumps({"summary": "Ivan books window seats and flies to Oslo on Friday."}),
+               json.dumps({"summary": "Ivan flies to Oslo on Friday."}),
+               *[json.dumps({"summary": "I like Oslo in May. " * 4})] * 3]  # fmt: skip
+    bodies: list[dict] = []
+
+    def chat_completion(method: str, path: str, raw: bytes) -> tuple[int, dict]:
+        bodies.append(body := json.loads(raw))
+        return 200, {
+            "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": replies[len(bodies) - 1]}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        }  # fmt: skip
+
+    with json_server(chat_completion) as (url, _):
+        monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai_compatible")
+        monkeypatch.setenv("OMNE_MODELS__MAIN__MODEL", "scripted")
+        monkeypatch.setenv("OMNE_MODELS__MAIN__BASE_URL", f"{url}/v1")
+        trip = [run("add", text, "--user", "ivan", "--session", "trip", "--kind", "message").strip()
+                for text in ("I always book a window seat", "We fly to Oslo on Friday")]  # fmt: skip
+        run("add", "My dentist is on Rue Mercière", "--user", "ivan", "--session", "health", "--kind", "message")
+        first = run("summarize", "--user", "ivan", "--session", "trip")
+        second = run("summarize", "--user", "ivan", "--session", "trip")
+        looping = runner.invoke(app, ["memory", "summarize", "--user", "ivan", "--session", "trip"])
+    assert "window seats" in first and "of 2 records" in first and "Rue" not in bodies[0]["messages"][-1]["content"]
+    assert bodies[0]["response_format"]["type"] == "json_schema" and "repeat_penalty" not in bodies[0]  # not bundled
+    assert looping.exit_code == 1 and "repeats itself" in looping.output and len(bodies) == 5
+    [summary] = json.loads(run("list", "--user", "ivan", "--kind", "summary", "--json"))  # the second replaced the first
+    assert summary["text"] == "Ivan flies to Oslo on Friday." and summary["id"][:8] in second
+    assert sorted(summary["source_ids"]) == sorted(trip) and summary["scope"]["session_id"] == "trip"
+    nothing = runner.invoke(app, ["memory", "summarize", "--user", "ivan", "--session", "nope"])
+    assert nothing.exit_code == 1 and "'nope' has no records" in nothing.output
+
+
 async def test_cli_repair_finds_what_the_cheap_open_check_cannot(embedder):
     """Open compares counts (and applies the journal); `omne memory repair` compares every id."""
     from omne_core.config import load_settings
