@@ -20,7 +20,7 @@ import typer
 from . import ingest_cmd
 from .display import echo, echo_json, one_line, reflection_notes, terminal
 from .errors import CliError
-from .options import AgentOpt, JsonOpt, NamespaceOpt, SessionOpt, UserOpt, scope_of
+from .options import AgentOpt, JsonOpt, MetaOpt, NamespaceOpt, SessionOpt, UserOpt, metadata_of, scope_of
 from .runtime import choose_store, load, with_store
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def add(
     importance: Annotated[float, typer.Option(min=0.0, max=1.0, help="0..1")] = 0.5,
     speaker: Annotated[str | None, typer.Option(help="Who said it (stored in metadata).")] = None,
     event_time: Annotated[datetime | None, typer.Option("--event-time", help="When it happened (ISO date/time).")] = None,
+    meta: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add one memory."""
@@ -95,7 +96,7 @@ def add(
     try:
         record = MemoryRecord(
             kind=MemoryKind(kind), text=text, scope=scope_of(user, agent, session, namespace), importance=importance,
-            event_time=event_time, metadata={"speaker": speaker} if speaker else {},
+            event_time=event_time, metadata={**(metadata_of(meta) or {}), **({"speaker": speaker} if speaker else {})},
         )  # fmt: skip
     except ValidationError as exc:
         from .errors import sentences
@@ -120,15 +121,17 @@ def search(
     since: Annotated[datetime | None, typer.Option(help="Only records that happened at/after this time.")] = None,
     until: Annotated[datetime | None, typer.Option(help="Only records that happened at/before this time.")] = None,
     include_inactive: Annotated[bool, typer.Option("--all", help="Include superseded and deleted records.")] = False,
+    meta: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hybrid (dense + BM25) search in a scope."""
+    """Hybrid (dense + BM25) search in a scope (`--meta`: only records labelled with these values)."""
     if not query.strip():
         raise typer.BadParameter("the query is empty", param_hint="QUERY")
-    scope = scope_of(user, agent, session, namespace)
+    scope, metadata = scope_of(user, agent, session, namespace), metadata_of(meta)
     hits = with_store(
         lambda store: store.search(
-            query, scope, kinds=kind, since=since, until=until, limit=limit, include_inactive=include_inactive
+            query, scope, kinds=kind, since=since, until=until, limit=limit, include_inactive=include_inactive,
+            metadata=metadata,
         )
     )
     if as_json:
@@ -150,11 +153,14 @@ def list_(
     kind: KindOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-l", min=1)] = 20,
     include_inactive: Annotated[bool, typer.Option("--all", help="Include superseded and deleted records.")] = False,
+    meta: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List a scope's memories, newest first."""
-    scope = scope_of(user, agent, session, namespace)
-    records = with_store(lambda store: store.list(scope, kinds=kind, limit=limit, include_inactive=include_inactive))
+    """List a scope's memories, newest first (`--meta`: only records labelled with these values)."""
+    scope, metadata = scope_of(user, agent, session, namespace), metadata_of(meta)
+    records = with_store(
+        lambda store: store.list(scope, kinds=kind, limit=limit, include_inactive=include_inactive, metadata=metadata)
+    )
     if as_json:
         echo_json([r.model_dump(mode="json") for r in records])
     elif not records:

@@ -28,6 +28,7 @@ from omne_core.memory import (
     MemoryStoreError,
     SearchHit,
 )
+from omne_core.memory.filters import MetadataConditions
 
 USER_HEADER = "omne-user"
 INSTRUCTIONS = """Long-term memory (Omne). Before answering a question that may depend on what you were told \
@@ -60,6 +61,7 @@ class MemoryItem(BaseModel):
     status: str
     score: float | None = Field(default=None, description="Search relevance (higher is better).")
     reasons: list[str] | None = Field(default=None, description="Why a search hit ranked where it did.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Labels stored with it (and Omne's own).")
 
     @classmethod
     def of(cls, record: MemoryRecord, hit: SearchHit | None = None) -> MemoryItem:
@@ -67,6 +69,7 @@ class MemoryItem(BaseModel):
             id=record.id, kind=record.kind, text=record.text, user_id=record.scope.user_id,
             session_id=record.scope.session_id, when=record.event_time or record.created_at,
             status=record.status.value, score=round(hit.score, 4) if hit else None, reasons=hit.reasons if hit else None,
+            metadata=record.metadata,
         )  # fmt: skip
 
 
@@ -87,6 +90,8 @@ class Forgotten(BaseModel):
 UserArg = Annotated[str | None, Field(description="The user the memories belong to (omit when the server binds one).")]
 IdArg = Annotated[str, Field(min_length=1, description="A memory id, as returned by the other tools.")]
 KindsArg = Annotated[list[MemoryKind] | None, Field(description="Only these kinds (default: all).")]
+LabelsArg = Annotated[MetadataConditions | None, Field(
+    description='Only memories labelled with exactly these values, e.g. {"project": "apollo"}.')]  # fmt: skip
 
 
 def _user(caller: McpCaller, user_id: str | None) -> str:
@@ -142,13 +147,15 @@ def build_mcp(resolve: CallerResolver, *, name: str = "omne-memory") -> FastMCP:
         session_id: Annotated[str | None, Field(description="The conversation it comes from, if any.")] = None,
         importance: Annotated[float, Field(ge=0.0, le=1.0, description="0..1, how much it matters.")] = 0.5,
         event_time: Annotated[datetime | None, Field(description="When it happened (ISO 8601), if known.")] = None,
+        metadata: Annotated[MetadataConditions | None, Field(
+            description='Labels to find it by later, e.g. {"project": "apollo"} (strings, numbers, booleans).')] = None,
     ) -> Remembered:
         """Store a memory about a user. An exact duplicate returns the memory already stored."""
 
         async def work(caller: McpCaller) -> Remembered:
             _writable(caller)
             record = MemoryRecord(
-                kind=kind, text=text, importance=importance, event_time=event_time,
+                kind=kind, text=text, importance=importance, event_time=event_time, metadata=metadata or {},
                 scope=MemoryScope(user_id=_user(caller, user_id), session_id=session_id),
             )  # fmt: skip
             [stored] = await caller.store.add(record, actor=caller.actor)
@@ -163,11 +170,13 @@ def build_mcp(resolve: CallerResolver, *, name: str = "omne-memory") -> FastMCP:
         user_id: UserArg = None,
         limit: Annotated[int, Field(ge=1, le=50, description="At most this many memories.")] = 5,
         kinds: KindsArg = None,
+        metadata: LabelsArg = None,
     ) -> MemoryList:
         """Find a user's memories relevant to a query (meaning and words), best first, with scores and reasons."""
 
         async def work(caller: McpCaller) -> MemoryList:
-            hits = await caller.store.search(query, MemoryScope(user_id=_user(caller, user_id)), kinds=kinds, limit=limit)
+            scope = MemoryScope(user_id=_user(caller, user_id))
+            hits = await caller.store.search(query, scope, kinds=kinds, limit=limit, metadata=metadata)
             return MemoryList(memories=[MemoryItem.of(h.record, h) for h in hits])
 
         return await call(ctx, work)
@@ -222,12 +231,14 @@ def build_mcp(resolve: CallerResolver, *, name: str = "omne-memory") -> FastMCP:
         limit: Annotated[int, Field(ge=1, le=100, description="At most this many, newest first.")] = 10,
         kinds: KindsArg = None,
         session_id: Annotated[str | None, Field(description="Only this conversation's memories.")] = None,
+        metadata: LabelsArg = None,
     ) -> MemoryList:
         """A user's most recent memories, newest first."""
 
         async def work(caller: McpCaller) -> MemoryList:
             scope = MemoryScope(user_id=_user(caller, user_id), session_id=session_id)
-            return MemoryList(memories=[MemoryItem.of(r) for r in await caller.store.list(scope, kinds=kinds, limit=limit)])
+            records = await caller.store.list(scope, kinds=kinds, limit=limit, metadata=metadata)
+            return MemoryList(memories=[MemoryItem.of(r) for r in records])
 
         return await call(ctx, work)
 

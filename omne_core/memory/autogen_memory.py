@@ -28,6 +28,7 @@ from ..errors import ConfigurationError, StoreNotOpenError
 from ..records import MemoryKind, MemoryScope
 from .context import build_context
 from .errors import MemoryValidationError, validation_problems
+from .filters import MetadataConditions, MetadataFilter
 from .memory_content import query_text, to_content, to_record
 from .results import SearchHit
 from .store_access import MemoryStoreAPI, open_store
@@ -65,6 +66,7 @@ class QueryOptions(BaseModel):
     k: int | None = Field(default=None, ge=1, le=1000)
     kinds: list[MemoryKind] | None = None
     score_threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
+    metadata: MetadataConditions | None = None  # only records whose metadata holds these values
 
 
 def _message_text(message: LLMMessage) -> str:
@@ -175,8 +177,9 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         **kwargs: Any,
     ) -> MemoryQueryResult:
         """The best `k` records of the read scopes, as they were added. Options: `k`, `kinds` (narrows the memory's
-        own kinds, never widens them), `score_threshold` (None: no minimum). An empty query lists the newest `k`
-        records, as `ListMemory` lists its contents."""
+        own kinds, never widens them), `score_threshold` (None: no minimum), `metadata` (only records whose
+        metadata holds these values, e.g. those added with `MemoryContent(metadata={"project": "apollo"})`). An
+        empty query lists the newest `k` records, as `ListMemory` lists its contents."""
         try:
             options = QueryOptions.model_validate(kwargs)
         except ValidationError as exc:
@@ -189,18 +192,19 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
             if not kinds:
                 return MemoryQueryResult(results=[])
         if not text.strip():
-            records = await store.list(self.read_scopes, kinds=kinds, limit=k)
+            records = await store.list(self.read_scopes, kinds=kinds, limit=k, metadata=options.metadata)
             return MemoryQueryResult(results=[await to_content(r, store.blobs) for r in records])
         given = "score_threshold" in options.model_fields_set  # an explicit None: no minimum for this query
         threshold = options.score_threshold if given else self._config.score_threshold
-        hits = await self._search(text, k, kinds, threshold)
+        hits = await self._search(text, k, kinds, threshold, options.metadata)
         return MemoryQueryResult(results=[await to_content(h, store.blobs) for h in hits])
 
     async def _search(
-        self, text: str, k: int, kinds: list[MemoryKind] | None, threshold: float | None
+        self, text: str, k: int, kinds: list[MemoryKind] | None, threshold: float | None,
+        metadata: MetadataFilter | None = None,
     ) -> list[SearchHit]:
         store = await self.get_store()
-        return await store.search(text, self.read_scopes, kinds=kinds, limit=k, min_similarity=threshold)
+        return await store.search(text, self.read_scopes, kinds=kinds, limit=k, min_similarity=threshold, metadata=metadata)
 
     async def update_context(self, model_context: ChatCompletionContext) -> UpdateContextResult:
         """Replace the previous Omne memory message with one built for the latest message. A record whose text a

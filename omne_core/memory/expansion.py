@@ -56,8 +56,9 @@ def loader(loaded: Mapping[str, MemoryRecord]) -> Loader:
 
 
 def provenance_filter(where: RecordFilter) -> RecordFilter:
-    """Which cited records an L1 hit may carry: those in the searched scopes and status, of any kind or time."""
-    return replace(where, kinds=None, since=None, until=None)
+    """Which cited records an L1 hit may carry: those in the searched scopes and status, of any kind, time or
+    metadata."""
+    return replace(where, kinds=None, since=None, until=None, metadata=None)
 
 
 def quote(record: MemoryRecord) -> str:

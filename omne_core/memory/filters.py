@@ -1,9 +1,10 @@
-"""Hard filters (scope, kind, time, status) expressed once: each backend renders them for its own queries, and
-`matches` checks them on loaded records."""
+"""Hard filters (scope, kind, time, status, metadata values) expressed once: each backend renders them for its own
+queries, and `matches` checks them on loaded records."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,10 @@ from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .errors import MemoryValidationError
 
 ScopeArg = MemoryScope | Sequence[MemoryScope]
+MetadataValue = str | int | float | bool
+MetadataFilter = Mapping[str, MetadataValue]
+MetadataConditions = dict[str, bool | int | float | str]  # in pydantic models: JSON scalars keep their type, 1 ≠ "1"
+MAX_METADATA_CONDITIONS = 16
 
 
 def as_utc(value: datetime) -> datetime:
@@ -54,10 +59,41 @@ def normalize_kinds(kinds: Any) -> tuple[MemoryKind, ...] | None:
         raise MemoryValidationError(f"unknown memory kind in {kinds!r}; expected {[k.value for k in MemoryKind]}") from exc
 
 
+def normalize_metadata(metadata: Any) -> tuple[tuple[str, MetadataValue], ...] | None:
+    """`{key: value}` conditions on a record's top-level metadata, each checked, sorted by key. A value is a JSON
+    scalar (string, number, boolean): a record matches when its metadata holds exactly that value under that key
+    (numbers compare as numbers, so 2 matches 2.0; a boolean is no number)."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise MemoryValidationError(f"metadata must be a mapping of keys to values, got {type(metadata).__name__}")
+    if not metadata or len(metadata) > MAX_METADATA_CONDITIONS:
+        raise MemoryValidationError(f"metadata must hold 1 to {MAX_METADATA_CONDITIONS} conditions, got {len(metadata)}")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key or len(key) > 200:
+            raise MemoryValidationError(f"a metadata key must be a string of 1 to 200 characters, got {key!r}")
+        if (not isinstance(value, str | int | float) or (isinstance(value, float) and not math.isfinite(value))
+                or (isinstance(value, int) and not -(2**63) <= value < 2**63)):  # fmt: skip
+            raise MemoryValidationError(
+                f"metadata value of {key!r} must be a string, a finite number (64-bit if whole) or a boolean, "
+                f"got {value!r}"
+            )
+    return tuple(sorted(metadata.items()))
+
+
+def metadata_equal(stored: Any, wanted: MetadataValue) -> bool:
+    """Whether a stored metadata value is the wanted one: the same string, the same boolean, or an equal number."""
+    if isinstance(wanted, bool) or isinstance(stored, bool):
+        return stored is wanted
+    if isinstance(wanted, str):
+        return isinstance(stored, str) and stored == wanted
+    return isinstance(stored, int | float) and stored == wanted
+
+
 @dataclass(frozen=True)
 class RecordFilter:
     """Scope union AND kinds AND time window AND status (`statuses` when given, else active unless
-    include_inactive). All hard."""
+    include_inactive) AND metadata values. All hard."""
 
     scopes: tuple[MemoryScope, ...]
     kinds: tuple[MemoryKind, ...] | None = None
@@ -65,6 +101,7 @@ class RecordFilter:
     until: datetime | None = None
     include_inactive: bool = False
     statuses: tuple[MemoryStatus, ...] | None = None
+    metadata: tuple[tuple[str, MetadataValue], ...] | None = None
 
     @classmethod
     def build(
@@ -75,6 +112,7 @@ class RecordFilter:
         until: datetime | None = None,
         include_inactive: bool = False,
         statuses: Any = None,
+        metadata: Any = None,
     ) -> RecordFilter:
         for name, value in (("since", since), ("until", until)):
             if value is not None and not isinstance(value, datetime):
@@ -86,6 +124,7 @@ class RecordFilter:
             until=as_utc(until) if until else None,
             include_inactive=include_inactive,
             statuses=normalize_statuses(statuses),
+            metadata=normalize_metadata(metadata),
         )
 
     # -- partitions ------------------------------------------------------------------------------
@@ -109,7 +148,19 @@ class RecordFilter:
         if self.until is not None and ts > self.until.timestamp():
             return False
         statuses = self.status_set()
-        return statuses is None or record.status in statuses
+        if statuses is not None and record.status not in statuses:
+            return False
+        return all(key in record.metadata and metadata_equal(record.metadata[key], value)
+                   for key, value in self.metadata or ())  # fmt: skip
+
+    def narrower_than_users(self) -> bool:
+        """Whether the filter allows less than its users' records in their default status view: a kind, a time
+        window, chosen statuses, metadata values, or a scope below the user (agent, session, namespace)."""
+        return (
+            self.kinds is not None or self.since is not None or self.until is not None or self.statuses is not None
+            or self.metadata is not None
+            or any(s.agent_id is not None or s.session_id is not None or s.namespace is not None for s in self.scopes)
+        )  # fmt: skip
 
     def status_set(self) -> tuple[MemoryStatus, ...] | None:
         """The statuses the filter admits (None: every status)."""

@@ -18,6 +18,7 @@ from agent_framework import AgentSession, ContextProvider, Message, SessionConte
 from ..records import MemoryKind, MemoryRecord, MemoryScope
 from .context import build_context
 from .errors import MemoryValidationError
+from .filters import MetadataFilter, normalize_metadata
 from .store_access import MemoryStoreAPI
 
 MEMORY_HEADER = "Relevant long-term memories (Omne memory, most relevant first):"
@@ -28,7 +29,8 @@ class OmneContextProvider(ContextProvider):
     """Injects relevant memories before each run and records the turn after it.
 
     `read_scopes` are searched (default: the write scope's user, agent and namespace across sessions); new
-    records go to `write_scope` only — with the run's session id when the write scope names none.
+    records go to `write_scope` only — with the run's session id when the write scope names none. `metadata`:
+    only memories whose metadata holds these values are injected (`MemoryStore.search`).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class OmneContextProvider(ContextProvider):
         kinds: Sequence[MemoryKind] | None = None,
         record_turns: bool = True,
         source_id: str = "omne_memory",
+        metadata: MetadataFilter | None = None,
     ) -> None:
         super().__init__(source_id)
         if not isinstance(write_scope, MemoryScope):
@@ -58,6 +61,8 @@ class OmneContextProvider(ContextProvider):
         self.k, self.max_tokens = k, max_tokens
         self.kinds = list(kinds) if kinds is not None else None
         self.record_turns = record_turns
+        conditions = normalize_metadata(metadata)  # a bad condition fails here, not at the first run
+        self.metadata = dict(conditions) if conditions is not None else None
 
     async def before_run(
         self, *, agent: Any, session: AgentSession, context: SessionContext, state: dict[str, Any]
@@ -67,7 +72,7 @@ class OmneContextProvider(ContextProvider):
         state["memory_ids"] = []
         if not query:
             return
-        hits = await self.store.search(query, self.read_scopes, kinds=self.kinds, limit=self.k)
+        hits = await self.store.search(query, self.read_scopes, kinds=self.kinds, limit=self.k, metadata=self.metadata)
         memory = build_context(hits, self.max_tokens, header=MEMORY_HEADER)
         if memory.text:
             context.extend_messages(self, [Message(role="user", contents=[memory.text])])

@@ -37,7 +37,7 @@ from .errors import (
     MemoryValidationError,
     ReflectionError,
 )
-from .filters import ScopeArg, normalize_scopes
+from .filters import MetadataFilter, ScopeArg, normalize_metadata, normalize_scopes
 from .results import (
     ImportResult,
     MemoryChange,
@@ -94,6 +94,12 @@ def _time(value: datetime | None) -> str | None:
     if value is not None and not isinstance(value, datetime):
         raise MemoryValidationError(f"expected a datetime, got {type(value).__name__}")
     return value.isoformat() if value is not None else None
+
+
+def _metadata(metadata: MetadataFilter | None) -> dict[str, Any] | None:
+    """The conditions as JSON, checked here as the store checks them (a bad one fails before any request)."""
+    conditions = normalize_metadata(metadata)
+    return dict(conditions) if conditions is not None else None
 
 
 def _records(records: Any) -> list[MemoryRecord]:
@@ -298,6 +304,7 @@ class RemoteMemoryStore:
         oldest_first: bool = False,
         statuses: Sequence[MemoryStatus | str] | None = None,
         after: str | None = None,
+        metadata: MetadataFilter | None = None,
     ) -> builtins.list[MemoryRecord]:
         """Records of the scope(s), newest first; fetched in keyset pages of `page_size` (at most 1000)."""
         check_list_limit(limit)
@@ -307,6 +314,7 @@ class RemoteMemoryStore:
             "scope": _scope_json(scope), "kinds": _kinds(kinds), "since": _time(since), "until": _time(until),
             "include_inactive": include_inactive, "oldest_first": oldest_first,
             "statuses": [MemoryStatus(s).value for s in statuses] if statuses is not None else None,
+            "metadata": _metadata(metadata),
         }  # fmt: skip
         out: builtins.list[MemoryRecord] = []
         while limit is None or len(out) < limit:
@@ -330,13 +338,16 @@ class RemoteMemoryStore:
         limit: int = 10,
         include_inactive: bool = False,
         min_similarity: float | None = None,
+        metadata: MetadataFilter | None = None,
     ) -> builtins.list[SearchHit]:
-        """Hybrid search on the server: dense + BM25; scope, kind, time and status are hard filters."""
+        """Hybrid search on the server: dense + BM25; scope, kind, time, status and metadata values are hard
+        filters."""
         if not isinstance(query, str) or not query.strip():
             raise MemoryValidationError("query must be a non-empty string")
         body = {
             "query": query, "scope": _scope_json(scope), "kinds": _kinds(kinds), "since": _time(since),
             "until": _time(until), "limit": limit, "include_inactive": include_inactive, "min_similarity": min_similarity,
+            "metadata": _metadata(metadata),
         }  # fmt: skip
         return SearchResponse.model_validate((await self._request("POST", "/memories/search", json=body)).json()).hits
 

@@ -47,7 +47,7 @@ from .backends import (
 )
 from .background import BackgroundJob
 from .errors import AmbiguousIdError, MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
-from .filters import RecordFilter, ScopeArg, normalize_scopes
+from .filters import MetadataFilter, RecordFilter, ScopeArg, normalize_scopes
 from .group_commit import GroupCommit
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store_config import StoreConfig
@@ -445,13 +445,15 @@ class MemoryStore:
         oldest_first: bool = False,
         statuses: Sequence[MemoryStatus | str] | None = None,
         after: str | None = None,
+        metadata: MetadataFilter | None = None,
     ) -> builtins.list[MemoryRecord]:
         """Records of the scope(s), newest first (by event time, else learnt time, then insertion order).
 
         `statuses`: only records with these statuses (instead of `include_inactive`). `after`: keyset paging,
         the records past the one with this id (the last of the previous page); as fast deep as on page one.
+        `metadata`: only records whose metadata holds these values (`filters.normalize_metadata`).
         """
-        where = RecordFilter.build(scope, kinds, since, until, include_inactive, statuses)
+        where = RecordFilter.build(scope, kinds, since, until, include_inactive, statuses, metadata)
         check_list_limit(limit)
         if after is not None:
             check_id(after)
@@ -468,15 +470,17 @@ class MemoryStore:
         limit: int = 10,
         include_inactive: bool = False,
         min_similarity: float | None = None,
+        metadata: MetadataFilter | None = None,
     ) -> builtins.list[SearchHit]:
-        """Hybrid search: dense + BM25 candidates fused; scope, kind, time and status are hard filters.
+        """Hybrid search: dense + BM25 candidates fused; scope, kind, time, status and metadata values are hard
+        filters (`metadata`: `{key: value}` the record's metadata must hold, see `filters.normalize_metadata`).
 
         `min_similarity` (-1..1) keeps only records whose cosine similarity to the query is known to reach it: a
         candidate the lexical side alone found is kept only if the dense side scored it too. The cosine is the dense
         side's, of the texts without the speakers' names (`indexing.without_names`) on both sides.
         """
         check_search(query, limit, min_similarity)
-        where = RecordFilter.build(scope, kinds, since, until, include_inactive)
+        where = RecordFilter.build(scope, kinds, since, until, include_inactive, metadata=metadata)
         candidates = await self.candidates(query, where, limit=limit, min_similarity=min_similarity)
         # with min_similarity, a record no retriever scored (one a conclusion cites) cannot be shown to reach it
         hits = ranking.rank(candidates, self.settings.memory, limit=limit, add_cited=min_similarity is None)

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..config import OmneSettings, load_settings
 from ..records import MemoryKind, MemoryRecord, MemoryStatus
-from .filters import ScopeArg
+from .filters import MetadataFilter, ScopeArg
 from .results import ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store import MemoryStore
 from .store_config import AnyStoreConfig, ServerStoreConfig, StoreConfig
@@ -65,6 +65,7 @@ class MemoryStoreAPI(Protocol):
         limit: int = ...,
         include_inactive: bool = ...,
         min_similarity: float | None = ...,
+        metadata: MetadataFilter | None = ...,
     ) -> list[SearchHit]: ...
 
     async def list(
@@ -79,6 +80,7 @@ class MemoryStoreAPI(Protocol):
         oldest_first: bool = ...,
         statuses: Sequence[MemoryStatus | str] | None = ...,
         after: str | None = ...,
+        metadata: MetadataFilter | None = ...,
     ) -> builtins.list[MemoryRecord]: ...
 
     async def links(self, record_id: str, scope: ScopeArg | None = ...) -> RecordLinks: ...

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
+from .filters import MetadataConditions
 from .results import MemoryChange, SearchHit, UserSummary
 
 API_PREFIX = "/v1"
@@ -114,6 +115,7 @@ class SearchRequest(_Request):
     limit: int = Field(default=10, ge=1, le=1000)
     include_inactive: bool = False
     min_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)  # keep hits at least this similar (cosine)
+    metadata: MetadataConditions | None = None  # only records whose metadata holds these values
 
 
 class SearchResponse(BaseModel):
@@ -130,6 +132,7 @@ class ListRequest(_Request):
     statuses: list[MemoryStatus] | None = None  # exactly these statuses (instead of include_inactive)
     oldest_first: bool = False
     after: str | None = Field(default=None, min_length=1)  # keyset paging: `next_after` of the previous page
+    metadata: MetadataConditions | None = None  # only records whose metadata holds these values
 
 
 class ResolveRequest(_Request):

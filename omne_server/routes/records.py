@@ -58,11 +58,12 @@ async def add_memories(body: AddMemoriesRequest, ctx: Writer) -> AddMemoriesResp
 
 @router.post("/memories/search", response_model=SearchResponse, summary="Hybrid search in a scope")
 async def search_memories(body: SearchRequest, ctx: Reader) -> SearchResponse:
-    """Dense + BM25 search; scope, kinds, time window and status are hard filters. Each hit has its fused
+    """Dense + BM25 search; scope, kinds, time window, status and metadata values are hard filters. Each hit has its fused
     score, its dense and lexical scores and the reasons it ranked."""
     hits = await ctx.store.search(
         body.query, body.scope, kinds=body.kinds, since=body.since, until=body.until,
         limit=body.limit, include_inactive=body.include_inactive, min_similarity=body.min_similarity,
+        metadata=body.metadata,
     )  # fmt: skip
     return SearchResponse(hits=hits)
 
@@ -71,7 +72,7 @@ async def _page(ctx: Reader, request: ListRequest) -> RecordPage:
     records = await ctx.store.list(
         request.scope, kinds=request.kinds, since=request.since, until=request.until, limit=request.limit + 1,
         include_inactive=request.include_inactive, statuses=request.statuses, oldest_first=request.oldest_first,
-        after=request.after,
+        after=request.after, metadata=request.metadata,
     )  # fmt: skip
     page = records[: request.limit]
     return RecordPage(records=page, next_after=page[-1].id if len(records) > request.limit else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+import pytest
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import MultiModalMessage, TextMessage
 from autogen_core import CancellationToken, ComponentModel
@@ -19,6 +20,7 @@ from omne_core.memory import (
     MemoryKind,
     MemoryRecord,
     MemoryScope,
+    MemoryValidationError,
     Modality,
     OmneMemory,
     record_conversation,
@@ -87,6 +89,22 @@ async def test_memory_protocol_add_query_clear(store):
     remaining = await store.list(MemoryScope(user_id="carol"), include_inactive=True)
     assert [r.text for r in remaining] == ["other agent"]
     assert (await memory.query("peanuts", CancellationToken())).results == []
+
+
+async def test_query_by_the_metadata_content_was_added_with(store):
+    """`query(..., metadata={...})`: only what was added labelled so, searched or (empty query) listed."""
+    memory = OmneMemory(user_id="dora", store=store)
+    for text, project in (("Kick-off notes: budget approved", "apollo"), ("Kick-off notes: venue booked", "zeus")):
+        await memory.add(MemoryContent(content=text, mime_type=MemoryMimeType.TEXT, metadata={"project": project}))
+    await memory.add(MemoryContent(content="Kick-off notes: no project", mime_type=MemoryMimeType.TEXT))
+    found = await memory.query("kick-off notes", metadata={"project": "zeus"})
+    assert [r.content for r in found.results] == ["Kick-off notes: venue booked"]
+    assert found.results[0].metadata["project"] == "zeus"
+    listed = await memory.query("", metadata={"project": "apollo"})
+    assert [r.content for r in listed.results] == ["Kick-off notes: budget approved"]
+    assert len((await memory.query("kick-off notes")).results) == 3
+    with pytest.raises(MemoryValidationError, match="metadata"):
+        await memory.query("kick-off", metadata={"project": ["zeus"]})
 
 
 async def test_component_round_trip(tmp_path):

@@ -50,6 +50,21 @@ def test_cli_memory_lifecycle(tmp_path, embedder):
     assert "imported 0 records, skipped 2" in run("import", str(path))
 
 
+def test_cli_metadata_labels_are_typed_and_filter_search_and_list(tmp_path, embedder):
+    apollo = run("add", "Launch checklist", "--user", "kai", "--meta", "project=apollo", "--meta", "priority=2",
+                 "--meta", 'code="007"', "--meta", "done=false", "--meta", "odd=[1]").strip()  # fmt: skip
+    zeus = run("add", "Launch checklist, second draft", "--user", "kai", "--meta", "project=zeus", "--meta", "code=7").strip()
+    shown = json.loads(run("show", apollo, "--user", "kai"))["metadata"]
+    assert shown == {"project": "apollo", "priority": 2, "code": "007", "done": False, "odd": "[1]"}
+    hits = json.loads(run("search", "launch checklist", "--user", "kai", "--meta", "project=apollo", "--json"))
+    assert [h["record"]["id"] for h in hits] == [apollo]
+    for label, expected in (("code=7", [zeus]), ("code=7.0", [zeus]), ('code="007"', [apollo]), ("done=false", [apollo])):
+        assert [r["id"] for r in json.loads(run("list", "--user", "kai", "--meta", label, "--json"))] == expected, label
+    assert "no memories" in run("list", "--user", "kai", "--meta", "project=apollo", "--meta", "priority=3")
+    bad = runner.invoke(app, ["memory", "list", "--user", "kai", "--meta", "project"])
+    assert bad.exit_code == 2 and "key=value" in bad.output
+
+
 def test_cli_errors_exit_non_zero(tmp_path, embedder):
     result = runner.invoke(app, ["memory", "show", "does-not-exist", "--user", "u"])
     assert result.exit_code == 1 and "no memory record" in result.output

@@ -20,6 +20,7 @@ from omne_core.memory import (
     MemoryRecord,
     MemoryScope,
     MemoryStore,
+    MemoryValidationError,
     OmneMemory,
     RemoteMemoryStore,
     open_store,
@@ -171,6 +172,22 @@ async def test_agent_framework_context_provider(where, live, settings, embedder)
         assert (await store.stats(team)).total == 1  # the shared scope was read, never written
     finally:
         await store.close()
+
+
+async def test_agent_framework_context_provider_injects_only_labelled_memories(settings, embedder):
+    async with await MemoryStore.open(settings, embedder=embedder) as store:
+        mia = MemoryScope(user_id="mia")
+        await store.add([
+            MemoryRecord(kind=MemoryKind.FACT, text="Mia's train to Ghent leaves at nine.", scope=mia, metadata={"topic": "travel"}),
+            MemoryRecord(kind=MemoryKind.FACT, text="Mia's train set has nine wagons.", scope=mia, metadata={"topic": "toys"}),
+        ])  # fmt: skip
+        provider = OmneContextProvider(store, write_scope=mia, k=5, record_turns=False, metadata={"topic": "travel"})
+        client = ScriptedMafClient(["At nine."])
+        await Agent(client=client, name="planner", context_providers=[provider]).run("When does my train leave?")
+        injected = memory_block(client.seen[0])
+        assert "leaves at nine" in injected and "wagons" not in injected
+        with pytest.raises(MemoryValidationError, match="metadata"):
+            OmneContextProvider(store, write_scope=mia, metadata={"topic": None})  # type: ignore[dict-item]
 
 
 async def test_open_store_follows_the_settings(live, settings, monkeypatch):

@@ -57,6 +57,17 @@ async def test_the_tools_over_streamable_http(live):
         again = data(await session.call_tool("remember", {"text": "Dana is allergic to peanuts.", "user_id": "dana", "kind": "fact"}))
         assert again["duplicate"] is True and again["memory"]["id"] == memory_id
         await session.call_tool("remember", {"text": "Dana plays the cello.", "user_id": "dana"})
+        labelled = data(await session.call_tool("remember", {"text": "Dana's band rehearses on Tuesdays.", "user_id": "dana",
+                                                             "metadata": {"topic": "music", "weekly": True}}))  # fmt: skip
+        assert labelled["memory"]["metadata"] == {"topic": "music", "weekly": True}
+        by_label = data(await session.call_tool("search_memories", {"query": "Dana music", "user_id": "dana",
+                                                                    "metadata": {"topic": "music"}}))  # fmt: skip
+        assert [m["id"] for m in by_label["memories"]] == [labelled["memory"]["id"]]  # the cello is not labelled
+        listed = data(await session.call_tool("list_recent_memories", {"user_id": "dana", "metadata": {"weekly": True}}))
+        assert [m["id"] for m in listed["memories"]] == [labelled["memory"]["id"]]
+        assert "metadata" in error_text(await session.call_tool("search_memories", {"query": "x", "user_id": "dana",
+                                                                                    "metadata": {}}))  # fmt: skip
+        await session.call_tool("forget_memory", {"memory_id": labelled["memory"]["id"], "hard": True})
 
         found = data(await session.call_tool("search_memories", {"query": "is Dana allergic to anything?", "user_id": "dana"}))
         assert found["memories"][0]["id"] == memory_id and found["memories"][0]["score"] > 0

@@ -96,6 +96,21 @@ async def test_add_get_list_search_on_either_store(store):
         await store.add(rec("other words", id=first.id))  # an id that exists with other content
 
 
+async def test_metadata_filters_keep_their_json_types_on_either_store(store):
+    """A condition's value crosses the wire as the JSON scalar it is: 1, "1" and true are three conditions."""
+    apollo, zeus, flagged = await store.add([
+        rec("Apollo launch notes", metadata={"project": "apollo", "priority": 1}),
+        rec("Zeus launch notes", metadata={"project": "zeus", "priority": "1"}),
+        rec("Hermes launch notes", metadata={"project": "hermes", "priority": True}),
+    ])  # fmt: skip
+    assert [h.record.id for h in await store.search("launch notes", ALICE, metadata={"project": "apollo"})] == [apollo.id]
+    for value, expected in ((1, apollo), (1.0, apollo), ("1", zeus), (True, flagged)):
+        assert [r.id for r in await store.list(ALICE, metadata={"priority": value})] == [expected.id], value
+    assert await store.list(MemoryScope(user_id="bob"), metadata={"project": "apollo"}) == []
+    with pytest.raises(MemoryValidationError, match="metadata"):
+        await store.search("launch", ALICE, metadata={"project": ["apollo"]})  # type: ignore[dict-item]
+
+
 async def test_short_ids_resolve_within_the_scope_on_either_store(store):
     records = await store.add([rec(f"note {i}") for i in range(17)])  # 17 hex ids: two share a first character
     bob = (await store.add(rec("bob's note", MemoryScope(user_id="bob"))))[0]

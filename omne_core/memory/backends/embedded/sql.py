@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ....records import SCOPE_FIELDS
-from ...filters import RecordFilter
+from ...filters import MetadataValue, RecordFilter
 
 
 def filter_sql(where: RecordFilter, alias: str = "r", *, probe: bool = False) -> tuple[str, list[Any]]:
@@ -40,4 +40,21 @@ def filter_sql(where: RecordFilter, alias: str = "r", *, probe: bool = False) ->
     if statuses is not None:
         clauses.append(f"{col}status IN ({','.join('?' * len(statuses))})")
         params.extend(s.value for s in statuses)
+    for key, value in where.metadata or ():
+        clause, values = _metadata_condition(alias, key, value)
+        clauses.append(clause)
+        params.extend(values)
     return " AND ".join(clauses), params
+
+
+def _metadata_condition(alias: str, key: str, value: MetadataValue) -> tuple[str, list[Any]]:
+    """The record's metadata holds `value` under `key` (`filters.metadata_equal`): the key is a bound parameter
+    matched against `json_each`'s keys, never spliced into a JSON path."""
+    values: list[Any]
+    if isinstance(value, bool):
+        kind, values = "m.type = ?", ["true" if value else "false"]
+    elif isinstance(value, str):
+        kind, values = "m.type = 'text' AND m.value = ?", [value]
+    else:
+        kind, values = "m.type IN ('integer', 'real') AND m.value = ?", [value]
+    return f"EXISTS (SELECT 1 FROM json_each({alias}.body, '$.metadata') m WHERE m.key = ? AND {kind})", [key, *values]

@@ -403,13 +403,9 @@ class PostgresBackend:
     ) -> bool:
         """Whether `where` allows at most `_SELECTIVE_ROWS` records: then a search starts from those records (exact
         vectors, their postings probed), instead of scanning the whole index and filtering after (at 100k records,
-        a 1 % time window kept about 2 of the 200 nearest). Asked only of a filter narrower than whole users (kinds,
-        a time window, a session, agent or namespace, chosen statuses): a bounded count on the filter's indexes."""
-        narrower = (
-            where.kinds is not None or where.since is not None or where.until is not None or where.statuses is not None
-            or any(s.agent_id is not None or s.session_id is not None or s.namespace is not None for s in where.scopes)
-        )  # fmt: skip
-        if not narrower:
+        a 1 % time window kept about 2 of the 200 nearest). Asked only of a filter narrower than whole users
+        (`RecordFilter.narrower_than_users`): a bounded count on the filter's indexes."""
+        if not where.narrower_than_users():
             return False
         fragment, params = condition
         query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {s}.records r WHERE {where} LIMIT %s) x").format(

@@ -1,8 +1,10 @@
-"""`RecordFilter` (scope union, kinds, time window, status) as a PostgreSQL WHERE fragment over `records`."""
+"""`RecordFilter` (scope union, kinds, time window, status, metadata values) as a PostgreSQL WHERE fragment over
+`records`."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from psycopg import sql
@@ -43,4 +45,7 @@ def where_sql(where: RecordFilter, alias: str = "r") -> tuple[sql.Composed, list
     if statuses is not None:
         clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(alias, "status")))
         params.append([s.value for s in statuses])
+    if where.metadata:  # jsonb containment: equal strings and booleans, numerically equal numbers
+        clauses.append(sql.SQL("{} -> 'metadata' @> %s::jsonb").format(sql.Identifier(alias, "body")))
+        params.append(json.dumps(dict(where.metadata)))
     return sql.SQL(" AND ").join(clauses), params

@@ -1,0 +1,88 @@
+"""Metadata filters (`search(..., metadata={key: value})`, `list(...)`): a record matches when its metadata holds
+exactly that JSON scalar under that key, on both backends; keys are data (never SQL or a JSON path); a bad
+condition is a clear error; a metadata filter never widens a scope. Randomized scopes, keys and values."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryValidationError
+from tests.support.backends import both_backends
+
+pytestmark = both_backends
+WORDS = "apple budget camera dentist holiday invoice password piano recipe salary vaccine wedding".split()
+# Keys a caller may well use, and hostile ones: SQL, JSON-path syntax, quotes, a dot, non-ASCII.
+KEYS = ["project", "priority", "'); DROP TABLE records; --", '$.metadata."x"', "a.b", "clé ✓"]
+# What records hold (by index), and for each condition value the indices it must match: the test's own table,
+# not the code's rule. Numbers compare as numbers (1 == 1.0); a boolean is no number; "1" is no number; a list or
+# an object holding the value is not the value.
+STORED = ["apollo", "1", 1, 1.0, True, False, 2, ["apollo"], {"p": "apollo"}, None]
+WANTED: list[tuple[object, set[int]]] = [
+    ("apollo", {0}), ("1", {1}), (1, {2, 3}), (True, {4}), (False, {5}), (2.0, {6}), (1.5, set()),
+]
+
+
+def random_scope(rng: random.Random) -> MemoryScope:
+    return MemoryScope(user_id=rng.choice(["u1", "u2"]), session_id=rng.choice([None, "s1", "s2"]))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_search_and_list_keep_exactly_the_records_holding_the_values(store, seed):
+    rng = random.Random(seed)
+    records, choices = [], []  # choices: per record, key -> index into STORED
+    for i in range(100):
+        choices.append({key: rng.randrange(len(STORED)) for key in rng.sample(KEYS, rng.randint(0, 4))})
+        records.append(MemoryRecord(
+            kind=rng.choice([MemoryKind.MESSAGE, MemoryKind.FACT]), text=f"{' '.join(rng.sample(WORDS, 3))} note {i}",
+            scope=random_scope(rng), metadata={key: STORED[index] for key, index in choices[-1].items()},
+        ))  # fmt: skip
+    stored = await store.add(records)
+    held = {record.id: choice for record, choice in zip(stored, choices, strict=True)}
+    found_any = 0
+    for _ in range(30):
+        user = MemoryScope(user_id=rng.choice(["u1", "u2"]))
+        scope = user if rng.random() < 0.5 else user.model_copy(update={"session_id": rng.choice(["s1", "s2"])})
+        conditions = dict((key, rng.choice(WANTED)) for key in rng.sample(KEYS, rng.choice([1, 1, 2])))
+        expected = {
+            r.id for r in stored if scope.contains(r.scope)
+            and all(held[r.id].get(key, -1) in matching for key, (_, matching) in conditions.items())
+        }  # fmt: skip
+        wanted = {key: value for key, (value, _) in conditions.items()}
+        listed = await store.list(scope, limit=None, metadata=wanted)
+        assert {r.id for r in listed} == expected, wanted
+        hits = await store.search(" ".join(rng.sample(WORDS, 2)), scope, limit=50, metadata=wanted)
+        assert {h.record.id for h in hits} == expected, wanted  # every allowed record is a candidate: all found
+        found_any += bool(expected)
+    assert found_any >= 8  # the draw exercised matches, not only empty results
+    assert len(await store.list(MemoryScope(user_id="u1"), limit=None)) + len(
+        await store.list(MemoryScope(user_id="u2"), limit=None)
+    ) == 100  # the hostile keys changed nothing
+
+
+async def test_a_metadata_filter_beside_kinds_and_a_time_window_and_a_supersession(store):
+    scope = MemoryScope(user_id="ana")
+    old, other = await store.add([
+        MemoryRecord(kind=MemoryKind.FACT, text="Ana's project is called Apollo", scope=scope, metadata={"project": "apollo"}),
+        MemoryRecord(kind=MemoryKind.MESSAGE, text="Apollo launch notes", scope=scope, metadata={"project": "apollo"}),
+    ])  # fmt: skip
+    [(new, _)] = await store.add_superseding([(MemoryRecord(
+        kind=MemoryKind.FACT, text="Ana's project is now called Artemis", scope=scope, metadata={"project": "apollo"},
+    ), [old.id])])  # fmt: skip
+    hits = await store.search("what is Ana's project called", scope, kinds=["fact"], metadata={"project": "apollo"})
+    assert [h.record.id for h in hits] == [new.id]  # the superseded one stays out; the message is not a fact
+    everything = await store.list(scope, include_inactive=True, limit=None, metadata={"project": "apollo"})
+    assert {r.id for r in everything} == {old.id, new.id, other.id}
+    assert await store.search("Apollo", scope, metadata={"project": "zeus"}) == []
+
+
+@pytest.mark.parametrize("bad", [
+    {}, [("project", "x")], {"project": {"nested": 1}}, {"project": ["x"]}, {"project": None}, {"p": float("nan")},
+    {"p": 2**70}, {"": "x"}, {"k" * 201: "x"}, {f"k{i}": i for i in range(17)},
+])  # fmt: skip
+async def test_a_bad_condition_is_a_clear_error_before_any_work(store, bad):
+    with pytest.raises(MemoryValidationError, match="metadata"):
+        await store.search("anything", MemoryScope(user_id="u"), metadata=bad)
+    with pytest.raises(MemoryValidationError, match="metadata"):
+        await store.list(MemoryScope(user_id="u"), metadata=bad)
