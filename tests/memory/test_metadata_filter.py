@@ -75,6 +75,8 @@ async def test_a_metadata_filter_beside_kinds_and_a_time_window_and_a_supersessi
     everything = await store.list(scope, include_inactive=True, limit=None, metadata={"project": "apollo"})
     assert {r.id for r in everything} == {old.id, new.id, other.id}
     assert await store.search("Apollo", scope, metadata={"project": "zeus"}) == []
+    assert await store.list(scope, metadata={"project\x00": "apollo"}) == []  # PostgreSQL cannot even hold a NUL
+    assert await store.search("Apollo", scope, metadata={"project": "apollo\x00"}) == []
 
 
 @pytest.mark.parametrize("bad", [

@@ -46,6 +46,10 @@ def where_sql(where: RecordFilter, alias: str = "r") -> tuple[sql.Composed, list
         clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(alias, "status")))
         params.append([s.value for s in statuses])
     if where.metadata:  # jsonb containment: equal strings and booleans, numerically equal numbers
-        clauses.append(sql.SQL("{} -> 'metadata' @> %s::jsonb").format(sql.Identifier(alias, "body")))
-        params.append(json.dumps(dict(where.metadata)))
+        wanted = json.dumps(dict(where.metadata))
+        if "\\u0000" in wanted:  # jsonb cannot hold a NUL, so no stored record does (and the cast would fail)
+            clauses.append(sql.SQL("FALSE"))
+        else:
+            clauses.append(sql.SQL("{} -> 'metadata' @> %s::jsonb").format(sql.Identifier(alias, "body")))
+            params.append(wanted)
     return sql.SQL(" AND ").join(clauses), params
