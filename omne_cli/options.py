@@ -3,8 +3,6 @@ and metadata labels (`--meta key=value`)."""
 
 from __future__ import annotations
 
-import json
-import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,23 +18,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 def metadata_of(pairs: list[str] | None) -> dict[str, Any] | None:
-    """`key=value` pairs as metadata; a value that reads as a JSON number, boolean or quoted string is that
-    (`priority=2`, `done=true`, `code='"007"'`), anything else is the text as written (`project=apollo`)."""
+    """`--meta key=value` options as metadata (`filters.parse_labels`); a pair without `=` is a usage error."""
     if not pairs:
         return None
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{pair!r} is not key=value", param_hint="--meta")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        scalar = isinstance(value, str) or (isinstance(value, int) and -(2**63) <= value < 2**63) or (
-            isinstance(value, float) and math.isfinite(value))  # fmt: skip
-        out[key.strip()] = value if scalar else raw  # a list, an object, NaN or a huge number: the text
-    return out
+    from omne_core.memory.errors import MemoryValidationError
+    from omne_core.memory.filters import parse_labels
+
+    try:
+        return dict(parse_labels(pairs))
+    except MemoryValidationError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--meta") from None
 
 
 MetaOpt = Annotated[list[str] | None, typer.Option(

@@ -3,8 +3,9 @@ queries, and `matches` checks them on loaded records."""
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -72,13 +73,34 @@ def normalize_metadata(metadata: Any) -> tuple[tuple[str, MetadataValue], ...] |
     for key, value in metadata.items():
         if not isinstance(key, str) or not key or len(key) > 200:
             raise MemoryValidationError(f"a metadata key must be a string of 1 to 200 characters, got {key!r}")
-        if (not isinstance(value, str | int | float) or (isinstance(value, float) and not math.isfinite(value))
-                or (isinstance(value, int) and not -(2**63) <= value < 2**63)):  # fmt: skip
+        if not _scalar(value):
             raise MemoryValidationError(
                 f"metadata value of {key!r} must be a string, a finite number (64-bit if whole) or a boolean, "
                 f"got {value!r}"
             )
     return tuple(sorted(metadata.items()))
+
+
+def _scalar(value: Any) -> bool:
+    return (isinstance(value, str) or (isinstance(value, float) and math.isfinite(value))
+            or (isinstance(value, int) and -(2**63) <= value < 2**63))  # fmt: skip
+
+
+def parse_labels(pairs: Iterable[str]) -> dict[str, MetadataValue]:
+    """`key=value` texts (a command line's `--meta`, a form field) as metadata: a value that reads as a JSON number,
+    boolean or quoted string is that (`priority=2`, `done=true`, `code="007"`), anything else is the text as
+    written (`project=apollo`; a list, an object or NaN too)."""
+    out: dict[str, MetadataValue] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise MemoryValidationError(f"{pair!r} is not key=value")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key.strip()] = value if _scalar(value) else raw
+    return out
 
 
 def metadata_equal(stored: Any, wanted: MetadataValue) -> bool:

@@ -60,7 +60,7 @@ async def records(request: Request, ctx: Reader) -> Response:
         found = await ctx.store.list(
             query.scope, kinds=query.kinds or None, since=query.since, until=query.until, limit=query.limit + 1,
             statuses=query.statuses, include_inactive=query.statuses is None, oldest_first=query.oldest_first,
-            after=query.after or None,
+            after=query.after or None, metadata=query.metadata,
         )  # fmt: skip
         elapsed = time.perf_counter() - started
         page, more = found[: query.limit], len(found) > query.limit
@@ -89,8 +89,9 @@ async def search(request: Request, ctx: Reader) -> Response:
     if query.query and query.user and not query.problems:
         started = time.perf_counter()
         hits = await ctx.store.search(
-            query.query, query.scope, kinds=query.kinds or None, limit=query.limit, include_inactive=query.include_inactive
-        )
+            query.query, query.scope, kinds=query.kinds or None, limit=query.limit, include_inactive=query.include_inactive,
+            metadata=query.metadata,
+        )  # fmt: skip
         elapsed = time.perf_counter() - started
         context = build_context(hits, max_tokens=query.budget)
     users = [u.user_id for u in await ctx.store.users()]

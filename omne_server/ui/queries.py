@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from omne_core.memory import MemoryKind, MemoryScope, MemoryStatus
+from omne_core.memory import MemoryKind, MemoryScope, MemoryStatus, MemoryValidationError
+from omne_core.memory.filters import MetadataValue, normalize_metadata, parse_labels
 
 STATUS_CHOICES = ("active", "superseded", "deleted", "any")
 PAGE_SIZES = (20, 50, 100, 200)
@@ -32,6 +33,19 @@ def parse_time(value: str, name: str, problems: list[str]) -> datetime | None:
 
 def _text(value: str | None) -> str:
     return (value or "").strip()[:MAX_TEXT]
+
+
+def parse_label(value: str, problems: list[str]) -> dict[str, MetadataValue] | None:
+    """The `label` field (`project=apollo`, `priority=2`) as a metadata condition (`filters.parse_labels`)."""
+    if not value:
+        return None
+    try:
+        labels = parse_labels([value])
+        normalize_metadata(labels)
+    except MemoryValidationError as exc:
+        problems.append(f"label: {exc}")
+        return None
+    return labels
 
 
 def parse_kinds(values: list[str], problems: list[str]) -> list[MemoryKind]:
@@ -73,6 +87,8 @@ class RecordQuery:
     oldest_first: bool = False
     after: str = ""
     limit: int = 50
+    label: str = ""
+    metadata: dict[str, MetadataValue] | None = None
     problems: list[str] = field(default_factory=list)
 
     @classmethod
@@ -84,12 +100,13 @@ class RecordQuery:
             status = "active"
         since_text, until_text = _text(params.get("since")), _text(params.get("until"))
         limit = parse_int(params.get("limit"), 50, 1, PAGE_SIZES[-1], "limit", problems)
+        label = _text(params.get("label"))
         return cls(
             user=_text(params.get("user")), kinds=parse_kinds(params.getlist("kind"), problems),
             session=_text(params.get("session")), since=parse_time(since_text, "since", problems),
             until=parse_time(until_text, "until", problems), since_text=since_text, until_text=until_text,
             status=status, oldest_first=params.get("order") == "oldest", after=_text(params.get("after")),
-            limit=limit, problems=problems,
+            limit=limit, label=label, metadata=parse_label(label, problems), problems=problems,
         )  # fmt: skip
 
     @property
@@ -106,7 +123,7 @@ class RecordQuery:
             "user": self.user, "kind": [k.value for k in self.kinds], "session": self.session,
             "since": self.since_text, "until": self.until_text,
             "status": self.status if self.status != "active" else "", "order": "oldest" if self.oldest_first else "",
-            "limit": self.limit if self.limit != 50 else "", "after": self.after,
+            "limit": self.limit if self.limit != 50 else "", "after": self.after, "label": self.label,
         }  # fmt: skip
         params.update(override)
         return params
@@ -123,13 +140,17 @@ class SearchQuery:
     limit: int = 10
     budget: int = 500
     include_inactive: bool = False
+    label: str = ""
+    metadata: dict[str, MetadataValue] | None = None
     problems: list[str] = field(default_factory=list)
 
     @classmethod
     def parse(cls, params: Any) -> SearchQuery:
         problems: list[str] = []
+        label = _text(params.get("label"))
         return cls(
             user=_text(params.get("user")), session=_text(params.get("session")),
+            label=label, metadata=parse_label(label, problems),
             query=(params.get("q") or "").strip()[:4000], kinds=parse_kinds(params.getlist("kind"), problems),
             limit=parse_int(params.get("limit"), 10, 1, 100, "limit", problems),
             budget=parse_int(params.get("budget"), 500, 0, 32000, "token budget", problems),

@@ -339,6 +339,26 @@ async def test_the_record_list_walks_keyset_pages_and_filters(ui):
     assert bad.status_code == 200 and "since: not a date" in bad.text and "kind: unknown kind" in bad.text
 
 
+async def test_the_label_field_filters_the_record_list_and_the_search_by_metadata(ui):
+    client, store = ui.client, ui.acme.store
+    bob = MemoryScope(user_id="bob")
+    apollo, two, zeus = await store.add([
+        MemoryRecord(kind=MemoryKind.FACT, text="Launch window opens in May", scope=bob, metadata={"project": "apollo"}),
+        MemoryRecord(kind=MemoryKind.FACT, text="Launch review, priority two", scope=bob, metadata={"priority": 2}),
+        MemoryRecord(kind=MemoryKind.FACT, text="Launch window for Zeus", scope=bob, metadata={"project": "zeus"}),
+    ])  # fmt: skip
+    await login(client, ui.acme.token)
+    listed = (await client.get("/ui/records", params={"user": "bob", "label": "project=apollo"})).text
+    assert record_ids(parse(listed)) == [apollo.id] and 'value="project=apollo"' in listed  # the form keeps it
+    assert record_ids(parse((await client.get("/ui/records", params={"user": "bob", "label": "priority=2"})).text)) == [two.id]
+    assert "No record matches" in (await client.get("/ui/records", params={"user": "bob", "label": 'priority="2"'})).text
+    found = (await client.get("/ui/search", params={"user": "bob", "q": "launch window", "label": "project=zeus"})).text
+    rows = found.split('<table class="grid hits">', 1)[1].split("</table>", 1)[0]
+    assert f"/ui/record?id={zeus.id}" in rows and apollo.id not in rows and two.id not in rows
+    bad = await client.get("/ui/records", params={"user": "bob", "label": "<b>project</b>"})
+    assert bad.status_code == 200 and "label: &#39;&lt;b&gt;project&lt;/b&gt;&#39; is not key=value" in bad.text
+
+
 async def test_the_search_playground_shows_scores_reasons_carried_sources_and_the_exact_context(ui):
     client, store = ui.client, ui.acme.store
     raw, fact = await _seed(store)
