@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Iterator
 
 import pytest
 from autogen_ext.models.replay import ReplayChatCompletionClient
@@ -19,6 +21,28 @@ def run(*args: str) -> str:
     result = runner.invoke(app, ["memory", *args])
     assert result.exit_code == 0, result.output + str(result.exception)
     return result.output
+
+
+@contextlib.contextmanager
+def openai_compatible_model(monkeypatch: pytest.MonkeyPatch, replies: list[str]) -> Iterator[list[dict]]:
+    """The `main` model behind a real local HTTP server speaking the OpenAI protocol: it answers `replies` in turn
+    and yields the request bodies it received."""
+    bodies: list[dict] = []
+
+    def chat_completion(method: str, path: str, raw: bytes) -> tuple[int, dict]:
+        bodies.append(body := json.loads(raw))
+        return 200, {
+            "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": replies[len(bodies) - 1]}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        }  # fmt: skip
+
+    with json_server(chat_completion) as (url, _):
+        monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai_compatible")
+        monkeypatch.setenv("OMNE_MODELS__MAIN__MODEL", "scripted")
+        monkeypatch.setenv("OMNE_MODELS__MAIN__BASE_URL", f"{url}/v1")
+        yield bodies
 
 
 def test_cli_memory_lifecycle(tmp_path, embedder):
@@ -80,21 +104,7 @@ def test_cli_reflect_through_an_openai_compatible_server(monkeypatch, embedder):
     """`omne memory reflect` with the model behind a real local HTTP server speaking the OpenAI protocol."""
     answer = json.dumps({"memories": [{"kind": "preference", "text": "Ivan prefers window seats", "source_ids": ["S1"],
                                        "supersedes": [], "importance": 0.5, "confidence": 0.9}]})  # fmt: skip
-    requests: list[dict] = []
-
-    def chat_completion(method: str, path: str, raw: bytes) -> tuple[int, dict]:
-        body = json.loads(raw)
-        requests.append(body)
-        return 200, {
-            "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-        }  # fmt: skip
-
-    with json_server(chat_completion) as (url, _):
-        monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai_compatible")
-        monkeypatch.setenv("OMNE_MODELS__MAIN__MODEL", "scripted")
-        monkeypatch.setenv("OMNE_MODELS__MAIN__BASE_URL", f"{url}/v1")
+    with openai_compatible_model(monkeypatch, [answer]) as requests:
         source = run("add", "I always book a window seat", "--user", "ivan", "--session", "trip", "--kind", "message").strip()
         output = run("reflect", "--user", "ivan", "--session", "trip")
     assert "+ preference: Ivan prefers window seats" in output and source[:8] in output
@@ -110,21 +120,7 @@ def test_cli_summarize_writes_one_cited_summary_per_session_and_refuses_a_loop(m
     replies = [json.dumps({"summary": "Ivan books window seats and flies to Oslo on Friday."}),
                json.dumps({"summary": "Ivan flies to Oslo on Friday."}),
                *[json.dumps({"summary": "I like Oslo in May. " * 4})] * 3]  # fmt: skip
-    bodies: list[dict] = []
-
-    def chat_completion(method: str, path: str, raw: bytes) -> tuple[int, dict]:
-        bodies.append(body := json.loads(raw))
-        return 200, {
-            "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": replies[len(bodies) - 1]}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-        }  # fmt: skip
-
-    with json_server(chat_completion) as (url, _):
-        monkeypatch.setenv("OMNE_MODELS__MAIN__PROVIDER", "openai_compatible")
-        monkeypatch.setenv("OMNE_MODELS__MAIN__MODEL", "scripted")
-        monkeypatch.setenv("OMNE_MODELS__MAIN__BASE_URL", f"{url}/v1")
+    with openai_compatible_model(monkeypatch, replies) as bodies:
         trip = [run("add", text, "--user", "ivan", "--session", "trip", "--kind", "message").strip()
                 for text in ("I always book a window seat", "We fly to Oslo on Friday")]  # fmt: skip
         run("add", "My dentist is on Rue Mercière", "--user", "ivan", "--session", "health", "--kind", "message")
