@@ -96,7 +96,7 @@ def add(
     try:
         record = MemoryRecord(
             kind=MemoryKind(kind), text=text, scope=scope_of(user, agent, session, namespace), importance=importance,
-            event_time=event_time, metadata={**(metadata_of(meta) or {}), **({"speaker": speaker} if speaker else {})},
+            event_time=event_time, metadata={**(metadata_of(meta, as_filter=False) or {}), **({"speaker": speaker} if speaker else {})},
         )  # fmt: skip
     except ValidationError as exc:
         from .errors import sentences
@@ -127,7 +127,7 @@ def search(
     """Hybrid (dense + BM25) search in a scope (`--meta`: only records labelled with these values)."""
     if not query.strip():
         raise typer.BadParameter("the query is empty", param_hint="QUERY")
-    scope, metadata = scope_of(user, agent, session, namespace), metadata_of(meta)
+    scope, metadata = scope_of(user, agent, session, namespace), metadata_of(meta, as_filter=True)
     hits = with_store(
         lambda store: store.search(
             query, scope, kinds=kind, since=since, until=until, limit=limit, include_inactive=include_inactive,
@@ -157,7 +157,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List a scope's memories, newest first (`--meta`: only records labelled with these values)."""
-    scope, metadata = scope_of(user, agent, session, namespace), metadata_of(meta)
+    scope, metadata = scope_of(user, agent, session, namespace), metadata_of(meta, as_filter=True)
     records = with_store(
         lambda store: store.list(scope, kinds=kind, limit=limit, include_inactive=include_inactive, metadata=metadata)
     )

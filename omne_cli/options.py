@@ -17,15 +17,16 @@ NamespaceOpt = Annotated[str | None, typer.Option("--namespace", "-n", help="Nam
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def metadata_of(pairs: list[str] | None) -> dict[str, Any] | None:
-    """`--meta key=value` options as metadata (`filters.parse_labels`); a pair without `=` is a usage error."""
+def metadata_of(pairs: list[str] | None, *, as_filter: bool) -> dict[str, Any] | None:
+    """`--meta key=value` options as metadata to store, or `as_filter` to filter by (`parse_labels`: a key given
+    twice holds both values / asks for either); a pair without `=` is a usage error."""
     if not pairs:
         return None
     from omne_core.memory.errors import MemoryValidationError
-    from omne_core.memory.filters import parse_labels
+    from omne_core.memory.metadata_filter import parse_labels
 
     try:
-        return dict(parse_labels(pairs))
+        return parse_labels(pairs, as_filter=as_filter)
     except MemoryValidationError as exc:
         raise typer.BadParameter(str(exc), param_hint="--meta") from None
 

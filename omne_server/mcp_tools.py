@@ -28,7 +28,7 @@ from omne_core.memory import (
     MemoryStoreError,
     SearchHit,
 )
-from omne_core.memory.filters import MetadataConditions
+from omne_core.memory.metadata_filter import MetadataConditions
 
 USER_HEADER = "omne-user"
 INSTRUCTIONS = """Long-term memory (Omne). Before answering a question that may depend on what you were told \
@@ -91,7 +91,8 @@ UserArg = Annotated[str | None, Field(description="The user the memories belong 
 IdArg = Annotated[str, Field(min_length=1, description="A memory id, as returned by the other tools.")]
 KindsArg = Annotated[list[MemoryKind] | None, Field(description="Only these kinds (default: all).")]
 LabelsArg = Annotated[MetadataConditions | None, Field(
-    description='Only memories labelled with exactly these values, e.g. {"project": "apollo"}.')]  # fmt: skip
+    description='Only memories whose labels match, e.g. {"project": "apollo"}, {"priority": {"gte": 2}}, '
+    '{"project": {"in": ["apollo", "zeus"]}}, {"tags": {"contains": "urgent"}}.')]  # fmt: skip
 
 
 def _user(caller: McpCaller, user_id: str | None) -> str:
@@ -148,7 +149,7 @@ def build_mcp(resolve: CallerResolver, *, name: str = "omne-memory") -> FastMCP:
         importance: Annotated[float, Field(ge=0.0, le=1.0, description="0..1, how much it matters.")] = 0.5,
         event_time: Annotated[datetime | None, Field(description="When it happened (ISO 8601), if known.")] = None,
         metadata: Annotated[MetadataConditions | None, Field(
-            description='Labels to find it by later, e.g. {"project": "apollo"} (strings, numbers, booleans).')] = None,
+            description='Labels to find it by later, e.g. {"project": "apollo"} (strings, numbers, booleans, lists).')] = None,
     ) -> Remembered:
         """Store a memory about a user. An exact duplicate returns the memory already stored."""
 

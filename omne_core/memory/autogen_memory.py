@@ -28,8 +28,8 @@ from ..errors import ConfigurationError, StoreNotOpenError
 from ..records import MemoryKind, MemoryScope
 from .context import build_context
 from .errors import MemoryValidationError, validation_problems
-from .filters import MetadataConditions, MetadataFilter
 from .memory_content import query_text, to_content, to_record
+from .metadata_filter import MetadataConditions, MetadataFilter
 from .results import SearchHit
 from .store_access import MemoryStoreAPI, open_store
 from .store_config import AnyStoreConfig, ServerStoreConfig, StoreConfig

@@ -3,21 +3,16 @@ queries, and `matches` checks them on loaded records."""
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .errors import MemoryValidationError
+from .metadata_filter import MetadataCondition, normalize_metadata
 
 ScopeArg = MemoryScope | Sequence[MemoryScope]
-MetadataValue = str | int | float | bool
-MetadataFilter = Mapping[str, MetadataValue]
-MetadataConditions = dict[str, bool | int | float | str]  # in pydantic models: JSON scalars keep their type, 1 ≠ "1"
-MAX_METADATA_CONDITIONS = 16
 
 
 def as_utc(value: datetime) -> datetime:
@@ -60,58 +55,6 @@ def normalize_kinds(kinds: Any) -> tuple[MemoryKind, ...] | None:
         raise MemoryValidationError(f"unknown memory kind in {kinds!r}; expected {[k.value for k in MemoryKind]}") from exc
 
 
-def normalize_metadata(metadata: Any) -> tuple[tuple[str, MetadataValue], ...] | None:
-    """`{key: value}` conditions on a record's top-level metadata, each checked, sorted by key. A value is a JSON
-    scalar (string, number, boolean): a record matches when its metadata holds exactly that value under that key
-    (numbers compare as numbers, so 2 matches 2.0; a boolean is no number)."""
-    if metadata is None:
-        return None
-    if not isinstance(metadata, Mapping):
-        raise MemoryValidationError(f"metadata must be a mapping of keys to values, got {type(metadata).__name__}")
-    if not metadata or len(metadata) > MAX_METADATA_CONDITIONS:
-        raise MemoryValidationError(f"metadata must hold 1 to {MAX_METADATA_CONDITIONS} conditions, got {len(metadata)}")
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not key or len(key) > 200:
-            raise MemoryValidationError(f"a metadata key must be a string of 1 to 200 characters, got {key!r}")
-        if not _scalar(value):
-            raise MemoryValidationError(
-                f"metadata value of {key!r} must be a string, a finite number (64-bit if whole) or a boolean, "
-                f"got {value!r}"
-            )
-    return tuple(sorted(metadata.items()))
-
-
-def _scalar(value: Any) -> bool:
-    return (isinstance(value, str) or (isinstance(value, float) and math.isfinite(value))
-            or (isinstance(value, int) and -(2**63) <= value < 2**63))  # fmt: skip
-
-
-def parse_labels(pairs: Iterable[str]) -> dict[str, MetadataValue]:
-    """`key=value` texts (a command line's `--meta`, a form field) as metadata: a value that reads as a JSON number,
-    boolean or quoted string is that (`priority=2`, `done=true`, `code="007"`), anything else is the text as
-    written (`project=apollo`; a list, an object or NaN too)."""
-    out: dict[str, MetadataValue] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise MemoryValidationError(f"{pair!r} is not key=value")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        out[key.strip()] = value if _scalar(value) else raw
-    return out
-
-
-def metadata_equal(stored: Any, wanted: MetadataValue) -> bool:
-    """Whether a stored metadata value is the wanted one: the same string, the same boolean, or an equal number."""
-    if isinstance(wanted, bool) or isinstance(stored, bool):
-        return stored is wanted
-    if isinstance(wanted, str):
-        return isinstance(stored, str) and stored == wanted
-    return isinstance(stored, int | float) and stored == wanted
-
-
 @dataclass(frozen=True)
 class RecordFilter:
     """Scope union AND kinds AND time window AND status (`statuses` when given, else active unless
@@ -123,7 +66,7 @@ class RecordFilter:
     until: datetime | None = None
     include_inactive: bool = False
     statuses: tuple[MemoryStatus, ...] | None = None
-    metadata: tuple[tuple[str, MetadataValue], ...] | None = None
+    metadata: tuple[MetadataCondition, ...] | None = None
 
     @classmethod
     def build(
@@ -172,8 +115,7 @@ class RecordFilter:
         statuses = self.status_set()
         if statuses is not None and record.status not in statuses:
             return False
-        return all(key in record.metadata and metadata_equal(record.metadata[key], value)
-                   for key, value in self.metadata or ())  # fmt: skip
+        return all(condition.holds(record.metadata) for condition in self.metadata or ())
 
     def narrower_than_users(self) -> bool:
         """Whether the filter allows less than its users' records in their default status view: a kind, a time

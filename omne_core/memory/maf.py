@@ -18,7 +18,7 @@ from agent_framework import AgentSession, ContextProvider, Message, SessionConte
 from ..records import MemoryKind, MemoryRecord, MemoryScope
 from .context import build_context
 from .errors import MemoryValidationError
-from .filters import MetadataFilter, normalize_metadata
+from .metadata_filter import MetadataFilter, normalize_metadata
 from .store_access import MemoryStoreAPI
 
 MEMORY_HEADER = "Relevant long-term memories (Omne memory, most relevant first):"
@@ -61,8 +61,8 @@ class OmneContextProvider(ContextProvider):
         self.k, self.max_tokens = k, max_tokens
         self.kinds = list(kinds) if kinds is not None else None
         self.record_turns = record_turns
-        conditions = normalize_metadata(metadata)  # a bad condition fails here, not at the first run
-        self.metadata = dict(conditions) if conditions is not None else None
+        normalize_metadata(metadata)  # a bad condition fails here, not at the first run
+        self.metadata = dict(metadata) if metadata is not None else None
 
     async def before_run(
         self, *, agent: Any, session: AgentSession, context: SessionContext, state: dict[str, Any]

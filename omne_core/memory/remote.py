@@ -37,7 +37,8 @@ from .errors import (
     MemoryValidationError,
     ReflectionError,
 )
-from .filters import MetadataFilter, ScopeArg, normalize_metadata, normalize_scopes
+from .filters import ScopeArg, normalize_scopes
+from .metadata_filter import MetadataFilter, normalize_metadata
 from .results import (
     ImportResult,
     MemoryChange,
@@ -98,8 +99,8 @@ def _time(value: datetime | None) -> str | None:
 
 def _metadata(metadata: MetadataFilter | None) -> dict[str, Any] | None:
     """The conditions as JSON, checked here as the store checks them (a bad one fails before any request)."""
-    conditions = normalize_metadata(metadata)
-    return dict(conditions) if conditions is not None else None
+    normalize_metadata(metadata)
+    return dict(metadata) if metadata is not None else None
 
 
 def _records(records: Any) -> list[MemoryRecord]:

@@ -47,8 +47,9 @@ from .backends import (
 )
 from .background import BackgroundJob
 from .errors import AmbiguousIdError, MemoryNotFoundError, MemoryValidationError, StoreNotOpenError
-from .filters import MetadataFilter, RecordFilter, ScopeArg, normalize_scopes
+from .filters import RecordFilter, ScopeArg, normalize_scopes
 from .group_commit import GroupCommit
+from .metadata_filter import MetadataFilter
 from .results import ChangeOp, ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store_config import StoreConfig
 from .transfer import EXPORT_FORMAT, read_import, write_export
@@ -451,7 +452,7 @@ class MemoryStore:
 
         `statuses`: only records with these statuses (instead of `include_inactive`). `after`: keyset paging,
         the records past the one with this id (the last of the previous page); as fast deep as on page one.
-        `metadata`: only records whose metadata holds these values (`filters.normalize_metadata`).
+        `metadata`: only records whose metadata holds these values (`metadata_filter`: values, `in`, ranges, `contains`).
         """
         where = RecordFilter.build(scope, kinds, since, until, include_inactive, statuses, metadata)
         check_list_limit(limit)
@@ -473,7 +474,7 @@ class MemoryStore:
         metadata: MetadataFilter | None = None,
     ) -> builtins.list[SearchHit]:
         """Hybrid search: dense + BM25 candidates fused; scope, kind, time, status and metadata values are hard
-        filters (`metadata`: `{key: value}` the record's metadata must hold, see `filters.normalize_metadata`).
+        filters (`metadata`: `{"project": "apollo", "priority": {"gte": 2}}`, see `metadata_filter`).
 
         `min_similarity` (-1..1) keeps only records whose cosine similarity to the query is known to reach it: a
         candidate the lexical side alone found is kept only if the dense side scored it too. The cosine is the dense

@@ -15,7 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..config import OmneSettings, load_settings
 from ..records import MemoryKind, MemoryRecord, MemoryStatus
-from .filters import MetadataFilter, ScopeArg
+from .filters import ScopeArg
+from .metadata_filter import MetadataFilter
 from .results import ImportResult, MemoryChange, MemoryStats, RecordLinks, SearchHit, UserSummary
 from .store import MemoryStore
 from .store_config import AnyStoreConfig, ServerStoreConfig, StoreConfig

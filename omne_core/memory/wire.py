@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..records import MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
-from .filters import MetadataConditions
+from .metadata_filter import MetadataConditions
 from .results import MemoryChange, SearchHit, UserSummary
 
 API_PREFIX = "/v1"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from omne_core.memory import MemoryKind, MemoryScope, MemoryStatus, MemoryValidationError
-from omne_core.memory.filters import MetadataValue, normalize_metadata, parse_labels
+from omne_core.memory.metadata_filter import normalize_metadata, parse_labels
 
 STATUS_CHOICES = ("active", "superseded", "deleted", "any")
 PAGE_SIZES = (20, 50, 100, 200)
@@ -35,12 +35,12 @@ def _text(value: str | None) -> str:
     return (value or "").strip()[:MAX_TEXT]
 
 
-def parse_label(value: str, problems: list[str]) -> dict[str, MetadataValue] | None:
-    """The `label` field (`project=apollo`, `priority=2`) as a metadata condition (`filters.parse_labels`)."""
+def parse_label(value: str, problems: list[str]) -> dict[str, Any] | None:
+    """The `label` field (`project=apollo`, `priority=2`) as a metadata condition (`parse_labels`)."""
     if not value:
         return None
     try:
-        labels = parse_labels([value])
+        labels = parse_labels([value], as_filter=True)
         normalize_metadata(labels)
     except MemoryValidationError as exc:
         problems.append(f"label: {exc}")
@@ -88,7 +88,7 @@ class RecordQuery:
     after: str = ""
     limit: int = 50
     label: str = ""
-    metadata: dict[str, MetadataValue] | None = None
+    metadata: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
 
     @classmethod
@@ -141,7 +141,7 @@ class SearchQuery:
     budget: int = 500
     include_inactive: bool = False
     label: str = ""
-    metadata: dict[str, MetadataValue] | None = None
+    metadata: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
 
     @classmethod

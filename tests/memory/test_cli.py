@@ -85,6 +85,10 @@ def test_cli_metadata_labels_are_typed_and_filter_search_and_list(tmp_path, embe
     for label, expected in (("code=7", [zeus]), ("code=7.0", [zeus]), ('code="007"', [apollo]), ("done=false", [apollo])):
         assert [r["id"] for r in json.loads(run("list", "--user", "kai", "--meta", label, "--json"))] == expected, label
     assert "no memories" in run("list", "--user", "kai", "--meta", "project=apollo", "--meta", "priority=3")
+    either = json.loads(run("list", "--user", "kai", "--meta", "project=apollo", "--meta", "project=zeus", "--json"))
+    assert sorted(r["id"] for r in either) == sorted([apollo, zeus])  # a key given twice: either value
+    tagged = run("add", "Tagged", "--user", "kai", "--meta", "tag=a", "--meta", "tag=b").strip()
+    assert json.loads(run("show", tagged, "--user", "kai"))["metadata"] == {"tag": ["a", "b"]}  # stored: both
     bad = runner.invoke(app, ["memory", "list", "--user", "kai", "--meta", "project"])
     assert bad.exit_code == 2 and "key=value" in bad.output
 

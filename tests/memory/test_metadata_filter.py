@@ -1,6 +1,8 @@
-"""Metadata filters (`search(..., metadata={key: value})`, `list(...)`): a record matches when its metadata holds
-exactly that JSON scalar under that key, on both backends; keys are data (never SQL or a JSON path); a bad
-condition is a clear error; a metadata filter never widens a scope. Randomized scopes, keys and values."""
+"""Metadata filters (`search(..., metadata={key: value or {operator: ...}})`, `list(...)`): a record matches when
+its metadata holds exactly that JSON scalar under that key, one of several (`in`), a number in a range (`gt`,
+`gte`, `lt`, `lte`) or a list holding the value (`contains`), the same on both backends; keys are data (never SQL
+or a JSON path); a bad condition is a clear error; a metadata filter never widens a scope. Randomized scopes, keys,
+values and conditions."""
 
 from __future__ import annotations
 
@@ -18,9 +20,13 @@ KEYS = ["project", "priority", "'); DROP TABLE records; --", '$.metadata."x"', "
 # What records hold (by index), and for each condition value the indices it must match: the test's own table,
 # not the code's rule. Numbers compare as numbers (1 == 1.0); a boolean is no number; "1" is no number; a list or
 # an object holding the value is not the value.
-STORED = ["apollo", "1", 1, 1.0, True, False, 2, ["apollo"], {"p": "apollo"}, None]
+STORED = ["apollo", "1", 1, 1.0, True, False, 2, ["apollo"], {"p": "apollo"}, None, [["apollo"], 2.0, True], 2.5]
 WANTED: list[tuple[object, set[int]]] = [
     ("apollo", {0}), ("1", {1}), (1, {2, 3}), (True, {4}), (False, {5}), (2.0, {6}), (1.5, set()),
+    ({"in": ["apollo", 2]}, {0, 6}), ({"in": ["1", True, 9]}, {1, 4}), ({"in": [1.0]}, {2, 3}),
+    ({"gte": 1}, {2, 3, 6, 11}), ({"gt": 1}, {6, 11}), ({"lt": 2}, {2, 3}), ({"lte": 2.5}, {2, 3, 6, 11}),
+    ({"gte": 1, "lt": 2.5}, {2, 3, 6}), ({"lt": -1}, set()),
+    ({"contains": "apollo"}, {7}), ({"contains": 2}, {10}), ({"contains": True}, {10}), ({"contains": 1}, set()),
 ]
 
 
@@ -81,7 +87,9 @@ async def test_a_metadata_filter_beside_kinds_and_a_time_window_and_a_supersessi
 
 @pytest.mark.parametrize("bad", [
     {}, [("project", "x")], {"project": {"nested": 1}}, {"project": ["x"]}, {"project": None}, {"p": float("nan")},
-    {"p": 2**70}, {"": "x"}, {"k" * 201: "x"}, {f"k{i}": i for i in range(17)},
+    {"p": 2**70}, {"": "x"}, {"k" * 201: "x"}, {f"k{i}": i for i in range(17)}, {"p": {}}, {"p": {"in": []}},
+    {"p": {"in": "apollo"}}, {"p": {"in": [["x"]]}}, {"p": {"gte": "2"}}, {"p": {"lt": True}}, {"p": {"contains": ["x"]}},
+    {"p": {"like": "a%"}}, {"p": {"in": list(range(101))}},
 ])  # fmt: skip
 async def test_a_bad_condition_is_a_clear_error_before_any_work(store, bad):
     with pytest.raises(MemoryValidationError, match="metadata"):

@@ -11,6 +11,7 @@ from psycopg import sql
 
 from ....records import SCOPE_FIELDS
 from ...filters import RecordFilter
+from ...metadata_filter import MetadataCondition
 
 
 def owner_key(user_id: str) -> int:
@@ -45,11 +46,28 @@ def where_sql(where: RecordFilter, alias: str = "r") -> tuple[sql.Composed, list
     if statuses is not None:
         clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(alias, "status")))
         params.append([s.value for s in statuses])
-    if where.metadata:  # jsonb containment: equal strings and booleans, numerically equal numbers
-        wanted = json.dumps(dict(where.metadata))
-        if "\\u0000" in wanted:  # jsonb cannot hold a NUL, so no stored record does (and the cast would fail)
-            clauses.append(sql.SQL("FALSE"))
-        else:
-            clauses.append(sql.SQL("{} -> 'metadata' @> %s::jsonb").format(sql.Identifier(alias, "body")))
-            params.append(wanted)
+    for condition in where.metadata or ():
+        clause, values = _metadata_condition(alias, condition)
+        clauses.append(clause)
+        params.extend(values)
     return sql.SQL(" AND ").join(clauses), params
+
+
+_COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _metadata_condition(alias: str, condition: MetadataCondition) -> tuple[sql.Composable, list[Any]]:
+    """One metadata condition (`MetadataCondition.holds`) over the record's jsonb: the key is a bound parameter
+    (`->`), never a path. jsonb compares numbers as numbers, so 2 is 2.0; a string, a boolean or a list is no number."""
+    value = sql.SQL("({} -> 'metadata' -> %s)").format(sql.Identifier(alias, "body"))
+    wanted = condition.values
+    if "\x00" in condition.key or any(isinstance(v, str) and "\x00" in v for v in wanted):
+        return sql.SQL("FALSE"), []  # PostgreSQL's text and jsonb cannot hold a NUL, so no stored record does
+    if condition.op in _COMPARE:
+        test = sql.SQL("CASE WHEN jsonb_typeof({v}) = 'number' THEN ({v} #>> '{{}}')::numeric {op} %s::numeric ELSE FALSE END")
+        return test.format(v=value, op=sql.SQL(_COMPARE[condition.op])), [condition.key, condition.key, wanted[0]]
+    if condition.op == "contains":
+        test = sql.SQL("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({v}) = 'array' THEN {v} END) e"
+                       " WHERE e = %s::jsonb)")  # fmt: skip
+        return test.format(v=value), [condition.key, condition.key, json.dumps(wanted[0])]
+    return sql.SQL("{} = ANY(%s::jsonb[])").format(value), [condition.key, [json.dumps(v) for v in wanted]]
