@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,9 +24,9 @@ MetadataFilter = Mapping[str, Any]  # key -> a value, or an operator object
 MetadataConditions = dict[str, Any]  # the same in pydantic models: JSON values keep their type (1 ≠ "1"); checked here
 Operator = Literal["eq", "in", "gt", "gte", "lt", "lte", "contains"]
 OPERATORS: tuple[Operator, ...] = ("in", "gt", "gte", "lt", "lte", "contains")
-RANGE_OPERATORS = ("gt", "gte", "lt", "lte")
 MAX_METADATA_CONDITIONS = 16
 MAX_IN_VALUES = 100
+_COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class MetadataCondition:
             return isinstance(stored, list) and any(scalar_equal(item, wanted) for item in stored)
         if not _number(stored) or not _number(wanted):
             return False
-        return bool({"gt": stored > wanted, "gte": stored >= wanted, "lt": stored < wanted, "lte": stored <= wanted}[self.op])
+        return bool(_COMPARE[self.op](stored, wanted))
 
 
 def scalar_equal(stored: Any, wanted: MetadataValue) -> bool:
@@ -90,7 +91,9 @@ def normalize_metadata(metadata: Any) -> tuple[MetadataCondition, ...] | None:
                 f"operator object ({', '.join(OPERATORS)}), got {wanted!r}"
             )
     if not conditions or len(conditions) > MAX_METADATA_CONDITIONS:
-        raise MemoryValidationError(f"metadata must hold 1 to {MAX_METADATA_CONDITIONS} conditions, got {len(conditions)}")
+        raise MemoryValidationError(
+            f"metadata must hold 1 to {MAX_METADATA_CONDITIONS} conditions, got {len(conditions)}"
+        )
     return tuple(conditions)
 
 
@@ -99,10 +102,11 @@ def _operators(key: str, wanted: Mapping[Any, Any]) -> list[MetadataCondition]:
     for op, value in wanted.items():
         where = f"metadata condition {key!r}: {op!r}"
         if op == "in":
-            if not isinstance(value, list | tuple) or not 1 <= len(value) <= MAX_IN_VALUES or not all(map(is_scalar, value)):
+            listed = isinstance(value, list | tuple) and 1 <= len(value) <= MAX_IN_VALUES
+            if not listed or not all(map(is_scalar, value)):
                 raise MemoryValidationError(f"{where} takes a list of 1 to {MAX_IN_VALUES} strings, numbers or booleans")
             out.append(MetadataCondition(key, "in", tuple(value)))
-        elif op in RANGE_OPERATORS:
+        elif op in _COMPARE:
             if not (_number(value) and is_scalar(value)):
                 raise MemoryValidationError(f"{where} takes a finite number, got {value!r}")
             out.append(MetadataCondition(key, op, (value,)))
