@@ -97,10 +97,11 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _metadata(metadata: MetadataFilter | None) -> dict[str, Any] | None:
-    """The conditions as JSON, checked here as the store checks them (a bad one fails before any request)."""
+def _metadata(metadata: MetadataFilter | None) -> dict[str, Any]:
+    """The `metadata` field of a request, checked here as the store checks it (a bad condition fails before any
+    request); none without conditions, so a server older than metadata filters still answers."""
     normalize_metadata(metadata)
-    return dict(metadata) if metadata is not None else None
+    return {"metadata": dict(metadata)} if metadata is not None else {}
 
 
 def _records(records: Any) -> list[MemoryRecord]:
@@ -315,7 +316,7 @@ class RemoteMemoryStore:
             "scope": _scope_json(scope), "kinds": _kinds(kinds), "since": _time(since), "until": _time(until),
             "include_inactive": include_inactive, "oldest_first": oldest_first,
             "statuses": [MemoryStatus(s).value for s in statuses] if statuses is not None else None,
-            "metadata": _metadata(metadata),
+            **_metadata(metadata),
         }  # fmt: skip
         out: builtins.list[MemoryRecord] = []
         while limit is None or len(out) < limit:
@@ -348,7 +349,7 @@ class RemoteMemoryStore:
         body = {
             "query": query, "scope": _scope_json(scope), "kinds": _kinds(kinds), "since": _time(since),
             "until": _time(until), "limit": limit, "include_inactive": include_inactive, "min_similarity": min_similarity,
-            "metadata": _metadata(metadata),
+            **_metadata(metadata),
         }  # fmt: skip
         return SearchResponse.model_validate((await self._request("POST", "/memories/search", json=body)).json()).hits
 

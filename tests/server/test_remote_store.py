@@ -111,6 +111,24 @@ async def test_metadata_filters_keep_their_json_types_on_either_store(store):
         await store.search("launch", ALICE, metadata={"project": ["apollo"]})  # type: ignore[dict-item]
 
 
+async def test_requests_without_metadata_conditions_name_none():
+    """A server older than metadata filters refuses unknown fields: a search or list without conditions sends none."""
+    bodies: list[dict] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/healthz"):
+            return httpx.Response(200, json={"status": "ok"})
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json={"hits": []} if request.url.path.endswith("/search") else {"records": []})
+
+    async with RemoteMemoryStore("http://127.0.0.1:8765", key="k", transport=httpx.MockTransport(server)) as remote:
+        await remote.search("tea", ALICE)
+        await remote.list(ALICE)
+        await remote.search("tea", ALICE, metadata={"project": "apollo"})
+    assert ["metadata" in body for body in bodies] == [False, False, True]
+    assert bodies[2]["metadata"] == {"project": "apollo"}
+
+
 async def test_short_ids_resolve_within_the_scope_on_either_store(store):
     records = await store.add([rec(f"note {i}") for i in range(17)])  # 17 hex ids: two share a first character
     bob = (await store.add(rec("bob's note", MemoryScope(user_id="bob"))))[0]
