@@ -42,9 +42,11 @@ from autogen_ext.models.llama_cpp._llama_cpp_completion_client import (
 )
 from pydantic import BaseModel, Field
 
+from . import llamacpp_log
 from .message_text import message_images, message_text
 
 logger = logging.getLogger(EVENT_LOGGER_NAME)
+llamacpp_log.install()  # llama.cpp's warnings go to the `llama_cpp` logger, not the terminal
 
 DEFAULT_MAX_TOKENS = 512
 TOKENS_PER_TURN = 4  # role markers around each turn (e.g. <start_of_turn>user\n ... <end_of_turn>\n)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -18,6 +21,7 @@ from autogen_core.models import (
 )
 
 from tests.support.local_model import requires_local
+from tests.support.tree import tree_pythonpath
 
 pytestmark = requires_local
 
@@ -133,3 +137,18 @@ async def test_round_trips_as_an_autogen_component(llama):
         assert result.usage.completion_tokens == 4  # the default max_tokens came along
     finally:
         loaded.llm.close()
+
+
+def test_llama_cpp_warnings_reach_the_log_not_the_terminal(bundled_gguf):
+    """llama-cpp-python numbers ggml's log levels wrongly (its ERROR is ggml's WARN), so its warnings printed through
+    `verbose=False`; a fresh process loading the model prints nothing, and the warning is on the `llama_cpp` logger."""
+    script = (
+        "import logging, sys; logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format='%(name)s %(message)s')\n"
+        "from omne_core.models import LlamaCppChatClient\n"
+        f"LlamaCppChatClient({str(bundled_gguf)!r}, n_ctx=512)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": tree_pythonpath()})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "llama_" not in done.stderr and "SWA" not in done.stderr, done.stderr
+    assert any(line.startswith("llama_cpp ") and "SWA" in line for line in done.stdout.splitlines()), done.stdout
