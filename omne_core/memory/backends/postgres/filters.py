@@ -58,7 +58,8 @@ _COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 def _metadata_condition(alias: str, condition: MetadataCondition) -> tuple[sql.Composable, list[Any]]:
     """One metadata condition (`MetadataCondition.holds`) over the record's jsonb: the key is a bound parameter
-    (`->`), never a path. jsonb compares numbers as numbers, so 2 is 2.0; a string, a boolean or a list is no number."""
+    (`->`, or a key of the contained object), never a path. jsonb compares numbers as numbers, so 2 is 2.0; a
+    string, a boolean or a list is no number."""
     value = sql.SQL("({} -> 'metadata' -> %s)").format(sql.Identifier(alias, "body"))
     wanted = condition.values
     if "\x00" in condition.key or any(isinstance(v, str) and "\x00" in v for v in wanted):
@@ -70,4 +71,8 @@ def _metadata_condition(alias: str, condition: MetadataCondition) -> tuple[sql.C
         test = sql.SQL("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({v}) = 'array' THEN {v} END) e"
                        " WHERE e = %s::jsonb)")  # fmt: skip
         return test.format(v=value), [condition.key, condition.key, json.dumps(wanted[0])]
-    return sql.SQL("{} = ANY(%s::jsonb[])").format(value), [condition.key, [json.dumps(v) for v in wanted]]
+    # eq, in: containment of {key: value} (a list holding the value does not contain it); measured 10-20 % faster
+    # than `-> key = ANY(jsonb[])` at 20k records (bench/metadata_filter.py)
+    meta = sql.SQL("{} -> 'metadata'").format(sql.Identifier(alias, "body"))
+    either = sql.SQL(" OR ").join(sql.SQL("{} @> %s::jsonb").format(meta) for _ in wanted)
+    return sql.SQL("({})").format(either), [json.dumps({condition.key: v}) for v in wanted]
