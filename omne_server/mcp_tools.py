@@ -8,6 +8,7 @@ store), and stdio for desktop clients (`omne mcp`: the local store, or a server'
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ from omne_core.memory import (
 from omne_core.memory.metadata_filter import MetadataConditions
 
 USER_HEADER = "omne-user"
+MAX_LABELS_CHARS = 4000  # what `remember` may store as metadata, as JSON
 INSTRUCTIONS = """Long-term memory (Omne). Before answering a question that may depend on what you were told \
 earlier, call search_memories. When the user tells you something worth keeping (a fact, a preference, a \
 plan, an event), call remember with one self-contained sentence. Memories are scoped to a user."""
@@ -155,6 +157,8 @@ def build_mcp(resolve: CallerResolver, *, name: str = "omne-memory") -> FastMCP:
 
         async def work(caller: McpCaller) -> Remembered:
             _writable(caller)
+            if metadata and len(json.dumps(metadata)) > MAX_LABELS_CHARS:  # labels, not a second text to store
+                raise ToolError(f"metadata holds more than {MAX_LABELS_CHARS} characters of JSON: keep labels short")
             record = MemoryRecord(
                 kind=kind, text=text, importance=importance, event_time=event_time, metadata=metadata or {},
                 scope=MemoryScope(user_id=_user(caller, user_id), session_id=session_id),

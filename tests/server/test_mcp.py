@@ -68,6 +68,10 @@ async def test_the_tools_over_streamable_http(live):
         assert "metadata" in error_text(await session.call_tool("search_memories", {"query": "x", "user_id": "dana",
                                                                                     "metadata": {}}))  # fmt: skip
         await session.call_tool("forget_memory", {"memory_id": labelled["memory"]["id"], "hard": True})
+        bulky = await session.call_tool("remember", {"text": "x", "user_id": "dana", "metadata": {"blob": "y" * 5000}})
+        assert "keep labels short" in error_text(bulky)
+        after = data(await session.call_tool("list_recent_memories", {"user_id": "dana", "limit": 50}))
+        assert "x" not in {m["text"] for m in after["memories"]}  # refused whole: nothing stored
 
         found = data(await session.call_tool("search_memories", {"query": "is Dana allergic to anything?", "user_id": "dana"}))
         assert found["memories"][0]["id"] == memory_id and found["memories"][0]["score"] > 0
