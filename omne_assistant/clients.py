@@ -9,7 +9,9 @@ drive `omne chat` with a scripted `ReplayChatCompletionClient`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from autogen_core.models import ChatCompletionClient
 
@@ -44,6 +46,17 @@ def assistant_client(settings: OmneSettings, role: str = "main", component: Path
     from omne_core.models import create_role_client
 
     return create_role_client(settings, role)
+
+
+def prose_args(settings: OmneSettings, role: str = "main", component: Path | None = None) -> Mapping[str, Any]:
+    """What a call whose answer is prose (a session summary) sends the client `assistant_client` gives for the same
+    arguments: the bundled model's repeat penalty (`models.gguf.free_text_args`), nothing for a component."""
+    if component or settings.model_component:
+        return {}
+    from omne_core.models import role_settings
+    from omne_core.models.gguf import free_text_args
+
+    return free_text_args(role_settings(settings, role))
 
 
 def helper_clients(

@@ -134,7 +134,7 @@ async def _demo(console: Any, data_dir: Path, max_tokens: int) -> None:
 
 
 async def _demo_in(console: Any, data_dir: Path, settings: Any, max_tokens: int) -> None:
-    from omne_assistant.clients import assistant_client
+    from omne_assistant.clients import assistant_client, prose_args
     from omne_core.memory import MemoryScope, MemoryStore
     from omne_core.models.gguf import is_bundled
 
@@ -167,7 +167,8 @@ async def _demo_in(console: Any, data_dir: Path, settings: Any, max_tokens: int)
     except Exception as exc:  # noqa: BLE001 - every start-up failure is reported with its reason
         raise _DemoFailed(f"{type(exc).__name__}: {exc}. Run `omne doctor` to see what is missing.") from exc
     try:
-        await _run_sessions(console, store, client, MemoryScope(user_id=USER), record_replies=not smoke, reply_cap=reply_cap)
+        await _run_sessions(console, store, client, MemoryScope(user_id=USER), record_replies=not smoke, reply_cap=reply_cap,
+                            prose=prose_args(settings, "main"))  # fmt: skip
     finally:
         await store.close()
         await client.close()
@@ -176,7 +177,7 @@ async def _demo_in(console: Any, data_dir: Path, settings: Any, max_tokens: int)
 
 
 async def _run_sessions(
-    console: Any, store: Any, client: Any, user: Any, *, record_replies: bool, reply_cap: int | None
+    console: Any, store: Any, client: Any, user: Any, *, record_replies: bool, reply_cap: int | None, prose: Any
 ) -> None:
     """Session 1 (facts), reflection and summary, the memory contents, then session 2 (questions)."""
     from omne_assistant import SimpleResponder
@@ -203,7 +204,7 @@ async def _run_sessions(
     if report is None or not report.changed:
         reason = report.error if report is not None and report.error else "the model derived nothing"
         console.print(styled(("reflection produced no valid L1 record; memory unchanged", "yellow"), f" ({one_line(reason, 200)})"))
-    await _summarize(console, store, client, first.write_scope, weak=not record_replies)
+    await _summarize(console, store, client, first.write_scope, prose, weak=not record_replies)
     await _show_memory(console, store, user)
 
     console.rule("Session 2 — a new session: questions that need memory")
@@ -235,13 +236,13 @@ async def _turn(console: Any, agent: Any, text: str, *, show_memories: bool) -> 
         console.print(one_line(reply.content, 220) or "(empty reply)")
 
 
-async def _summarize(console: Any, store: Any, client: Any, scope: Any, *, weak: bool) -> None:
-    """Summarize session 1 into an L1 `summary` record; malformed model output is shown and changes nothing."""
+async def _summarize(console: Any, store: Any, client: Any, scope: Any, prose: Any, *, weak: bool) -> None:
+    """Summarize session 1 into an L1 `summary` record (`prose`: what the client is sent besides the messages,
+    `clients.prose_args`); malformed model output is shown and changes nothing."""
     from omne_core.memory import summarize_session
-    from omne_core.models.gguf import BUNDLED_FREE_TEXT_ARGS
 
     try:
-        summary = await summarize_session(store, scope, client, create_args=BUNDLED_FREE_TEXT_ARGS if weak else None)
+        summary = await summarize_session(store, scope, client, create_args=prose)
     except Exception as exc:  # noqa: BLE001 - shown, not hidden
         console.print(styled(("session summary failed; memory unchanged", "yellow"), f" ({one_line(exc, 200)})"))
         return

@@ -256,14 +256,12 @@ ModelComponentOpt = Annotated[Path | None, typer.Option(
 
 def _model(settings: Any, role: str, component: Path | None) -> tuple[Any, Mapping[str, Any]]:
     """The model client of `role` (or the component), and what a prose answer sends it besides the messages
-    (the bundled model's repeat penalty: `models.gguf.free_text_args`)."""
-    from omne_assistant.clients import ModelComponentError, assistant_client
-    from omne_core.models import role_settings
-    from omne_core.models.gguf import free_text_args
+    (`prose_args`: the bundled model's repeat penalty)."""
+    from omne_assistant.clients import ModelComponentError, assistant_client, prose_args
 
     try:
         client = assistant_client(settings, role, component)
-        prose = {} if component or settings.model_component else free_text_args(role_settings(settings, role))
+        prose = prose_args(settings, role, component)
     except (ModelComponentError, ValueError) as exc:
         raise CliError(f"cannot load the model: {exc}") from None
     return client, prose
