@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from ..records import L1_KINDS, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus
 from .filters import as_utc
+from .labels import same_labels
 from .store import MemoryStore
 from .vectormath import unit_rows
 
@@ -47,7 +48,8 @@ async def consolidate(
     """Merge near-duplicate active records of the same kind (cosine >= threshold; L1 kinds by default).
 
     The most important, most confident, most recent record of a group is kept and inherits the others'
-    sources; the others are superseded by it. Looks at the newest `max_records` records of the scope.
+    sources; the others are superseded by it. Records with other labels (`labels.py`) are never merged, so a
+    metadata filter keeps finding each. Looks at the newest `max_records` records of the scope.
     """
     kinds = list(kinds) if kinds is not None else sorted(L1_KINDS)
     records = await store.list(scope, kinds=kinds, limit=max_records)
@@ -70,6 +72,7 @@ async def consolidate(
             other
             for other in (ranked[j] for j in neighbours[rank])  # ascending: best-ranked first
             if other.id not in assigned and other.kind is keeper.kind and other.scope == keeper.scope
+            and same_labels(other.metadata, keeper.metadata)
         ]
         if not group:
             continue

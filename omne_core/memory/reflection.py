@@ -5,7 +5,8 @@ and answers a JSON object whose schema lists exactly those aliases, with bounded
 takes the shared structured-output path (`omne_core.models.create_structured`): constrained by the schema
 where the client can (llama.cpp grammar, OpenAI structured outputs), transient faults and malformed replies
 retried, and a reply that stays malformed raises `ReflectionError` with the store unchanged. A contradicted
-conclusion is superseded (status `superseded`, `superseded_by` set), never deleted.
+conclusion is superseded (status `superseded`, `superseded_by` set), never deleted. A conclusion inherits the
+labels its sources agree on (`labels.shared_labels`), so a metadata filter finds it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..tokens import count_tokens
 from .backends.lexical_tokens import token_counts
 from .errors import MemoryValidationError, ReflectionError
 from .indexing import STOP_WORDS, speakers_of
+from .labels import shared_labels
 from .results import ReflectionResult
 from .store_access import MemoryStoreAPI
 
@@ -278,7 +280,7 @@ async def reflect(
             event_time=max(r.event_time or r.created_at for r in cited),
             importance=item.importance,
             confidence=item.confidence,
-            metadata={"derived_by": actor, **speakers_metadata(cited)},
+            metadata={**shared_labels(cited), "derived_by": actor, **speakers_metadata(cited)},
         )
         planned.append((record, replaced))
     if not planned:
@@ -344,7 +346,7 @@ async def summarize_session(
             source_ids=[r.id for r in shown],
             event_time=shown[-1].event_time or shown[-1].created_at,
             importance=0.6,
-            metadata={"derived_by": actor, "messages": len(shown), **speakers_metadata(shown)},
+            metadata={**shared_labels(shown), "derived_by": actor, "messages": len(shown), **speakers_metadata(shown)},
         ), [old.id for old in previous])],
         actor=actor,
     )
