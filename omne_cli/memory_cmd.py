@@ -278,15 +278,19 @@ def reflect(
     model_component: ModelComponentOpt = None,
 ) -> None:
     """Derive L1 conclusions (facts, preferences, ...) from raw records with the configured model."""
+    from omne_core.memory import ReflectionResult, unreflected
     from omne_core.memory import reflect as reflect_op
 
     scope = scope_of(user, agent, session, namespace)
     settings = load()
-    client, _ = _model(settings, role, model_component)
 
     async def work(store: MemoryStoreAPI) -> Any:
+        sources = await unreflected(store, scope, limit)
+        if not sources:  # nothing to reflect on: no model to load
+            return ReflectionResult()
+        client, _ = _model(settings, role, model_component)
         try:
-            return await reflect_op(store, scope, client, limit=limit)
+            return await reflect_op(store, scope, client, records=sources)
         finally:
             await client.close()
 
@@ -313,16 +317,17 @@ def summarize(
 ) -> None:
     """Summarize a session's raw records into one `summary` record citing them; it supersedes the session's
     previous summary. A reply that is not a usable summary (an echo, a loop) is refused and stores nothing."""
-    from omne_core.memory import summarize_session
+    from omne_core.memory import session_records, summarize_session
 
     scope = scope_of(user, agent, session, namespace)
     settings = load()
-    client, prose = _model(settings, role, model_component)
 
     async def work(store: MemoryStoreAPI) -> Any:
+        records = await session_records(store, scope)  # an empty session fails here, before a model loads
+        client, prose = _model(settings, role, model_component)
         try:
             return await summarize_session(store, scope, client, max_input_tokens=max_input_tokens,
-                                           actor="cli-summarize", create_args=prose)  # fmt: skip
+                                           actor="cli-summarize", create_args=prose, records=records)  # fmt: skip
         finally:
             await client.close()
 

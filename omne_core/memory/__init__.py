@@ -31,7 +31,7 @@ from .errors import (
 )
 from .ingest import IngestedFile, IngestReport, IngestSkip, discover_files, ingest_paths
 from .maintenance import ConsolidationResult, ForgetPolicy, ForgetResult, MergeGroup, consolidate, forget
-from .reflection import reflect, summarize_session
+from .reflection import reflect, session_records, summarize_session, unreflected
 from .remote import RemoteMemoryStore
 from .results import (
     ChangeOp,
@@ -62,7 +62,9 @@ __all__ = [
     "forget",
     "record_conversation",
     "reflect",
+    "session_records",
     "summarize_session",
+    "unreflected",
     "L0_KINDS",
     "L1_KINDS",
     "ChangeOp",

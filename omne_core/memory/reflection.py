@@ -205,9 +205,12 @@ def _copies_example(text: str) -> bool:
     return any(flat == example.casefold() for _, example, _ in EXAMPLE_CONCLUSIONS)
 
 
-async def _unreflected(store: MemoryStoreAPI, scope: MemoryScope, conclusion_scope: MemoryScope, limit: int) -> list[MemoryRecord]:
-    """Recent active L0 records of the scope that no conclusion cites yet (oldest first)."""
+async def unreflected(store: MemoryStoreAPI, scope: MemoryScope, limit: int = 50) -> list[MemoryRecord]:
+    """Recent active L0 records of the scope that no conclusion cites yet (oldest first): what `reflect` reads by
+    default. A caller can ask before it loads a model (nothing here means no model call)."""
+    scope = _single_scope(scope)
     cited: set[str] = set()
+    conclusion_scope = scope.model_copy(update={"session_id": None})
     for record in await store.list(conclusion_scope, kinds=sorted(L1_KINDS), limit=None, include_inactive=True):
         cited.update(record.source_ids)
     recent = await store.list(scope, kinds=sorted(L0_KINDS), limit=limit + len(cited))
@@ -235,7 +238,7 @@ async def reflect(
     """
     scope = _single_scope(scope)
     conclusion_scope = scope.model_copy(update={"session_id": None})
-    sources = list(records) if records is not None else await _unreflected(store, scope, conclusion_scope, limit)
+    sources = list(records) if records is not None else await unreflected(store, scope, limit)
     if not sources:
         return ReflectionResult()
     existing = await store.list(conclusion_scope, kinds=sorted(L1_KINDS), limit=max_conclusions_shown)
@@ -298,6 +301,18 @@ async def reflect(
     return result
 
 
+async def session_records(store: MemoryStoreAPI, scope: MemoryScope) -> list[MemoryRecord]:
+    """The session's active L0 records, oldest first, which `summarize_session` reads; a scope without a session
+    or a session without records is a `MemoryValidationError` (a caller can ask before it loads a model)."""
+    scope = _single_scope(scope)
+    if scope.session_id is None:
+        raise MemoryValidationError("summarize_session needs a scope with a session_id")
+    messages = await store.list(scope, kinds=sorted(L0_KINDS), limit=None, oldest_first=True)
+    if not messages:
+        raise MemoryValidationError(f"session {scope.session_id!r} has no records to summarize")
+    return messages
+
+
 async def summarize_session(
     store: MemoryStoreAPI,
     scope: MemoryScope,
@@ -308,18 +323,18 @@ async def summarize_session(
     policy: RetryPolicy | None = None,
     create_args: Mapping[str, Any] | None = None,
     cancellation_token: CancellationToken | None = None,
+    records: Sequence[MemoryRecord] | None = None,
 ) -> MemoryRecord:
-    """Summarize a session's raw records into one `summary` record citing them; it supersedes the previous one.
+    """Summarize a session's raw records (default: `session_records`) into one `summary` record citing them; it
+    supersedes the previous one.
 
     The model answers JSON (`{"summary": ...}`) so that an echo, a ramble or a loop is rejected rather than
     stored. `create_args` go to the model with the call (e.g. the bundled model's `BUNDLED_FREE_TEXT_ARGS`).
     """
     scope = _single_scope(scope)
-    if scope.session_id is None:
-        raise MemoryValidationError("summarize_session needs a scope with a session_id")
-    messages = await store.list(scope, kinds=sorted(L0_KINDS), limit=None, oldest_first=True)
+    messages = list(records) if records is not None else await session_records(store, scope)
     if not messages:
-        raise MemoryValidationError(f"session {scope.session_id!r} has no records to summarize")
+        raise MemoryValidationError("no records to summarize")
     lines: list[str] = []
     used = 0
     for record in reversed(messages):  # the most recent part of the session that fits the budget

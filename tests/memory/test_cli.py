@@ -141,6 +141,17 @@ def test_cli_summarize_writes_one_cited_summary_per_session_and_refuses_a_loop(m
     assert nothing.exit_code == 1 and "'nope' has no records" in nothing.output
 
 
+def test_cli_reflect_and_summarize_find_nothing_to_do_before_they_load_a_model(tmp_path, embedder):
+    """With nothing to read, no model is loaded: a model that cannot load is never the error."""
+    broken = ["--model-component", str(tmp_path / "missing.json")]
+    run("add", "Already summarised elsewhere", "--user", "lena", "--session", "s1", "--kind", "message")
+    empty = runner.invoke(app, ["memory", "summarize", "--user", "lena", "--session", "s2", *broken])
+    assert empty.exit_code == 1 and "'s2' has no records" in empty.output and "model" not in empty.output
+    assert "0 conclusions from 0 records" in run("reflect", "--user", "lena", "--session", "s2", *broken)
+    loads = runner.invoke(app, ["memory", "reflect", "--user", "lena", "--session", "s1", *broken])
+    assert loads.exit_code == 1 and "cannot load the model" in loads.output  # something to read: the model loads
+
+
 async def test_cli_repair_finds_what_the_cheap_open_check_cannot(embedder):
     """Open compares counts (and applies the journal); `omne memory repair` compares every id."""
     from omne_core.config import load_settings
