@@ -38,6 +38,7 @@ from omne_core.memory import (
     MemoryScope,
     MemoryStoreAPI,
     ReflectionError,
+    ReflectionNotes,
     build_context,
     reflect,
 )
@@ -52,13 +53,11 @@ Use the memories below when they are relevant; they come from earlier conversati
 If the memories do not contain what is asked, say you do not know rather than guess."""
 
 
-class ReflectionReport(BaseModel):
+class ReflectionReport(ReflectionNotes):
     """What one reflection did: the L1 records it created and the L0 records they cite."""
 
     created_ids: list[str] = Field(default_factory=list)
     source_ids: list[str] = Field(default_factory=list)
-    rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
-    recited: list[str] = Field(default_factory=list)  # conclusions stored with other sources than the model cited, and why
     error: str | None = None
     raw_output: str | None = None  # what the model last wrote, when its reply was unusable
 
@@ -296,6 +295,6 @@ def _report_text(report: ReflectionReport) -> str:
         return f"Reflection failed, memory unchanged: {report.error}"
     if not report.changed:
         return "Reflection produced no valid L1 record; memory unchanged."
-    also = [f"{len(lines)} {said}" for said, lines in (("re-cited", report.recited), ("dropped", report.rejected)) if lines]
+    also = [f"{len(whys)} {said}" for said, whys in report.notes()]
     return (f"Reflection derived {len(report.created_ids)} L1 record(s) from {len(report.source_ids)} L0 record(s)"
             + (f" ({', '.join(also)})." if also else "."))  # fmt: skip

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+    from omne_core.memory.results import ReflectionNotes
+
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi embedding/override/isolate marks that make a
 # terminal show text in another order than it is stored.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -74,11 +76,10 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*((shown(p[0]), p[1]) if isinstance(p, tuple) else shown(p) for p in parts))
 
 
-def reflection_notes(report: Any) -> list[str]:
+def reflection_notes(report: ReflectionNotes) -> list[str]:
     """What a reflection (`ReflectionResult` or `ReflectionReport`) did to the model's conclusions besides storing
     them, as lines to show: the ones it dropped and the ones it stored citing other sources, each with why."""
     lines = []
-    for said, whys in (("dropped", report.rejected), ("re-cited", report.recited)):
-        if whys:
-            lines += [f"{said} {len(whys)} conclusion(s) the model wrote:", *(f"  {one_line(why, 200)}" for why in whys)]
+    for said, whys in report.notes():
+        lines += [f"{said} {len(whys)} conclusion(s) the model wrote:", *(f"  {one_line(why, 200)}" for why in whys)]
     return lines

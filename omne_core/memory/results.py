@@ -85,11 +85,21 @@ class ImportResult(BaseModel):
     skipped: int  # already present (same id or same content in the same scope)
 
 
-class ReflectionResult(BaseModel):
+class ReflectionNotes(BaseModel):
+    """What a reflection did to the model's conclusions besides storing them as written (the CLI and the
+    responder's report both show it)."""
+
+    rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
+    recited: list[str] = Field(default_factory=list)  # conclusions stored with other sources than the model cited, and why
+
+    def notes(self) -> list[tuple[str, list[str]]]:
+        """("dropped" | "re-cited", the whys), for each that happened."""
+        return [(said, whys) for said, whys in (("dropped", self.rejected), ("re-cited", self.recited)) if whys]
+
+
+class ReflectionResult(ReflectionNotes):
     """What a reflection wrote: new L1 records and (old id, new id) supersessions."""
 
     created: list[MemoryRecord] = Field(default_factory=list)
     superseded: list[tuple[str, str]] = Field(default_factory=list)
     source_ids: list[str] = Field(default_factory=list)  # the L0 records shown to the model
-    rejected: list[str] = Field(default_factory=list)  # conclusions the model wrote that were dropped, and why
-    recited: list[str] = Field(default_factory=list)  # conclusions stored with other sources than the model cited, and why
