@@ -62,7 +62,7 @@ class OmneContextProvider(ContextProvider):
         self.kinds = list(kinds) if kinds is not None else None
         self.record_turns = record_turns
         normalize_metadata(metadata)  # a bad condition fails here, not at the first run
-        self.metadata = dict(metadata) if metadata is not None else None
+        self.metadata_filter = dict(metadata) if metadata is not None else None
 
     async def before_run(
         self, *, agent: Any, session: AgentSession, context: SessionContext, state: dict[str, Any]
@@ -72,7 +72,7 @@ class OmneContextProvider(ContextProvider):
         state["memory_ids"] = []
         if not query:
             return
-        hits = await self.store.search(query, self.read_scopes, kinds=self.kinds, limit=self.k, metadata=self.metadata)
+        hits = await self.store.search(query, self.read_scopes, kinds=self.kinds, limit=self.k, metadata=self.metadata_filter)
         memory = build_context(hits, self.max_tokens, header=MEMORY_HEADER)
         if memory.text:
             context.extend_messages(self, [Message(role="user", contents=[memory.text])])
