@@ -7,11 +7,12 @@ values and conditions."""
 from __future__ import annotations
 
 import random
+import sqlite3
 
 import pytest
 
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryValidationError
-from tests.support.backends import both_backends
+from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, MemoryStore, MemoryValidationError
+from tests.support.backends import both_backends, only_embedded
 
 pytestmark = both_backends
 WORDS = "apple budget camera dentist holiday invoice password piano recipe salary vaccine wedding".split()
@@ -34,26 +35,21 @@ def random_scope(rng: random.Random) -> MemoryScope:
     return MemoryScope(user_id=rng.choice(["u1", "u2"]), session_id=rng.choice([None, "s1", "s2"]))
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_search_and_list_keep_exactly_the_records_holding_the_values(store, seed):
-    rng = random.Random(seed)
-    records, choices = [], []  # choices: per record, key -> index into STORED
-    for i in range(100):
-        choices.append({key: rng.randrange(len(STORED)) for key in rng.sample(KEYS, rng.randint(0, 4))})
-        records.append(MemoryRecord(
-            kind=rng.choice([MemoryKind.MESSAGE, MemoryKind.FACT]), text=f"{' '.join(rng.sample(WORDS, 3))} note {i}",
-            scope=random_scope(rng), metadata={key: STORED[index] for key, index in choices[-1].items()},
-        ))  # fmt: skip
-    stored = await store.add(records)
-    held = {record.id: choice for record, choice in zip(stored, choices, strict=True)}
+def random_metadata(rng: random.Random) -> dict[str, int]:
+    """Key -> index into STORED, for 0 to 4 random keys."""
+    return {key: rng.randrange(len(STORED)) for key in rng.sample(KEYS, rng.randint(0, 4))}
+
+
+async def check_random_queries(store, rng: random.Random, held: dict[str, dict[str, int]], scopes, queries: int) -> int:
+    """`queries` random filters, each listed and searched, compared with the oracle table; how many matched any."""
     found_any = 0
-    for _ in range(30):
+    for _ in range(queries):
         user = MemoryScope(user_id=rng.choice(["u1", "u2"]))
         scope = user if rng.random() < 0.5 else user.model_copy(update={"session_id": rng.choice(["s1", "s2"])})
         conditions = dict((key, rng.choice(WANTED)) for key in rng.sample(KEYS, rng.choice([1, 1, 2])))
         expected = {
-            r.id for r in stored if scope.contains(r.scope)
-            and all(held[r.id].get(key, -1) in matching for key, (_, matching) in conditions.items())
+            rid for rid, choice in held.items() if scope.contains(scopes[rid])
+            and all(choice.get(key, -1) in matching for key, (_, matching) in conditions.items())
         }  # fmt: skip
         wanted = {key: value for key, (value, _) in conditions.items()}
         listed = await store.list(scope, limit=None, metadata=wanted)
@@ -61,10 +57,60 @@ async def test_search_and_list_keep_exactly_the_records_holding_the_values(store
         hits = await store.search(" ".join(rng.sample(WORDS, 2)), scope, limit=50, metadata=wanted)
         assert {h.record.id for h in hits} == expected, wanted  # every allowed record is a candidate: all found
         found_any += bool(expected)
-    assert found_any >= 8  # the draw exercised matches, not only empty results
+    return found_any
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_search_and_list_keep_exactly_the_records_holding_the_values(store, seed):
+    rng = random.Random(seed)
+    records, choices = [], []  # choices: per record, key -> index into STORED
+    for i in range(100):
+        choices.append(random_metadata(rng))
+        records.append(MemoryRecord(
+            kind=rng.choice([MemoryKind.MESSAGE, MemoryKind.FACT]), text=f"{' '.join(rng.sample(WORDS, 3))} note {i}",
+            scope=random_scope(rng), metadata={key: STORED[index] for key, index in choices[-1].items()},
+        ))  # fmt: skip
+    stored = await store.add(records)
+    held = {record.id: choice for record, choice in zip(stored, choices, strict=True)}
+    scopes = {record.id: record.scope for record in stored}
+    assert await check_random_queries(store, rng, held, scopes, 30) >= 8  # the draw exercised matches
     assert len(await store.list(MemoryScope(user_id="u1"), limit=None)) + len(
         await store.list(MemoryScope(user_id="u2"), limit=None)
     ) == 100  # the hostile keys changed nothing
+
+    # New metadata on a fifth of the records, a tenth purged: the filters follow (nothing of the old values stays).
+    for rid in rng.sample(sorted(held), 20):
+        held[rid] = random_metadata(rng)
+        await store.update(rid, metadata={key: STORED[index] for key, index in held[rid].items()})
+    for rid in rng.sample(sorted(held), 10):
+        await store.delete(rid, hard=True)
+        del held[rid]
+    assert await check_random_queries(store, rng, held, scopes, 15) >= 3
+
+
+async def test_labels_of_a_store_written_before_the_label_index_are_indexed_on_open(settings, embedder):
+    """The embedded store indexes metadata as it writes (`label_rows`); a store written before that indexes it in
+    SQL on open, to exactly the same rows."""
+    rng = random.Random(7)
+    async with await MemoryStore.open(settings, embedder=embedder) as store:
+        only_embedded(store, "PostgreSQL reads metadata from the record's jsonb")
+        odd = {"big": 2**70, "neg": -(2**63), "f": 0.1, "nested": {"k": ["x"]}, "none": None, "deep": [[1], {"a": 2}]}
+        await store.add([MemoryRecord(
+            kind=MemoryKind.FACT, text=f"note {i}", scope=random_scope(rng),
+            metadata={**{key: STORED[index] for key, index in random_metadata(rng).items()}, **(odd if i % 7 == 0 else {})},
+        ) for i in range(60)])  # fmt: skip
+    path = settings.data_dir / settings.memory.sqlite_file
+    query = "SELECT key, element, type, value, typeof(value), seq FROM record_labels ORDER BY 1, 2, 3, 4, 6"
+    with sqlite3.connect(path) as conn:
+        written = conn.execute(query).fetchall()
+        conn.execute("DELETE FROM record_labels")  # as an older release left it
+        conn.execute("DELETE FROM meta WHERE key = 'record_labels'")
+    async with await MemoryStore.open(settings, embedder=embedder) as store:
+        assert len(written) > 100
+        with sqlite3.connect(path) as conn:
+            assert conn.execute(query).fetchall() == written
+        big = await store.list(MemoryScope(user_id="u1"), limit=None, metadata={"big": {"gt": 2**62}})
+        assert big and all(r.metadata["big"] == 2**70 for r in big)
 
 
 async def test_a_metadata_filter_beside_kinds_and_a_time_window_and_a_supersession(store):

@@ -19,7 +19,14 @@ from omne_core.memory import (
     Modality,
     build_context,
 )
-from tests.support.backends import both_backends, history_mentions, lexical_rows, other_store, vector_ids
+from tests.support.backends import (
+    both_backends,
+    history_mentions,
+    lexical_rows,
+    other_store,
+    stored_labels,
+    vector_ids,
+)
 
 pytestmark = both_backends
 ALICE = MemoryScope(user_id="alice", session_id="s1")
@@ -208,9 +215,10 @@ async def test_delete_many_soft_and_hard_in_one_call(store):
 
 async def test_forget_user_purges_everything(store):
     ref = await store.blobs.aput_bytes(b"bob's scan")
-    await store.add([rec("bob secret one", MemoryScope(user_id="bob")),
+    await store.add([rec("bob secret one", MemoryScope(user_id="bob"), metadata={"tag": "bob-label", "l": ["bob-item"]}),
                      rec("bob scan", MemoryScope(user_id="bob"), kind=MemoryKind.OBSERVATION, blob_ref=ref)])
     [kept] = await store.add(rec("alice stays"))
+    assert await stored_labels(store, "bob-label") == 1
     removed = await store.forget_user("bob", actor="gdpr")
     assert removed == 2
     assert await store.list(MemoryScope(user_id="bob"), include_inactive=True) == []
@@ -218,6 +226,7 @@ async def test_forget_user_purges_everything(store):
     assert await vector_ids(store) == {kept.id}
     assert await history_mentions(store, "bob", "bob") == 0
     assert await lexical_rows(store, "bob") == 0
+    assert await stored_labels(store, "bob-label") == 0 and await stored_labels(store, "bob-item") == 0
     assert (await store.get(kept.id)).text == "alice stays"
 
 

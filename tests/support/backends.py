@@ -70,6 +70,15 @@ async def lexical_rows(store: Any, word: str) -> int:
     return (await _pg(store, "SELECT count(*) FROM {s}.postings WHERE term = %s", token))[0][0]
 
 
+async def stored_labels(store: Any, value: str) -> int:
+    """How many metadata values equal to `value` the store still holds (the embedded label index, or records)."""
+    if store.backend.name == "embedded":
+        conn = store.backend.db.conn()
+        return conn.execute("SELECT count(*) FROM record_labels WHERE value = ?", (value,)).fetchone()[0]
+    rows = await _pg(store, "SELECT count(*) FROM {s}.records WHERE body::text LIKE %s", f"%{value}%")
+    return rows[0][0]
+
+
 async def history_mentions(store: Any, user_id: str, text: str) -> int:
     """History rows of the user, or whose before/after content holds `text`."""
     if store.backend.name == "embedded":

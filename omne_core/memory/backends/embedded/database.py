@@ -22,7 +22,7 @@ from ...filters import RecordFilter, as_utc, record_ts
 from ...indexing import phrase
 from ...results import ChangeOp, MemoryChange
 from ..base import load_row, oldest_duplicates
-from .sql import filter_sql
+from .sql import filter_sql, label_rows
 
 SCHEMA_VERSION = "1"
 
@@ -76,6 +76,15 @@ CREATE TABLE IF NOT EXISTS record_links(  -- record `seq` names `target` (in its
     PRIMARY KEY (target, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS record_links_seq ON record_links(seq);
+CREATE TABLE IF NOT EXISTS record_labels(  -- record `seq`'s top-level metadata scalars: metadata filters read it
+    key TEXT NOT NULL,
+    element INTEGER NOT NULL,  -- 0: the value under the key; 1: an element of the list under the key
+    type TEXT NOT NULL,        -- 'text', 'number' or 'bool' (stored as 1 / 0)
+    value NOT NULL,            -- no affinity: a number stays a number, a text a text
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, element, type, value, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_labels_seq ON record_labels(seq, key);
 """
 
 _COLUMNS = "seq, id, access_count, last_accessed_at, body"
@@ -125,6 +134,7 @@ class Database:
                 self.conn().execute("ALTER TABLE vector_outbox ADD COLUMN user_id TEXT")
             self.conn().execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             self._fill_links()
+            self._fill_labels()
 
     def _add_fts_owner_column(self) -> None:
         """Rebuild an FTS index written before it had the owner column (stores of the first release)."""
@@ -162,6 +172,25 @@ class Database:
                 " FROM records WHERE json_extract(body, '$.superseded_by') IS NOT NULL"
             )
             self.set_meta(conn, "record_links", "1")
+
+    def _fill_labels(self) -> None:
+        """Index the metadata of a store written before `record_labels` existed (once; `label_rows` in SQL)."""
+        if self.get_meta("record_labels") is not None:
+            return
+        typed = ("CASE WHEN {v}.type = 'text' THEN 'text' WHEN {v}.type IN ('true', 'false') THEN 'bool'"
+                 " ELSE 'number' END, CASE {v}.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE {v}.value END")  # fmt: skip
+        scalar = "IN ('text', 'integer', 'real', 'true', 'false')"
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT OR IGNORE INTO record_labels(key, element, type, value, seq) SELECT m.key, 0,"
+                f" {typed.format(v='m')}, r.seq FROM records r, json_each(r.body, '$.metadata') m WHERE m.type {scalar}"
+            )
+            conn.execute(
+                f"INSERT OR IGNORE INTO record_labels(key, element, type, value, seq) SELECT m.key, 1,"
+                f" {typed.format(v='e')}, r.seq FROM records r, json_each(r.body, '$.metadata') m, json_each(m.value) e"
+                f" WHERE m.type = 'array' AND e.type {scalar}"
+            )
+            self.set_meta(conn, "record_labels", "1")
 
     # -- connections ---------------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
@@ -491,6 +520,18 @@ class Database:
             (cur.lastrowid, lexical_text, owner_token(s.user_id)),
         )
         self._link(conn, record, cur.lastrowid)
+        self._label(conn, record, cur.lastrowid)
+
+    def _label(self, conn: sqlite3.Connection, record: MemoryRecord, seq: int | None, *, again: bool = False) -> None:
+        """Index a stored record's metadata (`record_labels`); `again`: drop its previous rows first."""
+        if seq is None:
+            seq = conn.execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()[0]
+        if again:
+            conn.execute("DELETE FROM record_labels WHERE seq = ?", (seq,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO record_labels(key, element, type, value, seq) VALUES (?, ?, ?, ?, ?)",
+            [(*row, seq) for row in label_rows(record.metadata)],
+        )
 
     def _link(self, conn: sqlite3.Connection, record: MemoryRecord, seq: int | None, *, again: bool = False) -> None:
         """Index the ids a stored record names (`linking` reads them); `again`: drop its previous links first."""
@@ -510,7 +551,9 @@ class Database:
             (record.kind.value, record.status.value, record.content_hash(), record_ts(record), record.blob_ref,
              dump_record(record), record.id),
         )
-        self._link(conn, record, None, again=True)
+        seq = conn.execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()[0]
+        self._link(conn, record, seq, again=True)
+        self._label(conn, record, seq, again=True)
         if texts is not None:
             self.set_index_texts(conn, record.id, record.scope.user_id, *texts)
 
@@ -524,6 +567,7 @@ class Database:
             conn.execute("DELETE FROM records_fts WHERE rowid = ?", (seq,))
             conn.execute("DELETE FROM records WHERE seq = ?", (seq,))
             conn.execute("DELETE FROM record_links WHERE seq = ?", (seq,))
+            conn.execute("DELETE FROM record_labels WHERE seq = ?", (seq,))
             conn.execute("UPDATE history SET before = NULL, after = NULL WHERE record_id = ?", (rid,))
             conn.execute("INSERT OR IGNORE INTO vector_outbox(id, user_id) VALUES (?, ?)", (rid, user_id))
 
