@@ -6,6 +6,7 @@ filter form comes back with what was typed so it can be corrected.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,11 +37,18 @@ def _text(value: str | None) -> str:
 
 
 def parse_label(value: str, problems: list[str]) -> dict[str, Any] | None:
-    """The `label` field (`project=apollo`, `priority=2`) as a metadata condition (`parse_labels`)."""
+    """The `label` field as metadata conditions: `project=apollo`, `priority=2` (`parse_labels`), or a JSON object
+    as the REST API takes it (`{"priority": {"gte": 2}, "project": {"in": ["apollo", "zeus"]}}`)."""
     if not value:
         return None
     try:
-        labels = parse_labels([value], as_filter=True)
+        if value.lstrip().startswith("{"):
+            try:
+                labels = json.loads(value)
+            except ValueError as exc:
+                raise MemoryValidationError(f"not a JSON object ({exc.args[0]})") from None
+        else:
+            labels = parse_labels([value], as_filter=True)
         normalize_metadata(labels)
     except MemoryValidationError as exc:
         problems.append(f"label: {exc}")

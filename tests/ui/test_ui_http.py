@@ -357,6 +357,16 @@ async def test_the_label_field_filters_the_record_list_and_the_search_by_metadat
     assert f"/ui/record?id={zeus.id}" in rows and apollo.id not in rows and two.id not in rows
     bad = await client.get("/ui/records", params={"user": "bob", "label": "<b>project</b>"})
     assert bad.status_code == 200 and "label: &#39;&lt;b&gt;project&lt;/b&gt;&#39; is not key=value" in bad.text
+    # conditions as JSON, with operators, as the REST API takes them
+    either = '{"project": {"in": ["apollo", "zeus"]}}'
+    assert sorted(record_ids(parse((await client.get("/ui/records", params={"user": "bob", "label": either})).text))) == sorted(
+        [apollo.id, zeus.id]
+    )  # fmt: skip
+    ranged = (await client.get("/ui/records", params={"user": "bob", "label": '{"priority": {"gte": 1.5}}'})).text
+    assert record_ids(parse(ranged)) == [two.id] and 'value="{&#34;priority&#34;: {&#34;gte&#34;: 1.5}}"' in ranged
+    for wrong, said in (('{"project": <i>', "not a JSON object"), ('{"p": {"like": "a"}}', "is no operator")):
+        shown = await client.get("/ui/records", params={"user": "bob", "label": wrong})
+        assert shown.status_code == 200 and "label: " in shown.text and said in shown.text and "<i>" not in shown.text
 
 
 async def test_the_search_playground_shows_scores_reasons_carried_sources_and_the_exact_context(ui):
