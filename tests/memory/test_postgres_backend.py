@@ -281,8 +281,9 @@ async def test_links_of_a_store_written_before_the_link_index_are_found_through_
     fact = MemoryRecord(kind=MemoryKind.FACT, text="lives in Lyon", scope=scope, source_ids=[source.id, "gone"])
     await add(backend, [new(r, embedding=unit(np.random.default_rng(i))) for i, r in enumerate((source, other, fact))])
     await backend.close()
-    # as version 1 left it: no link indexes
-    postgres_server.admin(f'DROP INDEX "{postgres_schema}".records_sources, "{postgres_schema}".records_superseded_by')
+    # as version 1 left it: no link indexes, no metadata index
+    postgres_server.admin(f'DROP INDEX "{postgres_schema}".records_sources, "{postgres_schema}".records_superseded_by,'
+                          f' "{postgres_schema}".records_metadata')  # fmt: skip
     postgres_server.admin(f'DELETE FROM "{postgres_schema}".schema_version WHERE version > 1')
     backend = await open_backend(postgres_server.url, postgres_schema)
     try:
@@ -293,8 +294,11 @@ async def test_links_of_a_store_written_before_the_link_index_are_found_through_
             plan = await (await conn.execute(backend.rows.q(
                 "EXPLAIN SELECT r.seq FROM {s}.records r WHERE (r.body->'source_ids') @> %s::jsonb"
                 " OR (r.body->>'superseded_by') = %s"), ('["x"]', "x"))).fetchall()  # fmt: skip
+            labelled = await (await conn.execute(backend.rows.q(
+                "EXPLAIN SELECT r.seq FROM {s}.records r WHERE (r.body->'metadata') @> %s::jsonb"), ('{"p": 1}',))).fetchall()  # fmt: skip
         plan_text = "\n".join(line for (line,) in plan)
         assert "records_sources" in plan_text and "records_superseded_by" in plan_text, plan_text
+        assert "records_metadata" in "\n".join(line for (line,) in labelled)  # migration 4 built it again
     finally:
         await backend.close()
 

@@ -104,6 +104,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         " also corrects the document frequencies), so the cascade never fired, and its check cost every add",
         ("ALTER TABLE {s}.postings DROP CONSTRAINT IF EXISTS postings_seq_fkey",),
     ),
+    Migration(
+        4,
+        "metadata filters: the records' metadata indexed for containment (values, `in`, `contains`); statistics"
+        " on it at once, without which the planner takes every label for a rare one",
+        (
+            "CREATE INDEX records_metadata ON {s}.records USING gin ((body->'metadata') jsonb_path_ops)",
+            "ANALYZE {s}.records",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
