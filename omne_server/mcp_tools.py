@@ -94,7 +94,7 @@ IdArg = Annotated[str, Field(min_length=1, description="A memory id, as returned
 KindsArg = Annotated[list[MemoryKind] | None, Field(description="Only these kinds (default: all).")]
 LabelsArg = Annotated[MetadataConditions | None, Field(
     description='Only memories whose labels match, e.g. {"project": "apollo"}, {"priority": {"gte": 2}}, '
-    '{"project": {"in": ["apollo", "zeus"]}}, {"tags": {"contains": "urgent"}}.')]  # fmt: skip
+    '{"project": {"in": ["apollo", "zeus"]}}, {"tags": {"contains": "urgent"}}, {"status": {"ne": "archived"}}.')]  # fmt: skip
 
 
 def _user(caller: McpCaller, user_id: str | None) -> str:

@@ -4,8 +4,10 @@ here; each backend renders `MetadataCondition`s in its own SQL, and `holds` chec
 `{"project": "apollo"}` asks for exactly that JSON scalar under that key (numbers compare as numbers, so 2 is 2.0;
 a boolean is no number; a list holding the value is not the value). An operator object asks for more:
 `{"project": {"in": ["apollo", "zeus"]}}` (any of these values), `{"priority": {"gte": 2, "lt": 5}}` (a number in a
-range: `gt`, `gte`, `lt`, `lte`), `{"tags": {"contains": "urgent"}}` (a list holding the value). A missing key
-meets no condition. Conditions on several keys, or several operators on one key, must all hold.
+range: `gt`, `gte`, `lt`, `lte`), `{"tags": {"contains": "urgent"}}` (a list holding the value), and the
+negations `{"status": {"ne": "archived"}}`, `{"status": {"nin": [...]}}` (the key does not hold that scalar: a
+missing key meets them, as Mem0's must-not filters). A missing key meets no other condition. Conditions on several
+keys, or several operators on one key, must all hold.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from .errors import MemoryValidationError
 MetadataValue = str | int | float | bool
 MetadataFilter = Mapping[str, Any]  # key -> a value, or an operator object
 MetadataConditions = dict[str, Any]  # the same in pydantic models: JSON values keep their type (1 ≠ "1"); checked here
-Operator = Literal["eq", "in", "gt", "gte", "lt", "lte", "contains"]
-OPERATORS: tuple[Operator, ...] = ("in", "gt", "gte", "lt", "lte", "contains")
+Operator = Literal["eq", "in", "gt", "gte", "lt", "lte", "contains", "ne", "nin"]
+OPERATORS: tuple[Operator, ...] = ("in", "gt", "gte", "lt", "lte", "contains", "ne", "nin")
+NEGATED: dict[Operator, Operator] = {"ne": "eq", "nin": "in"}  # a negation and the condition it denies
 MAX_METADATA_CONDITIONS = 16
 MAX_IN_VALUES = 100
 _COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
@@ -32,13 +35,20 @@ _COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": ope
 @dataclass(frozen=True)
 class MetadataCondition:
     """One condition: the record's metadata under `key` is one of `values` (eq: one value; in), a number beyond
-    `values[0]` (gt, gte, lt, lte), or a list holding `values[0]` (contains)."""
+    `values[0]` (gt, gte, lt, lte), a list holding `values[0]` (contains), or none of `values` (ne, nin)."""
 
     key: str
     op: Operator
     values: tuple[MetadataValue, ...]
 
+    def denied(self) -> MetadataCondition | None:
+        """For a negation (ne, nin), the condition it denies; else None."""
+        op = NEGATED.get(self.op)
+        return MetadataCondition(self.key, op, self.values) if op else None
+
     def holds(self, metadata: Mapping[str, Any]) -> bool:
+        if (denied := self.denied()) is not None:
+            return not denied.holds(metadata)
         if self.key not in metadata:
             return False
         stored, wanted = metadata[self.key], self.values[0]
@@ -101,19 +111,19 @@ def _operators(key: str, wanted: Mapping[Any, Any]) -> list[MetadataCondition]:
     out: list[MetadataCondition] = []
     for op, value in wanted.items():
         where = f"metadata condition {key!r}: {op!r}"
-        if op == "in":
+        if op in ("in", "nin"):
             listed = isinstance(value, list | tuple) and 1 <= len(value) <= MAX_IN_VALUES
             if not listed or not all(map(is_scalar, value)):
                 raise MemoryValidationError(f"{where} takes a list of 1 to {MAX_IN_VALUES} strings, numbers or booleans")
-            out.append(MetadataCondition(key, "in", tuple(value)))
+            out.append(MetadataCondition(key, op, tuple(value)))
         elif op in _COMPARE:
             if not (_number(value) and is_scalar(value)):
                 raise MemoryValidationError(f"{where} takes a finite number, got {value!r}")
             out.append(MetadataCondition(key, op, (value,)))
-        elif op == "contains":
+        elif op in ("contains", "ne"):
             if not is_scalar(value):
                 raise MemoryValidationError(f"{where} takes a string, a number or a boolean, got {value!r}")
-            out.append(MetadataCondition(key, "contains", (value,)))
+            out.append(MetadataCondition(key, op, (value,)))
         else:
             raise MemoryValidationError(f"{where} is no operator; one of: {', '.join(OPERATORS)}")
     return out

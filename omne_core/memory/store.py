@@ -452,7 +452,7 @@ class MemoryStore:
 
         `statuses`: only records with these statuses (instead of `include_inactive`). `after`: keyset paging,
         the records past the one with this id (the last of the previous page); as fast deep as on page one.
-        `metadata`: only records whose metadata holds these values (`metadata_filter`: values, `in`, ranges, `contains`).
+        `metadata`: only records whose metadata holds these values (`metadata_filter`: values, `in`, ranges, `contains`, `ne`, `nin`).
         """
         where = RecordFilter.build(scope, kinds, since, until, include_inactive, statuses, metadata)
         check_list_limit(limit)

@@ -20,14 +20,19 @@ WORDS = "apple budget camera dentist holiday invoice password piano recipe salar
 KEYS = ["project", "priority", "'); DROP TABLE records; --", '$.metadata."x"', "a.b", "clé ✓"]
 # What records hold (by index), and for each condition value the indices it must match: the test's own table,
 # not the code's rule. Numbers compare as numbers (1 == 1.0); a boolean is no number; "1" is no number; a list or
-# an object holding the value is not the value.
+# an object holding the value is not the value; a missing key meets only a negation.
 STORED = ["apollo", "1", 1, 1.0, True, False, 2, ["apollo"], {"p": "apollo"}, None, [["apollo"], 2.0, True], 2.5]
+EVERY = set(range(-1, len(STORED)))  # -1: the record has no such key
 WANTED: list[tuple[object, set[int]]] = [
     ("apollo", {0}), ("1", {1}), (1, {2, 3}), (True, {4}), (False, {5}), (2.0, {6}), (1.5, set()),
     ({"in": ["apollo", 2]}, {0, 6}), ({"in": ["1", True, 9]}, {1, 4}), ({"in": [1.0]}, {2, 3}),
     ({"gte": 1}, {2, 3, 6, 11}), ({"gt": 1}, {6, 11}), ({"lt": 2}, {2, 3}), ({"lte": 2.5}, {2, 3, 6, 11}),
     ({"gte": 1, "lt": 2.5}, {2, 3, 6}), ({"lt": -1}, set()),
     ({"contains": "apollo"}, {7}), ({"contains": 2}, {10}), ({"contains": True}, {10}), ({"contains": 1}, set()),
+    # negations: every record that does not hold the value, those without the key (-1) too
+    ({"ne": "apollo"}, EVERY - {0}), ({"ne": 1}, EVERY - {2, 3}), ({"ne": True}, EVERY - {4}),
+    ({"nin": ["1", 2.0]}, EVERY - {1, 6}), ({"nin": [False, "apollo", 2.5]}, EVERY - {0, 5, 11}),
+    ({"ne": "apollo", "gte": 2}, {6, 11}),
 ]
 
 
@@ -54,7 +59,7 @@ async def check_random_queries(store, rng: random.Random, held: dict[str, dict[s
         wanted = {key: value for key, (value, _) in conditions.items()}
         listed = await store.list(scope, limit=None, metadata=wanted)
         assert {r.id for r in listed} == expected, wanted
-        hits = await store.search(" ".join(rng.sample(WORDS, 2)), scope, limit=50, metadata=wanted)
+        hits = await store.search(" ".join(rng.sample(WORDS, 2)), scope, limit=100, metadata=wanted)
         assert {h.record.id for h in hits} == expected, wanted  # every allowed record is a candidate: all found
         found_any += bool(expected)
     return found_any
@@ -135,7 +140,7 @@ async def test_a_metadata_filter_beside_kinds_and_a_time_window_and_a_supersessi
     {}, [("project", "x")], {"project": {"nested": 1}}, {"project": ["x"]}, {"project": None}, {"p": float("nan")},
     {"p": 2**70}, {"": "x"}, {"k" * 201: "x"}, {f"k{i}": i for i in range(17)}, {"p": {}}, {"p": {"in": []}},
     {"p": {"in": "apollo"}}, {"p": {"in": [["x"]]}}, {"p": {"gte": "2"}}, {"p": {"lt": True}}, {"p": {"contains": ["x"]}},
-    {"p": {"like": "a%"}}, {"p": {"in": list(range(101))}},
+    {"p": {"like": "a%"}}, {"p": {"in": list(range(101))}}, {"p": {"ne": ["x"]}}, {"p": {"nin": "x"}}, {"p": {"nin": []}},
 ])  # fmt: skip
 async def test_a_bad_condition_is_a_clear_error_before_any_work(store, bad):
     with pytest.raises(MemoryValidationError, match="metadata"):

@@ -106,6 +106,8 @@ async def test_metadata_filters_keep_their_json_types_on_either_store(store):
     assert [h.record.id for h in await store.search("launch notes", ALICE, metadata={"project": "apollo"})] == [apollo.id]
     for value, expected in ((1, apollo), (1.0, apollo), ("1", zeus), (True, flagged)):
         assert [r.id for r in await store.list(ALICE, metadata={"priority": value})] == [expected.id], value
+    not_one = await store.list(ALICE, metadata={"priority": {"ne": 1}}, limit=None)  # "1" and true are not 1
+    assert sorted(r.id for r in not_one) == sorted([zeus.id, flagged.id])
     assert await store.list(MemoryScope(user_id="bob"), metadata={"project": "apollo"}) == []
     with pytest.raises(MemoryValidationError, match="metadata"):
         await store.search("launch", ALICE, metadata={"project": ["apollo"]})  # type: ignore[dict-item]

@@ -62,7 +62,10 @@ _COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 def _metadata_condition(alias: str, condition: MetadataCondition, probe: bool) -> tuple[str, list[Any]]:
     """One metadata condition (`MetadataCondition.holds`) over the `record_labels` index: the records whose label
     rows hold it (`probe`: each row checked by its seq, else the rows picked through the index). The key is a
-    bound parameter, never SQL."""
+    bound parameter, never SQL. A negation (ne, nin) is the records whose rows do not hold what it denies."""
+    if (denied := condition.denied()) is not None:
+        clause, params = _metadata_condition(alias, denied, probe)
+        return f"NOT {clause}", params
     if condition.op in _COMPARE:
         test = f"l.element = 0 AND l.type = 'number' AND l.value {_COMPARE[condition.op]} ?"
         values: list[Any] = [condition.values[0]]

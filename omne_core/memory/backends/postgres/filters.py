@@ -59,7 +59,10 @@ _COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 def _metadata_condition(alias: str, condition: MetadataCondition) -> tuple[sql.Composable, list[Any]]:
     """One metadata condition (`MetadataCondition.holds`) over the record's jsonb: the key is a bound parameter
     (`->`, or a key of the contained object), never a path. jsonb compares numbers as numbers, so 2 is 2.0; a
-    string, a boolean or a list is no number."""
+    string, a boolean or a list is no number. A negation (ne, nin) is the records that do not hold what it denies."""
+    if (denied := condition.denied()) is not None:
+        clause, params = _metadata_condition(alias, denied)
+        return sql.SQL("NOT COALESCE({}, FALSE)").format(clause), params
     value = sql.SQL("({} -> 'metadata' -> %s)").format(sql.Identifier(alias, "body"))
     wanted = condition.values
     if "\x00" in condition.key or any(isinstance(v, str) and "\x00" in v for v in wanted):
