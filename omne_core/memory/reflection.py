@@ -139,6 +139,13 @@ def _single_scope(scope: Any) -> MemoryScope:
     return scope
 
 
+def _session_scope(scope: Any) -> MemoryScope:
+    scope = _single_scope(scope)
+    if scope.session_id is None:
+        raise MemoryValidationError("summarize_session needs a scope with a session_id")
+    return scope
+
+
 def _line(alias: str, record: MemoryRecord) -> str:
     when = (record.event_time or record.created_at).strftime("%Y-%m-%d")
     speaker = record.metadata.get("speaker")
@@ -304,9 +311,7 @@ async def reflect(
 async def session_records(store: MemoryStoreAPI, scope: MemoryScope) -> list[MemoryRecord]:
     """The session's active L0 records, oldest first, which `summarize_session` reads; a scope without a session
     or a session without records is a `MemoryValidationError` (a caller can ask before it loads a model)."""
-    scope = _single_scope(scope)
-    if scope.session_id is None:
-        raise MemoryValidationError("summarize_session needs a scope with a session_id")
+    scope = _session_scope(scope)
     messages = await store.list(scope, kinds=sorted(L0_KINDS), limit=None, oldest_first=True)
     if not messages:
         raise MemoryValidationError(f"session {scope.session_id!r} has no records to summarize")
@@ -331,7 +336,7 @@ async def summarize_session(
     The model answers JSON (`{"summary": ...}`) so that an echo, a ramble or a loop is rejected rather than
     stored. `create_args` go to the model with the call (e.g. the bundled model's `BUNDLED_FREE_TEXT_ARGS`).
     """
-    scope = _single_scope(scope)
+    scope = _session_scope(scope)
     messages = list(records) if records is not None else await session_records(store, scope)
     if not messages:
         raise MemoryValidationError("no records to summarize")

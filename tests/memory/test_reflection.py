@@ -198,6 +198,8 @@ async def test_summarize_session_supersedes_previous_summary(store):
     assert (await store.get(first.id)).superseded_by == second.id
     with pytest.raises(MemoryValidationError):
         await summarize_session(store, USER, ReplayChatCompletionClient(["x"]))
+    with pytest.raises(MemoryValidationError, match="session_id"):  # records given: still a session's summary
+        await summarize_session(store, USER, ReplayChatCompletionClient(["x"]), records=messages)
     with pytest.raises(ReflectionError):
         await summarize_session(store, SESSION, ReplayChatCompletionClient(["   "]), policy=ONCE)
     with pytest.raises(ReflectionError):  # a blank summary is no summary
