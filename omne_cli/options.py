@@ -18,22 +18,28 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 def metadata_of(pairs: list[str] | None, *, as_filter: bool) -> dict[str, Any] | None:
-    """`--meta key=value` options as metadata to store, or `as_filter` to filter by (`parse_labels`: a key given
-    twice holds both values / asks for either); a pair without `=` is a usage error."""
+    """`--meta key=value` options as metadata to store (`parse_labels`: a key given twice holds both values), or
+    `as_filter` to filter by (`parse_conditions`: also a JSON object of conditions, checked); a bad one is a usage
+    error (exit 2)."""
     if not pairs:
         return None
     from omne_core.memory.errors import MemoryValidationError
-    from omne_core.memory.metadata_filter import parse_labels
+    from omne_core.memory.metadata_filter import normalize_metadata, parse_conditions, parse_labels
 
     try:
-        return parse_labels(pairs, as_filter=as_filter)
+        if not as_filter:
+            return parse_labels(pairs, as_filter=False)
+        conditions = parse_conditions(pairs)
+        normalize_metadata(conditions)  # a bad condition is a usage error, before the store (and its model) opens
+        return conditions
     except MemoryValidationError as exc:
         raise typer.BadParameter(str(exc), param_hint="--meta") from None
 
 
 MetaOpt = Annotated[list[str] | None, typer.Option(
     "--meta", "-m", metavar="KEY=VALUE",
-    help="A metadata label (repeatable): numbers and true/false are typed, anything else is text.")]  # fmt: skip
+    help="A metadata label (repeatable): numbers and true/false are typed, anything else is text. To filter, also "
+    'a JSON object of conditions: \'{"priority": {"gte": 2}, "status": {"ne": "done"}}\'.')]  # fmt: skip
 
 
 def scope_of(user: str, agent: str | None = None, session: str | None = None, namespace: str | None = None) -> MemoryScope:

@@ -148,3 +148,24 @@ def parse_labels(pairs: Iterable[str], *, as_filter: bool) -> dict[str, Any]:
     return {
         key: values[0] if len(values) == 1 else {"in": values} if as_filter else values for key, values in found.items()
     }
+
+
+def parse_conditions(texts: Iterable[str]) -> dict[str, Any]:
+    """Filter texts as a form field or `--meta` gives them: `key=value` (`parse_labels`: a key given twice asks for
+    either value) or a JSON object of conditions as REST takes them (`{"priority": {"gte": 2}}`), all of them to
+    hold; a key in two texts of different forms is an error, as is a text that is neither."""
+    texts = list(texts)
+    objects = [t for t in texts if t.lstrip().startswith("{")]
+    conditions = parse_labels([t for t in texts if not t.lstrip().startswith("{")], as_filter=True)
+    for text in objects:
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise MemoryValidationError(f"{text!r} is not a JSON object ({exc.args[0]})") from None
+        if not isinstance(parsed, dict):
+            raise MemoryValidationError(f"{text!r} is not a JSON object")
+        for key, condition in parsed.items():
+            if key in conditions:
+                raise MemoryValidationError(f"metadata key {key!r} is given twice; put its conditions in one object")
+            conditions[key] = condition
+    return conditions

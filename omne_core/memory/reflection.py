@@ -140,10 +140,10 @@ def _single_scope(scope: Any) -> MemoryScope:
 
 
 def _session_scope(scope: Any) -> MemoryScope:
-    scope = _single_scope(scope)
-    if scope.session_id is None:
+    single = _single_scope(scope)
+    if single.session_id is None:
         raise MemoryValidationError("summarize_session needs a scope with a session_id")
-    return scope
+    return single
 
 
 def _line(alias: str, record: MemoryRecord) -> str:

@@ -6,13 +6,12 @@ filter form comes back with what was typed so it can be corrected.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from omne_core.memory import MemoryKind, MemoryScope, MemoryStatus, MemoryValidationError
-from omne_core.memory.metadata_filter import normalize_metadata, parse_labels
+from omne_core.memory.metadata_filter import normalize_metadata, parse_conditions
 
 STATUS_CHOICES = ("active", "superseded", "deleted", "any")
 PAGE_SIZES = (20, 50, 100, 200)
@@ -37,18 +36,12 @@ def _text(value: str | None) -> str:
 
 
 def parse_label(value: str, problems: list[str]) -> dict[str, Any] | None:
-    """The `label` field as metadata conditions: `project=apollo`, `priority=2` (`parse_labels`), or a JSON object
-    as the REST API takes it (`{"priority": {"gte": 2}, "project": {"in": ["apollo", "zeus"]}}`)."""
+    """The `label` field as metadata conditions (`parse_conditions`): `project=apollo`, `priority=2`, or a JSON
+    object as the REST API takes it (`{"priority": {"gte": 2}, "project": {"in": ["apollo", "zeus"]}}`)."""
     if not value:
         return None
     try:
-        if value.lstrip().startswith("{"):
-            try:
-                labels = json.loads(value)
-            except ValueError as exc:
-                raise MemoryValidationError(f"not a JSON object ({exc.args[0]})") from None
-        else:
-            labels = parse_labels([value], as_filter=True)
+        labels = parse_conditions([value])
         normalize_metadata(labels)
     except MemoryValidationError as exc:
         problems.append(f"label: {exc}")

@@ -87,6 +87,15 @@ def test_cli_metadata_labels_are_typed_and_filter_search_and_list(tmp_path, embe
     assert "no memories" in run("list", "--user", "kai", "--meta", "project=apollo", "--meta", "priority=3")
     either = json.loads(run("list", "--user", "kai", "--meta", "project=apollo", "--meta", "project=zeus", "--json"))
     assert sorted(r["id"] for r in either) == sorted([apollo, zeus])  # a key given twice: either value
+    # a JSON object of conditions, beside key=value: operators as REST takes them
+    ranged = run("list", "--user", "kai", "--meta", '{"priority": {"gte": 1.5}}', "--meta", "project=apollo", "--json")
+    assert [r["id"] for r in json.loads(ranged)] == [apollo]
+    assert [r["id"] for r in json.loads(run("list", "--user", "kai", "--meta", '{"done": {"ne": false}}', "--json"))] == [zeus]
+    for wrong, said in (('{"priority": ', "not a JSON object"), ('["x"]', "not key=value"), ('{"p": {"like": 1}}', "is no operator")):
+        refused = runner.invoke(app, ["memory", "list", "--user", "kai", "--meta", wrong])
+        assert refused.exit_code == 2 and said in refused.output, (wrong, refused.output)  # before the store opens
+    twice = runner.invoke(app, ["memory", "list", "--user", "kai", "--meta", "project=apollo", "--meta", '{"project": {"ne": "x"}}'])
+    assert twice.exit_code == 2 and "given twice" in twice.output
     tagged = run("add", "Tagged", "--user", "kai", "--meta", "tag=a", "--meta", "tag=b").strip()
     assert json.loads(run("show", tagged, "--user", "kai"))["metadata"] == {"tag": ["a", "b"]}  # stored: both
     bad = runner.invoke(app, ["memory", "list", "--user", "kai", "--meta", "project"])
