@@ -4,7 +4,6 @@ never merges records with other labels."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from autogen_agentchat.messages import MultiModalMessage, TextMessage
@@ -20,19 +19,10 @@ from omne_core.documents import (
     chunk_document,
     chunks_to_records,
 )
-from omne_core.memory import MemoryKind, MemoryRecord, MemoryScope, consolidate, reflect, summarize_session
+from omne_core.memory import MemoryKind, MemoryRecord, consolidate, reflect, summarize_session
 from omne_core.memory.labels import labels, shared_labels
 from omne_core.messages.memory import conversation_records
-
-SESSION = MemoryScope(user_id="alice", session_id="s1")
-USER = MemoryScope(user_id="alice")
-
-
-def reflection(*conclusions: tuple[str, list[str]]) -> str:
-    return json.dumps({"memories": [
-        {"kind": "fact", "text": text, "source_ids": cited, "supersedes": [], "importance": 0.5, "confidence": 0.8}
-        for text, cited in conclusions
-    ]})  # fmt: skip
+from tests.memory.test_reflection import SESSION, USER, conclusion, reflection
 
 
 def msg(text: str, event_time: datetime | None = None, **labels) -> MemoryRecord:
@@ -79,9 +69,9 @@ async def test_a_conclusion_inherits_its_sources_shared_labels_and_serves_a_filt
     assert not any("found through" in r for h in before for r in h.reasons)
 
     client = ReplayChatCompletionClient([reflection(
-        ("Caroline finally signed the papers to adopt a puppy from the animal shelter.", ["S1"]),
-        ("The apollo team reviews budgets on Tuesdays.", ["S1", "S2"]),
-        ("Caroline's projects need volunteers and budget reviews.", ["S2", "S3"]),
+        conclusion("fact", "Caroline finally signed the papers to adopt a puppy from the animal shelter.", "S1"),
+        conclusion("fact", "The apollo team reviews budgets on Tuesdays.", "S1", "S2"),
+        conclusion("fact", "Caroline's projects need volunteers and budget reviews.", "S2", "S3"),
     )])
     result = await reflect(store, SESSION, client)
     got = {r.text.split()[1]: r.metadata for r in result.created}
