@@ -19,8 +19,7 @@ from .metadata_filter import is_scalar, scalar_equal
 RECORD_OWN_KEYS = frozenset({
     "source_ref", "message_id", "message_type", "part_index", "part_count", "part_type", "part", "sender", "speaker",
     "role", "message_metadata", "section_kind", "chunk_index", "chunk_count", "token_count", "ingested_from",
-    "file_sha256",
-    "derived_by", "messages", "speakers", "omne",
+    "file_sha256", "derived_by", "messages", "speakers", "omne",
 })  # fmt: skip
 
 
