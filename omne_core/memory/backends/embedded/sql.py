@@ -8,13 +8,12 @@ number 1 and `true` is not 1, while 2 and 2.0 are one number (`metadata_filter.s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from ....records import SCOPE_FIELDS
 from ...filters import RecordFilter
-from ...metadata_filter import MetadataCondition
+from ...metadata_filter import MetadataCondition, is_scalar
 
 
 def filter_sql(where: RecordFilter, alias: str = "r", *, probe: bool = False) -> tuple[str, list[Any]]:
@@ -96,7 +95,7 @@ def label_rows(metadata: Mapping[str, Any]) -> list[tuple[str, int, str, Any]]:
 
 
 def _json_scalar(value: Any) -> bool:
-    return isinstance(value, str | int) or (isinstance(value, float) and math.isfinite(value))  # bool is an int
+    return is_scalar(value) or isinstance(value, int)  # a stored integer past 64 bits too (`_typed`)
 
 
 def _typed(value: str | int | float) -> tuple[str, Any]:

@@ -75,5 +75,5 @@ def _metadata_condition(alias: str, condition: MetadataCondition) -> tuple[sql.C
     # metadata (migration 4) serves both.
     meta = sql.SQL("{} -> 'metadata'").format(sql.Identifier(alias, "body"))
     either = sql.SQL(" OR ").join(sql.SQL("{} @> %s::jsonb").format(meta) for _ in wanted)
-    shape = (lambda v: [v]) if condition.op == "contains" else (lambda v: v)
-    return sql.SQL("({})").format(either), [json.dumps({condition.key: shape(v)}) for v in wanted]
+    contained = [{condition.key: [v] if condition.op == "contains" else v} for v in wanted]
+    return sql.SQL("({})").format(either), [json.dumps(c) for c in contained]
